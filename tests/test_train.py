@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from tlkit.models import LayerCNN
+from tlkit.train import TrainConfig, fit, prefix_features, resolve_device
+
+
+def _bars(n_per_class=60, seed=0, size=16):
+    """Two classes that a CNN must learn: a bright bar on the left vs on the right."""
+    g = torch.Generator().manual_seed(seed)
+    x = 0.3 * torch.rand(2 * n_per_class, 1, size, size, generator=g)
+    y = torch.arange(2).repeat_interleave(n_per_class)
+    x[y == 0, :, :, 2:5] += 0.7
+    x[y == 1, :, :, -5:-2] += 0.7
+    return x, y
+
+
+def _fit(seed=0, frozen=0, cache_prefix=True, epochs=3):
+    torch.manual_seed(seed)
+    model = LayerCNN(2, 1, 16, width=4)
+    x, y = _bars(seed=0)
+    xt, yt = _bars(seed=1)
+    result = fit(model, x, y, xt, yt, TrainConfig(epochs=epochs, batch_size=16, lr=0.05),
+                 frozen=frozen, seed=seed, device="cpu", cache_prefix=cache_prefix)
+    return model, result
+
+
+def test_learns_a_learnable_task():
+    _, result = _fit(epochs=4)
+    assert result.metrics["test_acc"] >= 0.95
+    assert result.history["train_loss"][-1] < result.history["train_loss"][0]
+
+
+def test_same_seed_is_bitwise_identical_and_another_seed_is_not():
+    m1, r1 = _fit(seed=3)
+    m2, r2 = _fit(seed=3)
+    r1.metrics.pop("seconds"), r2.metrics.pop("seconds")
+    assert r1.metrics == r2.metrics and r1.history == r2.history
+    for (k, a), b in zip(m1.state_dict().items(), m2.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+    m3, _ = _fit(seed=4)
+    assert not torch.equal(m1.layers[7][1].weight, m3.layers[7][1].weight)
+
+
+def test_cached_prefix_trains_the_same_network_as_recomputing_it():
+    m1, r1 = _fit(frozen=5, cache_prefix=True)
+    m2, r2 = _fit(frozen=5, cache_prefix=False)
+    assert r1.metrics["test_acc"] == pytest.approx(r2.metrics["test_acc"], abs=0.02)
+    for a, b in zip(m1.parameters(), m2.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_prefix_features_use_evaluation_mode():
+    model = LayerCNN(2, 1, 16, width=4).train()
+    x, _ = _bars(8)
+    f = prefix_features(model, x, 2)
+    assert model.training  # mode restored
+    assert torch.allclose(f, model.eval()(x, 0, 2))
+
+
+def test_bad_inputs_fail_before_training():
+    model = LayerCNN(2, 1, 16, width=4)
+    x, y = _bars(4)
+    with pytest.raises(ValueError, match="cannot transfer"):
+        fit(model, x, y, x, y, frozen=8, device="cpu")
+    with pytest.raises(ValueError, match="differ in length"):
+        fit(model, x, y[:-1], x, y, device="cpu")
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(schedule="exponential")
+
+
+def test_device_resolution():
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            resolve_device("cuda")
