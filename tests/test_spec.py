@@ -1,0 +1,80 @@
+import subprocess
+import sys
+
+import pytest
+
+from tlkit import DataSpec, ModelSpec, RunSpec, TrainConfig, TransferSpec
+from tlkit.spec import CACHE_VERSION
+
+
+def _source():
+    return RunSpec(DataSpec("glyphs", {"fonts": ["sans"]}, classes=("A", "B")), seed=1)
+
+
+def _target(**kw):
+    t = TransferSpec(source=_source(), layers=3, freeze=False)
+    return RunSpec(DataSpec("digits", n_per_class=5), transfer=t, **kw)
+
+
+def test_key_is_pinned():
+    # If this fails, a change altered what a spec means: bump CACHE_VERSION on purpose and
+    # update the literal, so stale records are not reused.
+    assert CACHE_VERSION == 1
+    assert RunSpec(DataSpec("digits")).key() == "6a61fe7416be76e9"
+
+
+def test_key_is_stable_across_processes():
+    code = ("from tlkit import *; print(RunSpec(DataSpec('digits', n_per_class=5), "
+            "transfer=TransferSpec(source=RunSpec(DataSpec('glyphs', {'fonts': ['sans']}, "
+            "classes=('A', 'B')), seed=1), layers=3, freeze=False)).key())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == _target().key()
+
+
+def test_json_round_trip_keeps_identity_and_tags():
+    spec = _target(seed=4).with_tags(condition="AnB+", split="near")
+    back = RunSpec.from_json(spec.to_json())
+    assert back == spec and back.key() == spec.key() and back.tag_dict == spec.tag_dict
+    assert back.transfer.source == _source()
+
+
+def test_tags_do_not_change_the_key_but_everything_else_does():
+    base = _target()
+    assert base.with_tags(x=1).key() == base.key()
+    variants = [
+        _target(seed=1),
+        RunSpec(base.data, model=ModelSpec(width=8),
+                transfer=TransferSpec(source=RunSpec(_source().data, ModelSpec(width=8), seed=1),
+                                      layers=3, freeze=False)),
+        _target(train=TrainConfig(epochs=3)),
+        RunSpec(DataSpec("digits", n_per_class=6), transfer=base.transfer),
+        RunSpec(DataSpec("digits", n_per_class=5, subsample_seed=1), transfer=base.transfer),
+        RunSpec(base.data, transfer=TransferSpec(source=_source(), layers=3, freeze=True)),
+        RunSpec(base.data, transfer=TransferSpec(source=RunSpec(_source().data, seed=2),
+                                                 layers=3, freeze=False)),
+    ]
+    keys = {v.key() for v in variants}
+    assert base.key() not in keys and len(keys) == len(variants)
+
+
+def test_options_are_order_independent():
+    a = DataSpec("glyphs", {"shift": 0.5, "fonts": ["serif", "sans"]})
+    b = DataSpec("glyphs", (("fonts", ("serif", "sans")), ("shift", 0.5)))
+    assert RunSpec(a).key() == RunSpec(b).key()
+
+
+def test_impossible_specs_are_rejected():
+    with pytest.raises(ValueError, match="cannot transfer 8 layers"):
+        RunSpec(DataSpec("digits"), transfer=TransferSpec(source=_source(), layers=8))
+    with pytest.raises(ValueError, match="unknown architecture"):
+        ModelSpec(arch="vgg16")
+    with pytest.raises(ValueError, match="regularizer"):
+        TransferSpec(regularizer="l1")
+    with pytest.raises(ValueError, match="only be frozen"):
+        TransferSpec(layers=2, freeze=False)
+    with pytest.raises(ValueError, match="share input size"):
+        RunSpec(DataSpec("digits"), model=ModelSpec(size=16),
+                transfer=TransferSpec(source=_source(), layers=2))
+    with pytest.raises(ValueError, match="n_per_class"):
+        DataSpec("digits", n_per_class=0)

@@ -1,0 +1,136 @@
+"""The run cache and sweeps: identical records, cache hits, shared sources, crash and resume."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import tlkit.runner
+from tlkit import DataSpec, ModelSpec, RunSpec, TrainConfig, TransferSpec, sweep
+from tlkit.store import Store
+
+TINY_MODEL = ModelSpec(width=2, size=16)
+TINY_TRAIN = TrainConfig(epochs=1, batch_size=32, lr=0.05)
+
+
+def tiny(seed=0, classes=("0", "1", "2"), n=10, transfer=None):
+    return RunSpec(DataSpec("digits", classes=classes, n_per_class=n, subsample_seed=seed),
+                   TINY_MODEL, TINY_TRAIN, transfer or TransferSpec(), seed=seed)
+
+
+def source(seed=0):
+    return tiny(seed, classes=("5", "6", "7", "8", "9"), n=20)
+
+
+def transfer(n, seed=0, freeze=True):
+    return tiny(seed, transfer=TransferSpec(source=source(), layers=n, freeze=freeze))
+
+
+@pytest.fixture
+def count_fits(monkeypatch):
+    calls = []
+    real = tlkit.runner.fit
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("seed"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tlkit.runner, "fit", counting)
+    return calls
+
+
+def test_same_spec_gives_identical_record(tmp_path):
+    a = tlkit.run(transfer(3), store=Store(tmp_path / "a"))
+    b = tlkit.run(transfer(3), store=Store(tmp_path / "b"))
+    assert a.key == b.key and a.metrics == b.metrics and a.history == b.history
+    c = tlkit.run(transfer(3, seed=1), store=Store(tmp_path / "c"))
+    assert c.metrics != a.metrics
+
+
+def test_cache_hit_trains_nothing(count_fits):
+    specs = [tiny(s) for s in range(3)]
+    first = sweep.run(specs)
+    assert len(count_fits) == 3
+    second = sweep.run(specs)
+    assert len(count_fits) == 3
+    assert [r.metrics for r in first] == [r.metrics for r in second]
+    assert [r.key for r in second] == [s.key() for s in specs]
+
+
+def test_source_checkpoint_is_trained_once_and_shared(count_fits):
+    specs = [transfer(n) for n in (1, 3, 5)] + [transfer(2, freeze=False)]
+    records = sweep.run(specs)
+    assert len(count_fits) == 1 + 4
+    store = Store()
+    assert store.has(source()) and store.has_checkpoint(source())
+    records2 = sweep.run(specs + [transfer(4)])
+    assert len(count_fits) == 1 + 4 + 1
+    assert [r.metrics for r in records2[:4]] == [r.metrics for r in records]
+
+
+def test_source_record_without_checkpoint_is_rerun_for_its_weights(count_fits):
+    sweep.run([source()])
+    assert not Store().has_checkpoint(source())
+    sweep.run([transfer(2)])
+    assert Store().has_checkpoint(source()) and len(count_fits) == 3
+
+
+def test_tags_come_from_the_request_not_the_cache():
+    sweep.run([tiny().with_tags(condition="first")])
+    (record,) = sweep.run([tiny().with_tags(condition="second")])
+    assert record.spec.tag_dict == {"condition": "second"}
+
+
+def test_bad_spec_fails_before_anything_runs(count_fits):
+    bad = tiny(n=10_000)
+    with pytest.raises(ValueError, match="per class"):
+        sweep.run([tiny(0), tiny(1), bad])
+    assert count_fits == [] and not any(Store().root.rglob("*.json"))
+
+
+def test_a_failing_run_is_recorded_and_the_others_are_kept(monkeypatch):
+    real = tlkit.runner.fit
+
+    def flaky(*args, **kwargs):
+        if kwargs.get("seed") == 1:
+            raise RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tlkit.runner, "fit", flaky)
+    with pytest.raises(sweep.SweepError, match="boom") as info:
+        sweep.run([tiny(0), tiny(1), tiny(2)])
+    assert len(info.value.records) == 2 and list(info.value.failures) == [tiny(1).key()]
+    assert "boom" in Store().failure(tiny(1))
+    monkeypatch.setattr(tlkit.runner, "fit", real)
+    assert len(sweep.run([tiny(0), tiny(1), tiny(2)])) == 3
+    assert Store().failure(tiny(1)) is None
+
+
+def test_kill_9_loses_nothing_and_rerun_only_runs_the_missing(tmp_path, count_fits):
+    results = tmp_path / "killed"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(os.path.dirname(__file__))!r})
+        import test_sweep as t
+        from tlkit import sweep
+        from tlkit.store import Store
+        sweep.run([t.tiny(s, n=30) for s in range(40)], store=Store({str(results)!r}),
+                  progress=False)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(results.glob("runs/*/*.json"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = {p.stem for p in results.glob("runs/*/*.json")}
+    assert 3 <= len(done) < 40, "the sweep should have been killed part-way"
+    specs = [tiny(s, n=30) for s in range(40)]
+    records = sweep.run(specs, store=Store(results))
+    assert len(records) == 40
+    assert len(count_fits) == 40 - len(done)
+    assert not list(results.glob("runs/*/*.tmp"))

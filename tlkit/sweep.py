@@ -1,0 +1,149 @@
+"""Cached, resumable sweeps: run every missing spec once, on any executor.
+
+``sweep.run(specs)`` checks all specs first (cheap: bad input fails before any training), looks
+each one up in the :class:`~tlkit.store.Store` by its key and submits only the missing runs to
+an executor with the ``concurrent.futures`` interface (``submit(fn, *args) -> Future``): the
+in-process :class:`SerialExecutor` by default; a process pool or a Dask ``Client`` work the
+same way. Source runs are executed first, level by level, so every target finds its source
+checkpoint. Each finished record is written atomically as soon as it arrives, so a sweep that
+is interrupted (even with ``kill -9``) resumes where it stopped and loses nothing finished.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, as_completed
+from typing import Any
+
+from .runner import Record, validate
+from .spec import RunSpec
+from .store import Store
+
+__all__ = ["run", "plan", "SerialExecutor", "SweepError", "execute_one"]
+
+
+class SweepError(RuntimeError):
+    """Some runs raised; ``records`` holds the finished ones, ``failures`` key -> traceback."""
+
+    def __init__(self, failures: dict[str, str], records: list[Record]) -> None:
+        self.failures, self.records = failures, records
+        first = next(iter(failures.values())).strip().splitlines()[-1]
+        super().__init__(f"{len(failures)} run(s) failed (finished runs are saved); "
+                         f"first error: {first}")
+
+
+class SerialExecutor:
+    """Runs each submitted call at once, in this process (the default executor)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
+            future.set_exception(exc)
+        return future
+
+
+def execute_one(spec_dict: dict[str, Any], root: str, device: str,
+                save_checkpoint: bool) -> dict[str, Any]:
+    """Worker entry point: run one spec, return its record dict or the error's traceback.
+
+    Takes and returns plain dicts so that it pickles for process pools and Dask.
+    """
+    from .runner import run as run_one
+
+    spec = RunSpec.from_dict(spec_dict)
+    try:
+        record = run_one(spec, store=Store(root), device=device, save_checkpoint=save_checkpoint)
+    except Exception:  # noqa: BLE001 - reported per run
+        return {"key": spec.key(), "error": traceback.format_exc()}
+    return {"key": spec.key(), "record": record.to_dict()}
+
+
+def _unique(specs: Iterable[RunSpec]) -> dict[str, RunSpec]:
+    out: dict[str, RunSpec] = {}
+    for s in specs:
+        out.setdefault(s.key(), s)
+    return out
+
+
+def plan(specs: Sequence[RunSpec], store: Store) -> list[list[tuple[RunSpec, bool]]]:
+    """The missing runs, grouped in levels (sources first), each with its checkpoint flag."""
+    sources = _unique(src for s in specs for src in s.sources())
+    everything = _unique([*sources.values(), *specs])
+    levels: dict[int, list[tuple[RunSpec, bool]]] = {}
+    for key, spec in everything.items():
+        needs_ckpt = key in sources
+        done = store.has(spec) and (not needs_ckpt or store.has_checkpoint(spec))
+        if not done:
+            levels.setdefault(len(spec.sources()), []).append((spec, needs_ckpt))
+    return [levels[k] for k in sorted(levels)]
+
+
+def _progress_default() -> bool:
+    return os.environ.get("TLKIT_PROGRESS", "1") not in ("0", "false", "no")
+
+
+def run(
+    specs: Sequence[RunSpec],
+    *,
+    store: Store | None = None,
+    executor: Any | None = None,
+    device: str = "auto",
+    progress: bool | None = None,
+) -> list[Record]:
+    """Records for ``specs`` (in order, with each spec's tags), executing only missing runs.
+
+    Raises:
+        ValueError: a spec is invalid (raised before anything runs).
+        SweepError: some runs raised; every other run finished and was stored.
+    """
+    specs = list(specs)
+    for spec in _unique(specs).values():
+        validate(spec)
+    store = store if store is not None else Store()
+    executor = executor if executor is not None else SerialExecutor()
+    levels = plan(specs, store)
+    total = sum(len(level) for level in levels)
+    bar = None
+    if progress if progress is not None else _progress_default():
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc=f"runs ({len(_unique(specs)) - total} cached)",
+                   disable=total == 0)
+    failures: dict[str, str] = {}
+
+    def finish(future: Future, spec: RunSpec) -> None:
+        try:
+            out = future.result()
+        except Exception:  # noqa: BLE001 - a lost worker is a failed run
+            out = {"key": spec.key(), "error": traceback.format_exc()}
+        if "record" in out:
+            store.put(Record.from_dict(out["record"]))
+        else:
+            failures[spec.key()] = out["error"]
+            store.put_failure(spec, out["error"])
+        if bar is not None:
+            bar.update()
+
+    for level in levels:
+        pending: dict[Future, RunSpec] = {}
+        for spec, ckpt in level:
+            failed_src = [src.key() for src in spec.sources() if src.key() in failures]
+            if failed_src:
+                failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
+                continue
+            pending[executor.submit(execute_one, spec.to_dict(), str(store.root), device,
+                                    ckpt)] = spec
+            for future in [f for f in pending if f.done()]:
+                finish(future, pending.pop(future))
+        for future in as_completed(pending):
+            finish(future, pending[future])
+    if bar is not None:
+        bar.close()
+    records = [r for r in (store.get(s) for s in specs) if r is not None]
+    if failures:
+        raise SweepError(failures, records)
+    return records
