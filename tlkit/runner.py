@@ -9,7 +9,9 @@ bitwise-identical record (apart from timings).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import os
 import platform
 import sys
 import time
@@ -104,6 +106,36 @@ def _source_state(source: RunSpec, store: Store, device: str, progress: bool) ->
     return state
 
 
+def cpu_threads() -> int:
+    """Torch threads a run uses on the CPU: ``$TLKIT_THREADS``, default 1.
+
+    Results are bitwise reproducible only at a fixed thread count, so every run uses the same
+    one whichever executor runs it; parallelism comes from running several runs at once
+    (:mod:`tlkit.executors`), which is also faster for networks this small.
+    """
+    value = os.environ.get("TLKIT_THREADS", "1")
+    try:
+        threads = int(value)
+    except ValueError:
+        raise ValueError(f"TLKIT_THREADS must be a positive integer, got {value!r}") from None
+    if threads < 1:
+        raise ValueError(f"TLKIT_THREADS must be a positive integer, got {value!r}")
+    return threads
+
+
+@contextlib.contextmanager
+def _torch_threads(device: torch.device):
+    if device.type != "cpu":
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(cpu_threads())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def run(
     spec: RunSpec,
     *,
@@ -119,8 +151,14 @@ def run(
     """
     validate(spec)
     store = store if store is not None else Store()
-    started, t0 = time.time(), time.perf_counter()
     dev = resolve_device(device)
+    with _torch_threads(dev):
+        return _run(spec, store, dev, device, progress, save_checkpoint)
+
+
+def _run(spec: RunSpec, store: Store, dev: torch.device, device: str, progress: bool,
+         save_checkpoint: bool) -> Record:
+    started, t0 = time.time(), time.perf_counter()
 
     train, test = load_data(spec, "train"), load_data(spec, "test")
     m, t = spec.model, spec.transfer

@@ -11,6 +11,7 @@ is interrupted (even with ``kill -9``) resumes where it stopped and loses nothin
 
 from __future__ import annotations
 
+import contextlib
 import os
 import traceback
 from collections.abc import Iterable, Sequence
@@ -96,6 +97,10 @@ def run(
 ) -> list[Record]:
     """Records for ``specs`` (in order, with each spec's tags), executing only missing runs.
 
+    ``executor`` is an object with ``submit`` (e.g. a process pool or a Dask client's
+    executor) or a name for :func:`tlkit.executors.make_executor` (``"serial"``,
+    ``"process"``); a named executor is shut down when the sweep ends.
+
     Raises:
         ValueError: a spec is invalid (raised before anything runs).
         SweepError: some runs raised; every other run finished and was stored.
@@ -104,7 +109,16 @@ def run(
     for spec in _unique(specs).values():
         validate(spec)
     store = store if store is not None else Store()
-    executor = executor if executor is not None else SerialExecutor()
+    if isinstance(executor, str) and not plan(specs, store):
+        executor = SerialExecutor()  # everything is cached: start no workers
+    if executor is None or isinstance(executor, str):
+        from .executors import make_executor
+
+        with contextlib.ExitStack() as stack:
+            owned = make_executor(executor or "serial")
+            if hasattr(owned, "shutdown"):
+                stack.callback(owned.shutdown)
+            return run(specs, store=store, executor=owned, device=device, progress=progress)
     levels = plan(specs, store)
     total = sum(len(level) for level in levels)
     bar = None

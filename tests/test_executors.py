@@ -1,0 +1,52 @@
+"""Every executor gives the same records; runs use a fixed torch thread count."""
+
+import pytest
+import torch
+
+import tlkit.runner
+from tlkit import sweep
+from tlkit.executors import make_executor
+from tlkit.store import Store
+
+from .test_sweep import tiny, transfer
+
+
+def test_process_pool_matches_in_process_bitwise(tmp_path):
+    specs = [tiny(0), tiny(1), transfer(3), transfer(2, freeze=False)]
+    serial = sweep.run(specs, store=Store(tmp_path / "serial"))
+    pooled = sweep.run(specs, store=Store(tmp_path / "pool"), executor="process")
+    assert [r.key for r in serial] == [r.key for r in pooled]
+    for a, b in zip(serial, pooled, strict=True):
+        assert a.metrics == b.metrics and a.history == b.history
+
+
+def test_cached_sweep_starts_no_workers(tmp_path, monkeypatch):
+    specs = [tiny(0)]
+    sweep.run(specs, store=Store(tmp_path))
+    monkeypatch.setattr("tlkit.executors.make_executor",
+                        lambda *a, **k: pytest.fail("an executor was started"))
+    assert len(sweep.run(specs, store=Store(tmp_path), executor="process")) == 1
+
+
+def test_runs_use_the_configured_thread_count(monkeypatch):
+    seen = []
+    real = tlkit.runner.fit
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tlkit.runner, "fit", spy)
+    before = torch.get_num_threads()
+    monkeypatch.setenv("TLKIT_THREADS", "1")
+    record = tlkit.run(tiny())
+    assert seen == [1] and record.provenance["threads"] == 1
+    assert torch.get_num_threads() == before
+    monkeypatch.setenv("TLKIT_THREADS", "zero")
+    with pytest.raises(ValueError, match="TLKIT_THREADS"):
+        tlkit.run(tiny())
+
+
+def test_unknown_executor_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown executor"):
+        make_executor("cluster")
