@@ -1,0 +1,193 @@
+"""The ``tlkit`` command: build the book, run one notebook, list the datasets.
+
+::
+
+    tlkit book [--profile smoke|quick|full] [--only NAME] [--build-dir DIR] [--root DIR]
+    tlkit notebook NAME [-p KEY VALUE ...] [--profile P] [--output PATH] [--root DIR]
+    tlkit datasets [--root DIR]
+    tlkit --version
+
+Mistakes a user can make (an unknown notebook or parameter, a bad value, an unknown dataset)
+print ``tlkit: error: <message>`` and exit with status 2, before anything runs; a notebook or a
+Jupyter Book build that fails exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+__all__ = ["main", "parser"]
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+#: Modules of the ``book`` extra that ``tlkit book`` and ``tlkit notebook`` need.
+_BOOK_MODULES = {"papermill", "nbformat", "nbclient", "jupyter_book", "yaml", "ipykernel"}
+
+
+def _error(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"tlkit: error: {message}", file=sys.stderr)
+    return code
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
+def _root(given: str | None, start: Path | None = None) -> Path:
+    from .notebooks import find_root
+
+    if given is not None:
+        root = Path(given)
+        if not (root / "_toc.yml").is_file():
+            raise FileNotFoundError(f"no _toc.yml in {root}")
+        return root
+    return find_root(start)
+
+
+def _book(args: argparse.Namespace) -> int:
+    from .book import BookBuildError, build_book
+    from .notebooks import NotebookExecutionError
+
+    root = _root(args.root)
+    try:
+        build_book(root, profile=args.profile, only=args.only, build_dir=args.build_dir,
+                   echo=_echo)
+    except NotebookExecutionError as exc:
+        if exc.traceback:
+            print(exc.traceback, file=sys.stderr)
+        return _error(str(exc), EXIT_FAILED)
+    except BookBuildError as exc:
+        print(exc.log, file=sys.stderr)
+        return _error(str(exc), EXIT_FAILED)
+    return 0
+
+
+def _notebook(args: argparse.Namespace) -> int:
+    from .notebooks import (
+        NotebookExecutionError,
+        check_parameters,
+        execute,
+        find_notebook,
+        resolve_parameters,
+    )
+
+    is_path = args.name.endswith(".ipynb") or os.sep in args.name or "/" in args.name
+    if is_path:
+        path = find_notebook(args.name)
+        try:
+            root = _root(args.root, path.parent)
+        except FileNotFoundError:
+            root = Path.cwd()
+    else:
+        root = _root(args.root)
+        path = find_notebook(args.name, root)
+    given: dict[str, object] = {}
+    for key, value in args.parameters or []:
+        given[key] = value
+    if args.profile is not None:
+        given["profile"] = args.profile
+    params = resolve_parameters(path, given)
+    check_parameters(path.stem, params)
+    injected = {key: params[key] for key in given}
+    output = Path(args.output) if args.output else root / "_build" / "notebooks" / path.name
+    _echo(f"executing {path} with {_describe(injected)} ...")
+    try:
+        seconds = execute(path, output, injected, cwd=root, progress_bar=sys.stderr.isatty())
+    except NotebookExecutionError as exc:
+        if exc.traceback:
+            print(exc.traceback, file=sys.stderr)
+        return _error(str(exc), EXIT_FAILED)
+    _echo(f"executed in {seconds:.1f} s -> {output}")
+    return 0
+
+
+def _describe(params: dict[str, object]) -> str:
+    if not params:
+        return "its default parameters"
+    return ", ".join(f"{key}={value!r}" for key, value in params.items())
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from .data import datasets_table
+
+    print(datasets_table(args.root), end="")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``tlkit`` command."""
+    from .experiments import PROFILES
+
+    top = argparse.ArgumentParser(
+        prog="tlkit",
+        description="Build the transfer learning companion book, run its notebooks, "
+                    "list its datasets.")
+    top.add_argument("--version", action="version", version=f"tlkit {__version__}")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    book = commands.add_parser(
+        "book", help="execute every notebook and build the HTML book",
+        description="Execute the notebooks listed in _toc.yml with papermill, then build the "
+                    "HTML with Jupyter Book (strict: any warning fails the build).")
+    book.add_argument("--profile", choices=PROFILES, default="quick",
+                      help="smoke (seconds per notebook), quick (default) or full (real data)")
+    book.add_argument("--only", metavar="NAME",
+                      help="execute only this notebook; the others reuse their executed copies")
+    book.add_argument("--build-dir", metavar="DIR",
+                      help="build folder (default: _build in the root); HTML in DIR/html")
+    book.add_argument("--root", metavar="DIR",
+                      help="the book's root, holding _toc.yml (default: found from here up)")
+    book.set_defaults(run=_book)
+
+    notebook = commands.add_parser(
+        "notebook", help="execute one notebook with parameters",
+        description="Execute one notebook with papermill. Parameters are checked (names, "
+                    "types and values) before it runs.")
+    notebook.add_argument("name", metavar="NAME",
+                          help="file stem (00_quickstart), short name (quickstart) or path")
+    notebook.add_argument("-p", "--parameter", dest="parameters", nargs=2, action="append",
+                          metavar=("KEY", "VALUE"),
+                          help="set a parameter; the value is converted to the default's type")
+    notebook.add_argument("--profile", metavar="PROFILE",
+                          help=f"shorthand for -p profile PROFILE ({', '.join(PROFILES)})")
+    notebook.add_argument("--output", metavar="PATH",
+                          help="executed notebook (default: _build/notebooks/NAME.ipynb)")
+    notebook.add_argument("--root", metavar="DIR",
+                          help="the book's root (default: found from here up); the notebook "
+                               "runs there, sharing the run cache results/")
+    notebook.set_defaults(run=_notebook)
+
+    datasets = commands.add_parser("datasets", help="list the datasets and where they are",
+                                   description="List every dataset tlkit can load.")
+    datasets.add_argument("--root", metavar="DIR",
+                          help="data folder (default: $TLKIT_DATA or ~/.cache/tlkit/data)")
+    datasets.set_defaults(run=_datasets)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``tlkit`` command with ``argv`` (default: ``sys.argv[1:]``); return its status."""
+    from .data import DatasetUnavailableError, UnknownDatasetError
+
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError, UnknownDatasetError,
+            DatasetUnavailableError) as exc:
+        return _error(str(exc).strip() or type(exc).__name__)
+    except ModuleNotFoundError as exc:
+        if exc.name not in _BOOK_MODULES:
+            raise
+        return _error(f"{exc.name} is not installed; install the book's tools with "
+                      "pip install 'tlkit[book]'")
+    except KeyboardInterrupt:
+        return _error("interrupted", 130)
