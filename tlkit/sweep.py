@@ -123,10 +123,10 @@ def run(
     total = sum(len(level) for level in levels)
     bar = None
     if progress if progress is not None else _progress_default():
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
-        bar = tqdm(total=total, desc=f"runs ({len(_unique(specs)) - total} cached)",
-                   disable=total == 0)
+        cached = sum(store.has(s) for s in _unique(specs).values())
+        bar = tqdm(total=total, desc=f"runs ({cached} cached)", disable=total == 0)
     failures: dict[str, str] = {}
 
     def finish(future: Future, spec: RunSpec) -> None:

@@ -191,7 +191,7 @@ def fit(
     epochs = range(config.epochs)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         bar = tqdm(epochs, desc="epochs", leave=False)
         epochs = bar

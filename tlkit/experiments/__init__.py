@@ -35,7 +35,7 @@ def module_for(notebook: str) -> ModuleType:
 
 
 def check_common(params: Mapping[str, Any]) -> None:
-    """Checks shared by every notebook: ``profile``, ``seeds``, ``device``."""
+    """Checks shared by every notebook: ``profile``, ``seeds``, ``device``, ``executor``."""
     if "profile" in params and params["profile"] not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {params['profile']!r}")
     seeds = params.get("seeds")
@@ -47,6 +47,12 @@ def check_common(params: Mapping[str, Any]) -> None:
             device in ("auto", "cpu", "cuda") or device.startswith("cuda:"))
         if not ok:
             raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    executor = params.get("executor")
+    if executor is not None:
+        from ..executors import EXECUTORS
+
+        if executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
 
 
 def check_params(notebook: str, params: Mapping[str, Any]) -> None:
@@ -65,4 +71,5 @@ def settings(profiles: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any
         raise ValueError(f"profile must be one of {', '.join(profiles)}, got {profile!r}")
     out = dict(profiles[profile])
     out.update({k: v for k, v in params.items() if v is not None and k != "profile"})
+    out["profile"] = profile
     return out
