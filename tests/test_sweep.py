@@ -134,3 +134,13 @@ def test_kill_9_loses_nothing_and_rerun_only_runs_the_missing(tmp_path, count_fi
     assert len(records) == 40
     assert len(count_fits) == 40 - len(done)
     assert not list(results.glob("runs/*/*.tmp"))
+
+
+def test_missing_real_dataset_fails_before_any_training(tmp_path, monkeypatch, count_fits):
+    from tlkit.data import DatasetUnavailableError
+
+    monkeypatch.setenv("TLKIT_DATA", str(tmp_path / "nowhere"))
+    mnist = RunSpec(DataSpec("mnist", n_per_class=5), TINY_MODEL, TINY_TRAIN)
+    with pytest.raises(DatasetUnavailableError, match="mnist"):
+        sweep.run([tiny(0), mnist])
+    assert count_fits == []

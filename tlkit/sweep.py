@@ -22,7 +22,7 @@ from .runner import Record, validate
 from .spec import RunSpec
 from .store import Store
 
-__all__ = ["run", "plan", "SerialExecutor", "SweepError", "execute_one"]
+__all__ = ["run", "plan", "fetch_data", "SerialExecutor", "SweepError", "execute_one"]
 
 
 class SweepError(RuntimeError):
@@ -83,6 +83,25 @@ def plan(specs: Sequence[RunSpec], store: Store) -> list[list[tuple[RunSpec, boo
     return [levels[k] for k in sorted(levels)]
 
 
+def fetch_data(specs: Sequence[RunSpec]) -> None:
+    """Download every real dataset the specs (and their sources) need and is not on disk.
+
+    Runs before any training, so an offline machine fails at once with
+    :class:`tlkit.data.DatasetUnavailableError` naming the dataset and the folder.
+    """
+    from . import data
+
+    seen: set[str] = set()
+    for spec in _unique([*specs, *(src for s in specs for src in s.sources())]).values():
+        name = spec.data.name
+        if name in seen or data.availability(name) != "needs download":
+            continue
+        seen.add(name)
+        for split in ("train", "test"):
+            if data.availability(name, split=split) == "needs download":
+                data.load(name, split)
+
+
 def _progress_default() -> bool:
     return os.environ.get("TLKIT_PROGRESS", "1") not in ("0", "false", "no")
 
@@ -109,6 +128,7 @@ def run(
     for spec in _unique(specs).values():
         validate(spec)
     store = store if store is not None else Store()
+    fetch_data([spec for level in plan(specs, store) for spec, _ in level])
     if isinstance(executor, str) and not plan(specs, store):
         executor = SerialExecutor()  # everything is cached: start no workers
     if executor is None or isinstance(executor, str):
