@@ -25,7 +25,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "smoke": dict(seeds=2, sizes=[5], width=4, size=16, source="glyphs", target="digits",
                   source_options={"n_train": 20, "n_test": 10}, source_epochs=1,
                   target_epochs=2),
-    "quick": dict(seeds=5, sizes=[5, 20], width=16, size=32, source="glyphs", target="digits",
+    "quick": dict(seeds=5, sizes=[5, 20], width=8, size=16, source="glyphs", target="digits",
                   source_options={}, source_epochs=8, target_epochs=40),
     "full": dict(seeds=5, sizes=[5, 20, 100], width=32, size=32, source="emnist-letters",
                  target="mnist", source_options={}, source_epochs=15, target_epochs=60),
