@@ -190,6 +190,7 @@ def build_book(
     only: str | None = None,
     build_dir: str | os.PathLike[str] | None = None,
     *,
+    executor: str | None = None,
     echo: Callable[[str], Any] = print,
 ) -> Path | None:
     """Execute the book's notebooks and build its HTML; return the path of ``index.html``.
@@ -202,6 +203,8 @@ def build_book(
             step is skipped and ``None`` is returned.
         build_dir: The build folder (default ``<root>/_build``); the HTML lands in
             ``<build_dir>/html`` and the executed notebooks in ``<build_dir>/src/notebooks``.
+        executor: Passed to every notebook as its ``executor`` parameter (``serial``,
+            ``process``, ``dask``); ``None`` keeps each notebook's default.
         echo: Receives one line per step (notebook executed, HTML built, total time).
 
     Raises:
@@ -216,17 +219,20 @@ def build_book(
     build = Path(build_dir).resolve() if build_dir is not None else root / "_build"
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    given: dict[str, Any] = {"profile": profile}
+    if executor is not None:
+        given["executor"] = executor
     notebooks = toc_notebooks(root)
     selected = [_pick(notebooks, only)] if only is not None else notebooks
     for path in notebooks:
-        check_parameters(path.stem, resolve_parameters(path, {"profile": profile}))
+        check_parameters(path.stem, resolve_parameters(path, given))
 
     staged = build / "src" / NOTEBOOK_DIR
     times: dict[str, float] = {}
     for number, path in enumerate(selected, start=1):
         target = staged / path.name
         echo(f"[{number}/{len(selected)}] {NOTEBOOK_DIR}/{path.name} (profile {profile}) ...")
-        times[path.stem] = execute(path, target, {"profile": profile}, cwd=root)
+        times[path.stem] = execute(path, target, given, cwd=root)
         echo(f"      executed in {times[path.stem]:.1f} s -> {target}")
 
     if only is not None:

@@ -50,14 +50,21 @@ def _root(given: str | None, start: Path | None = None) -> Path:
     return find_root(start)
 
 
+def _dask_address(args: argparse.Namespace) -> None:
+    """``--dask-address`` reaches the notebooks' kernels as ``$TLKIT_DASK_ADDRESS``."""
+    if getattr(args, "dask_address", None):
+        os.environ["TLKIT_DASK_ADDRESS"] = args.dask_address
+
+
 def _book(args: argparse.Namespace) -> int:
     from .book import BookBuildError, build_book
     from .notebooks import NotebookExecutionError
 
     root = _root(args.root)
+    _dask_address(args)
     try:
         build_book(root, profile=args.profile, only=args.only, build_dir=args.build_dir,
-                   echo=_echo)
+                   executor=args.executor, echo=_echo)
     except NotebookExecutionError as exc:
         if exc.traceback:
             print(exc.traceback, file=sys.stderr)
@@ -76,6 +83,8 @@ def _notebook(args: argparse.Namespace) -> int:
         find_notebook,
         resolve_parameters,
     )
+
+    _dask_address(args)
 
     is_path = args.name.endswith(".ipynb") or os.sep in args.name or "/" in args.name
     if is_path:
@@ -122,6 +131,7 @@ def _datasets(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tlkit`` command."""
+    from .executors import EXECUTORS
     from .experiments import PROFILES
 
     top = argparse.ArgumentParser(
@@ -143,6 +153,11 @@ def parser() -> argparse.ArgumentParser:
                       help="build folder (default: _build in the root); HTML in DIR/html")
     book.add_argument("--root", metavar="DIR",
                       help="the book's root, holding _toc.yml (default: found from here up)")
+    book.add_argument("--executor", choices=EXECUTORS,
+                      help="where the notebooks' runs execute (default: each notebook's own)")
+    book.add_argument("--dask-address", metavar="ADDRESS",
+                      help="Dask scheduler for --executor dask (else $TLKIT_DASK_ADDRESS, or a "
+                           "LocalCluster)")
     book.set_defaults(run=_book)
 
     notebook = commands.add_parser(
@@ -161,6 +176,8 @@ def parser() -> argparse.ArgumentParser:
     notebook.add_argument("--root", metavar="DIR",
                           help="the book's root (default: found from here up); the notebook "
                                "runs there, sharing the run cache results/")
+    notebook.add_argument("--dask-address", metavar="ADDRESS",
+                          help="Dask scheduler for -p executor dask (else $TLKIT_DASK_ADDRESS)")
     notebook.set_defaults(run=_notebook)
 
     datasets = commands.add_parser("datasets", help="list the datasets and where they are",
