@@ -28,7 +28,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 benchmarks: $(STAMP)
-	$(BIN)/python benchmarks/bench_train.py --json benchmarks/last_run.json
+	$(BIN)/python benchmarks/bench_train.py --json benchmarks/last_train.json
+	$(BIN)/python benchmarks/bench_executors.py --json benchmarks/last_executors.json
+	$(BIN)/python benchmarks/bench_book.py --profile quick --json benchmarks/last_book.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

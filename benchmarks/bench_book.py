@@ -1,0 +1,94 @@
+"""Wall time and peak memory of building the book, from a cold and from a warm run cache.
+
+    python benchmarks/bench_book.py [--profile quick] [--json out.json]
+
+Runs ``tlkit book --profile P`` twice in a temporary build folder with a temporary, empty run
+cache (``TLKIT_RESULTS``): the first build is cold (every run trains), the second warm (every
+run is a cache hit and the notebooks only re-plot). Per-notebook times come from the build's
+own log; peak memory is the largest total resident memory of the whole process tree (the
+build, the notebook kernels and their worker processes), sampled every 0.2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def build(profile: str, build_dir: Path, env: dict[str, str]) -> dict:
+    cmd = [sys.executable, "-m", "tlkit", "book", "--profile", profile, "--root", str(ROOT),
+           "--build-dir", str(build_dir)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    peak = 0
+    watched = psutil.Process(proc.pid)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                peak = max(peak, tree_rss(watched))
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    log = proc.communicate()[0]
+    done.set()
+    sampler.join()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        print(log)
+        raise SystemExit(f"the build failed (exit {proc.returncode})")
+    notebooks = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r"notebooks/(\S+)\.ipynb \(profile \w+\) \.\.\.\s+executed in ([\d.]+) s", log)}
+    html = re.search(r"built in ([\d.]+) s", log)
+    return {"wall_s": wall, "notebooks_s": notebooks,
+            "html_s": float(html.group(1)) if html else None, "peak_rss_gb": peak / 2**30}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, TLKIT_RESULTS=str(Path(tmp) / "results"))
+        out = {"profile": args.profile, "cpus": os.cpu_count()}
+        for phase in ("cold", "warm"):
+            out[phase] = build(args.profile, Path(tmp) / "_build", env)
+            r = out[phase]
+            per = ", ".join(f"{k} {v:.0f} s" for k, v in r["notebooks_s"].items())
+            print(f"{phase}: {r['wall_s']:.0f} s in all ({per}; HTML {r['html_s']:.0f} s); "
+                  f"peak memory {r['peak_rss_gb']:.2f} GB")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
