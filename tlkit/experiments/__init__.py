@@ -23,6 +23,7 @@ PROFILES = ("smoke", "quick", "full")
 #: notebook name (file stem) -> experiment module
 NOTEBOOKS: dict[str, str] = {
     "00_quickstart": "tlkit.experiments.quickstart",
+    "01_layer_transfer": "tlkit.experiments.layer_transfer",
 }
 
 
