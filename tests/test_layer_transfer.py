@@ -95,7 +95,7 @@ def test_far_sources_have_as_many_images_as_the_near_source():
 
 @pytest.mark.parametrize("bad", [
     {"seeds": 1}, {"depths": [0, 1]}, {"depths": [8]}, {"depths": [2, 2]},
-    {"axis_depths": []}, {"threads": 0},
+    {"axis_depths": []}, {"executor": "cluster"},
 ])
 def test_bad_parameters_are_rejected_before_any_work(bad):
     with pytest.raises(ValueError):

@@ -152,7 +152,7 @@ def _glyph_splits(options: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": dict(
-        seeds=2, depths=[1, 4, 7], axis_depths=[1, 7], width=4, size=16, channels=1, threads=1,
+        seeds=2, depths=[1, 4, 7], axis_depths=[1, 7], width=4, size=16, channels=1,
         source_per_class=10, target_per_class=5, source_epochs=1, target_epochs=1,
         batch_size=32, lr=0.05, distance_samples=60, feature_size=8,
         splits=_glyph_splits(_SMOKE_GLYPHS),
@@ -162,7 +162,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     ),
     "quick": dict(
         seeds=3, depths=[1, 2, 3, 4, 5, 6, 7], axis_depths=[1, 3, 5, 7], width=8, size=16,
-        channels=1, threads=1, source_per_class=100, target_per_class=20, source_epochs=15,
+        channels=1, source_per_class=100, target_per_class=20, source_epochs=15,
         target_epochs=20, batch_size=32, lr=0.05, distance_samples=600, feature_size=8,
         splits=_glyph_splits(_GLYPHS),
         pairs=[["near", "far"], ["near", "far, restyled"]],
@@ -171,7 +171,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     ),
     "full": dict(
         seeds=5, depths=[1, 2, 3, 4, 5, 6, 7], axis_depths=[1, 2, 3, 4, 5, 6, 7], width=32,
-        size=32, channels=3, threads=None, source_per_class=None, target_per_class=500,
+        size=32, channels=3, source_per_class=None, target_per_class=500,
         source_epochs=30, target_epochs=30, batch_size=128, lr=0.05, distance_samples=2000,
         feature_size=8,
         splits=[
@@ -333,16 +333,12 @@ def _check_depths(name: str, depths: Any) -> None:
 
 
 def check_params(params: Mapping[str, Any]) -> None:
-    """Raise ``ValueError`` for fewer than 2 seeds, bad depths or threads, an unknown dataset,
+    """Raise ``ValueError`` for fewer than 2 seeds, bad depths, an unknown dataset,
     class or option, or a target size that a class cannot supply."""
     s = settings(PROFILES, params)
     if not isinstance(s["seeds"], int) or isinstance(s["seeds"], bool) or s["seeds"] < 2:
         raise ValueError(f"seeds must be at least 2 (intervals and paired tests need two), "
                          f"got {s['seeds']!r}")
-    threads = s.get("threads")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
-                                or threads < 1):
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
     _check_depths("depths", s["depths"])
     _check_depths("axis_depths", s["axis_depths"])
     for key in ("target_epochs", "source_epochs", "width", "size"):
