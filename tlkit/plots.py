@@ -321,3 +321,246 @@ def best_depth_plot(
     ax.annotate(note, (1, 0), xycoords="axes fraction", xytext=(-4, 4),
                 textcoords="offset points", ha="right", va="bottom", fontsize=8, color="0.4")
     return fig
+
+
+# --------------------------------------------------------------------------- small targets
+
+__all__ += ["METHOD_STYLES", "learning_curves_plot", "gain_curves_plot", "taxonomy_map"]
+
+#: Colours and markers of the small-target methods (scratch black, as a baseline).
+METHOD_STYLES: dict[str, dict] = {
+    "scratch": dict(color="black", marker="o", linestyle="-"),
+    "linear probe": dict(color="tab:green", marker="^", linestyle="--"),
+    "fine-tune": dict(color="tab:blue", marker="s", linestyle="-"),
+    "L2-SP": dict(color="tab:orange", marker="D", linestyle="-."),
+}
+
+
+def _mean_and_error(table: pd.DataFrame) -> tuple[pd.Series, list[pd.Series]]:
+    """Columns ``mean``, ``ci_low``, ``ci_high`` as errorbar values (a missing CI draws none)."""
+    err = [(table["mean"] - table["ci_low"]).fillna(0).clip(lower=0),
+           (table["ci_high"] - table["mean"]).fillna(0).clip(lower=0)]
+    return table["mean"], err
+
+
+def _size_axis(ax: plt.Axes, positions: Sequence[float], labels: Sequence[str] | None) -> None:
+    """A log x-axis with one tick per size run, labelled by ``labels`` (e.g. ``"all"``)."""
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    ax.set_xticks(list(positions), list(labels) if labels is not None
+                  else [f"{p:g}" for p in positions])
+
+
+def _size_labels(df: pd.DataFrame, x: str, label: str | None) -> tuple[list[float], list[str]]:
+    if label is None or label not in df:
+        xs = sorted(df[x].unique())
+        return xs, [f"{v:g}" for v in xs]
+    pairs = df[[x, label]].drop_duplicates().sort_values(x)
+    # "all" goes on a second line: it usually sits close to the largest size run
+    return list(pairs[x]), [s if s != "all" else f"\nall ({v:g})" for v, s in
+                            zip(pairs[x], pairs[label], strict=True)]
+
+
+def learning_curves_plot(
+    df: pd.DataFrame,
+    *,
+    x: str = "per_class",
+    y: str = "test_acc",
+    hue: str = "method",
+    hue_order: Sequence[str] | None = None,
+    label: str | None = "size",
+    styles: dict[str, dict] | None = None,
+    level: float = 0.95,
+    dodge: float = 0.035,
+    chance: float | None = None,
+    ax: plt.Axes | None = None,
+    xlabel: str = "target examples per class (log scale)",
+    ylabel: str = "test accuracy",
+    title: str | None = None,
+) -> Figure:
+    """Learning curves: mean ``y`` over seeds against the target size on a log axis, one line per
+    ``hue``, with Student-t intervals. Lines are shifted by ``dodge`` decades so that bars do
+    not overlap; ticks are the sizes run, labelled by column ``label`` (``"all"`` for the whole
+    split, with its size). ``chance`` draws the accuracy of guessing as a dotted line."""
+    styles = METHOD_STYLES if styles is None else styles
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    fig = ax.figure
+    table = summarize(df, [x, hue], y, level=level)
+    groups = list(hue_order or sorted(table[hue].unique(), key=str))
+    groups = [g for g in groups if (table[hue] == g).any()]
+    for i, group in enumerate(groups):
+        part = table[table[hue] == group].sort_values(x)
+        shift = 10 ** ((i - (len(groups) - 1) / 2) * dodge)
+        means, err = _mean_and_error(part)
+        ax.errorbar(part[x].to_numpy(dtype=float) * shift, means, yerr=err, capsize=2,
+                    label=str(group), markersize=4.5, **styles.get(str(group), {}))
+    if chance is not None:
+        ax.axhline(chance, color="0.5", linestyle=":", linewidth=1, label="chance")
+    _size_axis(ax, *_size_labels(df, x, label))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
+    n = int(table["n"].min()) if len(table) else 0
+    ax.annotate(f"mean and {level:.0%} CI, {n}+ seeds per point", (1, 0),
+                xycoords="axes fraction", xytext=(-4, 4), textcoords="offset points",
+                ha="right", va="bottom", fontsize=7.5, color="0.4")
+    return fig
+
+
+def gain_curves_plot(
+    tests: pd.DataFrame,
+    *,
+    x: str = "per_class",
+    hue: str = "method",
+    hue_order: Sequence[str] | None = None,
+    label: str | None = "size",
+    styles: dict[str, dict] | None = None,
+    dodge: float = 0.035,
+    ax: plt.Axes | None = None,
+    xlabel: str = "target examples per class (log scale)",
+    ylabel: str = "gain over scratch (accuracy)",
+    title: str | None = None,
+) -> Figure:
+    """Paired gains against the target size: one line per ``hue`` from a table of tests with
+    columns ``gain``, ``ci_low``, ``ci_high`` and ``verdict`` (e.g.
+    :func:`tlkit.experiments.small_targets.gain_tests`). A marker is filled when the interval
+    excludes 0 (``verdict`` positive or negative) and hollow otherwise; negative cells are
+    ringed in red."""
+    styles = METHOD_STYLES if styles is None else styles
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    fig = ax.figure
+    groups = list(hue_order or sorted(tests[hue].unique(), key=str))
+    groups = [g for g in groups if (tests[hue] == g).any()]
+    ax.axhline(0.0, color="black", linewidth=0.9)
+    for i, group in enumerate(groups):
+        part = tests[tests[hue] == group].sort_values(x)
+        style = dict(styles.get(str(group), {}))
+        colour = style.pop("color", None)
+        marker = style.pop("marker", "o")
+        xs = part[x].to_numpy(dtype=float) * 10 ** ((i - (len(groups) - 1) / 2) * dodge)
+        means, err = _mean_and_error(part.rename(columns={"gain": "mean"}))
+        ax.errorbar(xs, means, yerr=err, capsize=2, color=colour, marker="none",
+                    label=str(group), **style)
+        sig = (part["verdict"] != "no clear difference").to_numpy()
+        ax.scatter(xs[sig], means[sig], marker=marker, color=colour, s=28, zorder=3)
+        ax.scatter(xs[~sig], means[~sig], marker=marker, facecolor="white", edgecolor=colour,
+                   s=28, zorder=3)
+        neg = (part["verdict"] == "negative").to_numpy()
+        ax.scatter(xs[neg], means[neg], marker="o", facecolor="none", edgecolor="red", s=110,
+                   linewidth=1.2, zorder=4)
+    _size_axis(ax, *_size_labels(tests, x, label))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
+    ax.annotate("paired 95% CI over seeds; filled: CI excludes 0; red ring: negative", (1, 0),
+                xycoords="axes fraction", xytext=(-4, 4), textcoords="offset points",
+                ha="right", va="bottom", fontsize=7, color="0.4")
+    return fig
+
+
+def taxonomy_map(
+    cells: pd.DataFrame,
+    *,
+    size_boundary: float,
+    distance_boundary: float,
+    x: str = "per_class",
+    y: str = "distance",
+    value: str = "gain",
+    origin: str = "origin",
+    markers: dict[str, str] | None = None,
+    offsets: dict[str, float] | None = None,
+    labels: dict[str, str] | None = None,
+    annotate: Sequence[str] | bool = True,
+    vmax: float | None = None,
+    ax: plt.Axes | None = None,
+    xlabel: str = "target examples per class (log scale)",
+    ylabel: str = "measured distance of the target from the source (pixel OTDD)",
+    title: str | None = None,
+    colorbar_label: str = "gain of fine-tuning over scratch (accuracy)",
+) -> Figure:
+    """The survey's taxonomy as a map filled with measured gains.
+
+    Each row of ``cells`` is one measured cell at (``x``, ``y``) coloured by ``value`` on a
+    diverging scale centred at 0 (blue: transfer helped, red: it hurt; symmetric limits
+    ``±vmax``, default the largest absolute value). Cells whose ``verdict`` is positive or
+    negative get a black edge, others a grey one. ``origin`` picks the marker (``markers``), an
+    optional multiplicative x ``offsets`` per origin (so that cells of two experiments at the
+    same point stay visible) and the legend ``labels``; ``annotate`` (True, False or the origins
+    to annotate) writes each cell's gain under it. Dashed lines at ``size_boundary`` and
+    ``distance_boundary`` split the map into the survey's four regions, labelled in their
+    corners.
+    """
+    from matplotlib.colors import Normalize
+
+    markers = markers or {}
+    offsets = offsets or {}
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 5.5))
+    fig = ax.figure
+    placed = cells[np.isfinite(cells[y].to_numpy(dtype=float))]
+    top = vmax if vmax is not None else float(np.nanmax(np.abs(placed[value]))) if len(
+        placed) else 1.0
+    top = top or 1.0
+    norm = Normalize(vmin=-top, vmax=top)
+    groups = list(dict.fromkeys(placed[origin])) if origin in placed else [None]
+    default_markers = ["o", "s", "D", "^"]
+    image = None
+    for i, group in enumerate(groups):
+        part = placed if group is None else placed[placed[origin] == group]
+        sig = (part["verdict"] != "no clear difference").to_numpy() if "verdict" in part \
+            else np.zeros(len(part), bool)
+        xs = part[x].to_numpy(dtype=float) * offsets.get(group, 1.0)
+        image = ax.scatter(xs, part[y], c=part[value], cmap="RdBu", norm=norm,
+                           s=150 if i == 0 else 95,
+                           marker=markers.get(group, default_markers[i % 4]),
+                           edgecolors=np.where(sig, "black", "0.6").tolist(),
+                           linewidths=np.where(sig, 1.4, 0.8), zorder=3 + i)
+        if annotate is True or (annotate and group in annotate):
+            for xv, yv, g in zip(xs, part[y], part[value], strict=True):
+                ax.annotate(f"{g:+.2f}", (xv, yv), xytext=(0, -13), textcoords="offset points",
+                            ha="center", va="top", fontsize=6, color="0.25")
+    ax.set_xscale("log")
+    ax.axvline(size_boundary, color="0.3", linestyle="--", linewidth=1)
+    ax.axhline(distance_boundary, color="0.3", linestyle="--", linewidth=1)
+    if len(placed):
+        ax.set_xlim(placed[x].min() / 1.8, placed[x].max() * 2.2)
+        ylo, yhi = placed[y].min(), placed[y].max()
+        pad = 0.12 * (yhi - ylo or 1.0)
+        ax.set_ylim(ylo - 2 * pad, yhi + 2 * pad)
+    corners = [("small & similar", 0.02, 0.02, "left", "bottom"),
+               ("large & similar", 0.98, 0.02, "right", "bottom"),
+               ("small & dissimilar", 0.02, 0.98, "left", "top"),
+               ("large & dissimilar", 0.98, 0.98, "right", "top")]
+    for text, cx, cy, ha, va in corners:
+        ax.text(cx, cy, text, transform=ax.transAxes, ha=ha, va=va, fontsize=9,
+                color="0.35", style="italic",
+                bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="none",
+                          alpha=0.8))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.25)
+    if image is not None:
+        fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="RdBu"), ax=ax,
+                     label=colorbar_label, shrink=0.9)
+    if groups != [None]:
+        handles = [plt.Line2D([], [], marker=markers.get(g, default_markers[i % 4]),
+                              linestyle="none", markerfacecolor="0.85",
+                              markeredgecolor="0.3", markersize=8,
+                              label=(labels or {}).get(g, str(g)))
+                   for i, g in enumerate(groups)]
+        handles.append(plt.Line2D([], [], marker="o", linestyle="none",
+                                  markerfacecolor="white", markeredgecolor="black",
+                                  markeredgewidth=1.4, markersize=8,
+                                  label="black edge: 95% CI excludes 0"))
+        ax.legend(handles=handles, fontsize=8, loc="center left", framealpha=0.9)
+    return fig

@@ -24,6 +24,7 @@ PROFILES = ("smoke", "quick", "full")
 NOTEBOOKS: dict[str, str] = {
     "00_quickstart": "tlkit.experiments.quickstart",
     "01_layer_transfer": "tlkit.experiments.layer_transfer",
+    "02_small_targets": "tlkit.experiments.small_targets",
 }
 
 

@@ -1,0 +1,332 @@
+"""The small-targets experiment: its grid, stratified sizes, the columns its figures use, and
+its statistics against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from tlkit import data, results, runner, sweep
+from tlkit.experiments import check_params, settings
+from tlkit.experiments import layer_transfer as lt
+from tlkit.experiments import small_targets as st
+from tlkit.store import Store
+
+matplotlib.use("Agg")
+
+
+# --------------------------------------------------------------------------- the grid
+
+
+def _cells(specs):
+    """(study, architecture, source, method, size, seed) -> spec."""
+    return {(x.tag_dict["study"], x.model.arch, x.tag_dict["source"], x.tag_dict["method"],
+             x.data.n_per_class, x.seed): x for x in specs}
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
+def test_spec_grid_is_complete(profile):
+    params = {"profile": profile}
+    s = settings(st.PROFILES, params)
+    specs = st.specs(params)
+    cells = _cells(specs)
+    assert len(cells) == len(specs), "a cell of the grid appears twice"
+    sizes = [None if n in (None, "all") else n for n in s["sizes"]]
+    expected = set()
+    for study in st.studies(params):
+        for n in sizes:
+            for seed in range(st.seeds_at(n, s)):
+                expected.add((study.name, "cnn8", "none", "scratch", n, seed))
+                for src in study.sources:
+                    arch = "cnn8" if src.weights is None else "resnet18"
+                    if arch == "resnet18":  # its own scratch baseline
+                        expected.add((study.name, arch, "none", "scratch", n, seed))
+                    for method in st.methods_for(src):
+                        expected.add((study.name, arch, src.name, method, n, seed))
+    assert set(cells) == expected
+
+    for (study, arch, _source, method, n, seed), spec in cells.items():
+        # all methods of one seed and size train on the same subsample with the same schedule
+        base = cells[(study, arch, "none", "scratch", n, seed)]
+        assert spec.data == base.data and spec.data.subsample_seed == seed
+        assert spec.train == base.train and spec.seed == seed
+        t = spec.transfer
+        if method == "scratch":
+            assert t.source is None and t.layers == 0 and spec.model.weights is None
+        elif spec.model.weights is None:
+            assert t.layers == 7 and t.source is not None and t.source.seed == seed
+            assert t.freeze == (method == "linear probe")
+            assert t.regularizer == ("l2sp" if method == "L2-SP" else "l2")
+            if method == "L2-SP":
+                assert (t.alpha, t.beta) == (s["alpha"], s["beta"])
+        else:  # torchvision weights: probe freezes everything but the head
+            assert t.source is None and t.layers == (5 if method == "linear probe" else 0)
+
+
+def test_quick_grid_seeds_sizes_and_steps():
+    s = settings(st.PROFILES, {"profile": "quick"})
+    specs = st.specs({"profile": "quick"})
+    assert [st.size_label(n) for n in s["sizes"]] == ["1", "2", "5", "10", "20", "50", "100",
+                                                      "all"]
+    seeds = {}
+    for x in specs:
+        seeds.setdefault(x.data.n_per_class, set()).add(x.seed)
+    assert all(len(seeds[n]) >= 5 for n in (1, 2, 5))
+    assert all(len(k) >= 3 for k in seeds.values())
+    assert len(specs) == 301
+    for x in specs:  # every run takes at least `steps` SGD steps
+        n = 130 * 13 if x.data.n_per_class is None else x.data.n_per_class * 13
+        per_epoch = math.ceil(n / x.train.batch_size)
+        assert s["steps"] <= x.train.epochs * per_epoch < s["steps"] + per_epoch
+        assert x.train.batch_size <= s["batch_size"]
+
+
+def test_sources_are_the_layer_transfer_base_networks():
+    params = {"profile": "quick"}
+    specs = st.specs(params)
+    sources = {x.transfer.source.key() for x in specs if x.transfer.source is not None}
+    lt_keys = {x.key() for x in lt.specs({"profile": "quick"})
+               if x.tag_dict["condition"] == "baseA"}
+    seeds = settings(lt.PROFILES, {"profile": "quick"})["seeds"]
+    shared = {x.transfer.source.key() for x in specs
+              if x.transfer.source is not None and x.seed < seeds}
+    assert shared <= lt_keys and len(shared) == 2 * seeds
+    assert len(sources) == 2 * 8  # near and far, one per seed
+
+
+def test_layer_transfer_specs_are_that_notebooks_runs():
+    mine = st.layer_transfer_specs({"profile": "quick"})
+    theirs = {x.key() for x in lt.specs({"profile": "quick"})}
+    assert mine and {x.key() for x in mine} <= theirs
+    assert {x.tag_dict["condition"] for x in mine} == {"scratch", "AnB", "AnB+"}
+    assert {x.transfer.layers for x in mine if x.tag_dict["condition"] != "scratch"} == {7}
+
+
+def test_train_config_evens_out_batches():
+    s = {"batch_size": 32, "steps": 200, "lr": 0.05}
+    c = st.train_config(s, 65)  # 3 batches of 22, 22, 21
+    assert (c.batch_size, c.epochs) == (22, 67)
+    c = st.train_config(s, 13)
+    assert (c.batch_size, c.epochs) == (13, 200)
+    c = st.train_config(s, 1690)
+    assert (c.batch_size, c.epochs) == (32, 4)
+
+
+@pytest.mark.parametrize("bad", [
+    {"seeds": 1}, {"sizes": [0, 5]}, {"sizes": [5, 5]}, {"sizes": [500]}, {"sizes": []},
+    {"steps": 0}, {"alpha": -1.0}, {"executor": "cluster"},
+])
+def test_bad_parameters_are_rejected_before_any_work(bad):
+    with pytest.raises(ValueError):
+        check_params("02_small_targets", {"profile": "quick", **bad})
+
+
+def test_sizes_accept_all_as_none():
+    specs = st.specs({"profile": "smoke", "sizes": [1, "all"]})
+    assert {x.data.n_per_class for x in specs} == {1, None}
+
+
+# --------------------------------------------------------------------------- stratified sizes
+
+
+def test_every_class_is_kept_at_every_size():
+    params = {"profile": "quick"}
+    s = settings(st.PROFILES, params)
+    study = st.studies(params)[0]
+    specs = [x for x in st.specs(params) if x.tag_dict["method"] == "scratch" and x.seed == 0]
+    chosen = {}
+    for spec in specs:
+        train = runner.load_data(spec, "train")
+        n = spec.data.n_per_class
+        counts = train.class_counts()
+        assert train.classes == study.classes
+        assert list(counts) == [n or 130] * len(study.classes)
+        chosen[n] = train
+    assert sorted(chosen, key=lambda n: n or 10**9) == [
+        None if n in (None, "all") else n for n in s["sizes"]]
+    # nested: with one seed, the images of a smaller size are among those of every larger size
+    as_set = {n: {tuple(img.flatten()[:32].tolist()) for img in d.images}
+              for n, d in chosen.items()}
+    assert as_set[1] <= as_set[5] <= as_set[20] <= as_set[100] <= as_set[None]
+
+
+# --------------------------------------------------------------------------- a smoke run
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    import os
+
+    import torch
+
+    root = tmp_path_factory.mktemp("st_results")
+    old = os.environ.get("TLKIT_RESULTS")
+    os.environ["TLKIT_RESULTS"] = str(root)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        params = {"profile": "smoke"}
+        specs = st.specs(params)
+        extra = st.layer_transfer_specs(params)
+        records = sweep.run(specs + extra, store=Store(root), device="cpu", progress=False)
+        df = st.add_sizes(results.frame(records[:len(specs)]))
+        lt_df = results.frame(records[len(specs):])
+        distances = st.distance_table(params)
+        lt_distances = lt.distance_table(params, network=False)
+    finally:
+        torch.set_num_threads(threads)
+        if old is None:
+            os.environ.pop("TLKIT_RESULTS", None)
+        else:
+            os.environ["TLKIT_RESULTS"] = old
+    return params, df, lt_df, distances, lt_distances
+
+
+def test_smoke_run_yields_every_column_the_figures_use(smoke_run):
+    import matplotlib.pyplot as plt
+
+    from tlkit.plots import gain_curves_plot, learning_curves_plot, taxonomy_map
+
+    params, df, lt_df, distances, lt_distances = smoke_run
+    s = settings(st.PROFILES, params)
+    curves = st.curves(df)
+    assert {"study", "source", "role", "method", "per_class", "size", "seed",
+            "test_acc"} <= set(curves)
+    assert set(curves["method"]) == set(st.METHODS)
+    assert "all" in set(curves["size"]) and curves["per_class"].notna().all()
+    gains = st.gains(df)
+    tests = st.gain_tests(gains)
+    assert {"per_class", "size", "method", "gain", "ci_low", "ci_high", "p_value", "p_holm",
+            "verdict", "seeds"} <= set(tests)
+    assert len(tests) == 2 * 3 * len(s["sizes"])
+    cross = st.crossovers(tests)
+    assert set(cross["method"]) == set(st.TRANSFER_METHODS)
+    assert {"near", "far"} == set(distances["role"]) and distances["otdd_pixels"].gt(0).all()
+    boundary = st.distance_boundary(params, distances)
+    maps = {}
+    for method in ("fine-tune", "linear probe"):
+        lt_cells = st.layer_transfer_cells(lt_df, lt_distances, st.LAYER_CONDITIONS[method])
+        assert len(lt_cells) == len(lt_distances)
+        maps[method] = st.map_cells(tests, distances, lt_cells, s["size_boundary"], boundary,
+                                    method=method)
+        assert {"origin", "per_class", "distance", "gain", "verdict", "region"} <= set(
+            maps[method])
+        assert set(maps[method]["origin"]) == {"small targets", "layer transfer"}
+    regions = st.region_summary(maps["fine-tune"])
+    assert list(regions["region"]) == list(st.REGIONS.values())
+    probe = st.method_differences(gains, "linear probe", "fine-tune")
+    l2sp = st.method_differences(gains, "L2-SP", "fine-tune")
+    values, claims = st.pattern_report(gains, tests, cross, probe, l2sp, distances,
+                                       maps["fine-tune"], s["size_boundary"], boundary,
+                                       maps["linear probe"])
+    assert len(claims) >= 6 and claims["verdict"].notna().all()
+    for key in ("near_small_gain", "far_small_gain", "negative_verdict", "negative_note",
+                "near_ft_pattern", "far_probe_negative_at", "l2sp_better_at", "near_far",
+                "region_small_similar_gain", "probe_region_small_dissimilar_negative",
+                "map_small_similar_best", "ft_negative_cells"):
+        assert key in values
+    assert all(isinstance(v, str | int | float) for v in values.values())
+
+    fig, axes = plt.subplots(1, 3)
+    learning_curves_plot(curves[curves["role"] == "near"], hue_order=st.METHODS, chance=0.1,
+                         ax=axes[0])
+    gain_curves_plot(tests[tests["role"] == "near"], hue_order=st.TRANSFER_METHODS, ax=axes[1])
+    taxonomy_map(maps["fine-tune"], size_boundary=s["size_boundary"],
+                 distance_boundary=boundary, ax=axes[2],
+                 markers={"small targets": "o", "layer transfer": "s"})
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- statistics by hand
+
+
+def _toy_frame():
+    rows = []
+    acc = {"scratch": [0.4, 0.4, 0.5], "fine-tune": [0.5, 0.6, 0.7],
+           "linear probe": [0.3, 0.35, 0.45], "L2-SP": [0.5, 0.6, 0.7]}
+    for method, values in acc.items():
+        for seed, a in enumerate(values):
+            rows.append(dict(study="toy", target="t", source="none" if method == "scratch"
+                             else "src", role="none" if method == "scratch" else "near",
+                             method=method, arch="cnn8", n_per_class=5.0, n_train=50,
+                             num_classes=10, seed=seed, test_acc=a))
+    return pd.DataFrame(rows)
+
+
+def test_gain_test_matches_a_hand_computation():
+    tests = st.gain_tests(st.gains(_toy_frame()))
+    ft = tests[tests["method"] == "fine-tune"].iloc[0]
+    # differences 0.1, 0.2, 0.2: mean 1/6, s = 0.057735, se = 0.033333, t = 5 on 2 df
+    assert ft["gain"] == pytest.approx(1 / 6)
+    half = 4.302653 * 0.0577350 / math.sqrt(3)
+    assert ft["ci_low"] == pytest.approx(1 / 6 - half, abs=1e-5)
+    assert ft["ci_high"] == pytest.approx(1 / 6 + half, abs=1e-5)
+    # with 2 df, P(|T| > t) = 1 - t / sqrt(t^2 + 2)
+    assert ft["p_value"] == pytest.approx(1 - 5 / math.sqrt(27), abs=1e-9)
+    assert ft["verdict"] == "positive" and ft["seeds"] == 3
+    probe = tests[tests["method"] == "linear probe"].iloc[0]
+    # differences -0.1, -0.05, -0.05: mean -1/15, s = 0.028868, t = -4 on 2 df
+    assert probe["gain"] == pytest.approx(-1 / 15)
+    assert probe["p_value"] == pytest.approx(1 - 4 / math.sqrt(18), abs=1e-9)
+    assert probe["verdict"] == "no clear difference"  # t_.975,2 = 4.30 > 4
+
+
+def test_gains_pair_by_seed_not_by_position():
+    df = _toy_frame()
+    shuffled = df.sample(frac=1.0, random_state=0)
+    g = st.gains(shuffled).sort_values(["method", "seed"])
+    ft = g[g["method"] == "fine-tune"]
+    assert list(ft["gain"].round(9)) == [0.1, 0.2, 0.2]
+    with pytest.raises(ValueError, match="without their scratch run"):
+        st.gains(df[~((df["method"] == "scratch") & (df["seed"] == 2))])
+
+
+def test_holm_adjustment_by_hand():
+    adjusted = st.holm([0.01, 0.04, 0.03, float("nan")])
+    # sorted 0.01, 0.03, 0.04: x3 = 0.03, x2 = 0.06, x1 = 0.04 -> running max 0.06
+    assert np.allclose(adjusted[:3], [0.03, 0.06, 0.06]) and math.isnan(adjusted[3])
+
+
+@pytest.mark.parametrize(("verdicts", "expected"), [
+    (["positive", "positive", "no clear difference", "negative"], 5),
+    (["positive", "no clear difference", "positive", "no clear difference"], 10),
+    (["positive"] * 4, None),
+    (["no clear difference", "negative", "negative", "negative"], 1),
+])
+def test_crossover_definition(verdicts, expected):
+    assert st.crossover_size([1, 2, 5, 10], verdicts) == expected
+    # the order in which sizes are given does not matter
+    assert st.crossover_size([10, 5, 2, 1], verdicts[::-1]) == expected
+
+
+def test_regions_and_the_distance_boundary():
+    assert st.region_of(1, 1.0, 30, 2.5) == "small & similar"
+    assert st.region_of(100, 1.0, 30, 2.5) == "large & similar"
+    assert st.region_of(1, 3.0, 30, 2.5) == "small & dissimilar"
+    assert st.region_of(100, 3.0, 30, 2.5) == "large & dissimilar"
+    assert st.region_of(1, math.nan, 30, 2.5) == "unplaced"
+    d = pd.DataFrame(dict(role=["near", "far", "large"], otdd_pixels=[1.0, 3.0, math.nan]))
+    assert st.distance_boundary({"profile": "quick"}, d) == pytest.approx(2.0)
+
+
+def test_the_near_source_is_measured_nearer_than_the_far_one():
+    d = st.distance_table({"profile": "smoke"})
+    near = float(d.loc[d["role"] == "near", "otdd_pixels"].iloc[0])
+    far = float(d.loc[d["role"] == "far", "otdd_pixels"].iloc[0])
+    assert 0 < near < far
+
+
+def test_full_profile_uses_real_datasets_and_imagenet_weights():
+    studies = st.studies({"profile": "full"})
+    assert {s.dataset for s in studies} == {"cifar100", "kmnist", "fashion-mnist"}
+    cifar = studies[0]
+    assert not set(cifar.classes) & set(data.info("cifar10").classes)
+    assert any(src.weights == "IMAGENET1K_V1" for src in cifar.sources)
+    specs = st.specs({"profile": "full"})
+    resnet = [x for x in specs if x.model.arch == "resnet18"]
+    assert {x.tag_dict["method"] for x in resnet} == {"scratch", "linear probe", "fine-tune"}
+    assert all(x.model.weights is None for x in resnet if x.tag_dict["method"] == "scratch")
