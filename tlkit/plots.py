@@ -83,6 +83,15 @@ def _summary_points(table: pd.DataFrame) -> tuple:
     return table["mean"], err
 
 
+def _label_axes(ax: plt.Axes, xlabel: str, ylabel: str, title: str | None) -> None:
+    """Axis labels, an optional title and a light grid."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+
+
 def _seeds_note(ax: plt.Axes, n: int, level: float) -> None:
     ax.annotate(f"mean and {level:.0%} CI over {n}+ seeds", (1, 0), xycoords="axes fraction",
                 xytext=(-4, 4), textcoords="offset points", ha="right", va="bottom",
@@ -143,11 +152,7 @@ def depth_curves_plot(
         ax.errorbar(xs, means, yerr=err, capsize=2, label=str(group), markersize=5,
                     **styles.get(str(group), {}))
     ax.set_xticks(sorted(table[x].unique()))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
+    _label_axes(ax, xlabel, ylabel, title)
     ax.legend(frameon=False, fontsize=8)
     _seeds_note(ax, int(table["n"].min()) if len(table) else 0, level)
     return fig
@@ -196,11 +201,7 @@ def relative_depth_plot(
         ax.vlines(px + 0.25, low, high, color="0.45", linewidth=4, alpha=0.6,
                   label=published_range_label)
     ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
+    _label_axes(ax, xlabel, ylabel, title)
     ax.legend(frameon=False, fontsize=8)
     _seeds_note(ax, int(table["n"].min()) if len(table) else 0, level)
     return fig
@@ -309,11 +310,7 @@ def best_depth_plot(
                 ha="left", color="0.2")
     if bounds is not None:
         ax.set_ylim(bounds[0] - 0.5, bounds[1] + 0.5)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
+    _label_axes(ax, xlabel, ylabel, title)
     ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
     n = int(table["n"].min()) if len(table) else 0
     note = f"mean and {level:.0%} CI over {n}+ seeds" + (
@@ -398,11 +395,7 @@ def learning_curves_plot(
     if chance is not None:
         ax.axhline(chance, color="0.5", linestyle=":", linewidth=1, label="chance")
     _size_axis(ax, *_size_labels(df, x, label))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
+    _label_axes(ax, xlabel, ylabel, title)
     ax.legend(frameon=False, fontsize=8)
     n = int(table["n"].min()) if len(table) else 0
     ax.annotate(f"mean and {level:.0%} CI, {n}+ seeds per point", (1, 0),
@@ -454,11 +447,7 @@ def gain_curves_plot(
         ax.scatter(xs[neg], means[neg], marker="o", facecolor="none", edgecolor="red", s=110,
                    linewidth=1.2, zorder=4)
     _size_axis(ax, *_size_labels(tests, x, label))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
+    _label_axes(ax, xlabel, ylabel, title)
     ax.legend(frameon=False, fontsize=8)
     ax.annotate("paired 95% CI over seeds; filled: CI excludes 0; red ring: negative", (1, 0),
                 xycoords="axes fraction", xytext=(-4, 4), textcoords="offset points",
