@@ -1,14 +1,16 @@
 # tlkit: `make book` builds the book, `make test` runs the test suite.
 # Both create or reuse .venv; it is rebuilt only when pyproject.toml changes.
+# `make assignments` adds the teaching tools (otter-grader) and generates the coursework.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEACH_STAMP := $(VENV)/.installed-teach
 PROFILE ?= quick
 PYTEST_ARGS ?=
 
-.PHONY: all book test lint venv clean clean-results benchmarks
+.PHONY: all book test lint venv clean clean-results benchmarks assignments
 
 all: book
 
@@ -20,12 +22,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+$(TEACH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --quiet -e '.[book,dev,teach]'
+	@touch $(TEACH_STAMP)
+
 book: $(STAMP)
 	$(BIN)/tlkit book --profile $(PROFILE)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+assignments: $(TEACH_STAMP)
+	$(BIN)/tlkit assignments
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py --json benchmarks/last_train.json

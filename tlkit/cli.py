@@ -5,6 +5,7 @@
     tlkit book [--profile smoke|quick|full] [--only NAME] [--build-dir DIR] [--root DIR]
     tlkit notebook NAME [-p KEY VALUE ...] [--profile P] [--output PATH] [--root DIR]
     tlkit datasets [--root DIR]
+    tlkit assignments [--only NAME ...] [--profile P] [--out DIR] [--no-run-tests] [--root DIR]
     tlkit --version
 
 Mistakes a user can make (an unknown notebook or parameter, a bad value, an unknown dataset)
@@ -129,6 +130,20 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assignments(args: argparse.Namespace) -> int:
+    from .assignments import AssignmentError, TeachingToolsMissingError, generate
+
+    root = _root(args.root)
+    try:
+        generate(root, args.out, only=args.only, profile=args.profile,
+                 run_tests=not args.no_run_tests, echo=_echo)
+    except TeachingToolsMissingError as exc:
+        return _error(str(exc))
+    except AssignmentError as exc:
+        return _error(str(exc), EXIT_FAILED)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tlkit`` command."""
     from .executors import EXECUTORS
@@ -185,6 +200,24 @@ def parser() -> argparse.ArgumentParser:
     datasets.add_argument("--root", metavar="DIR",
                           help="data folder (default: $TLKIT_DATA or ~/.cache/tlkit/data)")
     datasets.set_defaults(run=_datasets)
+
+    assignments = commands.add_parser(
+        "assignments", help="generate student and autograder notebooks with otter-grader",
+        description="Turn the Exercises section of every notebook in _toc.yml into a student "
+                    "notebook (solutions removed, public tests kept, profile smoke) in "
+                    "OUT/student/ and a grading package with the hidden tests in "
+                    "OUT/autograder/. Needs otter-grader: pip install 'tlkit[teach]'.")
+    assignments.add_argument("--only", metavar="NAME", nargs="+",
+                             help="generate only these notebooks (stem or short name)")
+    assignments.add_argument("--profile", choices=PROFILES, default="smoke",
+                             help="profile of the generated notebooks (default: smoke)")
+    assignments.add_argument("--out", metavar="DIR",
+                             help="output folder (default: _build/assignments in the root)")
+    assignments.add_argument("--no-run-tests", action="store_true",
+                             help="do not execute the solutions against every test")
+    assignments.add_argument("--root", metavar="DIR",
+                             help="the book's root, holding _toc.yml (default: found from here up)")
+    assignments.set_defaults(run=_assignments)
     return top
 
 

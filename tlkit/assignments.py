@@ -1,0 +1,478 @@
+"""Coursework: student and autograder versions of the book's notebooks, made with Otter-Grader.
+
+Each experiment notebook ends with an *Exercises* section written in the Otter Assign notebook
+format (https://otter-grader.readthedocs.io): a raw ``# ASSIGNMENT CONFIG`` cell, then for each
+exercise a ``# BEGIN QUESTION`` block with a prompt, a solution (lines ending in ``# SOLUTION``
+are replaced by ``...`` for students) and public and hidden tests. The same cells serve the book:
+raw cells and tests carry the ``remove-cell`` tag, solutions the ``hide-input`` tag, so the book
+shows each exercise with its solution behind a toggle, and papermill runs solutions and tests in
+every profile, so a solution that stops passing its tests fails the book's build.
+
+:func:`generate` turns every notebook listed in ``_toc.yml`` that has exercises into
+
+``<out>/student/NN_name.ipynb``
+    what students get: solutions replaced by ``...``, public tests in the notebook's metadata,
+    ``grader.check`` cells, and the profile set to ``smoke`` so it runs offline in minutes on a
+    laptop with the embedded datasets;
+``<out>/autograder/NN_name.ipynb``
+    the same notebook with its solutions, for the teacher;
+``<out>/autograder/NN_name-autograder.zip``
+    the grading package with public and hidden tests, for ``otter run`` (local, no container),
+    ``otter grade`` (Docker) or Gradescope.
+
+Before Otter Assign runs, a copy of the notebook is prepared for Jupyter: the profile default is
+rewritten (:func:`set_profile`), MyST markup that Jupyter does not render (admonitions, roles such
+as ``{cite}``) becomes plain Markdown (:func:`jupyter_markdown`), and the book's cell tags are
+dropped. By default Otter Assign then executes the solution notebook against every public and
+hidden test, so a generated assignment is known to be gradable to full marks.
+
+>>> assignments = generate(".")                       # doctest: +SKIP
+>>> [a.student.name for a in assignments]             # doctest: +SKIP
+['00_quickstart.ipynb', ...]
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ASSIGNMENTS_DIR",
+    "STUDENT_PROFILE",
+    "INSTALL_HINT",
+    "TeachingToolsMissingError",
+    "AssignmentError",
+    "Question",
+    "Assignment",
+    "require_otter",
+    "read_questions",
+    "has_exercises",
+    "set_profile",
+    "jupyter_markdown",
+    "prepare_master",
+    "otter_assign",
+    "make_assignment",
+    "generate",
+]
+
+#: Where :func:`generate` writes, relative to the book's root.
+ASSIGNMENTS_DIR = Path("_build") / "assignments"
+#: The profile the student and autograder notebooks run with.
+STUDENT_PROFILE = "smoke"
+#: How to install what :func:`generate` needs.
+INSTALL_HINT = "pip install 'tlkit[teach]'"
+#: Cell tags that only mean something to the book (myst-nb); dropped from generated notebooks.
+BOOK_TAGS = frozenset({"remove-cell", "remove_cell", "remove-input", "remove_input",
+                       "remove-output", "remove_output", "hide-cell", "hide_cell", "hide-input",
+                       "hide_input", "hide-output", "hide_output"})
+#: Environment of the notebook runs made while checking the solutions.
+RUN_ENV = {"TLKIT_PROGRESS": "0"}
+
+_QUESTION = re.compile(r"#\s+begin\s+question\b", re.IGNORECASE)
+_PROFILE_LINE = re.compile(r"^(?P<head>\s*profile\s*(?::[^=]+)?=\s*)(?P<value>(['\"]).*?\3)",
+                           re.MULTILINE)
+_ADMONITIONS = ("admonition", "note", "tip", "hint", "important", "warning", "caution",
+                "attention", "danger", "error", "seealso", "dropdown", "exercise", "solution")
+_FENCE_OPEN = re.compile(r"^(?P<fence>:{3,}|`{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>.*)$")
+_OPTION = re.compile(r"^:[\w-]+:")
+_ROLE = re.compile(r"\{(?P<name>[\w:+-]+)\}`(?P<text>[^`]*)`")
+_EXPLICIT = re.compile(r"^(?P<title>.*?)\s*<(?P<target>[^<>]+)>$")
+
+
+class TeachingToolsMissingError(ModuleNotFoundError):
+    """Otter-Grader, which makes the assignments, is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(f"otter-grader is not installed; install the teaching tools with "
+                         f"{INSTALL_HINT}", name="otter")
+
+
+class AssignmentError(RuntimeError):
+    """Otter Assign failed on a notebook (a malformed exercise, or a solution failing its tests).
+
+    Attributes:
+        notebook: The file stem of the notebook.
+        log: Otter Assign's output.
+    """
+
+    def __init__(self, notebook: str, message: str, log: str = "") -> None:
+        self.notebook, self.log = notebook, log
+        super().__init__(f"assignment {notebook}: {message}")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One exercise of a notebook, as declared in its ``# BEGIN QUESTION`` cell.
+
+    Attributes:
+        name: The question's name (``grader.check(name)``).
+        points: Its points (Otter's default, 1, when not given).
+        manual: Graded by hand (a written answer) rather than by tests.
+    """
+
+    name: str
+    points: float
+    manual: bool = False
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The generated files of one notebook.
+
+    Attributes:
+        notebook: The file stem, e.g. ``00_quickstart``.
+        student: The student notebook.
+        solutions: The notebook with solutions (the autograder's copy).
+        autograder: The grading package (zip) with public and hidden tests.
+        questions: The exercises, in order.
+        seconds: Time taken, including the check of the solutions.
+    """
+
+    notebook: str
+    student: Path
+    solutions: Path
+    autograder: Path
+    questions: tuple[Question, ...]
+    seconds: float = 0.0
+
+    @property
+    def points(self) -> float:
+        """Points of all exercises."""
+        return sum(q.points for q in self.questions)
+
+    @property
+    def manual_points(self) -> float:
+        """Points of the exercises graded by hand."""
+        return sum(q.points for q in self.questions if q.manual)
+
+
+def require_otter() -> None:
+    """Raise :class:`TeachingToolsMissingError` unless Otter-Grader can be imported."""
+    if importlib.util.find_spec("otter") is None:
+        raise TeachingToolsMissingError()
+
+
+def _notebook(source: Any) -> Any:
+    import nbformat
+
+    if isinstance(source, str | os.PathLike):
+        return nbformat.read(str(source), as_version=4)
+    return source
+
+
+def read_questions(notebook: Any) -> list[Question]:
+    """The exercises of a notebook (a path or an ``nbformat`` notebook), in order.
+
+    Raises:
+        ValueError: a ``# BEGIN QUESTION`` cell whose configuration has no name.
+    """
+    import yaml
+
+    out = []
+    for cell in _notebook(notebook).cells:
+        if cell.cell_type != "raw" or not _QUESTION.match(cell.source.lstrip()):
+            continue
+        config = yaml.safe_load(cell.source.split("\n", 1)[1] if "\n" in cell.source else "")
+        if not isinstance(config, dict) or not config.get("name"):
+            raise ValueError(f"a '# BEGIN QUESTION' cell has no name: {cell.source!r}")
+        points = config.get("points")
+        out.append(Question(str(config["name"]), float(1 if points is None else points),
+                            bool(config.get("manual", False))))
+    return out
+
+
+def has_exercises(notebook: Any) -> bool:
+    """Whether a notebook (a path or an ``nbformat`` notebook) has at least one exercise."""
+    return any(cell.cell_type == "raw" and _QUESTION.match(cell.source.lstrip())
+               for cell in _notebook(notebook).cells)
+
+
+def set_profile(notebook: Any, profile: str) -> None:
+    """Set the default of ``profile`` in the notebook's ``parameters`` cell, in place.
+
+    The assignment keeps the rest of the line (its comment) and every other parameter.
+
+    Raises:
+        ValueError: the notebook has no ``parameters`` cell or it assigns no ``profile``.
+    """
+    cells = [cell for cell in notebook.cells
+             if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    if not cells:
+        raise ValueError("the notebook has no cell tagged 'parameters'")
+    cell = cells[0]
+    source, count = _PROFILE_LINE.subn(lambda m: f'{m["head"]}"{profile}"', cell.source, count=1)
+    if not count:
+        raise ValueError("the notebook's parameters cell does not set 'profile'")
+    cell.source = source
+
+
+def _role(match: re.Match[str]) -> str:
+    name, text = match["name"], match["text"]
+    if name.startswith("cite"):
+        return "[" + ", ".join(key.strip() for key in text.split(",")) + "]"
+    if name == "math":
+        return f"${text}$"
+    if name.startswith("glue"):
+        return f"`{text.split(':')[0]}`"
+    explicit = _EXPLICIT.match(text)
+    if explicit and explicit["title"]:
+        return explicit["title"]
+    return f"`{text}`" if name in ("doc", "ref", "numref", "eq") else text
+
+
+def jupyter_markdown(text: str) -> str:
+    """MyST Markdown turned into Markdown that Jupyter renders.
+
+    Admonitions (``:::{admonition} Title`` ... ``:::``, also ``note``, ``tip``, ``dropdown`` ...,
+    with colon or backtick fences) become block quotes headed by their title in bold; their
+    options (``:class: dropdown``) are dropped. Roles become text: ``{cite}`a,b``` gives
+    ``[a, b]``, ``{doc}`Title <path>``` gives ``Title``, ``{glue:text}`name``` gives ```name```
+    (the value is in the book). Other directives are left as they are.
+    """
+    out: list[str] = []
+    stack: list[str] = []  # closing fences of the open admonitions
+    skipping_options = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        opened = _FENCE_OPEN.match(stripped)
+        if opened and opened["name"] in _ADMONITIONS:
+            title = opened["arg"].strip() or opened["name"].capitalize()
+            out.append("> " * len(stack) + f"> **{title}**")
+            out.append(("> " * (len(stack) + 1)).rstrip())
+            stack.append(opened["fence"])
+            skipping_options = True
+            continue
+        if stack and stripped == stack[-1]:
+            stack.pop()
+            skipping_options = False
+            continue
+        if skipping_options and _OPTION.match(stripped):
+            continue
+        skipping_options = False
+        prefix = "> " * len(stack)
+        out.append((prefix + line).rstrip() if stack else line)
+    return _ROLE.sub(_role, "\n".join(out))
+
+
+def prepare_master(path: str | os.PathLike[str], profile: str = STUDENT_PROFILE) -> Any:
+    """The notebook at ``path`` made ready for Otter Assign: profile set, Markdown for Jupyter,
+    the book's tags and myst-nb cell settings removed. The file itself is not changed."""
+    nb = copy.deepcopy(_notebook(Path(path)))
+    set_profile(nb, profile)
+    for cell in nb.cells:
+        metadata = cell.setdefault("metadata", {})
+        tags = [tag for tag in metadata.get("tags", []) if tag not in BOOK_TAGS]
+        if tags:
+            metadata["tags"] = tags
+        else:
+            metadata.pop("tags", None)
+        metadata.pop("mystnb", None)
+        if cell.cell_type == "markdown":
+            cell.source = jupyter_markdown(cell.source)
+    return nb
+
+
+def _otter_command() -> list[str]:
+    return [sys.executable, "-m", "otter"]
+
+
+def otter_assign(master: str | os.PathLike[str], result: str | os.PathLike[str], *,
+                 run_tests: bool = True, env: Mapping[str, str] | None = None) -> str:
+    """Run ``otter assign`` on ``master`` into ``result``; return its output.
+
+    With ``run_tests``, Otter executes the solution notebook and fails unless every public and
+    hidden test passes.
+
+    Raises:
+        TeachingToolsMissingError: Otter-Grader is not installed.
+        AssignmentError: Otter Assign failed; the message ends with its last lines.
+    """
+    require_otter()
+    master = Path(master)
+    command = [*_otter_command(), "assign", "--no-pdfs"]
+    if not run_tests:
+        command.append("--no-run-tests")
+    command += [str(master), str(result)]
+    done = subprocess.run(command, cwd=master.parent, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, check=False,
+                          env={**os.environ, **RUN_ENV, **(env or {})})
+    log = done.stdout
+    if done.returncode != 0:
+        lines = [line for line in log.splitlines()
+                 if line.strip() and "Kernel is running over TCP" not in line]
+        tail = "\n".join(f"  {line}" for line in lines[-25:])
+        raise AssignmentError(master.stem, f"otter assign failed (exit code {done.returncode}):"
+                                           f"\n{tail}", log)
+    return log
+
+
+def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *,
+                    profile: str = STUDENT_PROFILE, run_tests: bool = True,
+                    env: Mapping[str, str] | None = None) -> Assignment:
+    """Generate the student notebook, the solutions and the grading package of one notebook.
+
+    Writes ``<out>/student/<stem>.ipynb``, ``<out>/autograder/<stem>.ipynb`` and
+    ``<out>/autograder/<stem>-autograder.zip``, replacing earlier versions.
+
+    Raises:
+        ValueError: the notebook has no exercises, or no ``profile`` parameter.
+        TeachingToolsMissingError: Otter-Grader is not installed.
+        AssignmentError: Otter Assign failed.
+    """
+    import nbformat
+
+    start = time.perf_counter()
+    path, out = Path(path), Path(out)
+    if not has_exercises(path):
+        raise ValueError(f"notebook {path.stem} has no exercises ('# BEGIN QUESTION' cells)")
+    questions = tuple(read_questions(path))
+    require_otter()
+    student_dir, autograder_dir = out / "student", out / "autograder"
+    with tempfile.TemporaryDirectory(prefix=f"tlkit-assign-{path.stem}-") as tmp:
+        master = Path(tmp) / path.name
+        try:
+            nb = prepare_master(path, profile)
+        except ValueError as exc:
+            raise ValueError(f"notebook {path.stem}: {exc}") from None
+        nbformat.write(nb, str(master))
+        result = Path(tmp) / "result"
+        otter_assign(master, result, run_tests=run_tests, env=env)
+        zips = sorted((result / "autograder").glob(f"{path.stem}-autograder*.zip"))
+        if not zips:
+            raise AssignmentError(path.stem, "otter assign wrote no autograder zip file")
+        student_dir.mkdir(parents=True, exist_ok=True)
+        autograder_dir.mkdir(parents=True, exist_ok=True)
+        student = student_dir / path.name
+        solutions = autograder_dir / path.name
+        package = autograder_dir / f"{path.stem}-autograder.zip"
+        shutil.copy2(result / "student" / path.name, student)
+        shutil.copy2(result / "autograder" / path.name, solutions)
+        shutil.copy2(zips[-1], package)
+    return Assignment(path.stem, student, solutions, package, questions,
+                      time.perf_counter() - start)
+
+
+def _readme(assignments: Iterable[Assignment], profile: str) -> str:
+    rows = []
+    for a in assignments:
+        names = ", ".join(f"{q.name} ({q.points:g}{', by hand' if q.manual else ''})"
+                          for q in a.questions)
+        rows.append(f"| {a.notebook} | {a.points:g} | {a.manual_points:g} | {names} |")
+    table = "\n".join(rows)
+    return f"""# Assignments
+
+Generated by `tlkit assignments` from the book's notebooks; regenerate rather than edit.
+The student notebooks run with profile `{profile}`, offline, on the embedded datasets.
+
+| notebook | points | of which by hand | exercises (points) |
+| --- | --- | --- | --- |
+{table}
+
+- `student/`: hand these notebooks out. Students need the book's environment and Otter-Grader
+  (`pip install -e '.[book,teach]'` in a clone of the book). `grader.check("q...")` runs the
+  public tests; the last cell exports a zip file to hand in.
+- `autograder/NN_name.ipynb`: the notebook with its solutions (keep it from students).
+- `autograder/NN_name-autograder.zip`: the grading package with the hidden tests. Grade one
+  submission locally, without a container:
+
+      otter run -a autograder/NN_name-autograder.zip -o graded/ submission.ipynb
+
+  or a folder of submissions with Docker: `otter grade -a autograder/NN_name-autograder.zip -p
+  submissions/ -o graded/`. Questions graded by hand are read in the submitted notebooks.
+
+See the chapter "Teaching with this book" for the lecture plan and the time each exercise takes.
+"""
+
+
+def generate(
+    root: str | os.PathLike[str] = ".",
+    out: str | os.PathLike[str] | None = None,
+    *,
+    only: Iterable[str] | None = None,
+    profile: str = STUDENT_PROFILE,
+    run_tests: bool = True,
+    echo: Callable[[str], Any] = print,
+) -> list[Assignment]:
+    """Generate the assignments of every notebook in ``_toc.yml`` that has exercises.
+
+    Args:
+        root: The book's root (holding ``_toc.yml``).
+        out: The output folder (default ``<root>/_build/assignments``). Its ``student/`` and
+            ``autograder/`` folders are replaced unless ``only`` is given.
+        only: Generate only these notebooks (file stems or short names).
+        profile: The profile set in the generated notebooks (default ``smoke``).
+        run_tests: Execute each solution notebook against all its tests (in that profile) and
+            fail unless it gets full marks. Runs share the run cache ``$TLKIT_RESULTS``
+            (default ``<root>/results``).
+        echo: Receives one line per notebook.
+
+    Raises:
+        TeachingToolsMissingError: Otter-Grader is not installed.
+        ValueError: a bad profile, an unknown name in ``only``, or no notebook with exercises.
+        AssignmentError: Otter Assign failed on a notebook.
+    """
+    from .book import toc_notebooks
+    from .experiments import PROFILES
+    from .notebooks import short_name
+
+    require_otter()
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    root = Path(root).resolve()
+    out = Path(out).resolve() if out is not None else root / ASSIGNMENTS_DIR
+    notebooks = toc_notebooks(root)
+    if only is not None:
+        wanted = list(only)
+        unknown = [name for name in wanted
+                   if not any(name in (p.stem, short_name(p.stem), p.name) for p in notebooks)]
+        if unknown:
+            listed = ", ".join(p.stem for p in notebooks) or "none"
+            raise ValueError(f"not a notebook of _toc.yml: {', '.join(unknown)}; "
+                             f"the book's notebooks: {listed}")
+        notebooks = [p for p in notebooks
+                     if any(name in (p.stem, short_name(p.stem), p.name) for name in wanted)]
+    selected = [p for p in notebooks if has_exercises(p)]
+    for p in notebooks:
+        if p not in selected:
+            echo(f"skipping {p.stem}: no exercises")
+    if not selected:
+        raise ValueError("no notebook with exercises ('# BEGIN QUESTION' cells) to generate")
+    if only is None:
+        for folder in ("student", "autograder"):
+            shutil.rmtree(out / folder, ignore_errors=True)
+    env = {"TLKIT_RESULTS": os.environ.get("TLKIT_RESULTS", str(root / "results"))}
+    made = []
+    for number, path in enumerate(selected, start=1):
+        check = ", checking the solutions" if run_tests else ""
+        echo(f"[{number}/{len(selected)}] {path.stem} (profile {profile}{check}) ...")
+        made.append(make_assignment(path, out, profile=profile, run_tests=run_tests, env=env))
+        echo(f"      {len(made[-1].questions)} exercises, {made[-1].points:g} points, "
+             f"{made[-1].seconds:.1f} s")
+    existing = made
+    if only is not None:
+        names = {a.notebook for a in made}
+        existing = made + [_existing(p, out) for p in toc_notebooks(root)
+                           if p.stem not in names and (out / "student" / p.name).is_file()]
+        existing.sort(key=lambda a: a.notebook)
+    (out / "README.md").write_text(_readme(existing, profile), encoding="utf-8")
+    echo(f"student notebooks: {out / 'student'}")
+    echo(f"solutions and grading packages: {out / 'autograder'}")
+    return made
+
+
+def _existing(path: Path, out: Path) -> Assignment:
+    """An assignment generated earlier (for the README when only some are regenerated)."""
+    return Assignment(path.stem, out / "student" / path.name, out / "autograder" / path.name,
+                      out / "autograder" / f"{path.stem}-autograder.zip",
+                      tuple(read_questions(path)))
