@@ -64,7 +64,7 @@ def test_spec_grid_is_complete(profile):
             if method == "L2-SP":
                 assert (t.alpha, t.beta) == (s["alpha"], s["beta"])
         else:  # torchvision weights: probe freezes everything but the head
-            assert t.source is None and t.layers == (5 if method == "linear probe" else 0)
+            assert t.source is None and t.layers == 5 and spec.model.weights
 
 
 def test_quick_grid_seeds_sizes_and_steps():
@@ -328,5 +328,6 @@ def test_full_profile_uses_real_datasets_and_imagenet_weights():
     assert any(src.weights == "IMAGENET1K_V1" for src in cifar.sources)
     specs = st.specs({"profile": "full"})
     resnet = [x for x in specs if x.model.arch == "resnet18"]
-    assert {x.tag_dict["method"] for x in resnet} == {"scratch", "linear probe", "fine-tune"}
+    assert {x.tag_dict["method"] for x in resnet} == {"scratch", "linear probe", "fine-tune",
+                                                     "L2-SP"}
     assert all(x.model.weights is None for x in resnet if x.tag_dict["method"] == "scratch")

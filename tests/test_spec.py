@@ -72,7 +72,12 @@ def test_impossible_specs_are_rejected():
     with pytest.raises(ValueError, match="regularizer"):
         TransferSpec(regularizer="l1")
     with pytest.raises(ValueError, match="only be frozen"):
-        TransferSpec(layers=2, freeze=False)
+        RunSpec(DataSpec("digits"), transfer=TransferSpec(layers=2, freeze=False))
+    with pytest.raises(ValueError, match="L2-SP needs"):
+        RunSpec(DataSpec("digits"), transfer=TransferSpec(regularizer="l2sp"))
+    # pretrained torchvision weights stand in for a source run
+    RunSpec(DataSpec("digits"), ModelSpec(arch="resnet18", channels=3, weights="IMAGENET1K_V1"),
+            transfer=TransferSpec(layers=5, freeze=False, regularizer="l2sp"))
     with pytest.raises(ValueError, match="share input size"):
         RunSpec(DataSpec("digits"), model=ModelSpec(size=16),
                 transfer=TransferSpec(source=_source(), layers=2))

@@ -102,10 +102,11 @@ class TransferSpec:
     """How a run starts from a source.
 
     Args:
-        source: the pretraining run whose final weights are copied (``None``: no source).
-        layers: number of leading layers copied from the source. With no source, that many
-            layers keep their random initialisation and stay frozen (Yosinski's random-filter
-            control).
+        source: the pretraining run whose final weights are copied (``None``: no source run).
+        layers: number of leading layers copied from the source. With no source run and a model
+            with pretrained weights (``ModelSpec.weights``), the first ``layers`` pretrained
+            layers play the copied layers' part. With neither, that many layers keep their
+            random initialisation and stay frozen (Yosinski's random-filter control).
         freeze: keep the copied layers fixed (``AnB``) or fine-tune them (``AnB+``).
         lr_mult: learning-rate multiplier of the copied layers when fine-tuned.
         regularizer: ``"l2"`` (weight decay towards zero) or ``"l2sp"`` (towards the source).
@@ -126,10 +127,6 @@ class TransferSpec:
                              f"{', '.join(REGULARIZERS)}")
         if self.layers < 0:
             raise ValueError("layers must be >= 0")
-        if self.source is None and self.layers > 0 and not self.freeze:
-            raise ValueError("random (source-less) layers can only be frozen")
-        if self.regularizer == "l2sp" and self.source is None:
-            raise ValueError("L2-SP needs a source to decay towards")
 
 
 @dataclass(frozen=True)
@@ -153,6 +150,11 @@ class RunSpec:
                 f"cannot transfer {self.transfer.layers} layers: a {top + 1}-layer "
                 f"{self.model.arch} takes 0..{top} (the classifier is never transferred)")
         src = self.transfer.source
+        pretrained = src is not None or self.model.weights is not None
+        if not pretrained and self.transfer.layers > 0 and not self.transfer.freeze:
+            raise ValueError("random (source-less) layers can only be frozen")
+        if not pretrained and self.transfer.regularizer == "l2sp":
+            raise ValueError("L2-SP needs a source run or pretrained weights to decay towards")
         if src is not None and src.model.arch != self.model.arch:
             raise ValueError("source and target must use the same architecture")
         if src is not None and (src.model.size, src.model.channels, src.model.width) != (

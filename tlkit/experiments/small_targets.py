@@ -272,9 +272,11 @@ def _transfer(s: Mapping[str, Any], source: Source, method: str, seed: int) -> T
         if method == "linear probe":
             return TransferSpec(layers=5, freeze=True)  # stem, res1-res4 frozen; head trains
         if method == "fine-tune":
-            return TransferSpec()
-        raise ValueError(f"{method} is not available for pretrained weights (L2-SP needs a "
-                         "source run to decay towards)")
+            return TransferSpec(layers=5, freeze=False)
+        if method == "L2-SP":  # decays towards the pretrained weights of stem and res1-res4
+            return TransferSpec(layers=5, freeze=False, regularizer="l2sp", alpha=s["alpha"],
+                                beta=s["beta"])
+        raise ValueError(f"unknown method {method!r}; valid: {', '.join(TRANSFER_METHODS)}")
     if method == "linear probe":
         return TransferSpec(source=src, layers=7, freeze=True)
     if method == "fine-tune":
@@ -286,8 +288,9 @@ def _transfer(s: Mapping[str, Any], source: Source, method: str, seed: int) -> T
 
 
 def methods_for(source: Source) -> tuple[str, ...]:
-    """Transfer methods run from ``source`` (no L2-SP from torchvision weights)."""
-    return TRANSFER_METHODS if source.weights is None else ("linear probe", "fine-tune")
+    """Transfer methods run from ``source`` (every method, from a source run or torchvision
+    weights alike)."""
+    return TRANSFER_METHODS
 
 
 # --------------------------------------------------------------------------- specs
