@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,17 @@ def _isolated(tmp_path, monkeypatch):
 def shared_data_dir() -> Path:
     """Where the real MNIST test set for checks lies (``$TLKIT_SHARED_DATA``)."""
     return Path(os.environ.get("TLKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@contextlib.contextmanager
+def results_folder(root: Path) -> Iterator[Path]:
+    """Point ``TLKIT_RESULTS`` at ``root`` for a module-scoped fixture, restoring it after."""
+    old = os.environ.get("TLKIT_RESULTS")
+    os.environ["TLKIT_RESULTS"] = str(root)
+    try:
+        yield root
+    finally:
+        if old is None:
+            os.environ.pop("TLKIT_RESULTS", None)
+        else:
+            os.environ["TLKIT_RESULTS"] = old

@@ -15,6 +15,8 @@ from tlkit.experiments import check_params, settings
 from tlkit.experiments import layer_transfer as lt
 from tlkit.measures import domain_similarity, otdd, pixel_features
 
+from .conftest import results_folder
+
 matplotlib.use("Agg")
 
 
@@ -107,27 +109,12 @@ def test_bad_parameters_are_rejected_before_any_work(bad):
 
 @pytest.fixture(scope="module")
 def smoke_frame(tmp_path_factory):
-    import os
-
-    import torch
-
-    root = tmp_path_factory.mktemp("lt_results")
-    old = os.environ.get("TLKIT_RESULTS")
-    os.environ["TLKIT_RESULTS"] = str(root)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with results_folder(tmp_path_factory.mktemp("lt_results")):
         params = {"profile": "smoke"}
         records = sweep.run(lt.specs(params), device="cpu", progress=False)
         df = results.frame(records)
         distances = lt.distance_table(params)
         splits = lt.split_distances(params)
-    finally:
-        torch.set_num_threads(threads)
-        if old is None:
-            os.environ.pop("TLKIT_RESULTS", None)
-        else:
-            os.environ["TLKIT_RESULTS"] = old
     return df, distances, splits
 
 

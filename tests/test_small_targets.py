@@ -16,6 +16,8 @@ from tlkit.experiments import layer_transfer as lt
 from tlkit.experiments import small_targets as st
 from tlkit.store import Store
 
+from .conftest import results_folder
+
 matplotlib.use("Agg")
 
 
@@ -159,16 +161,8 @@ def test_every_class_is_kept_at_every_size():
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    import os
-
-    import torch
-
     root = tmp_path_factory.mktemp("st_results")
-    old = os.environ.get("TLKIT_RESULTS")
-    os.environ["TLKIT_RESULTS"] = str(root)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with results_folder(root):
         params = {"profile": "smoke"}
         specs = st.specs(params)
         extra = st.layer_transfer_specs(params)
@@ -177,12 +171,6 @@ def smoke_run(tmp_path_factory):
         lt_df = results.frame(records[len(specs):])
         distances = st.distance_table(params)
         lt_distances = lt.distance_table(params, network=False)
-    finally:
-        torch.set_num_threads(threads)
-        if old is None:
-            os.environ.pop("TLKIT_RESULTS", None)
-        else:
-            os.environ["TLKIT_RESULTS"] = old
     return params, df, lt_df, distances, lt_distances
 
 
