@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tlkit.book import toc_documents
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 
@@ -16,22 +18,7 @@ BIB_ENTRY = re.compile(r"^@(\w+)\s*\{\s*([^,\s]+)\s*,", re.MULTILINE)
 
 def _toc_files() -> list[str]:
     """Every document named in _toc.yml (root included), as written there."""
-    yaml = pytest.importorskip("yaml")
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({key: value for key, value in toc.items() if key != "root"})
-    return files
+    return toc_documents(ROOT)
 
 
 def _source(docname: str) -> Path | None:
