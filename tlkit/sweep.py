@@ -128,18 +128,23 @@ def run(
     for spec in _unique(specs).values():
         validate(spec)
     store = store if store is not None else Store()
-    fetch_data([spec for level in plan(specs, store) for spec, _ in level])
-    if isinstance(executor, str) and not plan(specs, store):
-        executor = SerialExecutor()  # everything is cached: start no workers
-    if executor is None or isinstance(executor, str):
-        from .executors import make_executor
-
-        with contextlib.ExitStack() as stack:
-            owned = make_executor(executor or "serial")
-            if hasattr(owned, "shutdown"):
-                stack.callback(owned.shutdown)
-            return run(specs, store=store, executor=owned, device=device, progress=progress)
     levels = plan(specs, store)
+    fetch_data([spec for level in levels for spec, _ in level])
+    if not levels:
+        executor = SerialExecutor()  # everything is cached: start no workers
+    with contextlib.ExitStack() as stack:
+        if executor is None or isinstance(executor, str):
+            from .executors import make_executor
+
+            executor = make_executor(executor or "serial")
+            if hasattr(executor, "shutdown"):
+                stack.callback(executor.shutdown)
+        return _execute(specs, levels, store, executor, device, progress)
+
+
+def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], store: Store,
+             executor: Any, device: str, progress: bool | None) -> list[Record]:
+    """Submit the planned runs level by level, store each result as it arrives."""
     total = sum(len(level) for level in levels)
     bar = None
     if progress if progress is not None else _progress_default():
