@@ -252,7 +252,7 @@ def test_otdd_grows_strictly_with_the_glyph_style_shift():
 def test_glyph_distance_is_zero_on_itself_and_symmetric():
     xa, ya = _glyph_features(0.0, 0)
     xb, yb = _glyph_features(0.5, 1)
-    assert otdd(xa, ya, xa, ya, max_samples=260) == pytest.approx(0.0, abs=1e-6)
+    assert otdd(xa, ya, xa, ya, max_samples=260) == 0.0  # by construction, on every CPU
     assert domain_similarity(xa, ya, xa, ya) == pytest.approx(1.0)
     assert otdd(xa, ya, xb, yb, max_samples=260) == pytest.approx(
         otdd(xb, yb, xa, ya, max_samples=260), rel=1e-9)

@@ -22,6 +22,7 @@ from tlkit.measures import (
     nce,
     otdd,
     pixel_features,
+    rounding_bound,
     stratified_subsample,
 )
 
@@ -63,8 +64,24 @@ def test_gaussian_w2_symmetric_and_zero_on_itself():
     a, b = rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
     s1, s2 = a @ a.T + 0.1 * np.eye(4), b @ b.T + 0.1 * np.eye(4)
     mu1, mu2 = rng.normal(size=4), rng.normal(size=4)
-    assert gaussian_w2(mu1, s1, mu2, s2) == pytest.approx(gaussian_w2(mu2, s2, mu1, s1), abs=1e-9)
-    assert gaussian_w2(mu1, s1, mu1, s1) == pytest.approx(0.0, abs=1e-6)
+    assert gaussian_w2(mu1, s1, mu2, s2) == pytest.approx(gaussian_w2(mu2, s2, mu1, s1), rel=1e-9)
+    # zero by construction: exactly, on every CPU (round-off is floored, see rounding_bound)
+    assert gaussian_w2(mu1, s1, mu1, s1) == 0.0
+    assert gaussian_w2(mu1, 1e6 * s1, mu1, 1e6 * s1) == 0.0
+
+
+def test_gaussian_w2_resolves_what_rounding_allows():
+    """The floor only removes round-off: a small genuine difference is still measured."""
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(64, 64))
+    s = a @ a.T / 64 + 1e-6 * np.eye(64)
+    mu = np.zeros(64)
+    bound = rounding_bound(2 * np.trace(s), 64)
+    # a shift of the covariance by t * I changes W2^2 by about t^2 * sum_i 1/(4 lambda_i)
+    for t in (1e-4, 1e-3):
+        w2sq = gaussian_w2(mu, s, mu, s + t * np.eye(64), squared=True)
+        assert w2sq > 100 * bound, (t, w2sq, bound)
+    assert bound < 1e-11
 
 
 def test_gaussian_w2_rejects_bad_shapes_and_nans():
@@ -116,20 +133,20 @@ def test_otdd_matches_brute_force_over_permutations():
 def test_otdd_zero_on_itself_and_symmetric(centres):
     xa, ya = gaussian_classes(centres, 40, seed=1)
     xb, yb = gaussian_classes(centres + 1.0, 30, seed=2)
-    assert otdd(xa, ya, xa, ya) == pytest.approx(0.0, abs=1e-6)
-    assert otdd(xa, ya, xb, yb) == pytest.approx(otdd(xb, yb, xa, ya), abs=1e-6)
+    assert otdd(xa, ya, xa, ya) == 0.0
+    assert otdd(xa, ya, xb, yb) == pytest.approx(otdd(xb, yb, xa, ya), rel=1e-9)
     # with subsampling active, each dataset's subsample does not depend on argument order
     ab = otdd(xa, ya, xb, yb, max_samples=25, seed=4)
-    assert ab == pytest.approx(otdd(xb, yb, xa, ya, max_samples=25, seed=4), abs=1e-6)
-    assert otdd(xa, ya, xa, ya, max_samples=25, seed=4) == pytest.approx(0.0, abs=1e-6)
+    assert ab == pytest.approx(otdd(xb, yb, xa, ya, max_samples=25, seed=4), rel=1e-9)
+    assert otdd(xa, ya, xa, ya, max_samples=25, seed=4) == 0.0
 
 
 def test_otdd_exact_inner_zero_on_itself_and_symmetric(centres):
     xa, ya = gaussian_classes(centres, 15, seed=1)
     xb, yb = gaussian_classes(centres, 15, seed=2, scale=2.0)
-    assert otdd(xa, ya, xa, ya, inner="exact") == pytest.approx(0.0, abs=1e-6)
+    assert otdd(xa, ya, xa, ya, inner="exact") == 0.0
     ab = otdd(xa, ya, xb, yb, inner="exact")
-    assert ab == pytest.approx(otdd(xb, yb, xa, ya, inner="exact"), abs=1e-6)
+    assert ab == pytest.approx(otdd(xb, yb, xa, ya, inner="exact"), rel=1e-9)
     assert ab > 0.5
 
 
@@ -151,7 +168,7 @@ def test_otdd_grows_with_label_noise_and_ignores_class_names(centres):
     xa, ya = gaussian_classes(centres, 40, seed=1)
     k = 3
     # renaming classes does not change any class-conditional distribution
-    assert otdd(xa, ya, xa, np.array([2, 0, 1])[ya]) == pytest.approx(0.0, abs=1e-6)
+    assert otdd(xa, ya, xa, np.array([2, 0, 1])[ya]) == 0.0
     # moving a growing (nested) share of points to a different class does
     rng = np.random.default_rng(0)
     order = rng.permutation(len(ya))
@@ -162,7 +179,7 @@ def test_otdd_grows_with_label_noise_and_ignores_class_names(centres):
         yb = ya.copy()
         yb[idx] = (ya[idx] + offset[idx]) % k
         values.append(otdd(xa, ya, xa, yb))
-    assert values[0] == pytest.approx(0.0, abs=1e-6)
+    assert values[0] == 0.0
     assert np.all(np.diff(values) > 0), values
 
 
@@ -318,7 +335,7 @@ def test_nce_by_hand_and_determined_labels():
 def test_h_score_by_hand_and_ordering():
     # 1-D: var(E[f|y]) / var(f) with f = [0, 2, 4, 6], class means [1, 1, 5, 5]: 4 / 5.
     f = np.array([[0.0], [2.0], [4.0], [6.0]])
-    assert h_score(f, np.array([0, 0, 1, 1])) == pytest.approx(0.8, abs=1e-12)
+    assert h_score(f, np.array([0, 0, 1, 1])) == pytest.approx(0.8, rel=1e-9)
     good, noise, y = informative_and_random_features()
     assert h_score(good, y) > h_score(noise, y) + 1.0
     with pytest.raises(ValueError, match="NaN"):
