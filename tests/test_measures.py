@@ -81,7 +81,6 @@ def test_gaussian_w2_resolves_what_rounding_allows():
     for t in (1e-4, 1e-3):
         w2sq = gaussian_w2(mu, s, mu, s + t * np.eye(64), squared=True)
         assert w2sq > 100 * bound, (t, w2sq, bound)
-    assert bound < 1e-11
 
 
 def test_gaussian_w2_rejects_bad_shapes_and_nans():
