@@ -55,3 +55,14 @@ def test_pretrained_weights_offline_fail_clearly(tmp_path, monkeypatch):
         build_model("resnet18", 10, in_channels=3, input_size=224, weights="IMAGENET1K_V1")
     with pytest.raises(ValueError, match="unknown ResNet-18 weights"):
         build_model("resnet18", 10, weights="IMAGENET9K")
+
+
+def test_every_registered_architecture_builds_the_layers_it_declares():
+    from tlkit.models import ARCHITECTURES
+
+    assert {"cnn8", "resnet18"} <= set(ARCHITECTURES)
+    for name, arch in ARCHITECTURES.items():
+        model = build_model(name, 3, in_channels=1, input_size=32, width=4)
+        assert model.layer_names == arch.layer_names, name
+        assert model.num_layers == num_layers(name) == arch.num_layers
+        assert model(torch.rand(2, 1, 32, 32)).shape == (2, 3)

@@ -4,7 +4,7 @@ import pandas as pd
 
 from tlkit import DataSpec, RunSpec, TransferSpec
 from tlkit.results import frame
-from tlkit.runner import Record
+from tlkit.record import Record
 
 
 def test_frame_golden():

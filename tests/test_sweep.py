@@ -43,12 +43,20 @@ def count_fits(monkeypatch):
     return calls
 
 
-def test_same_spec_gives_identical_record(tmp_path):
-    a = tlkit.run(transfer(3), store=Store(tmp_path / "a"))
-    b = tlkit.run(transfer(3), store=Store(tmp_path / "b"))
+def test_same_spec_gives_identical_record():
+    weights = tlkit.runner.train(source()).state
+    a = tlkit.run(transfer(3), source=weights)
+    b = tlkit.run(transfer(3), source=weights)
     assert a.key == b.key and a.metrics == b.metrics and a.history == b.history
-    c = tlkit.run(transfer(3, seed=1), store=Store(tmp_path / "c"))
+    c = tlkit.run(transfer(3, seed=1), source=weights)
     assert c.metrics != a.metrics
+
+
+def test_run_neither_trains_nor_stores_a_missing_source(count_fits):
+    """``tlkit.run`` is pure: a missing source is an error, and nothing is written."""
+    with pytest.raises(tlkit.runner.MissingSourceError, match="sweep.run"):
+        tlkit.run(transfer(3))
+    assert count_fits == [] and not Store().root.exists()
 
 
 def test_cache_hit_trains_nothing(count_fits):

@@ -8,7 +8,8 @@ tidy table.
 
 __version__ = "0.1.0"
 
-from .runner import Record, run  # noqa: E402
+from .record import Record  # noqa: E402
+from .runner import run  # noqa: E402
 from .spec import DataSpec, ModelSpec, RunSpec, TransferSpec  # noqa: E402
 from .train import TrainConfig  # noqa: E402
 

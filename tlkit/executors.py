@@ -1,6 +1,6 @@
 """Executors for sweeps: anything with the ``concurrent.futures`` ``submit`` interface.
 
-* ``"serial"``: :class:`~tlkit.sweep.SerialExecutor`, in this process (the default).
+* ``"serial"``: :class:`SerialExecutor`, in this process (the default).
 * ``"process"``: a local :class:`~concurrent.futures.ProcessPoolExecutor` whose workers each use
   one torch thread. Small networks train faster as two one-thread processes than as one
   two-thread process on a 2-core machine, and are not slowed as much by other load.
@@ -11,20 +11,32 @@
   the workers with ``dask-jobqueue`` and pass the scheduler address (see the book's chapter on
   reproducing at full scale).
 
-All executors share the run cache: records are written by the process that calls
-:func:`tlkit.sweep.run`, source checkpoints by the worker that trains them.
+Workers only read the run cache (a source's checkpoint, before a run that copies it); records
+and checkpoints are written by the process that calls :func:`tlkit.sweep.run`.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["EXECUTORS", "make_executor"]
+__all__ = ["EXECUTORS", "SerialExecutor", "DaskExecutor", "make_executor"]
 
 EXECUTORS = ("serial", "process", "dask")
+
+
+class SerialExecutor:
+    """Runs each submitted call at once, in this process (the default executor)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
+            future.set_exception(exc)
+        return future
 
 
 def _one_thread_worker() -> None:
@@ -72,8 +84,6 @@ def make_executor(kind: str = "serial", workers: int | None = None,
     ``address`` (or ``$TLKIT_DASK_ADDRESS``) is the Dask scheduler to connect to.
     """
     if kind == "serial":
-        from .sweep import SerialExecutor
-
         return SerialExecutor()
     if kind == "process":
         n = workers or os.cpu_count() or 1

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from .runner import Record
+from .record import Record
 
 __all__ = ["frame", "row"]
 

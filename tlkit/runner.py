@@ -1,9 +1,11 @@
-"""One pure function from a :class:`~tlkit.spec.RunSpec` to a :class:`Record`.
+"""One pure function from a :class:`~tlkit.spec.RunSpec` to a :class:`~tlkit.record.Record`.
 
-``run(spec)`` loads the data the spec names, builds the model with the spec's seed, copies and
-freezes layers from the source run (training the source first if its checkpoint is not in the
-store), trains, evaluates on the held-out test split and returns the metrics with their
-provenance. Nothing else influences the result: on the CPU the same spec gives a
+``run(spec, source=state)`` loads the data the spec names, builds the model with the spec's
+seed, copies and freezes layers from the trained source weights it is given (the ``state_dict``
+of the spec's source run), trains, evaluates on the held-out test split and returns the metrics
+with their provenance. It reads no cache and writes nothing: the sweep (:mod:`tlkit.sweep`) is
+the one writer of the run cache, and trains every source before the runs that copy it. Nothing
+else influences the result: on one machine, at one thread count, the same spec gives a
 bitwise-identical record (apart from timings).
 """
 
@@ -15,39 +17,35 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 
 from . import __version__
 from .models import build_model, num_layers
+from .record import Record
 from .spec import RunSpec
-from .store import Store
 from .train import fit, resolve_device
 from .transfer import L2SP, load_layers
 
-__all__ = ["Record", "run", "validate", "load_data", "provenance"]
+__all__ = ["MissingSourceError", "Trained", "run", "train", "validate", "load_data",
+           "provenance", "cpu_threads"]
+
+State = Mapping[str, torch.Tensor]
+
+
+class MissingSourceError(ValueError):
+    """A run copies layers from a source run whose trained weights were not given."""
 
 
 @dataclass
-class Record:
-    """The result of one run: its spec and key, metrics, per-epoch history and provenance."""
+class Trained:
+    """A finished run: its record and its final weights (CPU tensors)."""
 
-    spec: RunSpec
-    key: str
-    metrics: dict[str, float]
-    history: dict[str, list[float]] = field(default_factory=dict)
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "spec": self.spec.to_dict(), "metrics": self.metrics,
-                "history": self.history, "provenance": self.provenance}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Record:
-        return cls(spec=RunSpec.from_dict(d["spec"]), key=d["key"], metrics=d["metrics"],
-                   history=d.get("history", {}), provenance=d.get("provenance", {}))
+    record: Record
+    state: dict[str, torch.Tensor]
 
 
 def provenance(device: torch.device, wall_seconds: float, started: float) -> dict[str, Any]:
@@ -95,17 +93,6 @@ def load_data(spec: RunSpec, split: str):
     return loaded
 
 
-def _source_state(source: RunSpec, store: Store, device: str, progress: bool) -> dict:
-    state = store.load_checkpoint(source)
-    if state is None:
-        record = run(source, store=store, device=device, progress=progress,
-                     save_checkpoint=True)
-        store.put(record)
-        state = store.load_checkpoint(source)
-        assert state is not None
-    return state
-
-
 def cpu_threads() -> int:
     """Torch threads a run uses on the CPU: ``$TLKIT_THREADS``, default 1.
 
@@ -136,37 +123,58 @@ def _torch_threads(device: torch.device):
         torch.set_num_threads(previous)
 
 
+def train(
+    spec: RunSpec,
+    *,
+    source: State | None = None,
+    device: str = "auto",
+    progress: bool = False,
+) -> Trained:
+    """Execute one run and return its record and final weights.
+
+    Args:
+        spec: the run.
+        source: the trained weights (``state_dict``) of ``spec.transfer.source``; required when
+            the spec has a source run, ignored otherwise.
+        device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
+        progress: show a progress bar over epochs.
+
+    Raises:
+        ValueError: the spec names unknown data or asks for more examples than exist.
+        MissingSourceError: the spec copies a source run and ``source`` is ``None``.
+    """
+    validate(spec)
+    if spec.transfer.source is not None and source is None:
+        raise MissingSourceError(
+            f"run {spec.key()} copies {spec.transfer.layers} layer(s) of source run "
+            f"{spec.transfer.source.key()}: pass that run's trained weights as source=..., or "
+            "run both through tlkit.sweep.run, which trains every source first")
+    dev = resolve_device(device)
+    with _torch_threads(dev):
+        return _train(spec, source, dev, progress)
+
+
 def run(
     spec: RunSpec,
     *,
-    store: Store | None = None,
+    source: State | None = None,
     device: str = "auto",
     progress: bool = False,
-    save_checkpoint: bool = False,
 ) -> Record:
-    """Execute one run and return its record (the caller decides whether to store it).
-
-    A source run that the spec depends on is taken from ``store`` or, if missing, trained and
-    stored there first. With ``save_checkpoint`` the final weights are saved in ``store``.
-    """
-    validate(spec)
-    store = store if store is not None else Store()
-    dev = resolve_device(device)
-    with _torch_threads(dev):
-        return _run(spec, store, dev, device, progress, save_checkpoint)
+    """Execute one run and return its record (see :func:`train`; the weights are dropped)."""
+    return train(spec, source=source, device=device, progress=progress).record
 
 
-def _run(spec: RunSpec, store: Store, dev: torch.device, device: str, progress: bool,
-         save_checkpoint: bool) -> Record:
+def _train(spec: RunSpec, source: State | None, dev: torch.device, progress: bool) -> Trained:
     started, t0 = time.time(), time.perf_counter()
 
-    train, test = load_data(spec, "train"), load_data(spec, "test")
+    train_data, test = load_data(spec, "train"), load_data(spec, "test")
     m, t = spec.model, spec.transfer
     torch.manual_seed(spec.seed)
-    model = build_model(m.arch, train.num_classes, in_channels=m.channels, input_size=m.size,
-                        width=m.width, weights=m.weights)
+    model = build_model(m.arch, train_data.num_classes, in_channels=m.channels,
+                        input_size=m.size, width=m.width, weights=m.weights)
     if t.source is not None:
-        load_layers(model, _source_state(t.source, store, device, progress), t.layers)
+        load_layers(model, dict(source), t.layers)
     frozen = t.layers if t.freeze else 0
     L = num_layers(m.arch)
     lr_mult = [t.lr_mult] * t.layers + [1.0] * (L - t.layers)
@@ -175,15 +183,15 @@ def _run(spec: RunSpec, store: Store, dev: torch.device, device: str, progress: 
         model.to(dev)
         penalty = L2SP(model, t.layers, t.alpha, t.beta)
         config = replace(config, weight_decay=0.0)
-    result = fit(model, train.images, train.labels, test.images, test.labels, config,
+    result = fit(model, train_data.images, train_data.labels, test.images, test.labels, config,
                  frozen=frozen, lr_mult=lr_mult, penalty=penalty, seed=spec.seed, device=dev,
                  progress=progress)
     metrics = dict(result.metrics)
     fit_seconds = metrics.pop("seconds")
-    metrics.update(n_train=len(train), n_test=len(test), num_classes=train.num_classes)
-    if save_checkpoint:
-        store.save_checkpoint(spec, model.state_dict())
+    metrics.update(n_train=len(train_data), n_test=len(test), num_classes=train_data.num_classes)
     prov = provenance(dev, time.perf_counter() - t0, started)
     prov["fit_seconds"] = fit_seconds
-    return Record(spec=spec, key=spec.key(), metrics=metrics, history=result.history,
-                  provenance=prov)
+    record = Record(spec=spec, key=spec.key(), metrics=metrics, history=result.history,
+                    provenance=prov)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return Trained(record, state)

@@ -19,13 +19,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-if TYPE_CHECKING:
-    from .runner import Record
-    from .spec import RunSpec
+from .record import Record
+from .spec import RunSpec
 
 __all__ = ["Store", "results_root", "atomic_write_bytes"]
 
@@ -76,8 +75,6 @@ class Store:
 
     def get(self, spec: RunSpec) -> Record | None:
         """The stored record of ``spec`` (with ``spec``'s tags), or ``None``."""
-        from .runner import Record
-
         path = self.record_path(spec.key())
         try:
             data = json.loads(path.read_text())
@@ -109,8 +106,6 @@ class Store:
 
     def records(self) -> Iterator[Record]:
         """Every stored record (with the tags it was first run with)."""
-        from .runner import Record
-
         for path in sorted((self.root / "runs").glob("*/*.json")):
             yield Record.from_dict(json.loads(path.read_text()))
 

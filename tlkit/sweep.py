@@ -3,10 +3,15 @@
 ``sweep.run(specs)`` checks all specs first (cheap: bad input fails before any training), looks
 each one up in the :class:`~tlkit.store.Store` by its key and submits only the missing runs to
 an executor with the ``concurrent.futures`` interface (``submit(fn, *args) -> Future``): the
-in-process :class:`SerialExecutor` by default; a process pool or a Dask ``Client`` work the
-same way. Source runs are executed first, level by level, so every target finds its source
-checkpoint. Each finished record is written atomically as soon as it arrives, so a sweep that
-is interrupted (even with ``kill -9``) resumes where it stopped and loses nothing finished.
+in-process :class:`~tlkit.executors.SerialExecutor` by default; a process pool or a Dask
+``Client`` work the same way. Source runs are executed first, level by level, so every target
+finds its source checkpoint.
+
+The sweep is the one writer of the run cache: a worker (:func:`execute_one`) reads the
+checkpoint of its run's source, trains, and returns the record (and, for a run that serves as a
+source, its weights); the sweep writes the checkpoint, then the record, atomically, as each
+run arrives. A sweep that is interrupted (even with ``kill -9``) resumes where it stopped and
+loses nothing finished.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, as_completed
 from typing import Any
 
-from .runner import Record, validate
+from .executors import SerialExecutor, make_executor
+from .record import Record
+from .runner import MissingSourceError, validate
 from .spec import RunSpec
 from .store import Store
 
-__all__ = ["run", "plan", "fetch_data", "SerialExecutor", "SweepError", "execute_one"]
+__all__ = ["run", "plan", "fetch_data", "SweepError", "execute_one"]
 
 
 class SweepError(RuntimeError):
@@ -35,32 +42,33 @@ class SweepError(RuntimeError):
                          f"first error: {first}")
 
 
-class SerialExecutor:
-    """Runs each submitted call at once, in this process (the default executor)."""
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
-            future.set_exception(exc)
-        return future
-
-
 def execute_one(spec_dict: dict[str, Any], root: str, device: str,
-                save_checkpoint: bool) -> dict[str, Any]:
+                keep_state: bool) -> dict[str, Any]:
     """Worker entry point: run one spec, return its record dict or the error's traceback.
 
-    Takes and returns plain dicts so that it pickles for process pools and Dask.
+    Reads the checkpoint of the spec's source run from the store at ``root`` (never writes).
+    With ``keep_state`` the run's final weights come back under ``"state"`` (CPU tensors) for
+    the sweep to save. Takes and returns plain objects so that it pickles for process pools and
+    Dask.
     """
-    from .runner import run as run_one
+    from .runner import train
 
     spec = RunSpec.from_dict(spec_dict)
     try:
-        record = run_one(spec, store=Store(root), device=device, save_checkpoint=save_checkpoint)
+        source = None
+        if spec.transfer.source is not None:
+            source = Store(root).load_checkpoint(spec.transfer.source)
+            if source is None:
+                raise MissingSourceError(
+                    f"the checkpoint of source run {spec.transfer.source.key()} is not in "
+                    f"{root}; it is written before any run that copies it is submitted")
+        trained = train(spec, source=source, device=device)
     except Exception:  # noqa: BLE001 - reported per run
         return {"key": spec.key(), "error": traceback.format_exc()}
-    return {"key": spec.key(), "record": record.to_dict()}
+    out: dict[str, Any] = {"key": spec.key(), "record": trained.record.to_dict()}
+    if keep_state:
+        out["state"] = trained.state
+    return out
 
 
 def _unique(specs: Iterable[RunSpec]) -> dict[str, RunSpec]:
@@ -134,8 +142,6 @@ def run(
         executor = SerialExecutor()  # everything is cached: start no workers
     with contextlib.ExitStack() as stack:
         if executor is None or isinstance(executor, str):
-            from .executors import make_executor
-
             executor = make_executor(executor or "serial")
             if hasattr(executor, "shutdown"):
                 stack.callback(executor.shutdown)
@@ -160,6 +166,8 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
         except Exception:  # noqa: BLE001 - a lost worker is a failed run
             out = {"key": spec.key(), "error": traceback.format_exc()}
         if "record" in out:
+            if "state" in out:  # a source: its checkpoint first, so a record implies it
+                store.save_checkpoint(spec, out["state"])
             store.put(Record.from_dict(out["record"]))
         else:
             failures[spec.key()] = out["error"]
