@@ -173,3 +173,11 @@ def test_bootstrap_ci_close_to_t_interval_and_other_statistics():
     assert ml <= med <= mh
     with pytest.raises(ValueError, match="n_boot"):
         bootstrap_ci(x, n_boot=0)
+
+
+def test_holm_adjustment_by_hand():
+    from tlkit.stats import holm
+
+    adjusted = holm([0.01, 0.04, 0.03, float("nan")])
+    # sorted 0.01, 0.03, 0.04: x3 = 0.03, x2 = 0.06, x1 = 0.04 -> running max 0.06
+    assert np.allclose(adjusted[:3], [0.03, 0.06, 0.06]) and math.isnan(adjusted[3])

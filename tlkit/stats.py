@@ -4,10 +4,12 @@ r"""Spread and significance of results over seeds.
 - :func:`summarize`: :func:`mean_ci` per group of a tidy results table.
 - :func:`paired_difference`: paired (by seed) t-test and Wilcoxon signed-rank test.
 - :func:`bootstrap_ci`: percentile bootstrap interval for any statistic.
+- :func:`holm`: Holm's step-down adjustment of a family of p-values.
 
 Student (1908). The probable error of a mean. Biometrika 6(1).
 Wilcoxon, F. (1945). Individual comparisons by ranking methods. Biometrics Bulletin 1(6).
 Efron, B. & Tibshirani, R. (1993). An Introduction to the Bootstrap. Chapman & Hall.
+Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scand. J. Statist. 6(2).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-__all__ = ["PairedResult", "Values", "bootstrap_ci", "mean_ci", "paired_difference", "summarize"]
+__all__ = ["PairedResult", "Values", "bootstrap_ci", "holm", "mean_ci", "paired_difference",
+           "summarize"]
 
 Values = Sequence[float] | np.ndarray | pd.Series
 """One-dimensional numbers: a list, a numpy array or a pandas Series."""
@@ -189,3 +192,25 @@ def bootstrap_ci(
     boot = np.array([float(stat(x[i])) for i in idx])
     low, high = np.quantile(boot, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     return float(stat(x)), float(low), float(high)
+
+
+def holm(p_values: Values) -> np.ndarray:
+    r"""Holm's step-down adjusted p-values (Holm, 1979).
+
+    With the m p-values sorted, :math:`p_{(1)} \le \dots \le p_{(m)}`, the adjusted value of
+    :math:`p_{(i)}` is :math:`\max_{j \le i} \min(1, (m - j + 1)\, p_{(j)})`; NaN stays NaN and
+    does not count in m. Rejecting where the adjusted value is below 0.05 controls the
+    family-wise error rate at 5%.
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out
