@@ -144,12 +144,15 @@ def test_smoke_run_yields_every_column_the_figures_use(smoke_frame):
     assert list(distances["otdd_pixels"]) == sorted(distances["otdd_pixels"])
     assert {"split", "otdd_pixels"} <= set(splits.columns)
 
-    values, table = lt.pattern_report(df, distances, settings(lt.PROFILES, {})["pairs"])
+    values, table = lt.patterns(df, distances, settings(lt.PROFILES, {})["pairs"])
     for key in ("dip", "dip_verdict", "repair_verdict", "rel_near", "rel_far", "ratio",
                 "drop_verdict", "pair1_rel_far", "boost", "boost_verdict", "trend_rho",
                 "trend_verdict", "trend_plus_verdict"):
         assert key in values, key
     assert {"pattern", "published", "ours", "verdict"} <= set(table.columns)
+    # the page's sentences are in the notebook: verdicts are labels, values numbers or names
+    assert all(values[k] in lt.VERDICTS for k in values if k.endswith("verdict"))
+    assert set(table["verdict"]) <= set(lt.VERDICTS)
 
     figs = [
         depth_curves_plot(curves[curves["split"] == "near"], hue_order=lt.CONDITIONS,

@@ -4,7 +4,7 @@ A source network is trained on the letter glyphs (A-Z, rendered from fonts); its
 layers (everything but the classifier) are copied into a network for handwritten digits,
 which is then either fine-tuned or trained on top of the frozen features (a linear probe of the
 penultimate layer followed by a new classifier). Both are compared with the same network trained
-from scratch, at a few target sizes, over several seeds.
+from scratch, at a few target sizes, over several seeds. Profiles: ``profiles/quickstart.yaml``.
 """
 
 from __future__ import annotations
@@ -12,41 +12,37 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
 from .. import data
-from ..spec import DataSpec, ModelSpec, RunSpec, TransferSpec
+from ..analysis import paired_tests
+from ..data.glyphs import LETTERS
+from ..methods import transfer
+from ..spec import DataSpec, ModelSpec, RunSpec
+from ..stats import holm
 from ..train import TrainConfig
-from . import settings
+from .params import int_list
+from .profile import load_profiles, settings
 
-__all__ = ["PROFILES", "CONDITIONS", "check_params", "specs"]
+__all__ = ["PROFILES", "CONDITIONS", "METHOD_OF", "check_params", "specs", "gain_tests"]
 
-LETTERS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+PROFILES = load_profiles("quickstart")
 
-PROFILES: dict[str, dict[str, Any]] = {
-    "smoke": dict(seeds=2, sizes=[5], width=4, size=16, source="glyphs", target="digits",
-                  source_options={"n_train": 20, "n_test": 10}, source_epochs=1,
-                  target_epochs=2),
-    "quick": dict(seeds=5, sizes=[5, 20], width=8, size=16, source="glyphs", target="digits",
-                  source_options={}, source_epochs=8, target_epochs=40),
-    "full": dict(seeds=5, sizes=[5, 20, 100], width=32, size=32, source="emnist-letters",
-                 target="mnist", source_options={}, source_epochs=15, target_epochs=60),
-}
-
-CONDITIONS = ("scratch", "frozen features", "fine-tuned")
+#: The three conditions of the page and the transfer method each one is.
+METHOD_OF: Mapping[str, str] = {"scratch": "scratch", "frozen features": "linear probe",
+                                "fine-tuned": "fine-tune"}
+CONDITIONS = tuple(METHOD_OF)
 
 
 def _source_classes(name: str) -> tuple[str, ...] | None:
-    return LETTERS if name == "glyphs" else None
+    return tuple(LETTERS) if name == "glyphs" else None
 
 
 def check_params(params: Mapping[str, Any]) -> None:
-    """Raise ``ValueError`` for an unknown dataset or an impossible target size."""
+    """Raise ``ValueError`` for an unknown dataset, a repeated or impossible target size."""
     s = settings(PROFILES, params)
     data.check(s["source"], classes=_source_classes(s["source"]), **s["source_options"])
-    sizes = s["sizes"]
-    if not isinstance(sizes, list | tuple) or not sizes or not all(
-            isinstance(n, int) and n >= 1 for n in sizes):
-        raise ValueError(f"sizes must be a list of positive integers, got {sizes!r}")
-    for n in sizes:
+    for n in int_list("sizes", s["sizes"]):
         data.check(s["target"], n_per_class=n)
 
 
@@ -59,16 +55,29 @@ def specs(params: Mapping[str, Any]) -> list[RunSpec]:
         DataSpec(s["source"], s["source_options"], classes=_source_classes(s["source"])),
         model, TrainConfig(epochs=s["source_epochs"], batch_size=128, lr=0.05), seed=0)
     target_train = TrainConfig(epochs=s["target_epochs"], batch_size=32, lr=0.02)
-    transfers = {
-        "scratch": TransferSpec(),
-        "frozen features": TransferSpec(source=source, layers=7, freeze=True),
-        "fine-tuned": TransferSpec(source=source, layers=7, freeze=False),
-    }
     out = []
     for n in s["sizes"]:
         for seed in range(s["seeds"]):
             target = DataSpec(s["target"], n_per_class=n, subsample_seed=seed)
-            for condition, transfer in transfers.items():
-                out.append(RunSpec(target, model, target_train, transfer, seed=seed)
+            for condition, name in METHOD_OF.items():
+                t = transfer(name, source if name != "scratch" else None, arch=model.arch)
+                out.append(RunSpec(target, model, target_train, t, seed=seed)
                            .with_tags(condition=condition))
     return out
+
+
+def gain_tests(df: pd.DataFrame) -> pd.DataFrame:
+    """Per target size and transferred condition: the paired (by seed) gain over scratch.
+
+    Columns ``n_per_class, method, accuracy, scratch, gain, ci_low, ci_high, p_value,
+    wilcoxon_p, seeds, direction`` (:func:`tlkit.analysis.paired_tests`) and ``p_holm``,
+    Holm-adjusted over every row.
+    """
+    wide = df.pivot_table(index=["n_per_class", "seed"], columns="condition",
+                          values="test_acc").reset_index()
+    parts = [paired_tests(wide.assign(method=condition), ["n_per_class", "method"], condition,
+                          "scratch")
+             for condition in CONDITIONS if condition != "scratch" and condition in wide]
+    out = pd.concat(parts, ignore_index=True)
+    out["p_holm"] = holm(out["p_value"])  # over the whole family, not per condition
+    return out.rename(columns={"mean_a": "accuracy", "mean_b": "scratch", "diff": "gain"})
