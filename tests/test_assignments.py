@@ -18,8 +18,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tlkit import assignments
-from tlkit.assignments import (
+from tlkit.book import toc_notebooks
+from tlkit.cli import main
+from tlkit.teaching import assignments, master
+from tlkit.teaching.assignments import (
     TeachingToolsMissingError,
     has_exercises,
     jupyter_markdown,
@@ -27,8 +29,6 @@ from tlkit.assignments import (
     read_questions,
     set_profile,
 )
-from tlkit.book import toc_notebooks
-from tlkit.cli import main
 
 pytest.importorskip("otter", reason="otter-grader is not installed (pip install 'tlkit[teach]')")
 
@@ -284,7 +284,7 @@ def test_prepared_master_has_no_book_markup() -> None:
     before = NOTEBOOKS[0].read_bytes()
     nb = prepare_master(NOTEBOOKS[0])
     for cell in nb.cells:
-        assert not set(cell.metadata.get("tags", [])) & assignments.BOOK_TAGS
+        assert not set(cell.metadata.get("tags", [])) & master.BOOK_TAGS
         assert "mystnb" not in cell.metadata
         if cell.cell_type == "markdown":
             assert "{admonition}" not in cell.source and "{cite}" not in cell.source

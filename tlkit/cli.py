@@ -131,7 +131,7 @@ def _datasets(args: argparse.Namespace) -> int:
 
 
 def _assignments(args: argparse.Namespace) -> int:
-    from .assignments import AssignmentError, TeachingToolsMissingError, generate
+    from .teaching.assignments import AssignmentError, TeachingToolsMissingError, generate
 
     root = _root(args.root)
     try:

@@ -22,9 +22,9 @@ every profile, so a solution that stops passing its tests fails the book's build
 
 Before Otter Assign runs, a copy of the notebook is prepared for Jupyter: the profile default is
 rewritten (:func:`set_profile`), MyST markup that Jupyter does not render (admonitions, roles such
-as ``{cite}``) becomes plain Markdown (:func:`jupyter_markdown`), and the book's cell tags are
-dropped. By default Otter Assign then executes the solution notebook against every public and
-hidden test, so a generated assignment is known to be gradable to full marks.
+as ``{cite}``) becomes plain Markdown (:func:`tlkit.teaching.myst.jupyter_markdown`), and the
+book's cell tags are dropped. By default Otter Assign then executes the solution notebook against
+every public and hidden test, so a generated assignment is known to be gradable to full marks.
 
 >>> assignments = generate(".")                       # doctest: +SKIP
 >>> [a.student.name for a in assignments]             # doctest: +SKIP
@@ -33,10 +33,8 @@ hidden test, so a generated assignment is known to be gradable to full marks.
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +44,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .master import (
+    STUDENT_PROFILE,
+    Question,
+    has_exercises,
+    prepare_master,
+    read_questions,
+    set_profile,
+)
+from .myst import jupyter_markdown
 
 __all__ = [
     "ASSIGNMENTS_DIR",
@@ -68,26 +76,11 @@ __all__ = [
 
 #: Where :func:`generate` writes, relative to the book's root.
 ASSIGNMENTS_DIR = Path("_build") / "assignments"
-#: The profile the student and autograder notebooks run with.
-STUDENT_PROFILE = "smoke"
 #: How to install what :func:`generate` needs.
 INSTALL_HINT = "pip install 'tlkit[teach]'"
-#: Cell tags that only mean something to the book (myst-nb); dropped from generated notebooks.
-BOOK_TAGS = frozenset({"remove-cell", "remove_cell", "remove-input", "remove_input",
-                       "remove-output", "remove_output", "hide-cell", "hide_cell", "hide-input",
-                       "hide_input", "hide-output", "hide_output"})
 #: Environment of the notebook runs made while checking the solutions.
 RUN_ENV = {"TLKIT_PROGRESS": "0"}
 
-_QUESTION = re.compile(r"#\s+begin\s+question\b", re.IGNORECASE)
-_PROFILE_LINE = re.compile(r"^(?P<head>\s*profile\s*(?::[^=]+)?=\s*)(?P<value>(['\"]).*?\3)",
-                           re.MULTILINE)
-_ADMONITIONS = ("admonition", "note", "tip", "hint", "important", "warning", "caution",
-                "attention", "danger", "error", "seealso", "dropdown", "exercise", "solution")
-_FENCE_OPEN = re.compile(r"^(?P<fence>:{3,}|`{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>.*)$")
-_OPTION = re.compile(r"^:[\w-]+:")
-_ROLE = re.compile(r"\{(?P<name>[\w:+-]+)\}`(?P<text>[^`]*)`")
-_EXPLICIT = re.compile(r"^(?P<title>.*?)\s*<(?P<target>[^<>]+)>$")
 
 
 class TeachingToolsMissingError(ModuleNotFoundError):
@@ -109,21 +102,6 @@ class AssignmentError(RuntimeError):
     def __init__(self, notebook: str, message: str, log: str = "") -> None:
         self.notebook, self.log = notebook, log
         super().__init__(f"assignment {notebook}: {message}")
-
-
-@dataclass(frozen=True)
-class Question:
-    """One exercise of a notebook, as declared in its ``# BEGIN QUESTION`` cell.
-
-    Attributes:
-        name: The question's name (``grader.check(name)``).
-        points: Its points (Otter's default, 1, when not given).
-        manual: Graded by hand (a written answer) rather than by tests.
-    """
-
-    name: str
-    points: float
-    manual: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,126 +139,6 @@ def require_otter() -> None:
     """Raise :class:`TeachingToolsMissingError` unless Otter-Grader can be imported."""
     if importlib.util.find_spec("otter") is None:
         raise TeachingToolsMissingError()
-
-
-def _notebook(source: Any) -> Any:
-    import nbformat
-
-    if isinstance(source, str | os.PathLike):
-        return nbformat.read(str(source), as_version=4)
-    return source
-
-
-def read_questions(notebook: Any) -> list[Question]:
-    """The exercises of a notebook (a path or an ``nbformat`` notebook), in order.
-
-    Raises:
-        ValueError: a ``# BEGIN QUESTION`` cell whose configuration has no name.
-    """
-    import yaml
-
-    out = []
-    for cell in _notebook(notebook).cells:
-        if cell.cell_type != "raw" or not _QUESTION.match(cell.source.lstrip()):
-            continue
-        config = yaml.safe_load(cell.source.split("\n", 1)[1] if "\n" in cell.source else "")
-        if not isinstance(config, dict) or not config.get("name"):
-            raise ValueError(f"a '# BEGIN QUESTION' cell has no name: {cell.source!r}")
-        points = config.get("points")
-        out.append(Question(str(config["name"]), float(1 if points is None else points),
-                            bool(config.get("manual", False))))
-    return out
-
-
-def has_exercises(notebook: Any) -> bool:
-    """Whether a notebook (a path or an ``nbformat`` notebook) has at least one exercise."""
-    return any(cell.cell_type == "raw" and _QUESTION.match(cell.source.lstrip())
-               for cell in _notebook(notebook).cells)
-
-
-def set_profile(notebook: Any, profile: str) -> None:
-    """Set the default of ``profile`` in the notebook's ``parameters`` cell, in place.
-
-    The assignment keeps the rest of the line (its comment) and every other parameter.
-
-    Raises:
-        ValueError: the notebook has no ``parameters`` cell or it assigns no ``profile``.
-    """
-    cells = [cell for cell in notebook.cells
-             if "parameters" in cell.get("metadata", {}).get("tags", [])]
-    if not cells:
-        raise ValueError("the notebook has no cell tagged 'parameters'")
-    cell = cells[0]
-    source, count = _PROFILE_LINE.subn(lambda m: f'{m["head"]}"{profile}"', cell.source, count=1)
-    if not count:
-        raise ValueError("the notebook's parameters cell does not set 'profile'")
-    cell.source = source
-
-
-def _role(match: re.Match[str]) -> str:
-    name, text = match["name"], match["text"]
-    if name.startswith("cite"):
-        return "[" + ", ".join(key.strip() for key in text.split(",")) + "]"
-    if name == "math":
-        return f"${text}$"
-    if name.startswith("glue"):
-        return f"`{text.split(':')[0]}`"
-    explicit = _EXPLICIT.match(text)
-    if explicit and explicit["title"]:
-        return explicit["title"]
-    return f"`{text}`" if name in ("doc", "ref", "numref", "eq") else text
-
-
-def jupyter_markdown(text: str) -> str:
-    """MyST Markdown turned into Markdown that Jupyter renders.
-
-    Admonitions (``:::{admonition} Title`` ... ``:::``, also ``note``, ``tip``, ``dropdown`` ...,
-    with colon or backtick fences) become block quotes headed by their title in bold; their
-    options (``:class: dropdown``) are dropped. Roles become text: ``{cite}`a,b``` gives
-    ``[a, b]``, ``{doc}`Title <path>``` gives ``Title``, ``{glue:text}`name``` gives ```name```
-    (the value is in the book). Other directives are left as they are.
-    """
-    out: list[str] = []
-    stack: list[str] = []  # closing fences of the open admonitions
-    skipping_options = False
-    for line in text.split("\n"):
-        stripped = line.strip()
-        opened = _FENCE_OPEN.match(stripped)
-        if opened and opened["name"] in _ADMONITIONS:
-            title = opened["arg"].strip() or opened["name"].capitalize()
-            out.append("> " * len(stack) + f"> **{title}**")
-            out.append(("> " * (len(stack) + 1)).rstrip())
-            stack.append(opened["fence"])
-            skipping_options = True
-            continue
-        if stack and stripped == stack[-1]:
-            stack.pop()
-            skipping_options = False
-            continue
-        if skipping_options and _OPTION.match(stripped):
-            continue
-        skipping_options = False
-        prefix = "> " * len(stack)
-        out.append((prefix + line).rstrip() if stack else line)
-    return _ROLE.sub(_role, "\n".join(out))
-
-
-def prepare_master(path: str | os.PathLike[str], profile: str = STUDENT_PROFILE) -> Any:
-    """The notebook at ``path`` made ready for Otter Assign: profile set, Markdown for Jupyter,
-    the book's tags and myst-nb cell settings removed. The file itself is not changed."""
-    nb = copy.deepcopy(_notebook(Path(path)))
-    set_profile(nb, profile)
-    for cell in nb.cells:
-        metadata = cell.setdefault("metadata", {})
-        tags = [tag for tag in metadata.get("tags", []) if tag not in BOOK_TAGS]
-        if tags:
-            metadata["tags"] = tags
-        else:
-            metadata.pop("tags", None)
-        metadata.pop("mystnb", None)
-        if cell.cell_type == "markdown":
-            cell.source = jupyter_markdown(cell.source)
-    return nb
 
 
 def _otter_command() -> list[str]:
@@ -422,9 +280,9 @@ def generate(
         ValueError: a bad profile, an unknown name in ``only``, or no notebook with exercises.
         AssignmentError: Otter Assign failed on a notebook.
     """
-    from .book import toc_notebooks
-    from .experiments import PROFILES
-    from .notebooks import short_name
+    from ..book import toc_notebooks
+    from ..experiments import PROFILES
+    from ..notebooks import short_name
 
     require_otter()
     if profile not in PROFILES:
