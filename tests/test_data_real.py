@@ -23,6 +23,7 @@ from tlkit.data import (
     DatasetUnavailableError,
     availability,
     load,
+    real_formats,
     subsample_per_class,
     to_format,
 )
@@ -83,7 +84,7 @@ def _refuse_download(*args, **kwargs):
 
 
 def test_absent_with_download_false(tmp_path, monkeypatch):
-    monkeypatch.setattr(real_module, "download_and_extract_archive", _refuse_download)
+    monkeypatch.setattr(real_formats, "download_and_extract_archive", _refuse_download)
     with pytest.raises(DatasetUnavailableError) as err:
         load("mnist", "test", root=tmp_path, download=False)
     message = str(err.value)
@@ -101,7 +102,7 @@ def test_absent_with_failing_download(tmp_path, monkeypatch):
         calls.append(url)
         raise URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(real_module, "download_and_extract_archive", unreachable)
+    monkeypatch.setattr(real_formats, "download_and_extract_archive", unreachable)
     with pytest.raises(DatasetUnavailableError) as err:
         load("mnist", "test", root=tmp_path, download=True)
     message = str(err.value)
@@ -122,7 +123,7 @@ def test_failing_download_other_datasets(tmp_path, monkeypatch, name):
     def unreachable(*args, **kwargs):
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(real_module, "download_and_extract_archive", unreachable)
+    monkeypatch.setattr(real_formats, "download_and_extract_archive", unreachable)
     with pytest.raises(DatasetUnavailableError, match=f"'{name}'"):
         load(name, "train", root=tmp_path)
 
@@ -131,14 +132,14 @@ def test_svhn_failing_download(tmp_path, monkeypatch):
     def unreachable(*args, **kwargs):
         raise RuntimeError("File not found or corrupted.")
 
-    monkeypatch.setattr(real_module, "download_url", unreachable)
+    monkeypatch.setattr(real_formats, "download_url", unreachable)
     with pytest.raises(DatasetUnavailableError) as err:
         load("svhn", "test", root=tmp_path)
     assert str(tmp_path / "SVHN") in str(err.value)
 
 
 def test_offline_environment_blocks_default_download(tmp_path, monkeypatch):
-    monkeypatch.setattr(real_module, "download_and_extract_archive", _refuse_download)
+    monkeypatch.setattr(real_formats, "download_and_extract_archive", _refuse_download)
     monkeypatch.setenv("TLKIT_OFFLINE", "1")
     with pytest.raises(DatasetUnavailableError, match="TLKIT_OFFLINE"):
         load("cifar100", "test", root=tmp_path)
@@ -164,7 +165,7 @@ def test_download_path_fetches_only_the_split(tmp_path, monkeypatch):
             array = np.arange(n, dtype=np.uint8)
         write_idx(Path(download_root), stem, array)
 
-    monkeypatch.setattr(real_module, "download_and_extract_archive", fake_download)
+    monkeypatch.setattr(real_formats, "download_and_extract_archive", fake_download)
     data = load("mnist", "test", root=tmp_path, download=True, verify=False)
     assert fetched == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
     assert data.labels.tolist() == [0, 1, 2, 3, 4]

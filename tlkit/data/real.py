@@ -22,22 +22,21 @@ dataset, the folder looked in, and how to get the files.
 from __future__ import annotations
 
 import os
-import pickle
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.error import HTTPError, URLError
 
 import torch
-from torchvision.datasets import CIFAR10, CIFAR100, EMNIST, KMNIST, MNIST, SVHN, FashionMNIST
-from torchvision.datasets.mnist import read_image_file, read_label_file
-from torchvision.datasets.utils import download_and_extract_archive, download_url, extract_archive
+from torchvision.datasets import CIFAR10, CIFAR100, KMNIST, MNIST, FashionMNIST
 
-from .base import DatasetIntegrityError, DatasetUnavailableError, TensorData
-from .integrity import verify_md5
+from .base import DatasetUnavailableError, TensorData
+from .real_formats import (
+    DOWNLOAD_ERRORS,
+    Cifar,
+    EmnistLetters,
+    IdxDataset,
+    RealDataset,
+    Svhn,
+)
 from .source import DatasetSource, check_bool, validate_split
 
 __all__ = [
@@ -85,9 +84,6 @@ _MNIST_TEST = (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)
 _SVHN_TRAIN = (4948, 13861, 10585, 8497, 7458, 6882, 5727, 5595, 5045, 4659)
 _SVHN_TEST = (1744, 5099, 4149, 2882, 2523, 2384, 1977, 2019, 1660, 1595)
 
-_DOWNLOAD_ERRORS = (URLError, HTTPError, OSError, RuntimeError)
-
-
 def offline() -> bool:
     """Whether ``$TLKIT_OFFLINE`` forbids downloads (``1``, ``true`` or ``yes``)."""
     return os.environ.get("TLKIT_OFFLINE", "").strip().lower() in ("1", "true", "yes")
@@ -98,297 +94,40 @@ def _to_float(images: torch.Tensor) -> torch.Tensor:
     return images.to(torch.float32).div_(255.0)
 
 
-def _read_idx(folder: Path, stem: str, reader: Callable[[str], torch.Tensor]) -> torch.Tensor:
-    """Read the IDX file ``stem`` of ``folder``, from ``stem.gz`` when that is present.
-
-    A ``.gz`` is decompressed into a temporary folder (with torchvision's ``extract_archive``),
-    so that read-only data folders work and the bytes read are the ones whose md5 was checked.
-    """
-    gz = folder / f"{stem}.gz"
-    if gz.is_file():
-        with tempfile.TemporaryDirectory(prefix="tlkit-idx-") as tmp:
-            extract_archive(str(gz), tmp)
-            return reader(os.path.join(tmp, stem))
-    return reader(str(folder / stem))
-
-
-@dataclass(frozen=True)
-class RealDataset:
-    """A dataset read through torchvision.
-
-    Attributes:
-        name: registry name.
-        classes: class names in label order.
-        train_counts, test_counts: the number of examples of each class in each split.
-        description: one sentence with the citation.
-        subfolder: where its files live, relative to the data root.
-    """
-
-    name: str
-    classes: tuple[str, ...]
-    train_counts: tuple[int, ...]
-    test_counts: tuple[int, ...]
-    description: str
-    subfolder: str
-
-    def folder(self, root: Path) -> Path:
-        """The folder that holds the files of this dataset."""
-        return Path(root) / self.subfolder
-
-    def required(self, split: str) -> list[str]:
-        """File names needed to read ``split``."""
-        raise NotImplementedError
-
-    def present(self, root: Path, split: str) -> bool:
-        """Whether the files of ``split`` are all in the folder (unchecked)."""
-        folder = self.folder(root)
-        return all((folder / f).is_file() for f in self.required(split))
-
-    def verify(self, root: Path, split: str) -> None:
-        """Check the md5 of the files of ``split``; :class:`DatasetIntegrityError` if wrong."""
-        raise NotImplementedError
-
-    def download(self, root: Path, split: str) -> None:
-        """Download the files of ``split`` with torchvision's helpers."""
-        raise NotImplementedError
-
-    def read(self, root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """uint8 images ``(N, C, H, W)`` and int64 labels ``0..K-1`` of ``split``."""
-        raise NotImplementedError
-
-    def counts(self, split: str) -> tuple[int, ...]:
-        return self.train_counts if validate_split(split) == "train" else self.test_counts
-
-
-@dataclass(frozen=True)
-class _IdxDataset(RealDataset):
-    """MNIST, Fashion-MNIST and KMNIST: four gzipped IDX files with published md5s."""
-
-    torchvision_class: type[MNIST] = MNIST
-
-    def _stems(self, split: str) -> list[str]:
-        prefix = "train" if validate_split(split) == "train" else "t10k"
-        return [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
-
-    def _md5(self) -> dict[str, str]:
-        return dict(self.torchvision_class.resources)
-
-    def required(self, split: str) -> list[str]:
-        return [f"{stem}.gz" for stem in self._stems(split)]
-
-    def present(self, root: Path, split: str) -> bool:
-        folder = self.folder(root)
-        return all(
-            (folder / f"{s}.gz").is_file() or (folder / s).is_file() for s in self._stems(split)
-        )
-
-    def verify(self, root: Path, split: str) -> None:
-        folder = self.folder(root)
-        md5 = self._md5()
-        for name in self.required(split):
-            path = folder / name
-            if not path.is_file():
-                raise DatasetIntegrityError(
-                    f"cannot check dataset {self.name!r}: its md5 is published for {name}, "
-                    f"which is not in {folder} (only the decompressed file is). Put {name} "
-                    f"there (expected md5 {md5[name]}), or pass verify=False to skip the check."
-                )
-            verify_md5(path, md5[name], self.name)
-
-    def download(self, root: Path, split: str) -> None:
-        folder = self.folder(root)
-        folder.mkdir(parents=True, exist_ok=True)
-        md5 = self._md5()
-        for name in self.required(split):
-            errors = []
-            for mirror in self.torchvision_class.mirrors:
-                try:
-                    download_and_extract_archive(
-                        f"{mirror}{name}", download_root=str(folder), filename=name, md5=md5[name]
-                    )
-                except _DOWNLOAD_ERRORS as err:
-                    errors.append(f"{mirror}{name}: {err!r}")
-                    continue
-                break
-            else:
-                raise RuntimeError("; ".join(errors))
-
-    def read(self, root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        folder = self.folder(root)
-        image_stem, label_stem = self._stems(split)
-        images = _read_idx(folder, image_stem, read_image_file).unsqueeze(1)
-        labels = _read_idx(folder, label_stem, read_label_file)
-        return images, labels
-
-
-@dataclass(frozen=True)
-class _EmnistLetters(RealDataset):
-    """EMNIST letters: IDX files from one zip archive whose md5 is published.
-
-    The IDX images are stored transposed; they are transposed back so letters stand upright.
-    Labels 1..26 become 0..25.
-    """
-
-    def _stems(self, split: str) -> list[str]:
-        prefix = f"emnist-letters-{validate_split(split)}"
-        return [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
-
-    def required(self, split: str) -> list[str]:
-        return self._stems(split)
-
-    def present(self, root: Path, split: str) -> bool:
-        folder = self.folder(root)
-        return all(
-            (folder / s).is_file() or (folder / f"{s}.gz").is_file() for s in self._stems(split)
-        )
-
-    def verify(self, root: Path, split: str) -> None:
-        archive = self.folder(root) / "gzip.zip"
-        if not archive.is_file():
-            raise DatasetIntegrityError(
-                f"cannot check dataset {self.name!r}: its md5 is published for the archive "
-                f"{archive.name}, which is not in {archive.parent}. Put it there (expected md5 "
-                f"{EMNIST.md5}), or pass verify=False to skip the check."
-            )
-        verify_md5(archive, EMNIST.md5, self.name)
-
-    def download(self, root: Path, split: str) -> None:
-        folder = self.folder(root)
-        folder.mkdir(parents=True, exist_ok=True)
-        download_and_extract_archive(EMNIST.url, download_root=str(folder), md5=EMNIST.md5)
-        gzip_folder = folder / "gzip"
-        for name in sorted(os.listdir(gzip_folder)):
-            if name.endswith(".gz"):
-                extract_archive(str(gzip_folder / name), str(folder))
-        shutil.rmtree(gzip_folder)
-
-    def read(self, root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        folder = self.folder(root)
-        image_stem, label_stem = self._stems(split)
-        images = _read_idx(folder, image_stem, read_image_file).transpose(1, 2).unsqueeze(1)
-        labels = _read_idx(folder, label_stem, read_label_file) - 1
-        return images.contiguous(), labels
-
-
-def _unchecked(cls: type, files: Callable[[Any], list[str]]) -> type:
-    """A subclass of a torchvision dataset whose constructor only checks that files exist.
-
-    The md5 checks are done beforehand by :meth:`RealDataset.verify` (or skipped on request),
-    with errors that name the file.
-    """
-
-    def _check_integrity(self: Any) -> bool:
-        return all(os.path.isfile(p) for p in files(self))
-
-    def _load_meta(self: Any) -> None:
-        path = os.path.join(self.root, self.base_folder, self.meta["filename"])
-        with open(path, "rb") as handle:
-            self.classes = pickle.load(handle, encoding="latin1")[self.meta["key"]]
-
-    body: dict[str, Any] = {"_check_integrity": _check_integrity}
-    if issubclass(cls, CIFAR10):
-        body["_load_meta"] = _load_meta
-    return type(f"_Unchecked{cls.__name__}", (cls,), body)
-
-
-@dataclass(frozen=True)
-class _Cifar(RealDataset):
-    """CIFAR-10 and CIFAR-100: pickled batches extracted from one tar archive."""
-
-    torchvision_class: type[CIFAR10] = CIFAR10
-
-    def _listed(self, split: str) -> list[tuple[str, str]]:
-        cls = self.torchvision_class
-        batches = cls.train_list if validate_split(split) == "train" else cls.test_list
-        return [(name, md5) for name, md5 in batches] + [(cls.meta["filename"], cls.meta["md5"])]
-
-    def required(self, split: str) -> list[str]:
-        return [name for name, _ in self._listed(split)]
-
-    def verify(self, root: Path, split: str) -> None:
-        folder = self.folder(root)
-        for name, md5 in self._listed(split):
-            verify_md5(folder / name, md5, self.name)
-
-    def download(self, root: Path, split: str) -> None:
-        cls = self.torchvision_class
-        Path(root).mkdir(parents=True, exist_ok=True)
-        download_and_extract_archive(cls.url, str(root), filename=cls.filename, md5=cls.tgz_md5)
-
-    def read(self, root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        train = validate_split(split) == "train"
-        names = self.required(split)
-        cls = _unchecked(
-            self.torchvision_class,
-            lambda ds: [os.path.join(ds.root, ds.base_folder, n) for n in names],
-        )
-        dataset = cls(str(root), train=train, download=False)
-        if tuple(dataset.classes) != self.classes:
-            raise RuntimeError(f"unexpected class names in {self.folder(root)}: {dataset.classes}")
-        images = torch.from_numpy(dataset.data).permute(0, 3, 1, 2).contiguous()
-        return images, torch.as_tensor(dataset.targets, dtype=torch.int64)
-
-
-@dataclass(frozen=True)
-class _Svhn(RealDataset):
-    """SVHN cropped digits: one MATLAB file per split."""
-
-    def _listed(self, split: str) -> tuple[str, str, str]:
-        return tuple(SVHN.split_list[validate_split(split)])  # (url, filename, md5)
-
-    def required(self, split: str) -> list[str]:
-        return [self._listed(split)[1]]
-
-    def verify(self, root: Path, split: str) -> None:
-        _, name, md5 = self._listed(split)
-        verify_md5(self.folder(root) / name, md5, self.name)
-
-    def download(self, root: Path, split: str) -> None:
-        url, name, md5 = self._listed(split)
-        download_url(url, str(self.folder(root)), name, md5)
-
-    def read(self, root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        name = self._listed(split)[1]
-        cls = _unchecked(SVHN, lambda ds: [os.path.join(ds.root, name)])
-        dataset = cls(str(self.folder(root)), split=split, download=False)
-        images = torch.from_numpy(dataset.data).contiguous()
-        return images, torch.as_tensor(dataset.labels, dtype=torch.int64)
-
-
 REAL_DATASETS: Mapping[str, RealDataset] = {
     d.name: d
     for d in (
-        _IdxDataset(
+        IdxDataset(
             "mnist", MNIST_CLASSES, _MNIST_TRAIN, _MNIST_TEST,
             "MNIST handwritten digits, 28x28 grey (LeCun et al. 1998)",
             "MNIST/raw", MNIST,
         ),
-        _IdxDataset(
+        IdxDataset(
             "fashion-mnist", FASHION_MNIST_CLASSES, (6000,) * 10, (1000,) * 10,
             "Fashion-MNIST Zalando article images, 28x28 grey (Xiao et al. 2017)",
             "FashionMNIST/raw", FashionMNIST,
         ),
-        _IdxDataset(
+        IdxDataset(
             "kmnist", KMNIST_CLASSES, (6000,) * 10, (1000,) * 10,
             "Kuzushiji-MNIST cursive Japanese hiragana, 28x28 grey (Clanuwat et al. 2018)",
             "KMNIST/raw", KMNIST,
         ),
-        _EmnistLetters(
+        EmnistLetters(
             "emnist-letters", EMNIST_LETTERS_CLASSES, (4800,) * 26, (800,) * 26,
             "EMNIST letters, upper and lower case merged, 28x28 grey (Cohen et al. 2017)",
             "EMNIST/raw",
         ),
-        _Cifar(
+        Cifar(
             "cifar10", CIFAR10_CLASSES, (5000,) * 10, (1000,) * 10,
             "CIFAR-10 tiny natural images, 32x32 colour (Krizhevsky 2009)",
             "cifar-10-batches-py", CIFAR10,
         ),
-        _Cifar(
+        Cifar(
             "cifar100", CIFAR100_CLASSES, (500,) * 100, (100,) * 100,
             "CIFAR-100 tiny natural images, 100 classes, 32x32 colour (Krizhevsky 2009)",
             "cifar-100-python", CIFAR100,
         ),
-        _Svhn(
+        Svhn(
             "svhn", SVHN_CLASSES, _SVHN_TRAIN, _SVHN_TEST,
             "SVHN house-number digits cropped from Street View, 32x32 colour "
             "(Netzer et al. 2011)",
@@ -428,7 +167,7 @@ def ensure(dataset: RealDataset, root: Path, split: str, download: bool | None) 
         raise DatasetUnavailableError(_unavailable(dataset, root, split, reason))
     try:
         dataset.download(root, split)
-    except _DOWNLOAD_ERRORS as err:
+    except DOWNLOAD_ERRORS as err:
         reason = f"downloading failed ({type(err).__name__}: {err})"
         raise DatasetUnavailableError(_unavailable(dataset, root, split, reason)) from None
     if not dataset.present(root, split):
