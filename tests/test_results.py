@@ -3,8 +3,8 @@
 import pandas as pd
 
 from tlkit import DataSpec, RunSpec, TransferSpec
-from tlkit.results import frame
 from tlkit.record import Record
+from tlkit.results import frame
 
 
 def test_frame_golden():
