@@ -104,7 +104,7 @@ def test_a_failing_run_is_recorded_and_the_others_are_kept(monkeypatch):
     real = tlkit.runner.fit
 
     def flaky(*args, **kwargs):
-        if kwargs.get("seed") == 1:
+        if kwargs.get("seed") == tiny(1).seed_for("batches"):
             raise RuntimeError("boom")
         return real(*args, **kwargs)
 
@@ -141,7 +141,9 @@ def test_kill_9_loses_nothing_and_rerun_only_runs_the_missing(tmp_path, count_fi
     records = sweep.run(specs, store=Store(results))
     assert len(records) == 40
     assert len(count_fits) == 40 - len(done)
-    assert not list(results.glob("runs/*/*.tmp"))
+    # a write cut short leaves at most a stray temporary file, which is never read as a record
+    assert len(list(results.glob("runs/*/*.json"))) == 40
+    assert all(p.name.startswith(".") for p in results.glob("runs/*/*.tmp"))
 
 
 def test_missing_real_dataset_fails_before_any_training(tmp_path, monkeypatch, count_fits):

@@ -18,8 +18,8 @@ from .record import Record
 
 __all__ = ["frame", "row"]
 
-METRICS = ("test_acc", "test_loss", "train_acc", "train_loss", "n_train", "n_test",
-           "num_classes")
+METRICS = ("test_acc", "test_loss", "val_acc", "val_loss", "train_acc", "train_loss",
+           "n_train", "n_val", "n_test", "num_classes")
 
 
 def row(record: Record) -> dict[str, Any]:
@@ -33,18 +33,19 @@ def row(record: Record) -> dict[str, Any]:
         classes=None if d.classes is None else "|".join(d.classes),
         n_per_class=d.n_per_class,
         subsample_seed=d.subsample_seed,
+        validation=d.validation,
         arch=m.arch, width=m.width, size=m.size, channels=m.channels, weights=m.weights,
         epochs=tr.epochs, batch_size=tr.batch_size, lr=tr.lr, momentum=tr.momentum,
-        weight_decay=tr.weight_decay, schedule=tr.schedule,
+        weight_decay=tr.weight_decay, schedule=tr.schedule, warmup_epochs=tr.warmup_epochs,
         source_key=None if t.source is None else t.source.key(),
         source_dataset=None if t.source is None else t.source.data.name,
         layers=t.layers, freeze=t.freeze, lr_mult=t.lr_mult, regularizer=t.regularizer,
-        alpha=t.alpha, beta=t.beta,
+        alpha=t.alpha, beta=t.beta, bn_stats=t.bn_stats,
     )
     out.update({k: record.metrics.get(k) for k in METRICS})
     p = record.provenance
     out.update(
-        key=record.key, seed=s.seed,
+        key=record.key, seed=s.seed, compute=s.compute,
         tlkit_version=p.get("tlkit"), torch_version=p.get("torch"),
         device=p.get("device"), wall_seconds=p.get("wall_seconds"),
     )

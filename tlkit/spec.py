@@ -8,7 +8,18 @@ canonical JSON, so the same run has the same key in every process, on every mach
 source model is itself a spec whose checkpoint every experiment shares.
 
 ``tags`` are labels for tables and plots (``condition="AnB+"``); they are not part of the
-run's identity and do not enter the key.
+run's identity and do not enter the key. The key also hashes :data:`CACHE_VERSION` and the
+fingerprint of the code that computes a record (:func:`tlkit.fingerprint.code_fingerprint`), and
+the spec names where it computes (``compute``: ``cpu-fp32`` or ``cuda-bf16``), so a record made
+by other code or on other hardware is never taken for this run.
+
+**Seeds.** ``seed`` is the replicate. The run's initial weights and batch order come from
+streams derived from ``(seed, role)`` (:meth:`RunSpec.seed_for`), where the role is everything
+else the spec says: baseA and baseB of one seed start from independent weights, and the
+re-initialised layers of every transfer run are independent of its source's initial weights.
+What runs of one seed share on purpose is in their data: the target subsample
+(``DataSpec.subsample_seed``), the validation set held out of the training pool (the same for
+every run of a dataset) and the test set.
 """
 
 from __future__ import annotations
@@ -20,12 +31,30 @@ from typing import Any
 
 from .train import TrainConfig
 
-__all__ = ["DataSpec", "ModelSpec", "TransferSpec", "RunSpec", "CACHE_VERSION", "REGULARIZERS"]
+__all__ = ["DataSpec", "ModelSpec", "TransferSpec", "RunSpec", "CACHE_VERSION", "REGULARIZERS",
+           "BN_STATS", "COMPUTES", "compute_for"]
 
-#: Bumped when a change to the code changes what a spec computes; invalidates cached records.
-CACHE_VERSION = 1
+#: Bumped when the meaning of a spec changes; with the code fingerprint it invalidates records.
+CACHE_VERSION = 2
 
 REGULARIZERS = ("l2", "l2sp")
+#: Batch-norm statistics of frozen copied layers: the source's, or recomputed on the target.
+BN_STATS = ("source", "target")
+#: Where and in what precision a run computes: CPU in float32, CUDA with bfloat16 autocast.
+COMPUTES = ("cpu-fp32", "cuda-bf16")
+
+
+def compute_for(device_type: str) -> str:
+    """The ``compute`` of a run on a device of type ``"cpu"`` or ``"cuda"``."""
+    if device_type == "cpu":
+        return "cpu-fp32"
+    if device_type == "cuda":
+        return "cuda-bf16"
+    raise ValueError(f"runs compute on cpu or cuda, not {device_type!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _freeze(value: Any) -> Any:
@@ -53,8 +82,10 @@ class DataSpec:
         name: a dataset of :mod:`tlkit.data` (``"glyphs"``, ``"digits"``, ``"mnist"``, ...).
         options: dataset options, e.g. ``{"fonts": ["serif"], "shift": 0.5}``.
         classes: class names to keep, in label order (``None``: all).
-        n_per_class: training examples per class, stratified (``None``: all).
+        n_per_class: training examples per class, stratified (``None``: all that remain).
         subsample_seed: seed of that stratified subsample.
+        validation: examples per class held out of the training pool for validation, before
+            the subsample is drawn (the same held-out set for every run of the dataset).
     """
 
     name: str
@@ -62,6 +93,7 @@ class DataSpec:
     classes: tuple[str, ...] | None = None
     n_per_class: int | None = None
     subsample_seed: int = 0
+    validation: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", _options(self.options))
@@ -69,8 +101,12 @@ class DataSpec:
             object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
             if len(set(self.classes)) != len(self.classes):
                 raise ValueError(f"repeated class names in {self.classes}")
-        if self.n_per_class is not None and self.n_per_class < 1:
-            raise ValueError(f"n_per_class must be >= 1 or None, got {self.n_per_class}")
+        if self.n_per_class is not None and (not _is_int(self.n_per_class)
+                                             or self.n_per_class < 1):
+            raise ValueError(f"n_per_class must be an integer >= 1 or None, got "
+                             f"{self.n_per_class!r}")
+        if not _is_int(self.validation) or self.validation < 0:
+            raise ValueError(f"validation must be an integer >= 0, got {self.validation!r}")
 
     @property
     def option_dict(self) -> dict[str, Any]:
@@ -111,6 +147,10 @@ class TransferSpec:
         lr_mult: learning-rate multiplier of the copied layers when fine-tuned.
         regularizer: ``"l2"`` (weight decay towards zero) or ``"l2sp"`` (towards the source).
         alpha, beta: L2-SP strengths on copied and on new layers (Li et al., 2018).
+        bn_stats: batch-norm statistics of frozen copied layers: the source's (``"source"``)
+            or recomputed on the target's training images before training (``"target"``,
+            AdaBN: Li et al., 2016, *Revisiting batch normalization for practical domain
+            adaptation*, arXiv:1603.04779).
     """
 
     source: RunSpec | None = None
@@ -120,11 +160,15 @@ class TransferSpec:
     regularizer: str = "l2"
     alpha: float = 0.01
     beta: float = 0.0
+    bn_stats: str = "source"
 
     def __post_init__(self) -> None:
         if self.regularizer not in REGULARIZERS:
             raise ValueError(f"unknown regularizer {self.regularizer!r}; valid: "
                              f"{', '.join(REGULARIZERS)}")
+        if self.bn_stats not in BN_STATS:
+            raise ValueError(f"bn_stats must be one of {', '.join(BN_STATS)}, got "
+                             f"{self.bn_stats!r}")
         if self.layers < 0:
             raise ValueError("layers must be >= 0")
 
@@ -138,10 +182,14 @@ class RunSpec:
     train: TrainConfig = field(default_factory=TrainConfig)
     transfer: TransferSpec = field(default_factory=TransferSpec)
     seed: int = 0
+    compute: str = "cpu-fp32"
     tags: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tags", _options(self.tags))
+        if self.compute not in COMPUTES:
+            raise ValueError(f"compute must be one of {', '.join(COMPUTES)}, got "
+                             f"{self.compute!r}")
         from .models import num_layers
 
         top = num_layers(self.model.arch) - 1
@@ -155,6 +203,9 @@ class RunSpec:
             raise ValueError("random (source-less) layers can only be frozen")
         if not pretrained and self.transfer.regularizer == "l2sp":
             raise ValueError("L2-SP needs a source run or pretrained weights to decay towards")
+        if src is not None and src.compute != self.compute:
+            raise ValueError("a source and the runs that copy it compute on the same device "
+                             f"(source {src.compute}, target {self.compute})")
         if src is not None and src.model.arch != self.model.arch:
             raise ValueError("source and target must use the same architecture")
         if src is not None and (src.model.size, src.model.channels, src.model.width) != (
@@ -169,10 +220,35 @@ class RunSpec:
         return d
 
     def key(self) -> str:
-        """Stable 16-hex-digit SHA-256 key of the canonical JSON of :meth:`identity`."""
-        payload = json.dumps({"cache_version": CACHE_VERSION, "spec": self.identity()},
-                             sort_keys=True, separators=(",", ":"))
+        """Stable 16-hex-digit SHA-256 key of :data:`CACHE_VERSION`, the code fingerprint and
+        the canonical JSON of :meth:`identity`."""
+        from .fingerprint import code_fingerprint
+
+        payload = json.dumps({"cache_version": CACHE_VERSION, "code": code_fingerprint(),
+                              "spec": self.identity()}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def design_key(self) -> str:
+        """16 hex digits of the spec alone: the same on every machine and for every version of
+        the code, and for every ``compute`` (what a run *is*, not where or by what it ran)."""
+        payload = json.dumps(_without_compute(self.identity()), sort_keys=True,
+                             separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def seed_for(self, stream: str) -> int:
+        """A seed for one random stream of this run (``"init"``, ``"batches"``), derived from
+        ``(seed, role)``: the replicate and everything else the spec says (not ``compute``,
+        so a run on another device starts from the same weights)."""
+        from .data.source import stream_seed
+
+        return stream_seed(self.seed, stream, self.design_key())
+
+    def on(self, compute: str) -> RunSpec:
+        """This run and its sources, computed on ``compute`` (the key changes)."""
+        src = self.transfer.source
+        transfer = self.transfer if src is None else replace(self.transfer,
+                                                              source=src.on(compute))
+        return replace(self, transfer=transfer, compute=compute)
 
     def __hash__(self) -> int:
         return hash(self.key())
@@ -200,6 +276,7 @@ class RunSpec:
             train=TrainConfig(**d["train"]),
             transfer=TransferSpec(**t),
             seed=d["seed"],
+            compute=d.get("compute", "cpu-fp32"),
             tags=tuple(tuple(pair) for pair in d.get("tags", ())),
         )
 
@@ -223,6 +300,14 @@ class RunSpec:
             out.append(src)
             src = src.transfer.source
         return out
+
+
+def _without_compute(d: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in d.items() if k != "compute"}
+    src = out.get("transfer", {}).get("source")
+    if isinstance(src, dict):
+        out["transfer"] = dict(out["transfer"], source=_without_compute(src))
+    return out
 
 
 def _strip_tags(d: dict[str, Any]) -> None:

@@ -26,8 +26,9 @@ from typing import Any
 from .executors import SerialExecutor, make_executor
 from .record import Record
 from .runner import MissingSourceError, validate
-from .spec import RunSpec
+from .spec import RunSpec, compute_for
 from .store import Store
+from .train import resolve_device
 
 __all__ = ["run", "plan", "fetch_data", "SweepError", "execute_one"]
 
@@ -128,11 +129,16 @@ def run(
     executor) or a name for :func:`tlkit.executors.make_executor` (``"serial"``,
     ``"process"``); a named executor is shut down when the sweep ends.
 
+    Every spec (and its sources) is made to compute where ``device`` resolves
+    (:meth:`~tlkit.spec.RunSpec.on`): ``compute`` is part of a run's key, so records made on
+    a GPU in bfloat16 and on the CPU in float32 never stand in for each other.
+
     Raises:
         ValueError: a spec is invalid (raised before anything runs).
         SweepError: some runs raised; every other run finished and was stored.
     """
-    specs = list(specs)
+    compute = compute_for(resolve_device(device).type)
+    specs = [s if s.compute == compute else s.on(compute) for s in specs]
     for spec in _unique(specs).values():
         validate(spec)
     store = store if store is not None else Store()

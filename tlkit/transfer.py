@@ -36,6 +36,7 @@ __all__ = [
     "l2_penalty",
     "L2SP",
     "layerwise_param_groups",
+    "recompute_batchnorm",
 ]
 
 
@@ -170,3 +171,36 @@ def layerwise_param_groups(
                 merged.setdefault((lr * mult, wd), []).append(p)
     return [{"params": params, "lr": group_lr, "weight_decay": wd}
             for (group_lr, wd), params in merged.items()]
+
+
+@torch.no_grad()
+def recompute_batchnorm(model: LayeredModel, images: torch.Tensor, n: int,
+                        batch_size: int = 256) -> None:
+    r"""Replace the batch-norm statistics of layers ``0..n-1`` by those of ``images``.
+
+    The running mean and variance of every batch-norm module in the first ``n`` layers are
+    reset and re-estimated as the cumulative average over one pass of ``images`` (the target's
+    training set), the layers running in training mode so that each sees the activations the
+    layers below it produce with their new statistics; weights are not touched. This is AdaBN
+    (Li, Wang, Shi, Liu & Hou, 2016, *Revisiting batch normalization for practical domain
+    adaptation*, arXiv:1603.04779): a frozen copied layer then normalises target activations
+    with target statistics, :math:`\hat x = (x - \mu_T) / \sqrt{\sigma_T^2 + \epsilon}`.
+    """
+    check_depth(model, n, allow_classifier=True)
+    norms = [m for layer in model.layers[:n] for m in layer.modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms or len(images) == 0:
+        return
+    was_training = model.training
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average over the pass
+    device = next(model.parameters()).device
+    for layer in model.layers[:n]:
+        layer.train()
+    for i in range(0, len(images), batch_size):
+        model(images[i:i + batch_size].to(device), 0, n)
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
+    model.train(was_training)

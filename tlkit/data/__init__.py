@@ -24,7 +24,7 @@ from .preprocess import to_format
 from .registry import availability, check, info, names
 from .source import DatasetInfo
 from .splits import SEMANTIC_SPLITS, random_halves, semantic_split
-from .subsets import select_classes, subsample_per_class
+from .subsets import hold_out_per_class, select_classes, subsample_per_class
 from .table import datasets_table
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "semantic_split",
     "SEMANTIC_SPLITS",
     "subsample_per_class",
+    "hold_out_per_class",
     "select_classes",
     "to_format",
     "datasets_table",

@@ -8,7 +8,7 @@ import torch
 
 from .base import TensorData
 
-__all__ = ["select_classes", "subsample_per_class"]
+__all__ = ["select_classes", "subsample_per_class", "hold_out_per_class"]
 
 
 def _dataset_name(data: TensorData) -> str:
@@ -68,13 +68,44 @@ def subsample_per_class(data: TensorData, n: int | None, seed: int) -> TensorDat
             f"asked for {n} examples per class but class {name!r} of {_dataset_name(data)} "
             f"has only {count}{_split_name(data)}"
         )
+    return data.subset(_stratified_index(data, n, seed))
+
+
+def _stratified_index(data: TensorData, n: int, seed: int) -> torch.Tensor:
+    """Sorted indices of ``n`` random examples of each class (one permutation per class)."""
     g = torch.Generator().manual_seed(int(seed))
     order = torch.argsort(data.labels, stable=True)  # examples grouped by class, in order
     chosen = []
     start = 0
-    for count in counts:
+    for count in data.class_counts():
         members = order[start : start + count]
         chosen.append(members[torch.randperm(count, generator=g)[:n]])
         start += count
-    index = torch.cat(chosen).sort().values
-    return data.subset(index)
+    return torch.cat(chosen).sort().values
+
+
+def hold_out_per_class(data: TensorData, n: int, seed: int) -> tuple[TensorData, TensorData]:
+    """Split off ``n`` examples of every class: ``(rest, held_out)``, both in original order.
+
+    The held-out examples are a stratified random subset drawn as by
+    :func:`subsample_per_class` with ``seed``; ``rest`` is everything else, from which a run's
+    own subsample is then drawn, so held-out examples never enter training. ``n=0`` holds out
+    nothing. A class with ``n`` or fewer examples is a ValueError naming it (it would have none
+    left to train on).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    if n == 0:
+        return data, data.subset(torch.zeros(0, dtype=torch.int64))
+    counts = data.class_counts()
+    short = [(c, k) for c, k in zip(data.classes, counts, strict=True) if k <= n]
+    if short:
+        name, count = min(short, key=lambda item: item[1])
+        raise ValueError(
+            f"cannot hold out {n} examples per class: class {name!r} of {_dataset_name(data)} "
+            f"has only {count}{_split_name(data)}"
+        )
+    index = _stratified_index(data, n, seed)
+    mask = torch.ones(len(data), dtype=torch.bool)
+    mask[index] = False
+    return data.subset(mask), data.subset(index)
