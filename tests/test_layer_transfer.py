@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 from tlkit import data, results, sweep
-from tlkit.experiments import check_params, settings
+from tlkit.experiments import check_params
 from tlkit.experiments import layer_transfer as lt
 from tlkit.measures import domain_similarity, otdd, pixel_features
+from tlkit.verdicts import VERDICTS, judge
 
 from .conftest import results_folder
 
@@ -26,7 +27,7 @@ matplotlib.use("Agg")
 @pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
 def test_protocol_grid_is_complete(profile):
     params = {"profile": profile}
-    s = settings(lt.PROFILES, params)
+    s = lt.design_settings(params)
     specs = lt.specs(params)
     protocol = [x for x in specs if x.tag_dict["part"] == "protocol"]
     cells = {}
@@ -35,55 +36,80 @@ def test_protocol_grid_is_complete(profile):
         cell = (t["split"], t["condition"], spec.transfer.layers, spec.seed)
         assert cell not in cells, f"duplicate protocol cell {cell}"
         cells[cell] = spec
-    names = [x.name for x in lt.splits(params)]
-    seeds = range(s["seeds"])
-    expected = {(n, c, d, seed) for n, c, d, seed in itertools.product(
-        names, lt.CONDITIONS, s["depths"], seeds)}
-    expected |= {(n, c, 0, seed) for n in names for c in ("baseA", "baseB") for seed in seeds}
+    expected = set()
+    for split in lt.splits(params):
+        for c in split.conditions:
+            expected |= {(split.name, c, d, seed) for d, seed in itertools.product(
+                s["depths"], range(lt.seeds_of(params, c)))}
+        uses_a = [c for c in split.conditions if lt.CONDITION_METHODS[c][1] == "a"]
+        a_seeds = max(lt.seeds_of(params, c) for c in uses_a) if uses_a else 0
+        expected |= {(split.name, "baseA", 0, seed) for seed in range(a_seeds)}
+        expected |= {(split.name, "baseB", 0, seed)
+                     for seed in range(lt.seeds_of(params, "baseB"))}
     assert set(cells) == expected
 
     for (split, condition, _depth, seed), spec in cells.items():
-        base_a = cells[(split, "baseA", 0, seed)]
         base_b = cells[(split, "baseB", 0, seed)]
         t = spec.transfer
         if condition in ("baseA", "baseB"):
-            assert t.source is None and t.layers == 0
+            assert t.source is None and t.layers == 0 and spec.train == lt.recipe(params,
+                                                                                   "scratch")
             continue
         # every target run sees exactly baseB's data, with the seed of its sources
         assert spec.data == base_b.data and spec.seed == seed
+        assert spec.data.validation == s["validation"] > 0
+        assert spec.train == lt.recipe(params, "transfer")
         assert t.freeze == (condition in lt.FROZEN_CONDITIONS)
         if condition == "random":
             assert t.source is None
         else:
+            base_a = cells[(split, "baseA", 0, seed)] if condition.startswith("A") else None
             assert t.source == (base_b if condition.startswith("B") else base_a)
             assert t.source.seed == seed
 
 
+def test_seeds_follow_the_power_calculation():
+    """The profile's seeds reach, with the pilot's spread, the half-width each claim aims at."""
+    from tlkit.power import seeds_for
+
+    params = {"profile": "quick"}
+    s = lt.design_settings(params)
+    needs = {"dip": ["BnB"], "repair": ["BnB", "BnB+"], "drop": ["AnB"], "drop_2": ["AnB"],
+             "boost": ["AnB+"]}
+    assert set(s["power"]) == set(needs)
+    for claim, plan in s["power"].items():
+        assert plan["target"] == pytest.approx(lt.PUBLISHED[claim.split("_")[0]] / 2, abs=5e-4)
+        assert plan["seeds"] == seeds_for(plan["sd"], plan["target"]), claim
+        for condition in needs[claim]:
+            assert lt.seeds_of(params, condition) >= plan["seeds"], (claim, condition)
+    assert lt.seeds_of(params, "baseB") == max(lt.seeds_of(params, c) for c in lt.CONDITIONS)
+
+
 @pytest.mark.parametrize("profile", ["smoke", "quick"])
-def test_axis_grid_is_complete_and_shares_runs(profile):
+def test_axis_grid_is_complete(profile):
     params = {"profile": profile}
-    s = settings(lt.PROFILES, params)
+    s = lt.design_settings(params)
     specs = lt.specs(params)
     axis = [x for x in specs if x.tag_dict["part"] == "axis"]
     cells = {(x.tag_dict["target"], x.tag_dict["condition"], x.transfer.layers, x.seed)
              for x in axis}
     targets = [t.name for ax in lt.axes(params) for t in ax.targets]
-    expected = {(t, "scratch", 0, seed) for t in targets for seed in range(s["seeds"])}
+    seeds = range(s["axis_seeds"])
+    expected = {(t, "scratch", 0, seed) for t in targets for seed in seeds}
     expected |= {(t, c, d, seed) for t, c, d, seed in itertools.product(
-        targets, ("AnB", "AnB+"), s["axis_depths"], range(s["seeds"]))}
+        targets, ("AnB", "AnB+"), s["axis_depths"], seeds)}
     assert cells == expected and len(axis) == len(expected)
-    # the nearest target is target B of the near split: its runs are the protocol's runs
-    protocol_keys = {x.key() for x in specs if x.tag_dict["part"] == "protocol"}
-    shared = [x for x in axis if x.tag_dict["target"] == "other letters"]
-    assert shared and all(x.key() in protocol_keys for x in shared)
+    assert {x.data.n_per_class for x in axis} == {s["axis_per_class"]}
 
 
 def test_quick_grid_size_and_distinct_sources():
     specs = lt.specs({"profile": "quick"})
-    assert len(specs) == 576 and len({x.key() for x in specs}) == 417
+    distinct = {x.key(): x for x in specs}
+    assert len(specs) == 299 and len(distinct) == 285
     sources = {src.key() for x in specs for src in x.sources()}
-    # per seed: baseA of each of the three splits and one baseB, which they share
-    assert len(sources) == 3 * 4
+    # baseA near for the 7 seeds of AnB+, baseA of each far split for its 4 seeds, and baseB
+    # for the 4 seeds of BnB and BnB+ (baseB's other 3 seeds are a reference, not a source)
+    assert len(sources) == 7 + 2 * 4 + 4
 
 
 def test_far_sources_have_as_many_images_as_the_near_source():
@@ -91,8 +117,14 @@ def test_far_sources_have_as_many_images_as_the_near_source():
     near, far, restyled = lt.splits(params)
     sizes = [len(s.a) * lt.source_spec(params, s, "a", 0).data.n_per_class
              for s in (near, far, restyled)]
-    assert sizes == [1300, 1300, 1300]
+    assert sizes == [2600, 2600, 2600]
     assert dict(lt.source_spec(params, restyled, "a", 0).data.options)["shift"] == 1.0
+
+
+def test_a_seeds_parameter_sets_every_condition():
+    params = {"profile": "quick", "seeds": 3}
+    assert {lt.seeds_of(params, c) for c in (*lt.CONDITIONS, "baseA", "baseB")} == {3}
+    assert lt.design_settings(params)["axis_seeds"] == 3
 
 
 @pytest.mark.parametrize("bad", [
@@ -138,21 +170,22 @@ def test_smoke_run_yields_every_column_the_figures_use(smoke_frame):
     assert np.allclose(gains.loc[gains["layers"] == 0, "gain"], 0.0)
     best = lt.best_depths(gains)
     assert set(best["best_depth"]) <= {0, 1, 7}
+    per_target = lt.target_best_depths(gains, distances)
+    assert len(per_target) == 2 * len(distances)
     for column in ("target", "otdd_pixels", "similarity_pixels", "otdd_network",
                    "similarity_network", "emd_pixels"):
         assert column in distances.columns, column
     assert list(distances["otdd_pixels"]) == sorted(distances["otdd_pixels"])
     assert {"split", "otdd_pixels"} <= set(splits.columns)
 
-    values, table = lt.patterns(df, distances, settings(lt.PROFILES, {})["pairs"])
-    for key in ("dip", "dip_verdict", "repair_verdict", "rel_near", "rel_far", "ratio",
-                "drop_verdict", "pair1_rel_far", "boost", "boost_verdict", "trend_rho",
-                "trend_verdict", "trend_plus_verdict"):
-        assert key in values, key
-    assert {"pattern", "published", "ours", "verdict"} <= set(table.columns)
-    # the page's sentences are in the notebook: verdicts are labels, values numbers or names
-    assert all(values[k] in lt.VERDICTS for k in values if k.endswith("verdict"))
-    assert set(table["verdict"]) <= set(lt.VERDICTS)
+    s = lt.design_settings({"profile": "smoke"})
+    found, values = lt.effects(df, distances, s["pairs"], s["middle"])
+    assert set(found) == {"dip", "repair", "drop", "drop_2", "boost", "trend", "trend_plus"}
+    assert values["dip_depth"] in s["middle"] and values["drop_depth"] == max(s["depths"])
+    judged = judge(lt.claims(found))
+    assert set(judged["verdict"]) <= set(VERDICTS) and list(judged["claim"]) == list(found)
+    check = lt.sanity_check(df, "near")
+    assert check["seeds"] == 2 and check["low"] <= check["mean"] <= check["high"]
 
     figs = [
         depth_curves_plot(curves[curves["split"] == "near"], hue_order=lt.CONDITIONS,
@@ -162,8 +195,7 @@ def test_smoke_run_yields_every_column_the_figures_use(smoke_frame):
                             published=lt.yosinski_relative().query("condition == 'AnB'"),
                             published_range=(7, *lt.YOSINSKI_FAR_RELATIVE_TOP)),
         gain_heatmap(gains[gains["condition"] == "AnB"], col_order=list(distances["target"])),
-        best_depth_plot(best.merge(distances[["axis", "target", "otdd_pixels"]]),
-                        x="otdd_pixels", bounds=(0, 7)),
+        best_depth_plot(per_target, x="otdd_pixels", bounds=(0, 7), note="one choice each"),
     ]
     for fig in figs:
         assert fig.axes
@@ -174,51 +206,59 @@ def test_smoke_run_yields_every_column_the_figures_use(smoke_frame):
 
 
 def _synthetic(base, bnb, anb_near, anb_far, seeds=4, noise=0.002):
-    """A protocol table with chosen mean accuracies per depth (n = 1..7)."""
+    """A protocol table with chosen mean accuracies per depth (n = 1..7), test and validation
+    alike."""
     rng = np.random.default_rng(0)
     rows = []
     for seed in range(seeds):
         jitter = lambda: float(rng.normal(0, noise))  # noqa: E731
         for split, anb in (("near", anb_near), ("far", anb_far)):
+            v = base + jitter()
             rows.append(dict(part="protocol", split=split, kind=split, condition="baseB",
-                             layers=0, seed=seed, test_acc=base + jitter()))
+                             layers=0, seed=seed, test_acc=v, val_acc=v))
             for n in range(1, 8):
                 values = {"BnB": bnb[n - 1], "BnB+": base + 0.01, "AnB": anb[n - 1],
                           "AnB+": base + 0.02, "random": 0.1}
                 for condition, value in values.items():
+                    v = value + jitter()
                     rows.append(dict(part="protocol", split=split, kind=split,
-                                     condition=condition, layers=n, seed=seed,
-                                     test_acc=value + jitter()))
+                                     condition=condition, layers=n, seed=seed, test_acc=v,
+                                     val_acc=v))
     return pd.DataFrame(rows)
+
+
+def _verdicts(df):
+    found, _ = lt.effects(df, None, [["near", "far"]], middle=[3, 4, 5, 6])
+    return judge(lt.claims(found)).set_index("claim")["verdict"]
 
 
 def test_verdicts_follow_the_numbers():
     yos = lt.YOSINSKI_ACCURACY
     far = [a * 0.6 / 0.87 if n > 4 else a for n, a in enumerate(yos["AnB"], start=1)]
     df = _synthetic(lt.YOSINSKI_BASE_B, yos["BnB"], yos["AnB"], far)
-    dip = lt.bnb_dip(df, "near")
-    assert dip["dip_held"] and dip["dip_depth"] == 5 and dip["repair_held"]
-    drop = lt.top_layer_drop(df, "near", "far")
-    assert drop["held"] and drop["rel_near"] == pytest.approx(0.869, abs=0.01)
-    assert lt.fine_tuning_boost(df, "near")["held"]
-
+    assert lt.dip_depth(df, "near", [3, 4, 5, 6]) == 5
+    assert dict(_verdicts(df)) == {"dip": "held", "repair": "held", "drop": "held",
+                                   "boost": "held"}
     flat = _synthetic(0.8, [0.8] * 7, [0.8] * 7, [0.8] * 7)
-    assert not lt.bnb_dip(flat, "near")["dip_held"]
-    assert not lt.top_layer_drop(flat, "near", "far")["held"]
-    worse = _synthetic(0.8, [0.8] * 7, [0.8] * 7, [0.8] * 7)
+    v = _verdicts(flat)
+    # no dip, no drop: the precise intervals exclude the published sizes
+    assert v["dip"] == "did not hold" and v["drop"] == "did not hold"
+    worse = flat.copy()
     worse.loc[worse["condition"] == "AnB+", "test_acc"] -= 0.1
-    assert not lt.fine_tuning_boost(worse, "near")["held"]
+    assert _verdicts(worse)["boost"] == "did not hold"
+    noisy = _synthetic(0.8, [0.8] * 7, [0.8] * 7, [0.8] * 7, noise=0.05, seeds=2)
+    assert "held" not in set(_verdicts(noisy))  # wide intervals: never held by chance here
 
 
-def test_best_depth_trend_sign():
-    distances = pd.DataFrame(dict(axis="a", target=list("pqrst"),
-                                  otdd_pixels=[1.0, 2.0, 3.0, 4.0, 5.0]))
-    rows = [dict(axis="a", target=t, condition="AnB", seed=s, best_depth=7 - i)
-            for i, t in enumerate("pqrst") for s in range(3)]
-    falling = lt.best_depth_trend(pd.DataFrame(rows), distances)
-    assert falling["held"] and falling["rho"] == pytest.approx(-1.0)
-    rising = pd.DataFrame(rows).assign(best_depth=lambda d: 7 - d["best_depth"])
-    assert not lt.best_depth_trend(rising, distances)["held"]
+def test_depth_trend_is_a_rank_correlation_over_targets():
+    from tlkit.analysis import correlation_claim
+
+    falling = correlation_claim("t", [1, 2, 3, 4, 5, 6], [7, 6, 5, 3, 1, 0], sign=-1)
+    assert falling.estimate == pytest.approx(-1.0)
+    low, high = falling.interval(0.95)
+    assert high < 0 and falling.p_value < 0.01
+    flat = correlation_claim("t", [1, 2, 3, 4, 5], [0, 0, 0, 0, 0], sign=-1)
+    assert math.isnan(flat.estimate)  # no variation in best depth: nothing to correlate
 
 
 def test_published_reference_values():

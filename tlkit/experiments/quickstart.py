@@ -21,10 +21,11 @@ from ..methods import transfer
 from ..spec import DataSpec, ModelSpec, RunSpec
 from ..stats import holm
 from ..train import TrainConfig
-from .params import int_list
+from .params import int_list, positive_int
 from .profile import load_profiles, settings
 
-__all__ = ["PROFILES", "CONDITIONS", "METHOD_OF", "check_params", "specs", "gain_tests"]
+__all__ = ["PROFILES", "CONDITIONS", "METHOD_OF", "check_params", "specs", "recipe_tasks",
+           "gain_tests", "claims"]
 
 PROFILES = load_profiles("quickstart")
 
@@ -39,31 +40,53 @@ def _source_classes(name: str) -> tuple[str, ...] | None:
 
 
 def check_params(params: Mapping[str, Any]) -> None:
-    """Raise ``ValueError`` for an unknown dataset, a repeated or impossible target size."""
+    """Raise ``ValueError`` for an unknown dataset, a repeated or impossible target size, or a
+    bad recipe."""
     s = settings(PROFILES, params)
     data.check(s["source"], classes=_source_classes(s["source"]), **s["source_options"])
+    positive_int("validation", s["validation"], 0)
     for n in int_list("sizes", s["sizes"]):
-        data.check(s["target"], n_per_class=n)
+        data.check(s["target"], n_per_class=n + s["validation"])
+    for role in ("source", *CONDITIONS):
+        TrainConfig(**s["recipes"][role])
+
+
+def _source(s: Mapping[str, Any], model: ModelSpec) -> RunSpec:
+    data_spec = DataSpec(s["source"], s["source_options"], classes=_source_classes(s["source"]),
+                         validation=s["validation"])
+    return RunSpec(data_spec, model, TrainConfig(**s["recipes"]["source"]), seed=0)
+
+
+def _run(s: Mapping[str, Any], model: ModelSpec, source: RunSpec, condition: str, n: int,
+         seed: int) -> RunSpec:
+    target = DataSpec(s["target"], n_per_class=n, subsample_seed=seed,
+                      validation=s["validation"])
+    name = METHOD_OF[condition]
+    t = transfer(name, source if name != "scratch" else None, arch=model.arch)
+    return RunSpec(target, model, TrainConfig(**s["recipes"][condition]), t, seed=seed
+                   ).with_tags(condition=condition)
 
 
 def specs(params: Mapping[str, Any]) -> list[RunSpec]:
-    """Every run of the quickstart: three conditions x target sizes x seeds."""
+    """Every run of the quickstart: three conditions x target sizes x seeds, each condition
+    with its recipe (chosen on validation)."""
     check_params(params)
     s = settings(PROFILES, params)
     model = ModelSpec(width=s["width"], size=s["size"], channels=1)
-    source = RunSpec(
-        DataSpec(s["source"], s["source_options"], classes=_source_classes(s["source"])),
-        model, TrainConfig(epochs=s["source_epochs"], batch_size=128, lr=0.05), seed=0)
-    target_train = TrainConfig(epochs=s["target_epochs"], batch_size=32, lr=0.02)
-    out = []
-    for n in s["sizes"]:
-        for seed in range(s["seeds"]):
-            target = DataSpec(s["target"], n_per_class=n, subsample_seed=seed)
-            for condition, name in METHOD_OF.items():
-                t = transfer(name, source if name != "scratch" else None, arch=model.arch)
-                out.append(RunSpec(target, model, target_train, t, seed=seed)
-                           .with_tags(condition=condition))
-    return out
+    source = _source(s, model)
+    return [_run(s, model, source, condition, n, seed)
+            for n in s["sizes"] for seed in range(s["seeds"]) for condition in METHOD_OF]
+
+
+def recipe_tasks(params: Mapping[str, Any]) -> dict[str, RunSpec]:
+    """The runs each recipe is chosen on (:mod:`tlkit.experiments.recipes`): the source, and
+    each condition at the search's size."""
+    s = settings(PROFILES, params)
+    model = ModelSpec(width=s["width"], size=s["size"], channels=1)
+    source = _source(s, model)
+    n = s["recipe_search"]["size"]
+    return {"source": source,
+            **{c: _run(s, model, source, c, n, 0) for c in METHOD_OF}}
 
 
 def gain_tests(df: pd.DataFrame) -> pd.DataFrame:
@@ -81,3 +104,20 @@ def gain_tests(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)
     out["p_holm"] = holm(out["p_value"])  # over the whole family, not per condition
     return out.rename(columns={"mean_a": "accuracy", "mean_b": "scratch", "diff": "gain"})
+
+
+def claims(df: pd.DataFrame) -> list[Any]:
+    """The quickstart's family: at each target size, fine-tuning and frozen features each beat
+    scratch (paired by seed; claimed positive, no published size)."""
+    from ..analysis import mean_claim
+
+    wide = df.pivot_table(index=["n_per_class", "seed"], columns="condition",
+                          values="test_acc").reset_index()
+    out = []
+    for n, part in wide.groupby("n_per_class", sort=True):
+        for condition in ("fine-tuned", "frozen features"):
+            if condition in part:
+                short = "ft" if condition == "fine-tuned" else "frozen"
+                out.append(mean_claim(f"{short}_{int(n)}", part[condition] - part["scratch"],
+                                      description=f"{condition} - scratch, {int(n)} per class"))
+    return out

@@ -2,7 +2,7 @@
 
 - :mod:`.base`: error bars, labels and the note that says what points and bars are;
 - :mod:`.layers`: the layer-transfer figures; :mod:`.sizes`: the small-target curves;
-- :mod:`.taxonomy`: the taxonomy map.
+- :mod:`.taxonomy`: the taxonomy map; :mod:`.recipes`: the validation curves of recipes.
 """
 
 from .base import ci_note, errorbars, label_axes, mean_ci_plot, seeds_text
@@ -13,10 +13,11 @@ from .layers import (
     gain_heatmap,
     relative_depth_plot,
 )
+from .recipes import recipe_curves_plot
 from .sizes import METHOD_STYLES, gain_curves_plot, learning_curves_plot
 from .taxonomy import taxonomy_map
 
 __all__ = ["mean_ci_plot", "depth_curves_plot", "relative_depth_plot", "gain_heatmap",
            "best_depth_plot", "CONDITION_STYLES", "METHOD_STYLES", "learning_curves_plot",
            "gain_curves_plot", "taxonomy_map", "ci_note", "errorbars", "label_axes",
-           "seeds_text"]
+           "seeds_text", "recipe_curves_plot"]

@@ -190,13 +190,16 @@ def best_depth_plot(
     xlabel: str = "measured distance from the source",
     ylabel: str = "best number of layers copied",
     title: str | None = None,
+    note: str | None = None,
 ) -> Figure:
     """Mean ``y`` over seeds (with interval) against a per-target value ``x``, one series per
     ``hue``; targets are numbered by ``x`` beside their points, with a key of their ``label``
     and ``x`` to the right of the axes.
 
     ``bounds`` (e.g. the smallest and largest depth run) clips the intervals and the y-axis to
-    the values ``y`` can take; the figure says so when it clips.
+    the values ``y`` can take; the figure says so when it clips. With one row per target (a
+    choice made once, on validation averaged over seeds) there is no interval: ``note`` then
+    says what a point is.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5))
@@ -232,6 +235,11 @@ def best_depth_plot(
         ax.set_ylim(bounds[0] - 0.5, bounds[1] + 0.5)
     label_axes(ax, xlabel, ylabel, title)
     ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
-    ci_note(ax, table["n"], level, extra=(
-        f"CI clipped to [{bounds[0]:g}, {bounds[1]:g}]" if clipped and bounds else ""))
+    if note is not None:
+        ax.annotate(note, (1, 0), xycoords="axes fraction", xytext=(-4, 4),
+                    textcoords="offset points", ha="right", va="bottom", fontsize=7.5,
+                    color="0.4")
+    else:
+        ci_note(ax, table["n"], level, extra=(
+            f"CI clipped to [{bounds[0]:g}, {bounds[1]:g}]" if clipped and bounds else ""))
     return fig

@@ -30,12 +30,12 @@ continuous axis: one source (baseA of the near split) and a family of targets at
 from .axis import (
     SIMILARITY_GAMMA,
     axis_gains,
-    best_depth_trend,
     best_depths,
     distance_table,
     network_features,
     pixel_space,
     split_distances,
+    target_best_depths,
 )
 from .design import (
     CONDITION_METHODS,
@@ -47,32 +47,41 @@ from .design import (
     Target,
     axes,
     check_params,
+    design_settings,
     model_spec,
+    recipe,
+    recipe_tasks,
+    seeds_of,
     source_spec,
     specs,
     splits,
     target_spec,
 )
-from .patterns import VERDICTS, patterns
+from .patterns import PUBLISHED, claims, effects, sanity_check
 from .protocol import (
     YOSINSKI_ACCURACY,
     YOSINSKI_BASE_B,
     YOSINSKI_FAR_RELATIVE_TOP,
-    bnb_dip,
-    fine_tuning_boost,
-    paired_condition,
+    boost,
+    differences,
+    dip,
+    dip_depth,
     protocol_curves,
     relative_to_base,
+    repair,
+    sanity,
     top_layer_drop,
     yosinski_relative,
 )
 
 __all__ = [
-    "PROFILES", "CONDITIONS", "CONDITION_METHODS", "FROZEN_CONDITIONS", "VERDICTS",
+    "PROFILES", "CONDITIONS", "CONDITION_METHODS", "FROZEN_CONDITIONS", "PUBLISHED",
     "YOSINSKI_BASE_B", "YOSINSKI_ACCURACY", "YOSINSKI_FAR_RELATIVE_TOP", "SIMILARITY_GAMMA",
-    "Split", "Target", "Axis", "check_params", "specs", "splits", "axes", "model_spec",
-    "source_spec", "target_spec", "yosinski_relative", "protocol_curves", "relative_to_base",
-    "paired_condition", "bnb_dip", "top_layer_drop", "fine_tuning_boost", "axis_gains",
-    "best_depths", "best_depth_trend", "network_features", "pixel_space", "distance_table",
-    "split_distances", "patterns",
+    "Split", "Target", "Axis", "check_params", "design_settings", "specs", "splits", "axes",
+    "model_spec",
+    "source_spec", "target_spec", "recipe", "recipe_tasks", "seeds_of", "yosinski_relative",
+    "protocol_curves", "relative_to_base", "differences", "sanity", "dip_depth", "dip",
+    "repair", "top_layer_drop", "boost", "axis_gains", "best_depths", "target_best_depths",
+    "network_features", "pixel_space", "distance_table", "split_distances", "effects",
+    "claims", "sanity_check",
 ]

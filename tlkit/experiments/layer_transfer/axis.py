@@ -15,14 +15,13 @@ In each: OTDD (Alvarez-Melis & Fusi, 2020) and the domain similarity of Cui et a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ...analysis import DistancePair, FeatureSpace, with_baseline
+from ...analysis import DistancePair, FeatureSpace, choose_on_validation, with_baseline
 from ...analysis import distance_table as _distances
 from ...spec import RunSpec
 from ..profile import settings
@@ -32,7 +31,7 @@ __all__ = [
     "SIMILARITY_GAMMA",
     "axis_gains",
     "best_depths",
-    "best_depth_trend",
+    "target_best_depths",
     "network_features",
     "pixel_space",
     "distance_table",
@@ -56,48 +55,37 @@ def axis_gains(df: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([runs, *zero], ignore_index=True)
     out = out.assign(gain=out["test_acc"] - out["scratch"])
     return out[["axis", "target", "family", "condition", "layers", "seed", "test_acc",
-                "scratch", "gain"]]
+                "val_acc", "scratch", "gain"]]
 
 
 def best_depths(gains: pd.DataFrame) -> pd.DataFrame:
-    """Per axis, target, condition and seed: the depth (0 = scratch) with the best accuracy.
-
-    Ties go to the smaller depth.
+    """Per axis, target, condition and seed: the depth (0 = scratch) with the best
+    **validation** accuracy (ties to the smaller depth), and the test gain over scratch at it.
     """
-    rows = []
-    for key, part in gains.groupby(["axis", "target", "condition", "seed"], sort=True):
-        part = part.sort_values("layers")
-        best = part.loc[part["test_acc"].idxmax()]
-        rows.append(dict(zip(["axis", "target", "condition", "seed"], key, strict=True),
-                         best_depth=int(best["layers"]), best_gain=float(best["gain"])))
-    return pd.DataFrame(rows)
+    chosen = choose_on_validation(gains, ["axis", "target", "condition", "seed"], "layers")
+    chosen = chosen.rename(columns={"layers": "best_depth", "val_acc": "best_val"})
+    at = gains.set_index(["axis", "target", "condition", "seed", "layers"])["gain"]
+    chosen["best_gain"] = [float(at[(a, t, c, s, d)]) for a, t, c, s, d in zip(
+        chosen["axis"], chosen["target"], chosen["condition"], chosen["seed"],
+        chosen["best_depth"], strict=True)]
+    return chosen.astype({"best_depth": int})
 
 
-def best_depth_trend(best: pd.DataFrame, distances: pd.DataFrame, condition: str = "AnB",
-                     distance: str = "otdd_pixels") -> dict[str, Any]:
-    """Spearman rank correlation between a target's measured distance and its mean best depth.
-
-    ``held`` (the best depth falls as the distance grows): ``rho < 0`` with a two-sided
-    p < 0.05; ``direction`` says whether the sign alone is as expected.
-    """
-    from scipy.stats import spearmanr
-
-    means = (best[best["condition"] == condition].groupby(["axis", "target"])["best_depth"]
-             .mean().rename("best_depth").reset_index())
-    table = means.merge(distances[["axis", "target", distance]], on=["axis", "target"])
-    if len(table) < 3:
-        return dict(condition=condition, rho=math.nan, p=math.nan, targets=len(table),
-                    held=False, direction=False)
-    res = spearmanr(table[distance], table["best_depth"])
-    rho, p = float(res.statistic), float(res.pvalue)
-    if not math.isfinite(rho):  # constant best depth: no trend
-        rho, p = 0.0, 1.0
-    nearest = table.loc[table[distance].idxmin()]
-    farthest = table.loc[table[distance].idxmax()]
-    return dict(condition=condition, rho=rho, p=p, targets=len(table),
-                nearest=nearest["target"], nearest_best=float(nearest["best_depth"]),
-                farthest=farthest["target"], farthest_best=float(farthest["best_depth"]),
-                held=bool(rho < 0 and p < 0.05), direction=bool(rho < 0))
+def target_best_depths(gains: pd.DataFrame, distances: pd.DataFrame,
+                       distance: str = "otdd_pixels") -> pd.DataFrame:
+    """Per axis target and condition: the depth (0 = scratch) with the best **validation**
+    accuracy averaged over seeds (ties to the smaller depth), the mean test gain over scratch
+    at it, and the target's measured distance. Averaging the validation curves over seeds
+    before choosing makes the choice far less noisy than one argmax per seed."""
+    chosen = choose_on_validation(gains, ["axis", "target", "condition"], "layers")
+    chosen = chosen.rename(columns={"layers": "best_depth", "val_acc": "best_val"})
+    at = gains.groupby(["axis", "target", "condition", "layers"])["gain"].mean()
+    chosen["best_gain"] = [float(at[(a, t, c, d)]) for a, t, c, d in zip(
+        chosen["axis"], chosen["target"], chosen["condition"], chosen["best_depth"],
+        strict=True)]
+    out = chosen.merge(distances[["axis", "target", distance]], on=["axis", "target"])
+    return out.astype({"best_depth": int}).sort_values(["condition", distance],
+                                                        ignore_index=True)
 
 
 def network_features(source: RunSpec, images: Any, layer: int = 7, store: Any = None,

@@ -1,127 +1,112 @@
-"""The patterns the layer-transfer chapter checks, as numbers and verdict labels.
+"""The claims the layer-transfer chapter tests, and the numbers its page glues.
 
-:func:`patterns` reads every pattern from one run's table and returns the values the page
-glues (numbers, depth lists, split names and the labels ``held``, ``did not hold`` and
-``not tested``) and a table with one row per pattern: its published value, ours with its
-interval, and the verdict. The sentences are the notebook's.
+:func:`claims` builds the page's family of claims from one run's table, each a
+:class:`tlkit.verdicts.Claim` about the mean over seeds of a paired, per-seed quantity, with the
+size published for it (Yosinski et al., 2014). Their verdicts follow the rules of
+:mod:`tlkit.verdicts` (Holm-adjusted over this family). :func:`power_table` states, for each
+claim, the interval half-width reached, the half-width the design aimed at (half the published
+size) and the minimum detectable effect. The sentences are the notebook's.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from ...analysis import format_interval
-from .axis import axis_gains, best_depth_trend, best_depths
+from ...analysis import correlation_claim, mean_claim
+from ...verdicts import Claim
+from .axis import axis_gains, target_best_depths
 from .protocol import (
     YOSINSKI_ACCURACY,
     YOSINSKI_BASE_B,
     YOSINSKI_FAR_RELATIVE_TOP,
-    bnb_dip,
-    fine_tuning_boost,
-    protocol_curves,
+    boost,
+    dip,
+    repair,
+    sanity,
     top_layer_drop,
 )
 
-__all__ = ["VERDICTS", "patterns"]
+__all__ = ["PUBLISHED", "effects", "claims", "sanity_check"]
 
-#: The labels a pattern's verdict takes.
-VERDICTS = ("held", "did not hold", "not tested")
+_TOP = YOSINSKI_ACCURACY["AnB"][6] / YOSINSKI_BASE_B
+#: The published size of each claim, in the claimed direction (Yosinski et al., 2014).
+PUBLISHED: dict[str, float] = {
+    "dip": YOSINSKI_BASE_B - YOSINSKI_ACCURACY["BnB"][4],                     # 0.031 at n = 5
+    "repair": YOSINSKI_ACCURACY["BnB+"][4] - YOSINSKI_ACCURACY["BnB"][4],     # 0.036 at n = 5
+    "drop": _TOP - sum(YOSINSKI_FAR_RELATIVE_TOP) / 2,                        # 0.87 - 0.575
+    "boost": 0.017,                                                           # mean over n
+    "trend": 0.0,                                                             # no size
+}
 
 
-def _label(held: bool) -> str:
-    return "held" if held else "did not hold"
+def sanity_check(df: pd.DataFrame, split: str) -> dict[str, float]:
+    """BnB(1) - baseB on ``split``: its mean, 95% interval and number of seeds."""
+    from ...analysis import t_interval
+
+    d = sanity(df, split)
+    low, high = t_interval(d, 0.95)
+    return dict(mean=float(d.mean()), low=low, high=high, seeds=len(d))
 
 
-def _depths(depths: Sequence[int]) -> str:
-    return ", ".join(str(n) for n in depths) if depths else "none"
+def effects(df: pd.DataFrame, distances: pd.DataFrame | None, pairs: Sequence[Sequence[str]],
+            middle: Sequence[int]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The per-seed values behind every claim, and the values the page glues with them.
 
-
-def patterns(df: pd.DataFrame, distances: pd.DataFrame | None,
-             pairs: Sequence[Sequence[str]]) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Every pattern of the chapter, computed from this run's table.
-
-    ``pairs[0]`` is the primary (near, far) pair; the BnB and AnB+ patterns are read on its
-    near split. Returns ``(values, table)``; see the module docstring.
+    ``pairs[0]`` is the primary (near, far) pair; the BnB and AnB+ claims are read on its near
+    split. Effects: ``dip`` (BnB - baseB at the middle depth chosen on validation, claimed
+    negative), ``repair`` (BnB+ - BnB there, positive), ``drop``, ``drop_2``, ... (AnB/baseB at
+    the top depth, near minus far, one per pair, positive), ``boost`` (AnB+ - baseB averaged
+    over depths, positive) and, with a distance axis, ``trend`` and ``trend_plus`` (the rank
+    correlation, over the targets, of distance and best frozen or fine-tuned depth, negative).
+    Each is a dict with ``values`` (a Series by seed; for the trends ``pairs``, the distances
+    and best depths), ``sign``, ``published`` and ``description``.
     """
-    near, far = pairs[0]
-    v: dict[str, Any] = {}
-    rows = []
+    near = pairs[0][0]
+    out: dict[str, dict[str, Any]] = {}
+    glue: dict[str, Any] = {}
 
-    # 1. the co-adaptation dip and its repair
+    def add(name: str, values: pd.Series, description: str, sign: int = 1) -> None:
+        out[name] = dict(values=values, sign=sign, published=PUBLISHED[name.split("_")[0]],
+                         description=description)
+
     try:
-        dip = bnb_dip(df, near)
+        depth, d = dip(df, near, middle)
     except ValueError:  # no middle depth was run
-        dip = None
-    if dip is None:
-        v.update(dip_verdict="not tested", repair_verdict="not tested", dip_depth=0)
-        for k in ("dip", "dip_low", "dip_high", "repair", "repair_low", "repair_high"):
-            v[k] = math.nan
-    else:
-        v.update({k: dip[k] for k in ("dip_depth", "dip", "dip_low", "dip_high", "repair",
-                                      "repair_low", "repair_high", "plus_vs_base",
-                                      "plus_low", "plus_high")})
-        v["dip_verdict"] = _label(dip["dip_held"])
-        v["repair_verdict"] = _label(dip["repair_held"]) if dip["dip_held"] else "not tested"
-        rows.append(dict(pattern=f"BnB dip: BnB - baseB at n = {dip['dip_depth']}",
-                         published=f"{YOSINSKI_ACCURACY['BnB'][4] - YOSINSKI_BASE_B:+.3f}",
-                         ours=format_interval(dip["dip"], dip["dip_low"], dip["dip_high"]),
-                         verdict=v["dip_verdict"]))
-        published = YOSINSKI_ACCURACY["BnB+"][4] - YOSINSKI_ACCURACY["BnB"][4]
-        rows.append(dict(pattern=f"repair: BnB+ - BnB at n = {dip['dip_depth']}",
-                         published=f"{published:+.3f}",
-                         ours=format_interval(dip["repair"], dip["repair_low"],
-                                              dip["repair_high"]),
-                         verdict=v["repair_verdict"]))
-
-    # 2. the top-layer drop, near against far, for every pair
+        depth = None
+    if depth is not None:
+        glue["dip_depth"] = depth
+        add("dip", d, f"BnB - baseB at n = {depth} (chosen on validation)", sign=-1)
+        add("repair", repair(df, near, depth), f"BnB+ - BnB at n = {depth}")
     for i, (n_name, f_name) in enumerate(pairs):
-        drop = top_layer_drop(df, n_name, f_name)
-        prefix = "" if i == 0 else f"pair{i}_"
-        for k in ("depth", "rel_near", "rel_near_low", "rel_near_high", "rel_far",
-                  "rel_far_low", "rel_far_high", "drop_near", "drop_far", "ratio", "diff",
-                  "diff_low", "diff_high"):
-            v[prefix + k] = drop[k]
-        v[prefix + "drop_verdict"] = _label(drop["held"])
-        v[prefix + "near"], v[prefix + "far"] = n_name, f_name
-        top = YOSINSKI_ACCURACY["AnB"][6] / YOSINSKI_BASE_B
-        low, high = YOSINSKI_FAR_RELATIVE_TOP
-        rows.append(dict(
-            pattern=f"top-layer drop: AnB/baseB at n = {drop['depth']}, {n_name} - {f_name}",
-            published=f"{top - high:+.2f} to {top - low:+.2f}",
-            ours=format_interval(drop["diff"], drop["diff_low"], drop["diff_high"]),
-            verdict=v[prefix + "drop_verdict"]))
-
-    # 3. AnB+ at or above baseB
-    boost = fine_tuning_boost(df, near)
-    depths_run = sorted(set(protocol_curves(df)["layers"]) - {0})
-    v.update(boost=boost["mean_gain"], boost_low=boost["gain_low"],
-             boost_high=boost["gain_high"], boost_above=_depths(boost["above"]),
-             boost_below=_depths(boost["below"]), boost_n_above=len(boost["above"]),
-             boost_n_below=len(boost["below"]), boost_depths=len(depths_run),
-             boost_verdict=_label(boost["held"]))
-    rows.append(dict(pattern="boost: AnB+ - baseB, mean over depths", published="+0.017",
-                     ours=format_interval(boost["mean_gain"], boost["gain_low"],
-                                          boost["gain_high"]),
-                     verdict=v["boost_verdict"]))
-
-    # 4. the best depth against measured distance
+        top, d = top_layer_drop(df, n_name, f_name)
+        name = "drop" if i == 0 else f"drop_{i + 1}"
+        glue[f"{name}_depth"] = top
+        add(name, d, f"AnB/baseB at n = {top}: {n_name} - {f_name}")
+    add("boost", boost(df, near), "AnB+ - baseB, mean over depths")
     if distances is not None and "part" in df and (df["part"] == "axis").any():
-        best = best_depths(axis_gains(df))
-        for condition, prefix in (("AnB", "trend"), ("AnB+", "trend_plus")):
-            t = best_depth_trend(best, distances, condition)
-            v.update({f"{prefix}_rho": t["rho"], f"{prefix}_p": t["p"],
-                      f"{prefix}_targets": t["targets"],
-                      f"{prefix}_nearest": t.get("nearest", ""),
-                      f"{prefix}_nearest_best": t.get("nearest_best", math.nan),
-                      f"{prefix}_farthest": t.get("farthest", ""),
-                      f"{prefix}_farthest_best": t.get("farthest_best", math.nan),
-                      f"{prefix}_verdict": _label(t["held"])})
-            rows.append(dict(pattern=f"best {condition} depth against pixel OTDD (Spearman)",
-                             published="negative",
-                             ours=f"{t['rho']:+.2f} (p = {t['p']:.3g}, {t['targets']} targets)",
-                             verdict=v[f"{prefix}_verdict"]))
-    return v, pd.DataFrame(rows, columns=["pattern", "published", "ours", "verdict"])
+        best = target_best_depths(axis_gains(df), distances)
+        for condition, name in (("AnB", "trend"), ("AnB+", "trend_plus")):
+            part = best[best["condition"] == condition]
+            out[name] = dict(pairs=(part["otdd_pixels"].to_numpy(), part["best_depth"].to_numpy()),
+                             sign=-1, published=0.0,
+                             description=f"rank correlation of distance and best {condition} "
+                                         f"depth over {len(part)} targets")
+    return out, glue
+
+
+def claims(found: dict[str, dict[str, Any]]) -> list[Claim]:
+    """The family of claims on :func:`effects`: a mean over seeds
+    (:func:`tlkit.analysis.mean_claim`) or a rank correlation over targets
+    (:func:`tlkit.analysis.correlation_claim`)."""
+    out = []
+    for name, e in found.items():
+        if "pairs" in e:
+            out.append(correlation_claim(name, *e["pairs"], sign=e["sign"],
+                                         description=e["description"]))
+        else:
+            out.append(mean_claim(name, e["values"], sign=e["sign"], published=e["published"],
+                                  description=e["description"]))
+    return out

@@ -4,21 +4,20 @@ Yosinski, J., Clune, J., Bengio, Y. & Lipson, H. (2014). How transferable are fe
 neural networks? NeurIPS. Their published values (ImageNet halves, recomputed from the
 authors' training logs) are :data:`YOSINSKI_ACCURACY` and :data:`YOSINSKI_BASE_B`.
 
-Every comparison is paired by seed (:func:`tlkit.analysis.paired_by_seed`): the runs of one
-seed share the target subsample and the test set. Each function returns numbers, intervals
-and booleans; the page writes the sentences.
+Every comparison is paired by seed: the runs of one seed share the target subsample, the
+validation set and the test set, and each function returns the per-seed differences (a
+:class:`pandas.Series` indexed by seed) from which :mod:`.patterns` makes the page's claims.
+Choices (the depth of the dip) are made on validation accuracy; the differences reported are
+in test accuracy.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import pandas as pd
 
-from ...analysis import paired_by_seed, with_baseline
-from ...stats import PairedResult, mean_ci
+from ...analysis import with_baseline
 from .design import CONDITIONS
 
 __all__ = [
@@ -28,10 +27,13 @@ __all__ = [
     "yosinski_relative",
     "protocol_curves",
     "relative_to_base",
-    "paired_condition",
-    "bnb_dip",
+    "differences",
+    "sanity",
+    "dip_depth",
+    "dip",
+    "repair",
     "top_layer_drop",
-    "fine_tuning_boost",
+    "boost",
 ]
 
 #: Yosinski et al. (2014), ImageNet random halves, top-1 accuracy (recomputed from the authors'
@@ -67,110 +69,87 @@ def _protocol(df: pd.DataFrame) -> pd.DataFrame:
 
 def protocol_curves(df: pd.DataFrame) -> pd.DataFrame:
     """The protocol runs with depth 0 of every condition filled by baseB (as in Yosinski's
-    figures): columns ``split, kind, condition, layers, seed, test_acc``."""
+    figures): columns ``split, kind, condition, layers, seed, test_acc, val_acc``."""
     p = _protocol(df)
-    cols = ["split", "kind", "condition", "layers", "seed", "test_acc"]
+    cols = ["split", "kind", "condition", "layers", "seed", "test_acc", "val_acc"]
     runs = p[p["condition"].isin(CONDITIONS)][cols]
     base = p[p["condition"] == "baseB"][cols]
-    zero = [base.assign(condition=c, layers=0) for c in CONDITIONS]
+    conditions = [c for c in CONDITIONS if (runs["condition"] == c).any()]
+    zero = [base[base["split"].isin(runs.loc[runs["condition"] == c, "split"])]
+            .assign(condition=c, layers=0) for c in conditions]
     return pd.concat([runs, *zero], ignore_index=True)
 
 
 def relative_to_base(df: pd.DataFrame) -> pd.DataFrame:
-    """:func:`protocol_curves` with ``base_b`` (baseB of the same split and seed) and
-    ``relative`` = test accuracy / ``base_b`` (Yosinski's "performance relative to baseB")."""
+    """:func:`protocol_curves` with ``base_b`` (baseB's test accuracy on the same split and
+    seed) and ``relative`` = test accuracy / ``base_b`` (Yosinski's "performance relative to
+    baseB")."""
     p = _protocol(df)
     curves = with_baseline(protocol_curves(df), p[p["condition"] == "baseB"],
                            on=["split", "seed"], name="base_b")
     return curves.assign(relative=curves["test_acc"] / curves["base_b"])
 
 
-def paired_condition(df: pd.DataFrame, split: str, a: str, n: int, b: str, m: int = 0,
-                     value: str = "test_acc") -> PairedResult:
-    """Paired (by seed) difference ``a@n - b@m`` on one split (depth 0 of any condition is
-    baseB); ``value`` may be ``relative``."""
+def differences(df: pd.DataFrame, split: str, a: str, n: int, b: str, m: int = 0,
+                value: str = "test_acc") -> pd.Series:
+    """Per seed (the seeds both have): ``a`` at depth ``n`` minus ``b`` at depth ``m`` on one
+    split (depth 0 of any condition is baseB); ``value`` may be ``val_acc`` or ``relative``."""
     curves = relative_to_base(df)
     part = curves[curves["split"] == split]
-    x = part[(part["condition"] == a) & (part["layers"] == n)]
-    y = part[(part["condition"] == b) & (part["layers"] == m)]
-    return paired_by_seed(x, y, value)
+    x = part[(part["condition"] == a) & (part["layers"] == n)].set_index("seed")[value]
+    y = part[(part["condition"] == b) & (part["layers"] == m)].set_index("seed")[value]
+    both = x.index.intersection(y.index)
+    return (x.loc[both] - y.loc[both]).sort_index()
 
 
-def bnb_dip(df: pd.DataFrame, split: str, middle: Sequence[int] = (3, 4, 5, 6)
-            ) -> dict[str, Any]:
-    """Yosinski's co-adaptation dip: frozen BnB below baseB in the middle layers, repaired by
-    fine-tuning.
+def sanity(df: pd.DataFrame, split: str) -> pd.Series:
+    """The protocol's sanity check, per seed: BnB at n = 1 minus baseB. Retraining baseB's
+    upper layers on its own frozen first layer should change nothing when baseB is a converged
+    reference (Yosinski et al.: .627 against .625)."""
+    return differences(df, split, "BnB", 1, "BnB", 0)
 
-    The dip depth is the middle depth (of those run) where mean ``BnB - baseB`` (paired by
-    seed) is lowest. ``dip_held``: its 95% CI lies below 0 and it is lower than the
-    difference at the first and at the last depth (a dip, not a steady decline).
-    ``repair_held``: at that depth ``BnB+ - BnB`` has a CI above 0 and ``BnB+ - baseB`` is not
-    significantly negative. Differences are in accuracy points (fractions).
-    """
+
+def dip_depth(df: pd.DataFrame, split: str, middle: Sequence[int]) -> int:
+    """The middle depth where BnB falls furthest below baseB on **validation** (mean over
+    seeds of the paired difference; ties to the smaller depth)."""
     curves = protocol_curves(df)
-    depths = sorted(set(curves.loc[curves["split"] == split, "layers"]) - {0})
-    mids = [n for n in depths if n in middle]
-    if not mids:
-        raise ValueError(f"no middle depth {tuple(middle)} among the depths run {depths}")
-    diffs = {n: paired_condition(df, split, "BnB", n, "BnB", 0) for n in depths}
-    dip_n = min(mids, key=lambda n: diffs[n].mean_diff)
-    dip = diffs[dip_n]
-    ends = [diffs[depths[0]].mean_diff, diffs[depths[-1]].mean_diff]
-    held = bool(dip.ci_high < 0 and all(dip.mean_diff < e for e in ends))
-    repair = paired_condition(df, split, "BnB+", dip_n, "BnB", dip_n)
-    plus = paired_condition(df, split, "BnB+", dip_n, "BnB", 0)
-    repaired = bool(repair.ci_low > 0 and plus.ci_high >= 0)
-    return dict(split=split, dip_depth=dip_n, dip=dip.mean_diff, dip_low=dip.ci_low,
-                dip_high=dip.ci_high, first=ends[0], last=ends[1], dip_held=held,
-                repair=repair.mean_diff, repair_low=repair.ci_low, repair_high=repair.ci_high,
-                plus_vs_base=plus.mean_diff, plus_low=plus.ci_low, plus_high=plus.ci_high,
-                repair_held=repaired)
+    run = sorted(set(curves.loc[(curves["split"] == split) & (curves["condition"] == "BnB"),
+                                "layers"]) & set(middle))
+    if not run:
+        raise ValueError(f"no middle depth {tuple(middle)} among the BnB depths run")
+    means = {n: float(differences(df, split, "BnB", n, "BnB", 0, "val_acc").mean())
+             for n in run}
+    return min(run, key=lambda n: (means[n], n))
 
 
-def top_layer_drop(df: pd.DataFrame, near: str, far: str) -> dict[str, Any]:
-    """The drop of frozen ``AnB`` at the deepest depth run, relative to baseB, near vs far.
+def dip(df: pd.DataFrame, split: str, middle: Sequence[int]) -> tuple[int, pd.Series]:
+    """Yosinski's co-adaptation dip: the depth chosen on validation (:func:`dip_depth`) and,
+    per seed, BnB minus baseB there in **test** accuracy (Yosinski et al.: -0.031 at n = 5)."""
+    n = dip_depth(df, split, middle)
+    return n, differences(df, split, "BnB", n, "BnB", 0)
 
-    ``rel_near``, ``rel_far``: mean AnB/baseB at the top depth; ``drop_* = 1 - rel_*``;
-    ``ratio = drop_far / drop_near`` (Yosinski et al.: 0.13 near against 0.39-0.46 far, about
-    3-3.5 times). ``held``: the far drop is larger, with a 95% CI of the paired (by seed)
-    difference ``rel_near - rel_far`` above 0.
-    """
+
+def repair(df: pd.DataFrame, split: str, depth: int) -> pd.Series:
+    """Per seed: BnB+ minus BnB at ``depth`` (fine-tuning repairs the dip; +0.036 at n = 5)."""
+    return differences(df, split, "BnB+", depth, "BnB", depth)
+
+
+def top_layer_drop(df: pd.DataFrame, near: str, far: str) -> tuple[int, pd.Series]:
+    """The deepest frozen depth run and, per seed, AnB/baseB on ``near`` minus AnB/baseB on
+    ``far`` there: how much more accuracy relative to baseB the far source loses (Yosinski
+    et al.: 0.87 against 0.54-0.61, a difference of 0.26 to 0.33). A difference of ratios, not
+    a ratio of drops, which is unstable when the near drop is small."""
     rel = relative_to_base(df)
-    top = int(rel.loc[rel["condition"] == "AnB", "layers"].max())
-    anb = rel[(rel["condition"] == "AnB") & (rel["layers"] == top)]
-    x, y = anb[anb["split"] == near], anb[anb["split"] == far]
-    diff = paired_by_seed(x, y, "relative")
-    rel_near, near_low, near_high = mean_ci(x["relative"])
-    rel_far, far_low, far_high = mean_ci(y["relative"])
-    drop_near, drop_far = 1 - rel_near, 1 - rel_far
-    ratio = drop_far / drop_near if drop_near > 0 else math.nan
-    return dict(depth=top, rel_near=rel_near, rel_near_low=near_low, rel_near_high=near_high,
-                rel_far=rel_far, rel_far_low=far_low, rel_far_high=far_high,
-                drop_near=drop_near, drop_far=drop_far, ratio=ratio,
-                diff=diff.mean_diff, diff_low=diff.ci_low, diff_high=diff.ci_high,
-                held=bool(diff.ci_low > 0 and drop_far > 0))
+    anb = rel[rel["condition"] == "AnB"]
+    top = int(anb.loc[anb["split"].isin([near, far]), "layers"].max())
+    x = anb[(anb["split"] == near) & (anb["layers"] == top)].set_index("seed")["relative"]
+    y = anb[(anb["split"] == far) & (anb["layers"] == top)].set_index("seed")["relative"]
+    both = x.index.intersection(y.index)
+    return top, (x.loc[both] - y.loc[both]).sort_index()
 
 
-def fine_tuning_boost(df: pd.DataFrame, split: str) -> dict[str, Any]:
-    """``AnB+`` against baseB on one split, paired by seed.
-
-    ``mean_gain``: the mean over depths of ``AnB+ - baseB`` (per seed, then its CI over
-    seeds; Yosinski et al.: +0.017). ``below``: depths where AnB+ is significantly below
-    baseB; ``above``: depths where it is significantly above. ``held`` (at or above baseB): no
-    depth significantly below and a mean gain >= 0.
-    """
+def boost(df: pd.DataFrame, split: str) -> pd.Series:
+    """Per seed: the mean over depths of AnB+ minus baseB (Yosinski et al.: +0.017)."""
     rel = relative_to_base(df)
-    part = rel[(rel["split"] == split) & (rel["condition"] == "AnB+")]
-    depths = sorted(set(part["layers"]) - {0})
-    plus = part[part["layers"] > 0]
-    per_seed = (plus["test_acc"] - plus["base_b"]).groupby(plus["seed"]).mean()
-    mean_gain, low, high = mean_ci(per_seed)
-    below, above = [], []
-    for n in depths:
-        r = paired_condition(df, split, "AnB+", n, "AnB+", 0)
-        if r.ci_high < 0:
-            below.append(n)
-        if r.ci_low > 0:
-            above.append(n)
-    return dict(split=split, mean_gain=mean_gain, gain_low=low, gain_high=high,
-                below=below, above=above, held=bool(not below and mean_gain >= 0))
+    plus = rel[(rel["split"] == split) & (rel["condition"] == "AnB+") & (rel["layers"] > 0)]
+    return (plus["test_acc"] - plus["base_b"]).groupby(plus["seed"]).mean()

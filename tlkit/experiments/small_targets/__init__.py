@@ -39,20 +39,24 @@ from .curves import (
 from .design import (
     METHODS,
     PROFILES,
+    TARGET_BN,
     TRANSFER_METHODS,
     Source,
     Study,
+    bucket,
     check_params,
     layer_transfer_specs,
+    lr_of,
     methods_for,
     pool_per_class,
+    recipe_tasks,
     seeds_at,
     sizes_of,
     specs,
     studies,
     train_config,
 )
-from .patterns import patterns
+from .patterns import claims, effects, probe_and_bn, small_mean
 from .taxonomy import (
     LAYER_CONDITIONS,
     REGIONS,
@@ -66,10 +70,11 @@ from .taxonomy import (
 )
 
 __all__ = [
-    "PROFILES", "METHODS", "TRANSFER_METHODS", "REGIONS", "LAYER_CONDITIONS", "Source", "Study",
+    "PROFILES", "METHODS", "TRANSFER_METHODS", "TARGET_BN", "recipe_tasks", "bucket", "lr_of",
+    "REGIONS", "LAYER_CONDITIONS", "Source", "Study",
     "check_params", "studies", "specs", "sizes_of", "seeds_at", "pool_per_class",
     "train_config", "methods_for", "layer_transfer_specs", "size_label", "add_sizes", "curves",
     "gains", "gain_tests", "crossover_size", "crossovers", "method_differences",
     "distance_table", "distance_boundary", "layer_transfer_cells", "map_cells", "region_of",
-    "region_summary", "method_region_summary", "patterns",
+    "region_summary", "method_region_summary", "effects", "claims", "probe_and_bn", "small_mean",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ... import data
@@ -37,6 +37,10 @@ __all__ = [
     "check_params",
     "specs",
     "layer_transfer_specs",
+    "recipe_tasks",
+    "bucket",
+    "lr_of",
+    "TARGET_BN",
     "layer_params",
     "cnn_model",
     "source_run",
@@ -139,18 +143,35 @@ def pool_per_class(study: Study) -> list[int]:
     return [counts[names.index(c)] for c in chosen]
 
 
-def train_config(s: Mapping[str, Any], n_images: int) -> TrainConfig:
-    """The optimisation of a run on ``n_images`` training images: at least ``steps`` SGD steps.
+def bucket(s: Mapping[str, Any], n: int | None) -> str:
+    """``"small"`` below the profile's ``size_boundary`` examples per class, else ``"large"``
+    (the whole split is large)."""
+    return "small" if n is not None and n < s["size_boundary"] else "large"
+
+
+def train_config(s: Mapping[str, Any], n_images: int, lr: float) -> TrainConfig:
+    """The optimisation of a run on ``n_images`` training images: at least ``steps`` SGD steps
+    and at least ``min_epochs`` epochs, at learning rate ``lr``.
 
     Epochs are whole: with ``b = ceil(n_images / batch_size)`` batches per epoch, the batch
     size is evened out to ``ceil(n_images / b)`` (so that no batch is a near-empty remainder)
-    and the run takes ``ceil(steps / b)`` epochs, i.e. between ``steps`` and
-    ``steps + b - 1`` steps. The cosine schedule spans all of them.
+    and the run takes ``max(ceil(steps / b), min_epochs)`` epochs. A tiny target is trained for
+    as many steps as a larger one, and a large target for as many epochs as the recipes of the
+    layer-transfer chapter need to converge. The cosine schedule spans all of them.
     """
     batches = math.ceil(n_images / s["batch_size"])
     batch = math.ceil(n_images / batches)
-    epochs = max(1, math.ceil(s["steps"] / batches))
-    return TrainConfig(epochs=epochs, batch_size=batch, lr=s["lr"])
+    epochs = max(1, math.ceil(s["steps"] / batches), s["min_epochs"])
+    return TrainConfig(epochs=epochs, batch_size=batch, lr=lr)
+
+
+def lr_of(s: Mapping[str, Any], method: str, n: int | None) -> float:
+    """The learning rate of ``method`` at size ``n``: the profile's recipe for its bucket."""
+    key = f"{method}_{bucket(s, n)}"
+    try:
+        return float(s["recipes"][key]["lr"])
+    except KeyError:
+        raise ValueError(f"the profile has no recipe {key!r}") from None
 
 
 def cnn_model(s: Mapping[str, Any]) -> ModelSpec:
@@ -174,12 +195,18 @@ def _model_for(s: Mapping[str, Any], source: Source | None) -> ModelSpec:
                      channels=3, weights=source.weights)
 
 
+#: The method tag of the linear probe whose frozen batch-norm statistics are recomputed on the
+#: target (:data:`tlkit.spec.BN_STATS`); every other frozen run keeps the source's statistics.
+TARGET_BN = "linear probe, target BN"
+
+
 def _transfer(s: Mapping[str, Any], source: Source, method: str, seed: int) -> TransferSpec:
     """The transfer of ``method`` from ``source``: every layer but the classifier. From
     torchvision weights the model starts from them and L2-SP decays towards them."""
     options = dict(alpha=s["alpha"], beta=s["beta"]) if method == "L2-SP" else {}
-    return transfer(method, source_run(s, source, seed), arch=_model_for(s, source).arch,
-                    **options)
+    base = "linear probe" if method == TARGET_BN else method
+    t = transfer(base, source_run(s, source, seed), arch=_model_for(s, source).arch, **options)
+    return replace(t, bn_stats="target") if method == TARGET_BN else t
 
 
 def methods_for(source: Source) -> tuple[str, ...]:
@@ -198,9 +225,17 @@ def check_params(params: Mapping[str, Any]) -> None:
     for n in sizes_of(s):
         positive_int(f"the number of seeds at size {n}", seeds_at(n, s), 2,
                      why="paired tests need two")
-    for key in ("steps", "batch_size"):
+    for key in ("steps", "batch_size", "min_epochs"):
         positive_int(key, s[key])
-    number("lr", s["lr"], positive=True)
+    positive_int("validation", s["validation"], 0)
+    for method in METHODS:
+        for b in ("small", "large"):
+            number(f"the learning rate of {method} ({b})", lr_of(s, method, 1 if b == "small"
+                                                                else None), positive=True)
+    int_list("bn_sizes", s["bn_sizes"], allow=(None, "all"))
+    missing = [n for n in s["bn_sizes"] if (None if n == "all" else n) not in sizes_of(s)]
+    if missing:
+        raise ValueError(f"bn_sizes {missing} are not among the sizes run")
     number("alpha", s["alpha"])
     number("beta", s["beta"])
     number("size_boundary", s["size_boundary"], positive=True)
@@ -219,12 +254,13 @@ def check_params(params: Mapping[str, Any]) -> None:
         if not any(src.role == "near" for src in study.sources) or not any(
                 src.role == "far" for src in study.sources):
             raise ValueError(f"study {study.name!r} needs a near and a far source")
-        smallest = min(pool_per_class(study))
+        smallest = min(pool_per_class(study)) - s["validation"]
         for n in sizes_of(s):
             data.check(study.dataset, classes=study.classes, n_per_class=n, **study.options)
             if n is not None and n > smallest:
-                raise ValueError(f"size {n} is larger than the {smallest} images of the "
-                                 f"smallest class of {study.target!r}")
+                raise ValueError(f"size {n} is larger than the {smallest} images left in the "
+                                 f"smallest class of {study.target!r} after {s['validation']} "
+                                 "are held out for validation")
 
 
 def specs(params: Mapping[str, Any]) -> list[RunSpec]:
@@ -245,26 +281,57 @@ def specs(params: Mapping[str, Any]) -> list[RunSpec]:
         for src in study.sources:
             if src.weights is not None:
                 archs["resnet18"] = src
+        bn_sizes = [None if n == "all" else n for n in s["bn_sizes"]]
         for n in sizes_of(s):
-            n_images = sum(pool) if n is None else n * len(pool)
-            train = train_config(s, n_images)
+            n_images = (sum(pool) - s["validation"] * len(pool)) if n is None else n * len(pool)
             for seed in range(seeds_at(n, s)):
-                target = DataSpec(study.dataset, study.options, classes=study.classes,
-                                  n_per_class=n, subsample_seed=seed)
-                tag = dict(study=study.name, target=study.target)
-                for src in archs.values():
-                    model = _model_for(s, src)
-                    if src is not None:  # scratch of the same architecture, no weights
-                        model = ModelSpec(arch=model.arch, width=model.width, size=model.size,
-                                          channels=model.channels)
-                    out.append(RunSpec(target, model, train, transfer("scratch"), seed=seed)
-                               .with_tags(source="none", role="none", method="scratch", **tag))
-                for src in study.sources:
-                    for method in methods_for(src):
-                        out.append(RunSpec(target, _model_for(s, src), train,
-                                           _transfer(s, src, method, seed), seed=seed)
-                                   .with_tags(source=src.name, role=src.role, method=method,
-                                              **tag))
+                out += _cell(s, study, archs, n, n_images, seed, n in bn_sizes)
+    return out
+
+
+def _cell(s: Mapping[str, Any], study: Study, archs: Mapping[str, Source | None],
+          n: int | None, n_images: int, seed: int, with_bn: bool) -> list[RunSpec]:
+    """The runs of one study, size and seed: scratch per architecture, then every method from
+    every source (and the probe with target batch-norm statistics where asked)."""
+    target = DataSpec(study.dataset, study.options, classes=study.classes, n_per_class=n,
+                      subsample_seed=seed, validation=s["validation"])
+    tag = dict(study=study.name, target=study.target)
+    out = []
+    for src in archs.values():
+        model = _model_for(s, src)
+        if src is not None:  # scratch of the same architecture, no weights
+            model = ModelSpec(arch=model.arch, width=model.width, size=model.size,
+                              channels=model.channels)
+        train = train_config(s, n_images, lr_of(s, "scratch", n))
+        out.append(RunSpec(target, model, train, transfer("scratch"), seed=seed)
+                   .with_tags(source="none", role="none", method="scratch", **tag))
+    for src in study.sources:
+        methods = [*methods_for(src), *([TARGET_BN] if with_bn else [])]
+        for method in methods:
+            base = "linear probe" if method == TARGET_BN else method
+            train = train_config(s, n_images, lr_of(s, base, n))
+            out.append(RunSpec(target, _model_for(s, src), train,
+                               _transfer(s, src, method, seed), seed=seed)
+                       .with_tags(source=src.name, role=src.role, method=method, **tag))
+    return out
+
+
+def recipe_tasks(params: Mapping[str, Any]) -> dict[str, RunSpec]:
+    """The runs each recipe is chosen on (:mod:`tlkit.experiments.recipes`): every method at
+    the search's small and large size, on the first study, from its near source."""
+    s = settings(PROFILES, params)
+    study = studies(params)[0]
+    near = next(src for src in study.sources if src.role == "near")
+    pool = pool_per_class(study)
+    out = {}
+    for b, n in s["recipe_search"]["sizes"].items():
+        n = None if n in (None, "all") else n
+        n_images = (sum(pool) - s["validation"] * len(pool)) if n is None else n * len(pool)
+        runs = _cell(s, study, {"cnn8": None}, n, n_images, 0, False)
+        for spec in runs:
+            method = spec.tag_dict["method"]
+            if spec.tag_dict["source"] in ("none", near.name):
+                out[f"{method}_{b}"] = spec
     return out
 
 

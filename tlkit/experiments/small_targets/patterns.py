@@ -1,186 +1,134 @@
-"""The claims the small-targets chapter checks, as numbers and verdict labels.
+"""The claims the small-targets chapter tests, and the numbers its page glues.
 
-:func:`patterns` reads each claim from one run's tables for the first study and returns the
-values the page glues (numbers, size lists, names, and the labels ``held`` and
-``did not hold``) and a table with one row per claim. The sentences are the notebook's.
+:func:`effects` reads, for the first study, the per-seed values behind each claim: the gain of
+fine-tuning over scratch on the smallest target, its shrinking with the target's size, negative
+transfer from the far source on small targets (fine-tuning and L2-SP, each with its recipe
+chosen on validation), near against far, and L2-SP against plain fine-tuning. :func:`claims`
+turns them into a family for :func:`tlkit.verdicts.judge`. The linear probe and the
+batch-norm choice are measured and described (:func:`probe_and_bn`), not claimed. The sentences
+are the notebook's.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ...analysis import format_interval, paired_by_seed
-from .taxonomy import REGIONS, region_summary
+from ...analysis import format_interval, mean_claim, t_interval, welch_claim
+from ...verdicts import Claim
+from .design import TARGET_BN
 
-__all__ = ["patterns"]
-
-
-def _label(held: bool) -> str:
-    return "held" if held else "did not hold"
+__all__ = ["effects", "claims", "probe_and_bn", "small_mean"]
 
 
-def _cell(tests: pd.DataFrame, role: str, method: str, which: str) -> pd.Series:
-    part = tests[(tests["role"] == role) & (tests["method"] == method)].sort_values("per_class")
-    return part.iloc[0] if which == "smallest" else part.iloc[-1]
-
-
-def _seed_gains(gain_table: pd.DataFrame, study: str, role: str, method: str,
-                size: str) -> pd.DataFrame:
-    """The per-seed gains of one cell of :func:`~.curves.gains`."""
+def _gains(gain_table: pd.DataFrame, study: str, role: str, method: str) -> pd.DataFrame:
     return gain_table[(gain_table["study"] == study) & (gain_table["role"] == role)
-                      & (gain_table["method"] == method) & (gain_table["size"] == size)]
+                      & (gain_table["method"] == method)]
 
 
-def _region_key(region: str) -> str:
-    return region.replace(" & ", "_")
+def small_mean(gain_table: pd.DataFrame, study: str, role: str, method: str,
+               size_boundary: float, value: str = "gain") -> pd.Series:
+    """Per seed: the mean of ``value`` over the sizes below ``size_boundary`` (every small size
+    has the same seeds, so each seed averages the same sizes)."""
+    part = _gains(gain_table, study, role, method)
+    part = part[part["per_class"] < size_boundary]
+    counts = part.groupby("seed")["size"].nunique()
+    keep = counts[counts == counts.max()].index  # seeds present at every small size
+    return part[part["seed"].isin(keep)].groupby("seed")[value].mean()
 
 
-def patterns(gain_table: pd.DataFrame, tests: pd.DataFrame, cross: pd.DataFrame,
-             probe_vs_ft: pd.DataFrame, l2sp_vs_ft: pd.DataFrame, distances: pd.DataFrame,
-             cells: pd.DataFrame, size_boundary: float,
-             probe_cells: pd.DataFrame | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
-    """The claims of the chapter for the first study of ``tests``.
+def effects(gain_table: pd.DataFrame, size_boundary: float) -> tuple[dict[str, dict[str, Any]],
+                                                                     dict[str, Any]]:
+    """The per-seed values behind each claim of the first study, and values to glue.
 
-    ``gain_table`` is :func:`~.curves.gains`, ``tests`` :func:`~.curves.gain_tests`,
-    ``cross`` :func:`~.curves.crossovers`, the two differences
-    :func:`~.curves.method_differences`, ``cells`` the map of fine-tuning
-    (:func:`~.taxonomy.map_cells`) and ``probe_cells`` that of the linear probe.
+    Effects (each a dict with ``values`` per seed, or ``groups`` for two independent samples;
+    ``sign``, ``published`` (0: the sources give no size) and ``description``):
 
-    Returns ``(values, table)`` (see the module docstring).
+    * ``small_gain``: fine-tune minus scratch at the smallest size, near source (positive);
+    * ``shrinks``: that gain at the smallest size minus at the largest (Welch; positive);
+    * ``far_ft_hurts`` and ``far_l2sp_hurts``: fine-tuning and L2-SP from the far source minus
+      scratch, averaged over the small sizes (claimed negative: negative transfer);
+    * ``near_beats_far``: the fine-tune gain from the near source minus that from the far one,
+      at the smallest size (positive);
+    * ``l2sp_beats_ft``: L2-SP minus fine-tuning from the near source, averaged over the small
+      sizes (positive; Li et al., 2018).
     """
-    from scipy.stats import ttest_ind
-
-    study = tests["study"].iloc[0]
-    t = tests[tests["study"] == study]
-    v: dict[str, Any] = dict(study=study)
-    rows = []
-    dist = distances[distances["study"] == study].set_index("role")["otdd_pixels"]
-    near_d, far_d = float(dist.get("near", math.nan)), float(dist.get("far", math.nan))
-    v["far_is_farther"] = "yes" if far_d > near_d else "no"
+    study = gain_table["study"].iloc[0]
+    t = gain_table[gain_table["study"] == study]
     sizes = t.sort_values("per_class")["size"].unique()
-    v["smallest"], v["largest"] = str(sizes[0]), str(sizes[-1])
-    v["largest_per_class"] = float(t["per_class"].max())
+    smallest, largest = str(sizes[0]), str(sizes[-1])
+    glue: dict[str, Any] = dict(study=study, smallest=smallest, largest=largest,
+                                largest_per_class=float(t["per_class"].max()),
+                                small_sizes=", ".join(s for s in sizes
+                                                      if t.loc[t["size"] == s, "per_class"]
+                                                      .iloc[0] < size_boundary))
 
-    # 1. transfer matters most when the target is small: fine-tuning, smallest vs largest
-    for role in ("near", "far"):
-        for which, name in (("smallest", "small"), ("largest", "large")):
-            c = _cell(t, role, "fine-tune", which)
-            v.update({f"{role}_{name}_gain": c["gain"], f"{role}_{name}_low": c["ci_low"],
-                      f"{role}_{name}_high": c["ci_high"], f"{role}_{name}_p": c["p_value"],
-                      f"{role}_{name}_verdict": c["verdict"],
-                      f"{role}_{name}_acc": c["accuracy"],
-                      f"{role}_{name}_scratch": c["scratch"]})
-        a = _seed_gains(gain_table, study, role, "fine-tune", v["smallest"])["gain"]
-        b = _seed_gains(gain_table, study, role, "fine-tune", v["largest"])["gain"]
-        p = float(ttest_ind(a, b, equal_var=False).pvalue) if len(a) > 1 and len(b) > 1 \
-            else math.nan
-        v[f"{role}_small_vs_large_p"] = p
-        v[f"{role}_small_vs_large_verdict"] = _label(bool(np.mean(a) > np.mean(b) and p < 0.05))
-        rows.append(dict(
-            claim=f"fine-tune gain, {v['smallest']} against {v['largest']} per class, "
-                  f"{role} source",
-            measured=f"{v[f'{role}_small_gain']:+.3f} vs {v[f'{role}_large_gain']:+.3f} "
-                     f"(Welch p = {p:.2g})",
-            verdict=v[f"{role}_small_vs_large_verdict"]))
+    def at(role: str, method: str, size: str) -> pd.Series:
+        part = _gains(t, study, role, method)
+        return part[part["size"] == size].set_index("seed")["gain"].sort_index()
 
-    # 2. negative transfer: cells significantly below scratch, small and far first
-    small = t[t["per_class"] < size_boundary]
-    for role in ("near", "far"):
-        part = small[small["role"] == role]
-        v[f"{role}_small_negative"] = int((part["verdict"] == "negative").sum())
-        v[f"{role}_small_positive"] = int((part["verdict"] == "positive").sum())
-        v[f"{role}_small_cells"] = len(part)
-        v[f"{role}_negative_total"] = int((t[t["role"] == role]["verdict"] == "negative").sum())
-    negative = t["verdict"] == "negative"
-    v["negative_cells"] = int(negative.sum())
-    v["negative_holm"] = int((negative & (t["p_holm"] < 0.05)).sum())
-    v["tests"] = len(t)
-    far_small_neg = small[(small["role"] == "far") & (small["verdict"] == "negative")]
-    v["far_small_negative_methods"] = ", ".join(sorted(set(far_small_neg["method"]))) or "none"
-    v["ft_negative_cells"] = int((negative & (t["method"] == "fine-tune")).sum())
-    v["negative_verdict"] = _label(v["far_small_negative"] > 0)
-    rows.append(dict(claim="cells significantly below scratch: far source and small targets",
-                     measured=f"{v['far_small_negative']} of {v['far_small_cells']} (all "
-                              f"cells: {v['negative_cells']} of {v['tests']})",
-                     verdict=v["negative_verdict"]))
+    near_small, far_small = at("near", "fine-tune", smallest), at("far", "fine-tune", smallest)
+    both = near_small.index.intersection(far_small.index)
+    ft = small_mean(t, study, "near", "fine-tune", size_boundary, "test_acc")
+    l2sp = small_mean(t, study, "near", "L2-SP", size_boundary, "test_acc")
+    common = ft.index.intersection(l2sp.index)
+    found = {
+        "small_gain": dict(values=near_small, sign=1, published=0.0,
+                           description=f"fine-tune - scratch, near source, {smallest} per class"),
+        "shrinks": dict(groups=(near_small, at("near", "fine-tune", largest)), sign=1,
+                        published=0.0,
+                        description=f"fine-tune gain at {smallest} minus at {largest} per "
+                                    "class, near source (Welch)"),
+        "far_ft_hurts": dict(values=small_mean(t, study, "far", "fine-tune", size_boundary),
+                             sign=-1, published=0.0,
+                             description="fine-tune - scratch, far source, mean over small sizes"),
+        "far_l2sp_hurts": dict(values=small_mean(t, study, "far", "L2-SP", size_boundary),
+                               sign=-1, published=0.0,
+                               description="L2-SP - scratch, far source, mean over small sizes"),
+        "near_beats_far": dict(values=near_small.loc[both] - far_small.loc[both], sign=1,
+                               published=0.0,
+                               description=f"fine-tune gain, near - far source, {smallest} "
+                                           "per class"),
+        "l2sp_beats_ft": dict(values=l2sp.loc[common] - ft.loc[common], sign=1, published=0.0,
+                              description="L2-SP - fine-tune, near source, mean over small "
+                                          "sizes"),
+    }
+    return found, glue
 
-    # 3. crossovers of fine-tuning, the linear probe and L2-SP
-    c = cross[cross["study"] == study].set_index(["role", "method"])
-    for role in ("near", "far"):
-        for method, short in (("fine-tune", "ft"), ("linear probe", "probe"), ("L2-SP", "l2sp")):
-            key = (role, method)
-            found = key in c.index
-            v[f"{role}_{short}_crossover"] = c.loc[key, "crossover"] if found else "n/a"
-            v[f"{role}_{short}_positive_at"] = c.loc[key, "positive_at"] if found else "none"
-            v[f"{role}_{short}_negative_at"] = c.loc[key, "negative_at"] if found else "none"
 
-    # 4. near against far, at the smallest size
-    a = _seed_gains(gain_table, study, "near", "fine-tune", v["smallest"])
-    b = _seed_gains(gain_table, study, "far", "fine-tune", v["smallest"])
-    r = paired_by_seed(a, b, "gain")
-    v.update(near_far=r.mean_diff, near_far_low=r.ci_low, near_far_high=r.ci_high,
-             near_far_p=r.p_value, near_far_verdict=_label(r.ci_low > 0))
-    rows.append(dict(claim=f"near minus far fine-tune gain, {v['smallest']} per class",
-                     measured=f"{format_interval(r.mean_diff, r.ci_low, r.ci_high)}, "
-                              f"p = {r.p_value:.2g}",
-                     verdict=v["near_far_verdict"]))
+def claims(found: dict[str, dict[str, Any]]) -> list[Claim]:
+    """The family of claims on :func:`effects` (paired t, or Welch for ``groups``)."""
+    out = []
+    for name, e in found.items():
+        if "groups" in e:
+            out.append(welch_claim(name, *e["groups"], sign=e["sign"], published=e["published"],
+                                   description=e["description"]))
+        else:
+            out.append(mean_claim(name, e["values"], sign=e["sign"], published=e["published"],
+                                  description=e["description"]))
+    return out
 
-    # 5. L2-SP against fine-tuning, and the linear probe against fine-tuning (near source)
-    for name, table, claim in (("l2sp", l2sp_vs_ft, "L2-SP minus fine-tune"),
-                               ("probe", probe_vs_ft, "linear probe minus fine-tune")):
-        part = table[(table["study"] == study) & (table["role"] == "near")]
-        part = part.sort_values("per_class")
-        first, last = part.iloc[0], part.iloc[-1]
-        for which, row in (("small", first), ("large", last)):
-            v.update({f"{name}_{which}": row["diff"], f"{name}_{which}_low": row["ci_low"],
-                      f"{name}_{which}_high": row["ci_high"],
-                      f"{name}_{which}_p": row["p_value"],
-                      f"{name}_{which}_verdict": row["verdict"]})
-        v[f"{name}_better_at"] = ", ".join(part[part["verdict"] == "positive"]["size"]) or "none"
-        v[f"{name}_worse_at"] = ", ".join(part[part["verdict"] == "negative"]["size"]) or "none"
-        v[f"{name}_verdict"] = _label(first["verdict"] == "positive")
-        interval = format_interval(first["diff"], first["ci_low"], first["ci_high"])
-        rows.append(dict(claim=f"{claim}, near source, {v['smallest']} per class",
-                         measured=f"{interval}, p = {first['p_value']:.2g}",
-                         verdict=v[f"{name}_verdict"]))
 
-    # 6. the map's regions (descriptive: means over cells)
-    summary = region_summary(cells)
-    for r in summary.itertuples():
-        key = _region_key(r.region)
-        v.update({f"region_{key}_cells": int(r.cells), f"region_{key}_gain": float(r.mean_gain),
-                  f"region_{key}_min": float(r.min_gain), f"region_{key}_max": float(r.max_gain),
-                  f"region_{key}_positive": int(r.positive),
-                  f"region_{key}_negative": int(r.negative)})
-        v[f"region_{key}_helped"] = r.positive / r.cells if r.cells else math.nan
-    v["map_cells"] = len(cells)
-    v["map_lt_cells"] = int((cells["origin"] == "layer transfer").sum())
-    finite = summary["mean_gain"].notna().any()
-    v["map_best_region"] = summary.loc[summary["mean_gain"].idxmax(), "region"] if finite \
-        else "none"
-    v["map_worst_region"] = summary.loc[summary["mean_gain"].idxmin(), "region"] if finite \
-        else "none"
-    v["map_best_gain"] = float(summary["mean_gain"].max())
-    means = {region: v[f"region_{_region_key(region)}_gain"] for region in REGIONS.values()}
-    ss, sd = means["small & similar"], means["small & dissimilar"]
-    v["map_small_similar_best"] = _label(math.isfinite(ss) and all(
-        not math.isfinite(x) or ss > x for r_, x in means.items() if r_ != "small & similar"))
-    v["map_similar_beats_dissimilar"] = _label(math.isfinite(ss) and math.isfinite(sd)
-                                               and ss > sd)
-    if probe_cells is not None:
-        for r in region_summary(probe_cells).itertuples():
-            key = _region_key(r.region)
-            v.update({f"probe_region_{key}_cells": int(r.cells),
-                      f"probe_region_{key}_gain": float(r.mean_gain),
-                      f"probe_region_{key}_positive": int(r.positive),
-                      f"probe_region_{key}_negative": int(r.negative)})
-    rows.append(dict(claim="map: small & similar has the largest mean fine-tune gain",
-                     measured=", ".join(f"{k} {x:+.3f}" for k, x in means.items()),
-                     verdict=v["map_small_similar_best"]))
-    v = {k: (float(x) if isinstance(x, np.floating) else int(x) if isinstance(x, np.integer)
-             else x) for k, x in v.items()}
-    return v, pd.DataFrame(rows, columns=["claim", "measured", "verdict"])
+def probe_and_bn(gain_table: pd.DataFrame) -> pd.DataFrame:
+    """What the frozen linear probe costs against fine-tuning, and what recomputing its
+    batch-norm statistics on the target changes, per study, source and size: paired (by seed)
+    differences of test accuracy with their 95% intervals (descriptive, no verdict)."""
+    rows = []
+    wide = gain_table.pivot_table(index=["study", "role", "per_class", "size", "seed"],
+                                  columns="method", values="test_acc",
+                                  aggfunc="first").reset_index()
+    for (study, role, per_class, size), part in wide.groupby(
+            ["study", "role", "per_class", "size"], sort=True):
+        for name, a, b in (("probe - fine-tune", "linear probe", "fine-tune"),
+                           ("target BN - source BN (probe)", TARGET_BN, "linear probe")):
+            if a not in part or b not in part:
+                continue
+            d = (part[a] - part[b]).dropna()
+            if len(d) < 2:
+                continue
+            low, high = t_interval(d, 0.95)
+            rows.append(dict(study=study, role=role, per_class=per_class, size=size,
+                             comparison=name, diff=float(d.mean()), ci_low=low, ci_high=high,
+                             seeds=len(d), shown=format_interval(float(d.mean()), low, high)))
+    return pd.DataFrame(rows)

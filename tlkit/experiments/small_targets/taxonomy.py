@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from ...analysis import DistancePair, paired_tests
+from ...analysis import DistancePair, paired_tests, t_interval
 from ...analysis import distance_table as _distances
 from ...spec import DataSpec
 from .. import layer_transfer as lt
@@ -153,14 +153,17 @@ def map_cells(tests: pd.DataFrame, distances: pd.DataFrame, lt_cells: pd.DataFra
 
 
 def region_summary(cells: pd.DataFrame) -> pd.DataFrame:
-    """Per region of the map (all four, empty ones included): the number of cells, the mean,
-    lowest and highest gain over its cells, and how many cells were significantly positive and
-    significantly negative."""
+    """Per region of the map (all four, empty ones included): the number of cells, the mean
+    gain over its cells with a 95% Student-t interval over the cells (a description of the
+    map, not a test: cells are different tasks), the lowest and highest gain, and how many
+    cells were significantly positive and significantly negative."""
     rows = []
     for region in REGIONS.values():
         part = cells[cells["region"] == region]
+        low, high = t_interval(part["gain"], 0.95)
         rows.append(dict(region=region, cells=len(part),
                          mean_gain=float(part["gain"].mean()) if len(part) else math.nan,
+                         ci_low=low, ci_high=high,
                          min_gain=float(part["gain"].min()) if len(part) else math.nan,
                          max_gain=float(part["gain"].max()) if len(part) else math.nan,
                          positive=int((part["verdict"] == "positive").sum()),

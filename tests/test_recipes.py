@@ -1,0 +1,72 @@
+"""Recipes chosen on validation: the one-standard-error rule, budgets, failed points."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tlkit.experiments import NOTEBOOKS, module_for, recipes
+
+
+def _search(points):
+    """A search table: points is [(epochs, lr, [val per seed])], tested on nothing."""
+    rows = []
+    for i, (epochs, lr, vals) in enumerate(points):
+        for seed, v in enumerate(vals):
+            rows.append(dict(experiment="e", role="r", point=i, template=0, seed=seed,
+                             grid_epochs=epochs, grid_lr=lr, val_acc=v, train_acc=1.0,
+                             test_acc=1.0 - v))
+    return pd.DataFrame(rows)
+
+
+def test_one_standard_error_rule_prefers_the_cheaper_recipe():
+    table = _search([(20, 0.1, [0.91, 0.915, 0.92]),    # within one SE of the best
+                     (40, 0.1, [0.91, 0.92, 0.93])])    # the best
+    chosen = recipes.select(table)
+    assert chosen.loc[chosen["chosen"], "epochs"].tolist() == [20]
+    far = _search([(20, 0.1, [0.80, 0.80, 0.81]), (40, 0.1, [0.91, 0.92, 0.93])])
+    assert recipes.select(far).loc[lambda d: d["chosen"], "epochs"].tolist() == [40]
+
+
+def test_among_equally_cheap_recipes_the_best_on_validation():
+    table = _search([(20, 0.01, [0.90, 0.90, 0.91]), (20, 0.1, [0.91, 0.91, 0.92])])
+    assert recipes.select(table).loc[lambda d: d["chosen"], "lr"].tolist() == [0.1]
+
+
+def test_selection_never_reads_test_and_respects_the_budget():
+    table = _search([(20, 0.1, [0.80, 0.81, 0.80]), (80, 0.1, [0.95, 0.95, 0.96])])
+    free = recipes.select(table)
+    assert free.loc[free["chosen"], "epochs"].tolist() == [80]
+    capped = recipes.select(table, {"e": 40})
+    assert capped.loc[capped["chosen"], "epochs"].tolist() == [20]
+    assert not capped.set_index("epochs").loc[80, "eligible"]
+    flipped = recipes.select(table.assign(test_acc=table["val_acc"][::-1].to_numpy()))
+    assert flipped["chosen"].tolist() == free["chosen"].tolist()
+    assert "test_acc" not in free.columns
+
+
+def test_a_point_missing_runs_is_never_chosen():
+    table = _search([(20, 0.1, [0.80, 0.81, 0.80]), (20, 0.3, [0.99, 0.99, 0.99])])
+    table = table[~((table["point"] == 1) & (table["seed"] == 2))]  # one run diverged
+    out = recipes.select(table)
+    assert out.loc[out["chosen"], "lr"].tolist() == [0.1]
+
+
+def test_grid_points_come_cheapest_first():
+    points = recipes.grid_points({"lr": [0.1, 0.01], "epochs": [40, 20]})
+    assert [p["epochs"] for p in points] == [20, 20, 40, 40]
+    assert [p["lr"] for p in points[:2]] == [0.1, 0.01]
+    with pytest.raises(ValueError, match="may vary"):
+        recipes.grid_points({"momentum": [0.9]})
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
+def test_every_experiment_declares_a_recipe_for_each_role_it_searches(profile):
+    specs = recipes.search_specs({"profile": profile})
+    searched = {(s.tag_dict["experiment"], s.tag_dict["role"]) for s in specs}
+    declared = recipes.declared({"profile": profile})
+    assert searched == set(zip(declared["experiment"], declared["role"], strict=True))
+    assert {e for e, _ in searched} == {n for n in NOTEBOOKS
+                                        if hasattr(module_for(n), "recipe_tasks")}
+    # the validation set is carved from the training pool of every search run
+    assert all(s.data.validation > 0 for s in specs)
