@@ -76,12 +76,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--build-dir", help="keep the built book here (default: a temporary "
+                                            "folder, removed afterwards)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, TLKIT_RESULTS=str(Path(tmp) / "results"))
         out = {"profile": args.profile, "cpus": os.cpu_count()}
+        build_dir = Path(args.build_dir) if args.build_dir else Path(tmp) / "_build"
         for phase in ("cold", "warm"):
-            out[phase] = build(args.profile, Path(tmp) / "_build", env)
+            out[phase] = build(args.profile, build_dir, env)
             r = out[phase]
             per = ", ".join(f"{k} {v:.0f} s" for k, v in r["notebooks_s"].items())
             print(f"{phase}: {r['wall_s']:.0f} s in all ({per}; HTML {r['html_s']:.0f} s); "
