@@ -10,8 +10,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..stats import summarize
+from .style import COLUMN, SMALL
 
-__all__ = ["errorbars", "label_axes", "seeds_text", "ci_note", "mean_ci_plot"]
+__all__ = ["errorbars", "label_axes", "seeds_text", "ci_note", "legend_below", "mean_ci_plot"]
 
 
 def errorbars(table: pd.DataFrame) -> tuple[pd.Series, list[pd.Series]]:
@@ -50,7 +51,15 @@ def ci_note(ax: plt.Axes, counts: Iterable[int], level: float = 0.95, *, paired:
     if extra:
         text += f"; {extra}"
     ax.annotate(text, (1, 0), xycoords="axes fraction", xytext=(-4, 4),
-                textcoords="offset points", ha="right", va="bottom", fontsize=7.5, color="0.4")
+                textcoords="offset points", ha="right", va="bottom", fontsize=SMALL, color="0.4")
+
+
+def legend_below(ax: plt.Axes, ncol: int = 4, **kwargs) -> None:
+    """The axes' legend below it, outside the data, in ``ncol`` columns."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol,
+                  frameon=False, **kwargs)
 
 
 def mean_ci_plot(
@@ -68,15 +77,19 @@ def mean_ci_plot(
     title: str | None = None,
     logx: bool = False,
     dodge: float = 0.0,
+    colours: dict[str, str] | None = None,
+    note: bool = False,
 ) -> Figure:
     """Mean of ``y`` per ``x`` (and ``hue``) over seeds, with Student-t intervals as bars.
 
-    ``x`` may be numeric (lines) or categorical (points at integer positions, ``order``).
+    ``x`` may be numeric (lines) or categorical (points at integer positions, ``order``). The
+    legend goes below the axes; ``note`` adds the in-figure note on seeds and intervals (a
+    caption says the same on the book's pages).
     """
     by = [x] + ([hue] if hue else [])
     table = summarize(df, by, y, level=level)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = plt.subplots(figsize=(COLUMN, 3.8))
     fig = ax.figure
     numeric = pd.api.types.is_numeric_dtype(df[x]) and order is None
     categories = list(order) if order is not None else sorted(table[x].unique(), key=str)
@@ -94,7 +107,8 @@ def mean_ci_plot(
         means, err = errorbars(part)
         ax.errorbar(xs, means, yerr=err, marker="o", capsize=3,
                     linestyle="-" if numeric else "none",
-                    label=None if group is None else str(group))
+                    label=None if group is None else str(group),
+                    color=(colours or {}).get(str(group)))
     if not numeric:
         ax.set_xticks(range(len(categories)), [str(c) for c in categories])
     if logx:
@@ -104,7 +118,8 @@ def mean_ci_plot(
     if title:
         ax.set_title(title)
     if hue:
-        ax.legend(title=hue, frameon=False)
+        legend_below(ax, ncol=len(groups))
     ax.grid(alpha=0.3)
-    ci_note(ax, table["n"], level)
+    if note:
+        ci_note(ax, table["n"], level)
     return fig

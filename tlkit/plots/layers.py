@@ -12,7 +12,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..stats import mean_ci, summarize
-from .base import ci_note, errorbars, label_axes
+from .base import ci_note, errorbars, label_axes, legend_below
+from .style import COLUMN, CONDITION_COLOURS, SMALL
 
 __all__ = ["CONDITION_STYLES", "depth_curves_plot", "relative_depth_plot", "gain_heatmap",
            "best_depth_plot"]
@@ -20,11 +21,13 @@ __all__ = ["CONDITION_STYLES", "depth_curves_plot", "relative_depth_plot", "gain
 
 #: Colours of the layer-transfer conditions (Yosinski et al. 2014, figure 2: B blue, A red).
 CONDITION_STYLES: dict[str, dict] = {
-    "BnB": dict(color="tab:blue", marker="o", linestyle="-"),
-    "BnB+": dict(color="tab:cyan", marker="o", linestyle="--", markerfacecolor="white"),
-    "AnB": dict(color="tab:red", marker="s", linestyle="-"),
-    "AnB+": dict(color="tab:pink", marker="s", linestyle="--", markerfacecolor="white"),
-    "random": dict(color="0.5", marker="^", linestyle=":"),
+    "BnB": dict(color=CONDITION_COLOURS["BnB"], marker="o", linestyle="-"),
+    "BnB+": dict(color=CONDITION_COLOURS["BnB+"], marker="o", linestyle="--",
+                 markerfacecolor="white"),
+    "AnB": dict(color=CONDITION_COLOURS["AnB"], marker="s", linestyle="-"),
+    "AnB+": dict(color=CONDITION_COLOURS["AnB+"], marker="s", linestyle="--",
+                 markerfacecolor="white"),
+    "random": dict(color=CONDITION_COLOURS["random"], marker="^", linestyle=":"),
 }
 
 
@@ -44,6 +47,7 @@ def depth_curves_plot(
     xlabel: str = "layers n copied from the source",
     ylabel: str = "test accuracy",
     title: str | None = None,
+    note: bool = False,
 ) -> Figure:
     """Accuracy against transfer depth, one line per condition, in the style of Yosinski et al.
 
@@ -54,7 +58,7 @@ def depth_curves_plot(
     """
     styles = CONDITION_STYLES if styles is None else styles
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
+        _, ax = plt.subplots(figsize=(COLUMN, 3.8))
     fig = ax.figure
     table = summarize(df, [x, hue], y, level=level)
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
@@ -73,8 +77,9 @@ def depth_curves_plot(
                     **styles.get(str(group), {}))
     ax.set_xticks(sorted(table[x].unique()))
     label_axes(ax, xlabel, ylabel, title)
-    ax.legend(frameon=False, fontsize=8)
-    ci_note(ax, table["n"], level)
+    legend_below(ax, ncol=len(groups) + (baseline is not None))
+    if note:
+        ci_note(ax, table["n"], level)
     return fig
 
 
@@ -95,6 +100,7 @@ def relative_depth_plot(
     xlabel: str = "layers n copied from the source (frozen)",
     ylabel: str = "accuracy relative to baseB",
     title: str | None = None,
+    note: bool = False,
 ) -> Figure:
     """A ratio (e.g. AnB/baseB) against depth, one line per ``hue``, beside published values.
 
@@ -102,11 +108,11 @@ def relative_depth_plot(
     ``published_range`` is ``(x, low, high)``, a published interval drawn as a grey bar.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
+        _, ax = plt.subplots(figsize=(COLUMN, 3.8))
     fig = ax.figure
     table = summarize(df, [x, hue], y, level=level)
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
-    colours = ["tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:olive"]
+    colours = ["#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#bcbd22"]
     for i, group in enumerate(groups):
         part = table[table[hue] == group].sort_values(x)
         xs = part[x].to_numpy(dtype=float) + (i - (len(groups) - 1) / 2) * dodge
@@ -122,8 +128,9 @@ def relative_depth_plot(
                   label=published_range_label)
     ax.axhline(1.0, color="black", linewidth=0.8)
     label_axes(ax, xlabel, ylabel, title)
-    ax.legend(frameon=False, fontsize=8)
-    ci_note(ax, table["n"], level)
+    legend_below(ax, ncol=2)
+    if note:
+        ci_note(ax, table["n"], level)
     return fig
 
 
@@ -146,7 +153,7 @@ def gain_heatmap(
     """Mean ``value`` over seeds as a ``row`` x ``col`` heatmap, each cell annotated with its
     mean and the half-width of its confidence interval; the colour scale is centred on 0."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        _, ax = plt.subplots(figsize=(COLUMN, 4.0))
     fig = ax.figure
     table = summarize(df, [row, col], value, level=level)
     rows = sorted(table[row].unique())
@@ -163,10 +170,10 @@ def gain_heatmap(
             if np.isnan(m):
                 continue
             text = f"{m:+.2f}" + ("" if np.isnan(h) else f"\n±{h:.2f}")
-            ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
+            ax.text(j, i, text, ha="center", va="center", fontsize=SMALL,
                     color="white" if abs(m) > 0.6 * top else "black")
     ax.set_xticks(range(len(cols)), list(col_labels) if col_labels is not None else cols,
-                  rotation=40, ha="right", fontsize=8)
+                  rotation=40, ha="right", fontsize=SMALL)
     ax.set_yticks(range(len(rows)), [str(r) for r in rows])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -191,10 +198,12 @@ def best_depth_plot(
     ylabel: str = "best number of layers copied",
     title: str | None = None,
     note: str | None = None,
+    key: bool = False,
 ) -> Figure:
     """Mean ``y`` over seeds (with interval) against a per-target value ``x``, one series per
-    ``hue``; targets are numbered by ``x`` beside their points, with a key of their ``label``
-    and ``x`` to the right of the axes.
+    ``hue``; targets are numbered in the order of ``x`` beside their points (with ``key``, a key
+    of their ``label`` and ``x`` to the right of the axes; on a page the key belongs in the
+    caption, which keeps the figure at the column's width).
 
     ``bounds`` (e.g. the smallest and largest depth run) clips the intervals and the y-axis to
     the values ``y`` can take; the figure says so when it clips. With one row per target (a
@@ -202,7 +211,7 @@ def best_depth_plot(
     says what a point is.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.5))
+        _, ax = plt.subplots(figsize=(COLUMN, 4.0))
     fig = ax.figure
     by = [x, hue] + ([label] if label else [])
     table = summarize(df, by, y, level=level)
@@ -214,7 +223,8 @@ def best_depth_plot(
                              ci_high=table["ci_high"].clip(upper=hi))
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
     markers = ["o", "s", "^", "D"]
-    colours = ["tab:red", "tab:pink", "tab:blue", "tab:green"]
+    colours = [CONDITION_COLOURS["AnB"], CONDITION_COLOURS["AnB+"], CONDITION_COLOURS["BnB"],
+               "#2ca02c"]
     offset = 0.006 * float(np.ptp(table[x].to_numpy(dtype=float)) or 1.0)
     for i, group in enumerate(groups):
         part = table[table[hue] == group].sort_values(x)
@@ -224,22 +234,24 @@ def best_depth_plot(
                     label=str(group), alpha=0.9, markersize=6)
     if label:
         first = table[table[hue] == groups[0]].sort_values(x).reset_index(drop=True)
-        key = []
+        lines = []
         for k, r in first.iterrows():
             ax.annotate(str(k + 1), (r[x], r["mean"]), xytext=(-3, 5 + 8 * (k % 2)),
-                        textcoords="offset points", fontsize=7, color="0.2", ha="right")
-            key.append(f"{k + 1}  {r[label]} ({r[x]:.2f})")
-        ax.text(1.02, 1.0, "\n".join(key), transform=ax.transAxes, fontsize=7.5, va="top",
-                ha="left", color="0.2")
+                        textcoords="offset points", fontsize=SMALL, color="0.2", ha="right")
+            lines.append(f"{k + 1}  {r[label]} ({r[x]:.2f})")
+        if key:
+            ax.text(1.02, 1.0, "\n".join(lines), transform=ax.transAxes, fontsize=SMALL,
+                    va="top", ha="left", color="0.2")
     if bounds is not None:
         ax.set_ylim(bounds[0] - 0.5, bounds[1] + 0.5)
     label_axes(ax, xlabel, ylabel, title)
-    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    legend_below(ax, ncol=len(groups))
     if note is not None:
         ax.annotate(note, (1, 0), xycoords="axes fraction", xytext=(-4, 4),
-                    textcoords="offset points", ha="right", va="bottom", fontsize=7.5,
+                    textcoords="offset points", ha="right", va="bottom", fontsize=SMALL,
                     color="0.4")
-    else:
-        ci_note(ax, table["n"], level, extra=(
-            f"CI clipped to [{bounds[0]:g}, {bounds[1]:g}]" if clipped and bounds else ""))
+    elif clipped and bounds:
+        ax.annotate(f"intervals clipped to [{bounds[0]:g}, {bounds[1]:g}]", (1, 0),
+                    xycoords="axes fraction", xytext=(-4, 4), textcoords="offset points",
+                    ha="right", va="bottom", fontsize=SMALL, color="0.4")
     return fig

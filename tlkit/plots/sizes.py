@@ -10,17 +10,18 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..stats import summarize
-from .base import ci_note, errorbars, label_axes
+from .base import ci_note, errorbars, label_axes, legend_below
+from .style import COLUMN, METHOD_COLOURS
 
 __all__ = ["METHOD_STYLES", "learning_curves_plot", "gain_curves_plot"]
 
 
 #: Colours and markers of the small-target methods (scratch black, as a baseline).
 METHOD_STYLES: dict[str, dict] = {
-    "scratch": dict(color="black", marker="o", linestyle="-"),
-    "linear probe": dict(color="tab:green", marker="^", linestyle="--"),
-    "fine-tune": dict(color="tab:blue", marker="s", linestyle="-"),
-    "L2-SP": dict(color="tab:orange", marker="D", linestyle="-."),
+    "scratch": dict(color=METHOD_COLOURS["scratch"], marker="o", linestyle="-"),
+    "linear probe": dict(color=METHOD_COLOURS["linear probe"], marker="^", linestyle="--"),
+    "fine-tune": dict(color=METHOD_COLOURS["fine-tune"], marker="s", linestyle="-"),
+    "L2-SP": dict(color=METHOD_COLOURS["L2-SP"], marker="D", linestyle="-."),
 }
 
 
@@ -58,6 +59,7 @@ def learning_curves_plot(
     xlabel: str = "target examples per class (log scale)",
     ylabel: str = "test accuracy",
     title: str | None = None,
+    note: bool = False,
 ) -> Figure:
     """Learning curves: mean ``y`` over seeds against the target size on a log axis, one line per
     ``hue``, with Student-t intervals. Lines are shifted by ``dodge`` decades so that bars do
@@ -65,7 +67,7 @@ def learning_curves_plot(
     split, with its size). ``chance`` draws the accuracy of guessing as a dotted line."""
     styles = METHOD_STYLES if styles is None else styles
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
+        _, ax = plt.subplots(figsize=(COLUMN, 3.8))
     fig = ax.figure
     table = summarize(df, [x, hue], y, level=level)
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
@@ -80,8 +82,9 @@ def learning_curves_plot(
         ax.axhline(chance, color="0.5", linestyle=":", linewidth=1, label="chance")
     _size_axis(ax, *_size_labels(df, x, label))
     label_axes(ax, xlabel, ylabel, title)
-    ax.legend(frameon=False, fontsize=8)
-    ci_note(ax, table["n"], level)
+    legend_below(ax, ncol=len(groups) + (chance is not None))
+    if note:
+        ci_note(ax, table["n"], level)
     return fig
 
 
@@ -98,6 +101,7 @@ def gain_curves_plot(
     xlabel: str = "target examples per class (log scale)",
     ylabel: str = "gain over scratch (accuracy)",
     title: str | None = None,
+    note: bool = False,
 ) -> Figure:
     """Paired gains against the target size: one line per ``hue`` from a table of tests with
     columns ``gain``, ``ci_low``, ``ci_high`` and ``verdict`` (e.g.
@@ -106,7 +110,7 @@ def gain_curves_plot(
     ringed in red."""
     styles = METHOD_STYLES if styles is None else styles
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
+        _, ax = plt.subplots(figsize=(COLUMN, 3.8))
     fig = ax.figure
     groups = list(hue_order or sorted(tests[hue].unique(), key=str))
     groups = [g for g in groups if (tests[hue] == g).any()]
@@ -129,7 +133,8 @@ def gain_curves_plot(
                    linewidth=1.2, zorder=4)
     _size_axis(ax, *_size_labels(tests, x, label))
     label_axes(ax, xlabel, ylabel, title)
-    ax.legend(frameon=False, fontsize=8)
-    ci_note(ax, tests["seeds"] if "seeds" in tests else [], 0.95, paired=True,
-            extra="filled: CI excludes 0; red ring: negative")
+    legend_below(ax, ncol=len(groups))
+    if note:
+        ci_note(ax, tests["seeds"] if "seeds" in tests else [], 0.95, paired=True,
+                extra="filled: CI excludes 0; red ring: negative")
     return fig

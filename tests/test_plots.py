@@ -1,0 +1,151 @@
+"""The book's figures are made for its column: its width, text of 9 points or more, one legend
+that never covers the data, and vector output."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from tlkit.data import TensorData  # noqa: E402
+from tlkit.plots import (  # noqa: E402
+    best_depth_plot,
+    depth_curves_plot,
+    gain_curves_plot,
+    gain_heatmap,
+    learning_curves_plot,
+    mean_ci_plot,
+    relative_depth_plot,
+    sample_grid,
+    style,
+    taxonomy_panels,
+)
+
+RNG = np.random.default_rng(0)
+
+
+def _curves() -> pd.DataFrame:
+    rows = [dict(condition=c, layers=n, seed=s, test_acc=0.9 - 0.02 * n * (c == "AnB")
+                 + RNG.normal(0, 0.01), relative=1 - 0.03 * n + RNG.normal(0, 0.01),
+                 split=sp)
+            for c in ("BnB", "BnB+", "AnB", "AnB+") for n in (0, 1, 3, 5, 7)
+            for s in range(3) for sp in ("near", "far")]
+    return pd.DataFrame(rows)
+
+
+def _sizes() -> pd.DataFrame:
+    return pd.DataFrame([dict(method=m, per_class=n, size=str(n), seed=s,
+                              test_acc=0.5 + 0.1 * np.log(n) + RNG.normal(0, 0.02))
+                         for m in ("scratch", "fine-tune", "L2-SP") for n in (1, 5, 20)
+                         for s in range(3)])
+
+
+def _tests() -> pd.DataFrame:
+    return pd.DataFrame([dict(method=m, per_class=n, size=str(n), gain=g, ci_low=g - 0.05,
+                              ci_high=g + 0.05, seeds=3,
+                              verdict="positive" if g > 0.05 else "no clear difference")
+                         for m in ("fine-tune", "L2-SP") for n, g in ((1, 0.2), (5, 0.1),
+                                                                       (20, 0.0))])
+
+
+def _cells() -> pd.DataFrame:
+    return pd.DataFrame([dict(origin=o, per_class=n, distance=d, gain=0.1 - 0.05 * d,
+                              verdict="positive" if d < 2 else "no clear difference")
+                         for o in ("small targets", "layer transfer") for n in (1, 5, 50)
+                         for d in (1.2, 4.1)])
+
+
+def _figures() -> dict[str, plt.Figure]:
+    style.use()
+    curves, gains = _curves(), _curves().assign(target="a", gain=0.01)
+    gains = pd.concat([gains.assign(target=t) for t in ("a", "b", "c")])
+    best = pd.DataFrame([dict(condition=c, target=t, otdd_pixels=d, best_depth=b)
+                         for c in ("frozen", "fine-tuned")
+                         for t, d, b in (("a", 1.0, 7), ("b", 2.0, 3), ("c", 4.0, 0))])
+    images = TensorData(torch.rand(40, 1, 8, 8), torch.arange(40) % 10,
+                        tuple(str(i) for i in range(10)))
+    near = curves[curves["split"] == "near"]
+    return {
+        "depth curves": depth_curves_plot(near, baseline=[0.9, 0.91, 0.89]),
+        "relative": relative_depth_plot(curves[curves["condition"] == "AnB"]),
+        "heatmap": gain_heatmap(gains[gains["condition"] == "AnB"]),
+        "best depth": best_depth_plot(best, x="otdd_pixels", bounds=(0, 7)),
+        "learning curves": learning_curves_plot(_sizes(), chance=0.1),
+        "gain curves": gain_curves_plot(_tests()),
+        "mean and CI": mean_ci_plot(_sizes(), "per_class", hue="method", logx=True),
+        "taxonomy": taxonomy_panels({"A": _cells(), "B": _cells()}, size_boundary=10,
+                                    distance_boundary=2.5),
+        "samples": sample_grid({"digits": images, "more digits": images}, n=10),
+    }
+
+
+NAMES = ["depth curves", "relative", "heatmap", "best depth", "learning curves", "gain curves",
+         "mean and CI", "taxonomy", "samples"]
+
+
+@pytest.fixture(scope="module")
+def figures():
+    made = _figures()
+    assert list(made) == NAMES
+    for fig in made.values():
+        fig.canvas.draw()
+    yield made
+    plt.close("all")
+
+
+def _texts(fig: plt.Figure) -> list[matplotlib.text.Text]:
+    return [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_figure_is_drawn_for_the_column(figures, name: str) -> None:
+    fig = figures[name]
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    assert box.width <= style.COLUMN + 0.35, f"{name}: {box.width:.2f} in wide"
+    small = {t.get_text()[:20]: t.get_fontsize() for t in _texts(fig)
+             if t.get_fontsize() < style.SMALL}
+    assert not small, f"{name}: text below {style.SMALL} pt: {small}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_one_legend_and_never_over_the_data(figures, name: str) -> None:
+    fig = figures[name]
+    renderer = fig.canvas.get_renderer()
+    legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    assert len(legends) <= 1, f"{name}: {len(legends)} legends"
+    plots = [ax for ax in fig.axes if ax.has_data() and ax.get_label() != "<colorbar>"]
+    for legend in legends:
+        lbox = legend.get_window_extent(renderer)
+        for ax in plots:
+            assert not lbox.overlaps(ax.get_window_extent(renderer)), (
+                f"{name}: a legend covers an axes")
+
+
+def test_figures_are_written_as_vector_graphics() -> None:
+    style.use()
+    assert plt.rcParams["savefig.dpi"] >= 150
+    fig, ax = style.figure(2.0)
+    ax.plot([0, 1], [0, 1])
+    out = io.StringIO()
+    fig.savefig(out, format="svg")
+    plt.close(fig)
+    text = out.getvalue()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    width = float(text.split('width="', 1)[1].split("pt", 1)[0])
+    # the column's width, and the small margin of a tight bounding box
+    assert width == pytest.approx(style.COLUMN * 72, rel=0.03), "drawn at the column's width"
+
+
+def test_taxonomy_map_puts_similar_targets_at_the_top(figures) -> None:
+    fig = figures["taxonomy"]
+    for ax in [a for a in fig.axes if a.get_label() != "<colorbar>"]:
+        low, high = ax.get_ylim()
+        assert low > high, "distance grows downwards: near (similar) targets on top"
