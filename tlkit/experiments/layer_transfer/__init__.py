@@ -51,13 +51,14 @@ from .design import (
     model_spec,
     recipe,
     recipe_tasks,
+    sample_specs,
     seeds_of,
     source_spec,
     specs,
     splits,
     target_spec,
 )
-from .patterns import PUBLISHED, claims, effects, sanity_check
+from .patterns import PUBLISHED, claims, effects, sanity_check, trend_text
 from .protocol import (
     YOSINSKI_ACCURACY,
     YOSINSKI_BASE_B,
@@ -83,5 +84,5 @@ __all__ = [
     "protocol_curves", "relative_to_base", "differences", "sanity", "dip_depth", "dip",
     "repair", "top_layer_drop", "boost", "axis_gains", "best_depths", "target_best_depths",
     "network_features", "pixel_space", "distance_table", "split_distances", "effects",
-    "claims", "sanity_check",
+    "claims", "sanity_check", "sample_specs", "trend_text",
 ]

@@ -37,6 +37,7 @@ __all__ = [
     "target_spec",
     "check_params",
     "specs",
+    "sample_specs",
 ]
 
 PROFILES = load_profiles("layer_transfer")
@@ -303,3 +304,18 @@ def recipe_tasks(params: Mapping[str, Any]) -> dict[str, RunSpec | list[RunSpec]
                          for n in s["recipe_search"]["transfer_depths"]]}
 
 
+
+
+def sample_specs(params: Mapping[str, Any]) -> dict[str, dict[str, RunSpec]]:
+    """The runs whose training images a page shows (seed 0): ``"splits"``, the target B and
+    every source half A of the splits; ``"axis"``, every target of the distance axes."""
+    parts: dict[str, dict[str, RunSpec]] = {"splits": {}, "axis": {}}
+    split_list = splits(params)
+    parts["splits"][f"B ({split_list[0].name} target)"] = source_spec(params, split_list[0],
+                                                                      "b", 0)
+    for split in split_list:
+        parts["splits"][f"A ({split.name})"] = source_spec(params, split, "a", 0)
+    for ax in axes(params):
+        for t in ax.targets:
+            parts["axis"][t.name] = target_spec(params, t, 0)
+    return parts

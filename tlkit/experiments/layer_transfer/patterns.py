@@ -29,7 +29,7 @@ from .protocol import (
     top_layer_drop,
 )
 
-__all__ = ["PUBLISHED", "effects", "claims", "sanity_check"]
+__all__ = ["PUBLISHED", "effects", "claims", "sanity_check", "trend_text"]
 
 _TOP = YOSINSKI_ACCURACY["AnB"][6] / YOSINSKI_BASE_B
 #: The published size of each claim, in the claimed direction (Yosinski et al., 2014).
@@ -110,3 +110,15 @@ def claims(found: dict[str, dict[str, Any]]) -> list[Claim]:
             out.append(mean_claim(name, e["values"], sign=e["sign"], published=e["published"],
                                   description=e["description"]))
     return out
+
+
+def trend_text(judged: pd.DataFrame, found: dict[str, dict[str, Any]], name: str) -> str:
+    """A trend claim (``trend`` or ``trend_plus`` of :func:`effects`) for the page's prose:
+    ``"ρ = -0.43 [-0.90, +0.45]"`` (Spearman's rank correlation with its 95% interval); when
+    every target had the same best depth no rank correlation exists, and the text says so."""
+    _, depths = found[name]["pairs"]
+    if len(set(depths.tolist())) <= 1:
+        depth = int(depths[0]) if len(depths) else 0
+        return f"undefined, for the best depth was {depth} for every target"
+    r = judged.set_index("claim").loc[name]
+    return f"ρ = {r.estimate:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"

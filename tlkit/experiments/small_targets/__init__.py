@@ -50,6 +50,7 @@ from .design import (
     methods_for,
     pool_per_class,
     recipe_tasks,
+    sample_specs,
     seeds_at,
     sizes_of,
     specs,
@@ -77,4 +78,5 @@ __all__ = [
     "gains", "gain_tests", "crossover_size", "crossovers", "method_differences",
     "distance_table", "distance_boundary", "layer_transfer_cells", "map_cells", "region_of",
     "region_summary", "method_region_summary", "effects", "claims", "probe_and_bn", "small_mean",
+    "sample_specs",
 ]

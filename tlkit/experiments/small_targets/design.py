@@ -44,6 +44,7 @@ __all__ = [
     "layer_params",
     "cnn_model",
     "source_run",
+    "sample_specs",
 ]
 
 PROFILES = load_profiles("small_targets")
@@ -346,3 +347,20 @@ def layer_transfer_specs(params: Mapping[str, Any]) -> list[RunSpec]:
     return [x for x in lt.specs(lp) if x.tag_dict["part"] == "axis" and (
         x.tag_dict["condition"] == "scratch"
         or (x.tag_dict["condition"] in ("AnB", "AnB+") and x.transfer.layers == top))]
+
+
+def sample_specs(params: Mapping[str, Any]) -> dict[str, RunSpec]:
+    """The runs whose training images a page shows (seed 0): each study's target (its whole
+    training split) and the source network of each of its sources (pretrained weights have no
+    source run and are not shown)."""
+    check_params(params)
+    s = settings(PROFILES, params)
+    out: dict[str, RunSpec] = {}
+    for study in studies(params):
+        scratch = _cell(s, study, {"cnn8": None}, None, 1, 0, False)[0]
+        out[f"target: {study.target}"] = scratch
+        for src in study.sources:
+            run = source_run(s, src, 0)
+            if run is not None:
+                out[f"{src.role} source: {src.name}"] = run
+    return out
