@@ -48,7 +48,7 @@ __all__ = [
 
 #: What is copied from the book's root into the staging folder besides the notebooks.
 STAGED_FILES = ("_config.yml", "_toc.yml")
-STAGED_FOLDERS = ("book",)
+STAGED_FOLDERS = ("book", "_static")
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
