@@ -208,6 +208,104 @@ def test_registered_notebook_gets_its_own_checks() -> None:
         check_parameters("00_quickstart", {"profile": "smoke", "source": "no-such-dataset"})
 
 
+# --- the pages the tracked notebooks make -------------------------------------------------
+
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _before_exercises(nb) -> list:
+    start = next((i for i, c in enumerate(nb.cells) if c.source.startswith("## Exercises")),
+                 len(nb.cells))
+    return nb.cells[:start]
+
+
+def _visible_code(cells) -> list:
+    """Code cells a reader sees unfolded: neither removed, hidden nor the parameters cell
+    (folded when the book is built)."""
+    return [c for c in cells if c.cell_type == "code" and "parameters" not in _tags(c)
+            and not any(t.startswith(("remove", "hide")) for t in _tags(c))]
+
+
+def _repository_url() -> str:
+    import yaml
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    return config["repository"]["url"]
+
+
+@pytest.mark.parametrize("path", tracked_notebooks(), ids=lambda p: p.stem)
+def test_first_cell_installs_the_package_from_the_books_repository(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import subprocess as sp
+
+    nb = nbformat.read(str(path), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    install, parameters = code[0], next(c for c in code if "parameters" in _tags(c))
+    assert "remove-cell" in _tags(install), "the install cell is plumbing: remove-cell"
+    assert code.index(install) < code.index(parameters), "install before anything runs"
+    calls: list[list[str]] = []
+    monkeypatch.setattr(sp, "check_call", lambda cmd, **kw: calls.append(list(cmd)))
+    exec(install.source, {"__name__": "install"})  # tlkit is installed here: nothing to do
+    assert calls == []
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    exec(install.source, {"__name__": "install"})  # as on Colab or Binder
+    assert len(calls) == 1 and calls[0][-1] == f"tlkit[book] @ git+{_repository_url()}", calls
+
+
+@pytest.mark.parametrize("path", tracked_notebooks(), ids=lambda p: p.stem)
+def test_visible_code_is_short_and_fits_the_column(path: Path) -> None:
+    nb = nbformat.read(str(path), as_version=4)
+    visible = _visible_code(_before_exercises(nb))
+    long = [line for c in visible for line in c.source.splitlines() if len(line) > 88]
+    assert not long, f"visible code wider than the column (88 characters): {long}"
+    tall = [c.source.splitlines()[0] for c in visible if len(c.source.splitlines()) > 12]
+    assert not tall, f"visible cells longer than 12 lines: {tall}"
+    assert not [c for c in visible if "glue(" in c.source], "glue belongs in hidden cells"
+
+
+@pytest.mark.parametrize("path", tracked_notebooks(), ids=lambda p: p.stem)
+def test_every_glued_figure_has_a_numbered_caption_and_every_caption_a_figure(path: Path
+                                                                              ) -> None:
+    import re
+
+    nb = nbformat.read(str(path), as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    glued = set(re.findall(r'pages\.figure\(f?"([a-z0-9_{}]+)"', code))
+    shown = re.findall(r"```\{glue:figure\} (\S+)\n:name: (\S+)", prose)
+    names = {key for key, _ in shown}
+    fixed = {g for g in glued if "{" not in g}
+    assert fixed <= names, f"figures glued but never shown: {fixed - names}"
+    patterns = [re.compile(re.sub(r"\\\{[^}]*\\\}", ".+", re.escape(g))) for g in glued]
+    assert all(any(p.fullmatch(n) for p in patterns) for n in names), (
+        f"captions of figures never glued: {names}")
+    assert len({label for _, label in shown}) == len(shown), "figure labels are unique"
+
+
+@pytest.mark.parametrize("path", [p for p in tracked_notebooks() if p.stem[:2] in
+                                  ("00", "01", "02")], ids=lambda p: p.stem)
+def test_experiment_chapter_shows_its_data_first(path: Path) -> None:
+    """The question, the claim and the data as images open the chapter, before any code."""
+    nb = nbformat.read(str(path), as_version=4)
+    cells = _before_exercises(nb)
+    first_code = cells.index(_visible_code(cells)[0])
+    opening = "\n".join(c.source for c in cells[:first_code] if c.cell_type == "markdown")
+    assert "**The question.**" in opening and "**The survey's claim.**" in opening
+    at = opening.find("{glue:figure}")
+    assert 0 <= at < 1600, "a figure of the data within the first screen of prose"
+    assert "sample_grid" in "\n".join(c.source for c in cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("path", [p for p in tracked_notebooks() if p.stem[:2] in
+                                  ("00", "01", "02")], ids=lambda p: p.stem)
+def test_every_section_of_a_chapter_ends_with_a_summary(path: Path) -> None:
+    nb = nbformat.read(str(path), as_version=4)
+    prose = "\n".join(c.source for c in _before_exercises(nb) if c.cell_type == "markdown")
+    assert prose.count("**In short.**") >= 2, "sections end with a short summary"
+
+
 # --- executing one notebook -------------------------------------------------------------
 
 def test_execute_injects_parameters_and_records_the_profile(notebook: Path, tmp_path: Path
@@ -225,6 +323,10 @@ def test_execute_injects_parameters_and_records_the_profile(notebook: Path, tmp_
                    for o in c.get("outputs", []))
     assert f"smoke 2 {tmp_path}" in text
     assert "progress 0" in text
+    tags = [c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code"]
+    injected = [t for t in tags if "injected-parameters" in t]
+    assert len(injected) == 1 and "remove-cell" in injected[0], "papermill's cell is removed"
+    assert ["parameters", "hide-cell"] in tags, "the parameters cell is folded"
 
 
 def test_execute_records_the_default_profile_when_not_given(notebook: Path, tmp_path: Path

@@ -180,12 +180,20 @@ def _relative(path: str, start: Path) -> str:
 def _record_metadata(output: Path, stem: str, profile: Any, parameters: Mapping[str, Any],
                      seconds: float, cwd: Path) -> None:
     """Add ``metadata.tlkit``; papermill's paths become relative, so that the published
-    notebook does not show the folders of the machine that built it."""
+    notebook does not show the folders of the machine that built it; the cell papermill injects
+    is removed from the page (the parameters of the run are recorded in ``metadata.tlkit``, and
+    each page states its profile in its prose) and the ``parameters`` cell folded."""
     import nbformat
 
     from . import __version__
 
     nb = nbformat.read(str(output), as_version=4)
+    for cell in nb.cells:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        elif "parameters" in tags and "hide-cell" not in tags:
+            tags.append("hide-cell")
     record = nb.metadata.get("papermill", {})
     for key in ("input_path", "output_path"):
         if record.get(key):
