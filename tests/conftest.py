@@ -38,3 +38,27 @@ def results_folder(root: Path) -> Iterator[Path]:
             os.environ.pop("TLKIT_RESULTS", None)
         else:
             os.environ["TLKIT_RESULTS"] = old
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real book built once in the smoke profile, for every test that reads its pages:
+    the path of its HTML folder. Its runs go to a results folder of its own."""
+    from tlkit.book import build_book, toc_notebooks
+
+    try:
+        toc_notebooks(REPO)
+    except FileNotFoundError as exc:
+        pytest.skip(f"the book's notebooks do not exist: {exc}")
+    root = tmp_path_factory.mktemp("smoke_book")
+    with results_folder(root / "results"):
+        old = os.environ.get("TLKIT_PROGRESS")
+        os.environ["TLKIT_PROGRESS"] = "0"
+        try:
+            build_book(REPO, "smoke", build_dir=root / "build", echo=print)
+        finally:
+            if old is None:
+                os.environ.pop("TLKIT_PROGRESS", None)
+            else:
+                os.environ["TLKIT_PROGRESS"] = old
+    return root / "build" / "html"

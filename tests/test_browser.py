@@ -1,0 +1,212 @@
+"""The book as a reader sees it: every page of the smoke build opened in headless Chromium.
+
+The pages are served over HTTP from this machine (127.0.0.1), as a reader's browser gets them
+from the book's web site; a page that reached any other host would fail the test.
+
+Each page must load without JavaScript errors and without fetching anything from the network,
+render its math (MathJax served from the book itself), load every image, and keep every figure,
+table and formula inside the main text column; the search page must find a word the book uses.
+A screenshot of every page is saved under ``_build/screenshots/`` for review.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` and the ``selenium`` package; skips, saying
+which is missing, without them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHOTS = REPO / "_build" / "screenshots"
+WIDTH = 1400
+
+#: Everything that must stay inside the article column (code blocks scroll on their own).
+CONTAINED = "img, table, figure, svg, mjx-container[display='true'], .cell_output > div"
+
+_MEASURE = """
+const article = document.querySelector('article.bd-article') || document.querySelector('main');
+const box = article.getBoundingClientRect();
+const wide = [];
+for (const el of article.querySelectorAll(arguments[0])) {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || el.closest('pre, .highlight')) continue;
+  if (r.left < box.left - 1 || r.right > box.right + 1) {
+    wide.push(`${el.tagName.toLowerCase()}.${el.className || ''} ${Math.round(r.width)}px`);
+  }
+}
+const images = [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))
+  .map(i => i.getAttribute('src'));
+const maths = [...article.querySelectorAll('.math')];
+const raw = maths.filter(m => !m.querySelector('mjx-container'))
+  .map(m => m.textContent.slice(0, 60));
+const remote = performance.getEntriesByType('resource').map(e => e.name)
+  .filter(n => new URL(n).host !== location.host && !n.startsWith('data:'));
+return {width: Math.round(box.width), wide, images, maths: maths.length, raw, remote,
+        height: document.documentElement.scrollHeight};
+"""
+
+_MATHJAX_DONE = """
+const done = arguments[arguments.length - 1];
+if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { done(false); return; }
+MathJax.startup.promise.then(() => done(true), () => done(false));
+"""
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@contextlib.contextmanager
+def _served(html: Path) -> Iterator[str]:
+    """Serve ``html`` on a free local port for the duration: the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(_Quiet, directory=str(html)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _driver():
+    pytest.importorskip("selenium", reason="selenium is not installed (pip install -e .[dev])")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    if chromium is None or chromedriver is None:
+        pytest.skip("headless Chromium is not installed: apt-get install chromium "
+                    "chromium-driver (Debian's packages; .ci/run installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", f"--window-size={WIDTH},1000"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.set_script_timeout(30)
+    return driver
+
+
+def _pages(html: Path) -> list[str]:
+    """Every page of the book, as a path relative to ``html`` without ``.html``."""
+    return sorted(p.relative_to(html).with_suffix("").as_posix() for p in html.rglob("*.html")
+                  if not {"_static", "_sources"} & set(p.relative_to(html).parts)
+                  and p.name not in ("search.html", "genindex.html"))
+
+
+def _errors(driver) -> list[str]:
+    """The page's errors in the console (not Chromium's own request for /favicon.ico)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
+            and "/favicon.ico " not in e["message"]]
+
+
+def _read(driver, url: str, shot: Path) -> dict[str, object]:
+    """Open ``url``, wait for MathJax, scroll so that every image is requested, save a
+    screenshot of the whole page as a reader first sees it to ``shot``, then unfold every
+    dropdown and measure the page (:data:`_MEASURE`)."""
+    driver.set_window_size(WIDTH, 1000)
+    driver.get(url)
+    mathjax = driver.execute_async_script(_MATHJAX_DONE)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    for y in range(0, height, 800):
+        driver.execute_script(f"window.scrollTo(0, {y})")
+    driver.execute_script("window.scrollTo(0, 0)")
+    driver.set_window_size(WIDTH, min(int(height) + 100, 30000))
+    driver.save_screenshot(str(shot))
+    driver.set_window_size(WIDTH, 1000)
+    # a reader may open any dropdown (folded tables, hidden code): measure them open
+    driver.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+    found = driver.execute_script(_MEASURE, CONTAINED)
+    found["errors"] = _errors(driver)
+    if found["maths"] and not mathjax:
+        found["raw"] = found["raw"] or ["MathJax did not finish"]
+    return found
+
+
+#: A page with one of every problem the test looks for.
+_BAD_PAGE = """<!doctype html><html><head><style>article { width: 600px; }</style></head>
+<body><article class="bd-article">
+<p>fine <img src="ok.svg" width="100"></p>
+<img src="wide.svg" width="900">
+<img src="missing.png">
+<span class="math">\\(x^2\\)</span>
+<script>undefined_function();</script>
+</article></body></html>"""
+_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
+
+
+@pytest.mark.timeout(120)
+def test_the_checks_find_every_problem_they_look_for(tmp_path: Path) -> None:
+    (tmp_path / "bad.html").write_text(_BAD_PAGE, encoding="utf-8")
+    (tmp_path / "ok.svg").write_text(_SVG, encoding="utf-8")
+    (tmp_path / "wide.svg").write_text(_SVG, encoding="utf-8")
+    driver = _driver()
+    try:
+        with _served(tmp_path) as base:
+            found = _read(driver, f"{base}/bad.html", tmp_path / "bad.png")
+    finally:
+        driver.quit()
+    assert [w.split(".")[0] for w in found["wide"]] == ["img"], found["wide"]
+    assert found["images"] == ["missing.png"]
+    assert found["maths"] == 1 and len(found["raw"]) == 1
+    assert any("undefined_function" in e for e in found["errors"]), found["errors"]
+    assert (tmp_path / "bad.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_every_page_reads_in_a_real_browser(smoke_book: Path) -> None:
+    driver = _driver()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    problems: dict[str, dict[str, object]] = {}
+    maths = 0
+    try:
+        with _served(smoke_book) as base:
+            for name in _pages(smoke_book):
+                found = _read(driver, f"{base}/{name}.html",
+                              SHOTS / f"{name.replace('/', '__')}.png")
+                maths += int(found["maths"])
+                bad = {k: found[k] for k in ("wide", "images", "raw", "remote", "errors")
+                       if found[k]}
+                if bad:
+                    problems[name] = bad
+    finally:
+        driver.quit()
+    assert maths > 0, "no page of the book has math: the math check checked nothing"
+    assert not problems, "pages that do not read in a browser:\n" + "\n".join(
+        f"{page}: {bad}" for page, bad in problems.items())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_search_page_finds_a_word_of_the_book(smoke_book: Path) -> None:
+    driver = _driver()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        with _served(smoke_book) as base:
+            driver.get(f"{base}/search.html?q=yosinski")
+            WebDriverWait(driver, 30).until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results li"))
+            hits = [e.get_attribute("href") or "" for e in
+                    driver.find_elements(By.CSS_SELECTOR, "#search-results li a")]
+            errors = _errors(driver)
+    finally:
+        driver.quit()
+    assert any("01_layer_transfer" in h for h in hits), f"search for yosinski found {hits}"
+    assert not errors, f"JavaScript errors on the search page: {errors}"
