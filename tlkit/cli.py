@@ -6,6 +6,7 @@
     tlkit notebook NAME [-p KEY VALUE ...] [--profile P] [--output PATH] [--root DIR]
     tlkit datasets [--root DIR]
     tlkit assignments [--only NAME ...] [--profile P] [--out DIR] [--no-run-tests] [--root DIR]
+    tlkit grade NOTEBOOK SUBMISSIONS [--out DIR] [--timeout S] [--assignments DIR]
     tlkit --version
 
 Mistakes a user can make (an unknown notebook or parameter, a bad value, an unknown dataset)
@@ -136,7 +137,7 @@ def _assignments(args: argparse.Namespace) -> int:
     root = _root(args.root)
     try:
         generate(root, args.out, only=args.only, profile=args.profile,
-                 run_tests=not args.no_run_tests, echo=_echo)
+                 run_tests=not args.no_run_tests, timeout=args.timeout, echo=_echo)
     except TeachingToolsMissingError as exc:
         return _error(str(exc))
     except AssignmentError as exc:
@@ -144,10 +145,29 @@ def _assignments(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grade(args: argparse.Namespace) -> int:
+    from .teaching.assignments import ASSIGNMENTS_DIR, TeachingToolsMissingError
+    from .teaching.grading import find_package, grade
+
+    assignments = Path(args.assignments) if args.assignments else _root(None) / ASSIGNMENTS_DIR
+    try:
+        package = find_package(args.notebook, assignments)
+        out = Path(args.out) if args.out else Path("graded") / package.name.split("-autograder")[0]
+        book = grade(package, args.submissions, out, timeout=args.timeout, echo=_echo)
+    except TeachingToolsMissingError as exc:
+        return _error(str(exc))
+    failed = [g for g in book.grades if g.status != "graded"]
+    if failed:
+        _echo(f"{len(failed)} of {len(book.grades)} submissions not graded: "
+              + ", ".join(f"{g.student} ({g.status})" for g in failed))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tlkit`` command."""
     from .executors import EXECUTORS
     from .experiments import PROFILES
+    from .teaching.assignments import DEFAULT_TIMEOUT, STUDENT_PROFILE
 
     top = argparse.ArgumentParser(
         prog="tlkit",
@@ -204,13 +224,18 @@ def parser() -> argparse.ArgumentParser:
     assignments = commands.add_parser(
         "assignments", help="generate student and autograder notebooks with otter-grader",
         description="Turn the Exercises section of every notebook in _toc.yml into a student "
-                    "notebook (solutions removed, public tests kept, profile smoke) in "
-                    "OUT/student/ and a grading package with the hidden tests in "
-                    "OUT/autograder/. Needs otter-grader: pip install 'tlkit[teach]'.")
+                    "notebook (solutions removed, public tests kept) in OUT/student/ and a "
+                    "grading package (hidden tests, tlkit's wheel, pinned requirements, the "
+                    "grading run's records and settings) in OUT/autograder/. Needs "
+                    "otter-grader: pip install 'tlkit[teach]'.")
     assignments.add_argument("--only", metavar="NAME", nargs="+",
                              help="generate only these notebooks (stem or short name)")
-    assignments.add_argument("--profile", choices=PROFILES, default="smoke",
-                             help="profile of the generated notebooks (default: smoke)")
+    assignments.add_argument("--profile", choices=PROFILES, default=STUDENT_PROFILE,
+                             help="profile the notebooks are handed out and graded in "
+                                  f"(default: {STUDENT_PROFILE})")
+    assignments.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                             help="seconds allowed to grade one submission "
+                                  f"(default: {DEFAULT_TIMEOUT:g})")
     assignments.add_argument("--out", metavar="DIR",
                              help="output folder (default: _build/assignments in the root)")
     assignments.add_argument("--no-run-tests", action="store_true",
@@ -218,6 +243,26 @@ def parser() -> argparse.ArgumentParser:
     assignments.add_argument("--root", metavar="DIR",
                              help="the book's root, holding _toc.yml (default: found from here up)")
     assignments.set_defaults(run=_assignments)
+
+    grading = commands.add_parser(
+        "grade", help="grade a folder of submissions and write a gradebook",
+        description="Grade every submission (.ipynb or exported .zip, one per student, named "
+                    "after the student) with otter run, no container: the assignment's "
+                    "settings are enforced and each submission has a time limit. Writes "
+                    "OUT/gradebook.csv, OUT/<student>/results.json and, for questions graded "
+                    "by hand, OUT/manual/<question>.md.")
+    grading.add_argument("notebook", metavar="NOTEBOOK",
+                         help="the notebook's name (00_quickstart or quickstart) or the path "
+                              "of its grading package (...-autograder.zip)")
+    grading.add_argument("submissions", metavar="SUBMISSIONS", help="folder of submissions")
+    grading.add_argument("--out", metavar="DIR",
+                         help="output folder (default: graded/<notebook>)")
+    grading.add_argument("--timeout", type=float, metavar="S",
+                         help="seconds per submission (default: the package's setting)")
+    grading.add_argument("--assignments", metavar="DIR",
+                         help="where `tlkit assignments` wrote (default: _build/assignments "
+                              "in the book's root)")
+    grading.set_defaults(run=_grade)
     return top
 
 

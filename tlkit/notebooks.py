@@ -53,7 +53,9 @@ KERNEL = "python3"
 #: terminal; errors in cells arrive through the outputs.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 #: Environment set while a notebook runs: no progress bars in the saved outputs.
-EXECUTION_ENV = {"TLKIT_PROGRESS": "0"}
+#: Environment of every notebook executed by tlkit: no progress bars, and figures glued for the
+#: book rather than shown where they are drawn (:func:`tlkit.pages.figure`).
+EXECUTION_ENV = {"TLKIT_PROGRESS": "0", "TLKIT_GLUE_ONLY": "1"}
 
 _PREFIX = re.compile(r"^\d+_")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

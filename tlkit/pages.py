@@ -127,11 +127,18 @@ def setup() -> None:
 
 def figure(name: str, fig: Any) -> None:
     """Glue ``fig`` under ``name`` (for ``{glue:figure}``, which numbers and captions it) and
-    close it, so that it is shown once, where the caption is."""
+    close it, so that the book shows it once, where the caption is. Run in Jupyter rather than
+    by tlkit (``TLKIT_GLUE_ONLY`` unset), the figure is also shown where it is drawn."""
+    import os
+
     import matplotlib.pyplot as plt
     from myst_nb import glue
 
     glue(name, fig, display=False)
+    if os.environ.get("TLKIT_GLUE_ONLY") != "1":
+        from IPython.display import display
+
+        display(fig)
     plt.close(fig)
 
 

@@ -115,6 +115,7 @@ class Assignment:
         autograder: The grading package (zip) with public and hidden tests.
         questions: The exercises, in order.
         seconds: Time taken, including the check of the solutions.
+        grade_seconds: Time the finished package took to grade the solutions (when checked).
     """
 
     notebook: str
@@ -123,6 +124,7 @@ class Assignment:
     autograder: Path
     questions: tuple[Question, ...]
     seconds: float = 0.0
+    grade_seconds: float | None = None
 
     @property
     def points(self) -> float:
@@ -175,10 +177,104 @@ def otter_assign(master: str | os.PathLike[str], result: str | os.PathLike[str],
     return log
 
 
+#: Seconds allowed to grade one submission, unless ``generate`` is told otherwise.
+DEFAULT_TIMEOUT = 300.0
+#: Parameters the grading run fixes whatever the notebook's defaults: the CPU (its records are
+#: the ones shipped, and every grader has one) in this process.
+GRADING_OVERRIDES = {"device": '"cpu"', "executor": '"serial"'}
+#: Versions recorded in the settings of a package.
+RECORDED_VERSIONS = ("tlkit", "torch", "torchvision", "numpy", "pot", "otter-grader")
+
+
+def grading_parameters(path: str | os.PathLike[str], profile: str) -> dict[str, str]:
+    """The parameters a submission of the notebook at ``path`` is graded with, as Python source:
+    the notebook's defaults, with ``profile`` and :data:`GRADING_OVERRIDES`."""
+    import json
+
+    from ..parameters import read_parameters
+
+    declared = read_parameters(path)
+    out = {name: p.source for name, p in declared.items()}
+    out["profile"] = json.dumps(profile)
+    out.update({k: v for k, v in GRADING_OVERRIDES.items() if k in out})
+    return out
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata
+
+    out = {}
+    for name in RECORDED_VERSIONS:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _grading_run(path: Path, root: Path, run: Path, parameters: Mapping[str, str],
+                 env: Mapping[str, str]) -> tuple[dict[str, str], float]:
+    """Execute the book's notebook as the assignment is graded (in ``root``, so that it shares
+    the run cache) and return its glued values and the seconds it took."""
+    import ast
+
+    import nbformat
+
+    from ..notebooks import NotebookExecutionError, execute
+
+    values = {name: ast.literal_eval(source) for name, source in parameters.items()}
+    if "executor" in values:  # one worker per core while the grading run trains
+        values["executor"] = "process"
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        seconds = execute(path, run, values, cwd=root)
+    except NotebookExecutionError as exc:
+        raise AssignmentError(path.stem, f"the grading run failed: {exc}") from None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    from .values import glued_values
+
+    return glued_values(nbformat.read(str(run), as_version=4)), seconds
+
+
+def _record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dict[str, bytes]:
+    """The grading run's record files, ``{runs/ab/abc....json: bytes}``, with their sources'."""
+    import ast
+
+    from ..store import Store
+    from .reference import MissingRunError, records
+
+    store = Store(results)
+    values = {name: ast.literal_eval(source) for name, source in parameters.items()}
+    try:
+        found = records(stem, values, store, sources=True)
+    except MissingRunError as exc:
+        raise AssignmentError(stem, str(exc)) from None
+    out = {}
+    for record in found:
+        path = store.record_path(record.key)
+        out[path.relative_to(store.root).as_posix()] = path.read_bytes()
+    return out
+
+
 def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *,
                     profile: str = STUDENT_PROFILE, run_tests: bool = True,
-                    env: Mapping[str, str] | None = None) -> Assignment:
+                    env: Mapping[str, str] | None = None,
+                    root: str | os.PathLike[str] | None = None,
+                    wheel: str | os.PathLike[str] | None = None,
+                    timeout: float = DEFAULT_TIMEOUT) -> Assignment:
     """Generate the student notebook, the solutions and the grading package of one notebook.
+
+    First the book's notebook is executed as it will be graded (profile ``profile``, on the
+    CPU; runs already in the cache are reused): its glued values are written into the prose of
+    both notebooks, and its records go into the grading package with the settings, tlkit's wheel
+    and pinned requirements (:mod:`tlkit.teaching.package`). With ``run_tests`` the solutions are
+    then graded with the finished package, which must give them full marks.
 
     Writes ``<out>/student/<stem>.ipynb``, ``<out>/autograder/<stem>.ipynb`` and
     ``<out>/autograder/<stem>-autograder.zip``, replacing earlier versions.
@@ -186,29 +282,52 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
     Raises:
         ValueError: the notebook has no exercises, or no ``profile`` parameter.
         TeachingToolsMissingError: Otter-Grader is not installed.
-        AssignmentError: Otter Assign failed.
+        AssignmentError: the grading run, Otter Assign or the check of the solutions failed.
     """
     import nbformat
 
+    from ..store import results_root
+    from .package import build_wheel, complete_package
+    from .settings import AssignmentSettings
+    from .values import MissingValueError
+
     start = time.perf_counter()
     path, out = Path(path), Path(out)
+    root = Path(root) if root is not None else path.parent.parent
     if not has_exercises(path):
         raise ValueError(f"notebook {path.stem} has no exercises ('# BEGIN QUESTION' cells)")
     questions = tuple(read_questions(path))
     require_otter()
+    env = {**RUN_ENV, **(env or {})}
+    results = Path(env.get("TLKIT_RESULTS") or results_root())
+    if not results.is_absolute():
+        results = root / results
+    env["TLKIT_RESULTS"] = str(results)
+    parameters = grading_parameters(path, profile)
     student_dir, autograder_dir = out / "student", out / "autograder"
     with tempfile.TemporaryDirectory(prefix=f"tlkit-assign-{path.stem}-") as tmp:
+        values, run_seconds = _grading_run(path, root, Path(tmp) / "run" / path.name,
+                                           parameters, env)
         master = Path(tmp) / path.name
         try:
-            nb = prepare_master(path, profile)
+            nb = prepare_master(path, profile, values)
+        except MissingValueError as exc:
+            raise AssignmentError(path.stem, str(exc)) from None
         except ValueError as exc:
             raise ValueError(f"notebook {path.stem}: {exc}") from None
         nbformat.write(nb, str(master))
         result = Path(tmp) / "result"
-        otter_assign(master, result, run_tests=run_tests, env=env)
+        otter_assign(master, result, run_tests=False, env=env)
         zips = sorted((result / "autograder").glob(f"{path.stem}-autograder*.zip"))
         if not zips:
             raise AssignmentError(path.stem, "otter assign wrote no autograder zip file")
+        settings = AssignmentSettings(
+            path.stem, parameters, float(timeout), _versions(), round(run_seconds, 1),
+            [{"name": q.name, "points": q.points, "manual": q.manual} for q in questions])
+        if wheel is None:
+            wheel = build_wheel(root, Path(tmp) / "wheel")
+        complete_package(zips[-1], wheel=wheel, settings=settings,
+                         records=_record_files(path.stem, parameters, results))
         student_dir.mkdir(parents=True, exist_ok=True)
         autograder_dir.mkdir(parents=True, exist_ok=True)
         student = student_dir / path.name
@@ -217,8 +336,30 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
         shutil.copy2(result / "student" / path.name, student)
         shutil.copy2(result / "autograder" / path.name, solutions)
         shutil.copy2(zips[-1], package)
+    grade_seconds = None
+    if run_tests:
+        grade_seconds = check_solutions(package, solutions, timeout)
     return Assignment(path.stem, student, solutions, package, questions,
-                      time.perf_counter() - start)
+                      time.perf_counter() - start, grade_seconds)
+
+
+def check_solutions(package: Path, solutions: Path, timeout: float) -> float:
+    """Grade the solutions with the finished package; return the seconds it took.
+
+    Raises:
+        AssignmentError: they do not get full marks.
+    """
+    from .grading import grade_submission
+
+    with tempfile.TemporaryDirectory(prefix="tlkit-check-") as tmp:
+        g = grade_submission(package, solutions, Path(tmp), timeout=timeout)
+    if g.status != "graded":
+        raise AssignmentError(solutions.stem, f"grading the solutions: {g.status}: {g.reason}")
+    short = {q: (g.scores[q], g.possible[q]) for q in g.scores if g.scores[q] < g.possible[q]}
+    if short:
+        listed = ", ".join(f"{q} {a:g}/{b:g}" for q, (a, b) in short.items())
+        raise AssignmentError(solutions.stem, f"the solutions lose points: {listed}")
+    return g.seconds
 
 
 def _readme(assignments: Iterable[Assignment], profile: str) -> str:
@@ -260,6 +401,7 @@ def generate(
     only: Iterable[str] | None = None,
     profile: str = STUDENT_PROFILE,
     run_tests: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
     echo: Callable[[str], Any] = print,
 ) -> list[Assignment]:
     """Generate the assignments of every notebook in ``_toc.yml`` that has exercises.
@@ -269,10 +411,12 @@ def generate(
         out: The output folder (default ``<root>/_build/assignments``). Its ``student/`` and
             ``autograder/`` folders are replaced unless ``only`` is given.
         only: Generate only these notebooks (file stems or short names).
-        profile: The profile set in the generated notebooks (default ``smoke``).
-        run_tests: Execute each solution notebook against all its tests (in that profile) and
-            fail unless it gets full marks. Runs share the run cache ``$TLKIT_RESULTS``
-            (default ``<root>/results``).
+        profile: The profile the notebooks are handed out and graded in (default
+            :data:`STUDENT_PROFILE`). The grading run shares the run cache ``$TLKIT_RESULTS``
+            (default ``<root>/results``), so runs already made for the book are reused.
+        run_tests: Grade each solution notebook with its finished package and fail unless it
+            gets full marks.
+        timeout: Seconds allowed per submission when grading (stored in each package).
         echo: Receives one line per notebook.
 
     Raises:
@@ -309,14 +453,23 @@ def generate(
     if only is None:
         for folder in ("student", "autograder"):
             shutil.rmtree(out / folder, ignore_errors=True)
+    if timeout <= 0:
+        raise ValueError(f"the time limit per submission must be positive, got {timeout:g}")
+    from .package import build_wheel
+
     env = {"TLKIT_RESULTS": os.environ.get("TLKIT_RESULTS", str(root / "results"))}
     made = []
-    for number, path in enumerate(selected, start=1):
-        check = ", checking the solutions" if run_tests else ""
-        echo(f"[{number}/{len(selected)}] {path.stem} (profile {profile}{check}) ...")
-        made.append(make_assignment(path, out, profile=profile, run_tests=run_tests, env=env))
-        echo(f"      {len(made[-1].questions)} exercises, {made[-1].points:g} points, "
-             f"{made[-1].seconds:.1f} s")
+    with tempfile.TemporaryDirectory(prefix="tlkit-wheel-") as tmp:
+        wheel = build_wheel(root, tmp)
+        for number, path in enumerate(selected, start=1):
+            check = ", checking the solutions" if run_tests else ""
+            echo(f"[{number}/{len(selected)}] {path.stem} (profile {profile}{check}) ...")
+            made.append(make_assignment(path, out, profile=profile, run_tests=run_tests,
+                                        env=env, root=root, wheel=wheel, timeout=timeout))
+            graded = (f", the solutions graded in {made[-1].grade_seconds:.1f} s"
+                      if made[-1].grade_seconds is not None else "")
+            echo(f"      {len(made[-1].questions)} exercises, {made[-1].points:g} points, "
+                 f"{made[-1].seconds:.1f} s{graded}")
     existing = made
     if only is not None:
         names = {a.notebook for a in made}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ __all__ = ["STUDENT_PROFILE", "BOOK_TAGS", "Question", "read_notebook", "read_qu
            "has_exercises", "set_profile", "prepare_master"]
 
 #: The profile the student and autograder notebooks run with.
-STUDENT_PROFILE = "smoke"
+STUDENT_PROFILE = "quick"
 #: Cell tags that only mean something to the book (myst-nb); dropped from generated notebooks.
 BOOK_TAGS = frozenset({"remove-cell", "remove_cell", "remove-input", "remove_input",
                        "remove-output", "remove_output", "hide-cell", "hide_cell", "hide-input",
@@ -101,9 +102,19 @@ def set_profile(notebook: Any, profile: str) -> None:
     cell.source = source
 
 
-def prepare_master(path: str | os.PathLike[str], profile: str = STUDENT_PROFILE) -> Any:
+def prepare_master(path: str | os.PathLike[str], profile: str = STUDENT_PROFILE,
+                   values: Mapping[str, str] | None = None) -> Any:
     """The notebook at ``path`` made ready for Otter Assign: profile set, Markdown for Jupyter,
-    the book's tags and myst-nb cell settings removed. The file itself is not changed."""
+    the book's tags and myst-nb cell settings removed. With ``values`` (the glued values of a
+    run, :func:`tlkit.teaching.values.glued_values`), every glue reference in the prose shows its
+    value (:func:`tlkit.teaching.values.fill`). The file itself is not changed.
+
+    Raises:
+        ValueError: no parameters cell or no ``profile`` in it.
+        tlkit.teaching.values.MissingValueError: the prose quotes a value the run did not glue.
+    """
+    from .values import fill
+
     nb = copy.deepcopy(read_notebook(Path(path)))
     set_profile(nb, profile)
     for cell in nb.cells:
@@ -115,5 +126,6 @@ def prepare_master(path: str | os.PathLike[str], profile: str = STUDENT_PROFILE)
             metadata.pop("tags", None)
         metadata.pop("mystnb", None)
         if cell.cell_type == "markdown":
-            cell.source = jupyter_markdown(cell.source)
+            text = fill(cell.source, values) if values is not None else cell.source
+            cell.source = jupyter_markdown(text)
     return nb

@@ -1,0 +1,259 @@
+"""Building the book: execute every notebook with papermill, then Jupyter Book 1, strictly.
+
+:func:`build_book` turns the repository into ``<build>/html`` in four steps:
+
+1. read ``_toc.yml`` and collect the notebooks it lists (``notebooks/...``), in order, and check
+   every notebook's parameters before anything runs;
+2. execute each notebook (parameter ``profile``) into the staging folder
+   ``<build>/src/notebooks/``; the kernel runs in the book's root, so all notebooks share the
+   run cache ``results/`` and a rebuild only re-executes the notebooks, not the runs;
+3. copy ``_config.yml``, ``_toc.yml`` and ``book/`` into ``<build>/src/`` and render the
+   diagrams (:func:`tlkit.diagrams.render_all`) into ``<build>/src/book/_generated``;
+4. run ``jupyter-book build <build>/src -n -W --keep-going --all``: any Sphinx warning (a broken
+   reference, a missing image, a bad citation) fails the build.
+
+The tracked notebooks are never modified. A notebook that fails stops the build with
+:class:`~tlkit.notebooks.NotebookExecutionError`; its partially executed copy stays in staging.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .experiments import PROFILES
+from .notebooks import (
+    NOTEBOOK_DIR,
+    check_parameters,
+    execute,
+    resolve_parameters,
+    short_name,
+)
+
+__all__ = [
+    "BookBuildError",
+    "toc_documents",
+    "toc_notebooks",
+    "staged_profile",
+    "jupyter_book_command",
+    "build_book",
+]
+
+#: What is copied from the book's root into the staging folder besides the notebooks.
+STAGED_FILES = ("_config.yml", "_toc.yml")
+STAGED_FOLDERS = ("book", "_static")
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class BookBuildError(RuntimeError):
+    """Jupyter Book (Sphinx) failed, or produced no ``index.html``; ``log`` holds its output."""
+
+    def __init__(self, message: str, log: str = "") -> None:
+        self.log = log
+        super().__init__(message)
+
+
+def toc_documents(root: str | os.PathLike[str]) -> list[str]:
+    """Every document named in ``<root>/_toc.yml`` (its root first), as written there."""
+    import yaml
+
+    path = Path(root) / "_toc.yml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no _toc.yml in {Path(root).resolve()}")
+    toc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    documents = [toc["root"]] if "root" in toc else []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("file"), str):
+                documents.append(node["file"])
+            for key, value in node.items():
+                if key != "file":
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({key: value for key, value in toc.items() if key != "root"})
+    return documents
+
+
+def toc_notebooks(root: str | os.PathLike[str]) -> list[Path]:
+    """The notebooks ``_toc.yml`` lists (entries under ``notebooks/``), in the book's order.
+
+    Raises:
+        FileNotFoundError: an entry has no ``.ipynb`` file.
+    """
+    root = Path(root)
+    out: list[Path] = []
+    for document in toc_documents(root):
+        if not document.startswith(f"{NOTEBOOK_DIR}/"):
+            continue
+        path = root / (document if document.endswith(".ipynb") else f"{document}.ipynb")
+        if not path.is_file():
+            raise FileNotFoundError(f"_toc.yml lists {document} but {path} does not exist")
+        if path not in out:
+            out.append(path)
+    return out
+
+
+def staged_profile(path: str | os.PathLike[str]) -> str | None:
+    """The profile an executed notebook was run with (``metadata.tlkit.profile``), or ``None``
+    when the file is missing or has no such record."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except (OSError, ValueError):
+        return None
+    return nb.metadata.get("tlkit", {}).get("profile")
+
+
+def jupyter_book_command() -> list[str]:
+    """The ``jupyter-book`` of the current interpreter: its sibling script, else the module."""
+    script = Path(sys.executable).with_name("jupyter-book")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; "
+            "sys.exit(main())"]
+
+
+def _pick(notebooks: Sequence[Path], name: str) -> Path:
+    for match in (lambda p: p.stem == name, lambda p: short_name(p.stem) == name,
+                  lambda p: Path(name).name in (p.name, p.stem)):
+        found = [p for p in notebooks if match(p)]
+        if len(found) == 1:
+            return found[0]
+    listed = ", ".join(p.stem for p in notebooks) or "none"
+    raise ValueError(f"notebook {name!r} is not in _toc.yml; the book's notebooks: {listed}")
+
+
+def _stage_sources(root: Path, src: Path) -> list[Path]:
+    """Copy the configuration and the prose into ``src`` and render the diagrams there."""
+    from .diagrams import render_all
+
+    src.mkdir(parents=True, exist_ok=True)
+    for name in STAGED_FILES:
+        shutil.copy2(root / name, src / name)
+    for name in STAGED_FOLDERS:
+        if (src / name).exists():
+            shutil.rmtree(src / name)
+        if (root / name).is_dir():
+            shutil.copytree(root / name, src / name, ignore=shutil.ignore_patterns(
+                "_generated", ".ipynb_checkpoints", "__pycache__"))
+    return render_all(src / "book" / "_generated")
+
+
+def _run_jupyter_book(build: Path) -> Path:
+    """Build ``<build>/src`` into ``<build>/html``; return the path of ``index.html``.
+
+    Jupyter Book writes into ``<path-output>/_build/html``: for a build folder named ``_build``
+    that is ``<build>/html`` directly; otherwise the HTML is built under ``<build>/_jb`` and
+    moved into place.
+    """
+    src, html = build / "src", build / "html"
+    output = build.parent if build.name == "_build" else build / "_jb"
+    built = output / "_build" / "html"
+    command = [*jupyter_book_command(), "build", str(src), "--path-output", str(output),
+               "-n", "-W", "--keep-going", "--all"]
+    done = subprocess.run(command, cwd=src, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, check=False, env={**os.environ, "NO_COLOR": "1"})
+    log = _ANSI.sub("", done.stdout)
+    if done.returncode != 0:
+        problems = [line.replace(f"{src}{os.sep}", "") for line in log.splitlines()
+                    if "WARNING:" in line or "ERROR:" in line]
+        listed = "".join(f"\n  {line}" for line in problems)
+        raise BookBuildError(f"jupyter-book build failed (exit code {done.returncode}); "
+                             f"{len(problems)} warning(s) or error(s){':' if problems else ''}"
+                             f"{listed}", log)
+    if built != html:
+        if html.exists():
+            shutil.rmtree(html)
+        shutil.move(str(built), str(html))
+    index = html / "index.html"
+    if not index.is_file():
+        raise BookBuildError(f"jupyter-book build produced no {index}", log)
+    return index
+
+
+def build_book(
+    root: str | os.PathLike[str] = ".",
+    profile: str = "quick",
+    only: str | None = None,
+    build_dir: str | os.PathLike[str] | None = None,
+    *,
+    executor: str | None = None,
+    echo: Callable[[str], Any] = print,
+) -> Path | None:
+    """Execute the book's notebooks and build its HTML; return the path of ``index.html``.
+
+    Args:
+        root: The folder holding ``_toc.yml``, ``_config.yml``, ``book/`` and ``notebooks/``.
+        profile: ``smoke``, ``quick`` or ``full``, passed to every notebook as ``profile``.
+        only: Execute only this notebook (stem or short name); the others reuse their copies
+            executed with the same profile by an earlier build. When one is missing, the HTML
+            step is skipped and ``None`` is returned.
+        build_dir: The build folder (default ``<root>/_build``); the HTML lands in
+            ``<build_dir>/html`` and the executed notebooks in ``<build_dir>/src/notebooks``.
+        executor: Passed to every notebook as its ``executor`` parameter (``serial``,
+            ``process``, ``dask``); ``None`` keeps each notebook's default.
+        echo: Receives one line per step (notebook executed, HTML built, total time).
+
+    Raises:
+        ValueError: a bad profile, an unknown ``only`` or a bad notebook parameter (raised
+            before anything runs).
+        FileNotFoundError: ``_toc.yml`` or a notebook it lists is missing.
+        tlkit.notebooks.NotebookExecutionError: a notebook failed.
+        BookBuildError: Jupyter Book failed.
+    """
+    start = time.perf_counter()
+    root = Path(root).resolve()
+    build = Path(build_dir).resolve() if build_dir is not None else root / "_build"
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    given: dict[str, Any] = {"profile": profile}
+    if executor is not None:
+        given["executor"] = executor
+    notebooks = toc_notebooks(root)
+    selected = [_pick(notebooks, only)] if only is not None else notebooks
+    for path in notebooks:
+        check_parameters(path.stem, resolve_parameters(path, given))
+
+    staged = build / "src" / NOTEBOOK_DIR
+    times: dict[str, float] = {}
+    for number, path in enumerate(selected, start=1):
+        target = staged / path.name
+        echo(f"[{number}/{len(selected)}] {NOTEBOOK_DIR}/{path.name} (profile {profile}) ...")
+        times[path.stem] = execute(path, target, given, cwd=root)
+        echo(f"      executed in {times[path.stem]:.1f} s -> {target}")
+
+    if only is not None:
+        missing = [p for p in notebooks if staged_profile(staged / p.name) != profile]
+        if missing:
+            names = ", ".join(p.stem for p in missing)
+            again = f"tlkit book --profile {profile}"
+            if build_dir is not None:
+                again += f" --build-dir {build}"
+            echo(f"no executed copy with profile {profile} in {staged} for: {names}\n"
+                 f"HTML not built; run `{again}` once first")
+            return None
+
+    html_start = time.perf_counter()
+    _stage_sources(root, build / "src")
+    echo(f"building HTML with jupyter-book (strict) into {build / 'html'} ...")
+    index = _run_jupyter_book(build)
+    now = time.perf_counter()
+    echo(f"      built in {now - html_start:.1f} s")
+    each = ", ".join(f"{stem} {seconds:.1f} s" for stem, seconds in times.items())
+    echo(f"total time {now - start:.1f} s (notebooks: {each or 'none'}; "
+         f"HTML {now - html_start:.1f} s)")
+    echo(f"book: {index}")
+    return index

@@ -1,0 +1,53 @@
+"""Experiments behind the book's notebooks: specs from parameters, and the numbers pages plot.
+
+Each notebook ``notebooks/NN_name.ipynb`` has a module or package here (see :data:`NOTEBOOKS`)
+with
+
+* ``PROFILES``: the ``smoke``, ``quick`` and ``full`` settings, read from
+  ``profiles/<name>.yaml`` (:mod:`tlkit.experiments.profile`);
+* ``check_params(params)``: raises ``ValueError`` for a bad value, before any work;
+* ``specs(params)``: the list of :class:`~tlkit.spec.RunSpec` the notebook runs;
+* functions that reduce a results table to the numbers, intervals and verdict labels its page
+  plots and glues (the sentences are the notebook's).
+
+:func:`check_params` adds the checks common to every notebook (:mod:`.params`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+from .params import PROFILE_NAMES, check_common
+from .profile import load_profiles, profile_table, settings
+
+__all__ = ["NOTEBOOKS", "PROFILES", "module_for", "check_params", "check_common", "settings",
+           "load_profiles", "profile_table"]
+
+PROFILES = PROFILE_NAMES
+
+#: notebook name (file stem) -> experiment module
+NOTEBOOKS: dict[str, str] = {
+    "00_quickstart": "tlkit.experiments.quickstart",
+    "01_layer_transfer": "tlkit.experiments.layer_transfer",
+    "02_small_targets": "tlkit.experiments.small_targets",
+    "90_recipes": "tlkit.experiments.recipes",
+}
+
+
+def module_for(notebook: str) -> ModuleType:
+    """The experiment module of a notebook (by file stem, e.g. ``"00_quickstart"``)."""
+    try:
+        return importlib.import_module(NOTEBOOKS[notebook])
+    except KeyError:
+        raise ValueError(f"unknown notebook {notebook!r}; valid: {', '.join(NOTEBOOKS)}") from None
+
+
+def check_params(notebook: str, params: Mapping[str, Any]) -> None:
+    """Common checks, then the notebook's own ``check_params``."""
+    check_common(params)
+    module = module_for(notebook)
+    if hasattr(module, "check_params"):
+        module.check_params(params)

@@ -1,0 +1,88 @@
+r"""How many layers to transfer, against a measured source-target distance.
+
+After Yosinski et al. (2014), *How transferable are features in deep neural networks?*,
+NeurIPS. A class pool is split into halves A and B; the eight-layer CNN is trained on each
+(``baseA``, ``baseB``). For every depth n, the first n layers of a base network are copied into a
+fresh network for task B and the rest re-initialised; the copied layers are either frozen or
+fine-tuned:
+
+=========  ====================================================================
+condition  meaning
+=========  ====================================================================
+``BnB``    first n layers of baseB, frozen (the co-adaptation control)
+``BnB+``   the same, fine-tuned
+``AnB``    first n layers of baseA, frozen (transfer across tasks)
+``AnB+``   the same, fine-tuned
+``random`` first n layers left at their random initialisation, frozen
+=========  ====================================================================
+
+Depth 0 of every condition is ``baseB``. The protocol runs on a *near* split (two random halves
+of one pool) and a *far* split (semantically different halves). The second part extends it to a
+continuous axis: one source (baseA of the near split) and a family of targets at increasing,
+*measured* distance from it.
+
+- :mod:`.design`: the splits, axes and specs (profiles in ``profiles/layer_transfer.yaml``);
+- :mod:`.protocol`: curves, ratios to baseB and the protocol's patterns;
+- :mod:`.axis`: gains along the distance axis, best depths and the distance tables;
+- :mod:`.patterns`: every pattern as numbers and verdict labels for the page.
+"""
+
+from .axis import (
+    SIMILARITY_GAMMA,
+    axis_gains,
+    best_depths,
+    distance_table,
+    network_features,
+    pixel_space,
+    split_distances,
+    target_best_depths,
+)
+from .design import (
+    CONDITION_METHODS,
+    CONDITIONS,
+    FROZEN_CONDITIONS,
+    PROFILES,
+    Axis,
+    Split,
+    Target,
+    axes,
+    check_params,
+    design_settings,
+    model_spec,
+    recipe,
+    recipe_tasks,
+    sample_specs,
+    seeds_of,
+    source_spec,
+    specs,
+    splits,
+    target_spec,
+)
+from .patterns import PUBLISHED, claims, effects, sanity_check, trend_text
+from .protocol import (
+    YOSINSKI_ACCURACY,
+    YOSINSKI_BASE_B,
+    YOSINSKI_FAR_RELATIVE_TOP,
+    boost,
+    differences,
+    dip,
+    dip_depth,
+    protocol_curves,
+    relative_to_base,
+    repair,
+    sanity,
+    top_layer_drop,
+    yosinski_relative,
+)
+
+__all__ = [
+    "PROFILES", "CONDITIONS", "CONDITION_METHODS", "FROZEN_CONDITIONS", "PUBLISHED",
+    "YOSINSKI_BASE_B", "YOSINSKI_ACCURACY", "YOSINSKI_FAR_RELATIVE_TOP", "SIMILARITY_GAMMA",
+    "Split", "Target", "Axis", "check_params", "design_settings", "specs", "splits", "axes",
+    "model_spec",
+    "source_spec", "target_spec", "recipe", "recipe_tasks", "seeds_of", "yosinski_relative",
+    "protocol_curves", "relative_to_base", "differences", "sanity", "dip_depth", "dip",
+    "repair", "top_layer_drop", "boost", "axis_gains", "best_depths", "target_best_depths",
+    "network_features", "pixel_space", "distance_table", "split_distances", "effects",
+    "claims", "sanity_check", "sample_specs", "trend_text",
+]

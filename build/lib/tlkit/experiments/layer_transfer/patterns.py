@@ -1,0 +1,124 @@
+"""The claims the layer-transfer chapter tests, and the numbers its page glues.
+
+:func:`claims` builds the page's family of claims from one run's table, each a
+:class:`tlkit.verdicts.Claim` about the mean over seeds of a paired, per-seed quantity, with the
+size published for it (Yosinski et al., 2014). Their verdicts follow the rules of
+:mod:`tlkit.verdicts` (Holm-adjusted over this family). :func:`power_table` states, for each
+claim, the interval half-width reached, the half-width the design aimed at (half the published
+size) and the minimum detectable effect. The sentences are the notebook's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from ...analysis import correlation_claim, mean_claim
+from ...verdicts import Claim
+from .axis import axis_gains, target_best_depths
+from .protocol import (
+    YOSINSKI_ACCURACY,
+    YOSINSKI_BASE_B,
+    YOSINSKI_FAR_RELATIVE_TOP,
+    boost,
+    dip,
+    repair,
+    sanity,
+    top_layer_drop,
+)
+
+__all__ = ["PUBLISHED", "effects", "claims", "sanity_check", "trend_text"]
+
+_TOP = YOSINSKI_ACCURACY["AnB"][6] / YOSINSKI_BASE_B
+#: The published size of each claim, in the claimed direction (Yosinski et al., 2014).
+PUBLISHED: dict[str, float] = {
+    "dip": YOSINSKI_BASE_B - YOSINSKI_ACCURACY["BnB"][4],                     # 0.031 at n = 5
+    "repair": YOSINSKI_ACCURACY["BnB+"][4] - YOSINSKI_ACCURACY["BnB"][4],     # 0.036 at n = 5
+    "drop": _TOP - sum(YOSINSKI_FAR_RELATIVE_TOP) / 2,                        # 0.87 - 0.575
+    "boost": 0.017,                                                           # mean over n
+    "trend": 0.0,                                                             # no size
+}
+
+
+def sanity_check(df: pd.DataFrame, split: str) -> dict[str, float]:
+    """BnB(1) - baseB on ``split``: its mean, 95% interval and number of seeds."""
+    from ...analysis import t_interval
+
+    d = sanity(df, split)
+    low, high = t_interval(d, 0.95)
+    return dict(mean=float(d.mean()), low=low, high=high, seeds=len(d))
+
+
+def effects(df: pd.DataFrame, distances: pd.DataFrame | None, pairs: Sequence[Sequence[str]],
+            middle: Sequence[int]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The per-seed values behind every claim, and the values the page glues with them.
+
+    ``pairs[0]`` is the primary (near, far) pair; the BnB and AnB+ claims are read on its near
+    split. Effects: ``dip`` (BnB - baseB at the middle depth chosen on validation, claimed
+    negative), ``repair`` (BnB+ - BnB there, positive), ``drop``, ``drop_2``, ... (AnB/baseB at
+    the top depth, near minus far, one per pair, positive), ``boost`` (AnB+ - baseB averaged
+    over depths, positive) and, with a distance axis, ``trend`` and ``trend_plus`` (the rank
+    correlation, over the targets, of distance and best frozen or fine-tuned depth, negative).
+    Each is a dict with ``values`` (a Series by seed; for the trends ``pairs``, the distances
+    and best depths), ``sign``, ``published`` and ``description``.
+    """
+    near = pairs[0][0]
+    out: dict[str, dict[str, Any]] = {}
+    glue: dict[str, Any] = {}
+
+    def add(name: str, values: pd.Series, description: str, sign: int = 1) -> None:
+        out[name] = dict(values=values, sign=sign, published=PUBLISHED[name.split("_")[0]],
+                         description=description)
+
+    try:
+        depth, d = dip(df, near, middle)
+    except ValueError:  # no middle depth was run
+        depth = None
+    if depth is not None:
+        glue["dip_depth"] = depth
+        add("dip", d, f"BnB - baseB at n = {depth} (chosen on validation)", sign=-1)
+        add("repair", repair(df, near, depth), f"BnB+ - BnB at n = {depth}")
+    for i, (n_name, f_name) in enumerate(pairs):
+        top, d = top_layer_drop(df, n_name, f_name)
+        name = "drop" if i == 0 else f"drop_{i + 1}"
+        glue[f"{name}_depth"] = top
+        add(name, d, f"AnB/baseB at n = {top}: {n_name} - {f_name}")
+    add("boost", boost(df, near), "AnB+ - baseB, mean over depths")
+    if distances is not None and "part" in df and (df["part"] == "axis").any():
+        best = target_best_depths(axis_gains(df), distances)
+        for condition, name in (("AnB", "trend"), ("AnB+", "trend_plus")):
+            part = best[best["condition"] == condition]
+            out[name] = dict(pairs=(part["otdd_pixels"].to_numpy(), part["best_depth"].to_numpy()),
+                             sign=-1, published=0.0,
+                             description=f"rank correlation of distance and best {condition} "
+                                         f"depth over {len(part)} targets")
+    return out, glue
+
+
+def claims(found: dict[str, dict[str, Any]]) -> list[Claim]:
+    """The family of claims on :func:`effects`: a mean over seeds
+    (:func:`tlkit.analysis.mean_claim`) or a rank correlation over targets
+    (:func:`tlkit.analysis.correlation_claim`)."""
+    out = []
+    for name, e in found.items():
+        if "pairs" in e:
+            out.append(correlation_claim(name, *e["pairs"], sign=e["sign"],
+                                         description=e["description"]))
+        else:
+            out.append(mean_claim(name, e["values"], sign=e["sign"], published=e["published"],
+                                  description=e["description"]))
+    return out
+
+
+def trend_text(judged: pd.DataFrame, found: dict[str, dict[str, Any]], name: str) -> str:
+    """A trend claim (``trend`` or ``trend_plus`` of :func:`effects`) for the page's prose:
+    ``"ρ = -0.43 [-0.90, +0.45]"`` (Spearman's rank correlation with its 95% interval); when
+    every target had the same best depth no rank correlation exists, and the text says so."""
+    _, depths = found[name]["pairs"]
+    if len(set(depths.tolist())) <= 1:
+        depth = int(depths[0]) if len(depths) else 0
+        return f"undefined, for the best depth was {depth} for every target"
+    r = judged.set_index("claim").loc[name]
+    return f"ρ = {r.estimate:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"

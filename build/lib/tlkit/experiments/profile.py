@@ -1,0 +1,130 @@
+"""Profiles as data: every notebook's ``smoke``, ``quick`` and ``full`` settings in one file.
+
+``tlkit/experiments/profiles/<experiment>.yaml`` holds one mapping per profile. Values are plain
+YAML, except class lists, which may be written as expressions resolved when the file is read
+(:func:`resolve_classes`), so that no file lists 100 CIFAR class names by hand:
+
+* a list of names, or ``null`` (every class of the dataset);
+* ``letters`` or ``digits``: the glyph charsets ``A``-``Z`` and ``0``-``9``;
+* ``{random_half: 0 | 1, of: POOL, seed: S}``: one half of :func:`tlkit.data.random_halves`
+  of ``POOL`` (``letters``, ``digits`` or a dataset name, meaning all its classes), with
+  optional ``take: K`` (its first K classes) and ``sort: true``;
+* ``{semantic_half: 0 | 1, dataset: D, split: NAME}``: one half of
+  :func:`tlkit.data.semantic_split`.
+
+Any mapping key named ``a``, ``b`` or ``classes`` is resolved this way. :func:`settings` reads
+one profile overridden by a notebook's parameters; :func:`profile_table` shows the scalar
+settings of every profile side by side.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["PROFILE_DIR", "load_profiles", "resolve_classes", "settings", "profile_table"]
+
+PROFILE_DIR = Path(__file__).with_name("profiles")
+_CLASS_KEYS = ("a", "b", "classes")
+
+
+def _pool(name: str) -> tuple[str, ...]:
+    from .. import data
+    from ..data.glyphs import DIGITS, LETTERS
+
+    if name == "letters":
+        return tuple(LETTERS)
+    if name == "digits":
+        return tuple(DIGITS)
+    return tuple(data.info(name).classes)
+
+
+def resolve_classes(expr: Any) -> list[str] | None:
+    """The class list an expression of the module docstring stands for."""
+    from .. import data
+
+    if expr is None:
+        return None
+    if isinstance(expr, str):
+        if expr not in ("letters", "digits"):
+            raise ValueError(f"unknown class set {expr!r}; use letters, digits, a list or a "
+                             "{random_half: ...} / {semantic_half: ...} mapping")
+        return list(_pool(expr))
+    if isinstance(expr, list | tuple):
+        return [str(c) for c in expr]
+    if isinstance(expr, Mapping):
+        if "random_half" in expr:
+            half = data.random_halves(_pool(expr["of"]), int(expr.get("seed", 0)))
+            out = list(half[int(expr["random_half"])])
+        elif "semantic_half" in expr:
+            half = data.semantic_split(expr["dataset"], expr["split"])
+            out = list(half[int(expr["semantic_half"])])
+        else:
+            raise ValueError(f"a class expression needs random_half or semantic_half: {expr!r}")
+        if "take" in expr:
+            out = out[: int(expr["take"])]
+        return sorted(out) if expr.get("sort") else out
+    raise ValueError(f"cannot read a class list from {expr!r}")
+
+
+def _resolve(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return {k: resolve_classes(v) if k in _CLASS_KEYS else _resolve(v)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve(v) for v in node]
+    return node
+
+
+@functools.cache
+def _read(name: str) -> dict[str, Any]:
+    import yaml
+
+    path = PROFILE_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ValueError(f"no profiles for experiment {name!r} in {PROFILE_DIR}")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {profile: _resolve(values) for profile, values in raw.items()
+            if not str(profile).startswith("_")}
+
+
+def load_profiles(name: str) -> dict[str, dict[str, Any]]:
+    """The profiles of experiment ``name`` (a fresh copy: callers may change it).
+
+    Top-level keys starting with ``_`` are YAML anchors shared by the profiles, not profiles.
+    """
+    import copy
+
+    return copy.deepcopy(_read(name))
+
+
+def settings(profiles: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]
+             ) -> dict[str, Any]:
+    """The profile's settings, overridden by any parameter that is not ``None``."""
+    profile = params.get("profile", "quick")
+    if profile not in profiles:
+        raise ValueError(f"profile must be one of {', '.join(profiles)}, got {profile!r}")
+    out = dict(profiles[profile])
+    out.update({k: v for k, v in params.items() if v is not None and k != "profile"})
+    out["profile"] = profile
+    return out
+
+
+def profile_table(profiles: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The scalar settings (numbers, text, short lists) of every profile: one row per setting,
+    one column per profile; nested settings (splits, studies) are left out."""
+    def shown(value: Any) -> bool:
+        if isinstance(value, list):
+            return all(isinstance(v, int | float | str) or v is None for v in value)
+        return isinstance(value, int | float | str | bool) or value is None
+
+    names = list(profiles)
+    keys: list[str] = []
+    for p in names:
+        keys += [k for k, v in profiles[p].items() if k not in keys and shown(v)]
+    rows = {k: [profiles[p].get(k, "") for p in names] for k in keys}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=names).rename_axis("setting")

@@ -1,0 +1,123 @@
+"""Quickstart: does a source trained on printed letters help a small handwritten-digit task?
+
+A source network is trained on the letter glyphs (A-Z, rendered from fonts); its first seven
+layers (everything but the classifier) are copied into a network for handwritten digits,
+which is then either fine-tuned or trained on top of the frozen features (a linear probe of the
+penultimate layer followed by a new classifier). Both are compared with the same network trained
+from scratch, at a few target sizes, over several seeds. Profiles: ``profiles/quickstart.yaml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from .. import data
+from ..analysis import paired_tests
+from ..data.glyphs import LETTERS
+from ..methods import transfer
+from ..spec import DataSpec, ModelSpec, RunSpec
+from ..stats import holm
+from ..train import TrainConfig
+from .params import int_list, positive_int
+from .profile import load_profiles, settings
+
+__all__ = ["PROFILES", "CONDITIONS", "METHOD_OF", "check_params", "specs", "recipe_tasks",
+           "gain_tests", "claims"]
+
+PROFILES = load_profiles("quickstart")
+
+#: The three conditions of the page and the transfer method each one is.
+METHOD_OF: Mapping[str, str] = {"scratch": "scratch", "frozen features": "linear probe",
+                                "fine-tuned": "fine-tune"}
+CONDITIONS = tuple(METHOD_OF)
+
+
+def _source_classes(name: str) -> tuple[str, ...] | None:
+    return tuple(LETTERS) if name == "glyphs" else None
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` for an unknown dataset, a repeated or impossible target size, or a
+    bad recipe."""
+    s = settings(PROFILES, params)
+    data.check(s["source"], classes=_source_classes(s["source"]), **s["source_options"])
+    positive_int("validation", s["validation"], 0)
+    for n in int_list("sizes", s["sizes"]):
+        data.check(s["target"], n_per_class=n + s["validation"])
+    for role in ("source", *CONDITIONS):
+        TrainConfig(**s["recipes"][role])
+
+
+def _source(s: Mapping[str, Any], model: ModelSpec) -> RunSpec:
+    data_spec = DataSpec(s["source"], s["source_options"], classes=_source_classes(s["source"]),
+                         validation=s["validation"])
+    return RunSpec(data_spec, model, TrainConfig(**s["recipes"]["source"]), seed=0)
+
+
+def _run(s: Mapping[str, Any], model: ModelSpec, source: RunSpec, condition: str, n: int,
+         seed: int) -> RunSpec:
+    target = DataSpec(s["target"], n_per_class=n, subsample_seed=seed,
+                      validation=s["validation"])
+    name = METHOD_OF[condition]
+    t = transfer(name, source if name != "scratch" else None, arch=model.arch)
+    return RunSpec(target, model, TrainConfig(**s["recipes"][condition]), t, seed=seed
+                   ).with_tags(condition=condition)
+
+
+def specs(params: Mapping[str, Any]) -> list[RunSpec]:
+    """Every run of the quickstart: three conditions x target sizes x seeds, each condition
+    with its recipe (chosen on validation)."""
+    check_params(params)
+    s = settings(PROFILES, params)
+    model = ModelSpec(width=s["width"], size=s["size"], channels=1)
+    source = _source(s, model)
+    return [_run(s, model, source, condition, n, seed)
+            for n in s["sizes"] for seed in range(s["seeds"]) for condition in METHOD_OF]
+
+
+def recipe_tasks(params: Mapping[str, Any]) -> dict[str, RunSpec]:
+    """The runs each recipe is chosen on (:mod:`tlkit.experiments.recipes`): the source, and
+    each condition at the search's size."""
+    s = settings(PROFILES, params)
+    model = ModelSpec(width=s["width"], size=s["size"], channels=1)
+    source = _source(s, model)
+    n = s["recipe_search"]["size"]
+    return {"source": source,
+            **{c: _run(s, model, source, c, n, 0) for c in METHOD_OF}}
+
+
+def gain_tests(df: pd.DataFrame) -> pd.DataFrame:
+    """Per target size and transferred condition: the paired (by seed) gain over scratch.
+
+    Columns ``n_per_class, method, accuracy, scratch, gain, ci_low, ci_high, p_value,
+    wilcoxon_p, seeds, direction`` (:func:`tlkit.analysis.paired_tests`) and ``p_holm``,
+    Holm-adjusted over every row.
+    """
+    wide = df.pivot_table(index=["n_per_class", "seed"], columns="condition",
+                          values="test_acc").reset_index()
+    parts = [paired_tests(wide.assign(method=condition), ["n_per_class", "method"], condition,
+                          "scratch")
+             for condition in CONDITIONS if condition != "scratch" and condition in wide]
+    out = pd.concat(parts, ignore_index=True)
+    out["p_holm"] = holm(out["p_value"])  # over the whole family, not per condition
+    return out.rename(columns={"mean_a": "accuracy", "mean_b": "scratch", "diff": "gain"})
+
+
+def claims(df: pd.DataFrame) -> list[Any]:
+    """The quickstart's family: at each target size, fine-tuning and frozen features each beat
+    scratch (paired by seed; claimed positive, no published size)."""
+    from ..analysis import mean_claim
+
+    wide = df.pivot_table(index=["n_per_class", "seed"], columns="condition",
+                          values="test_acc").reset_index()
+    out = []
+    for n, part in wide.groupby("n_per_class", sort=True):
+        for condition in ("fine-tuned", "frozen features"):
+            if condition in part:
+                short = "ft" if condition == "fine-tuned" else "frozen"
+                out.append(mean_claim(f"{short}_{int(n)}", part[condition] - part["scratch"],
+                                      description=f"{condition} - scratch, {int(n)} per class"))
+    return out

@@ -1,0 +1,212 @@
+"""Training recipes chosen on validation data: the searches behind every profile's recipes.
+
+Each experiment declares, per profile, the recipes its runs use (``recipes`` in its profile
+file: epochs, batch size, learning rate, warm-up, weight decay) and the search that chose them
+(``recipe_search``: a grid over some of those settings and a number of seeds). Its module's
+``recipe_tasks(params)`` gives, per recipe *role* (``scratch``, ``transfer``, ...), the run or
+runs the recipe is chosen on (several when one recipe serves several kinds of run, e.g. transfer
+at the shallowest and the deepest depth: a grid point's validation accuracy is then its mean over
+them). :func:`search_specs` turns every grid point of every
+role into runs (the template with that recipe, for each search seed); :func:`select` picks,
+from their **validation** accuracy alone, the recipe by the one-standard-error rule: among the
+grid points whose mean validation accuracy is within one standard error (over seeds) of the
+best, the cheapest (fewest epochs), and among equally cheap ones the best on validation. Test
+accuracy is never read.
+
+Breiman, L., Friedman, J., Olshen, R. & Stone, C. (1984). *Classification and Regression
+Trees*, section 3.4.3 (the one-SE rule); Hastie, T., Tibshirani, R. & Friedman, J. (2009).
+*The Elements of Statistical Learning*, section 7.10.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..spec import RunSpec
+from ..train import TrainConfig
+from . import NOTEBOOKS, module_for
+from .profile import settings
+
+__all__ = ["GRID_KEYS", "grid_points", "search_specs", "specs", "run_searches", "budgets", "select",
+           "declared", "agreement", "validation_curves"]
+
+#: The recipe settings a grid may vary.
+GRID_KEYS = ("lr", "epochs", "warmup_epochs", "batch_size", "weight_decay")
+
+
+def grid_points(grid: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of a grid, cheapest first: by epochs, then in the grid's order."""
+    unknown = [k for k in grid if k not in GRID_KEYS]
+    if unknown:
+        raise ValueError(f"a recipe grid may vary {', '.join(GRID_KEYS)}; got {unknown}")
+    keys = list(grid)
+    points = [dict(zip(keys, values, strict=True))
+              for values in itertools.product(*(grid[k] for k in keys))]
+    return sorted(points, key=lambda p: p.get("epochs", 0))  # stable: grid order within
+
+
+def _experiments(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    out = []
+    for notebook in NOTEBOOKS:
+        module = module_for(notebook)
+        if hasattr(module, "recipe_tasks"):
+            out.append((notebook, module))
+    return out
+
+
+def declared(params: Mapping[str, Any]) -> pd.DataFrame:
+    """The recipes the profiles declare: one row per experiment and role."""
+    rows = []
+    for notebook, module in _experiments(params):
+        s = settings(module.PROFILES, {"profile": params.get("profile", "quick")})
+        for role, recipe in s["recipes"].items():
+            rows.append(dict(experiment=notebook, role=role, **recipe))
+    return pd.DataFrame(rows)
+
+
+def search_specs(params: Mapping[str, Any]) -> list[RunSpec]:
+    """Every run of every recipe search of the profile (tags ``experiment``, ``role``,
+    ``point`` (the grid point's index, cheapest first) and the grid's settings)."""
+    out = []
+    for notebook, module in _experiments(params):
+        s = settings(module.PROFILES, {"profile": params.get("profile", "quick")})
+        search = s["recipe_search"]
+        tasks = module.recipe_tasks({"profile": s["profile"]})
+        for role, task in tasks.items():
+            templates = task if isinstance(task, list | tuple) else [task]
+            for i, point in enumerate(grid_points(search["grid"][role])):
+                for j, template in enumerate(templates):
+                    config = TrainConfig(**{**_fields(template.train), **point})
+                    for seed in range(search["seeds"]):
+                        data = replace(template.data, subsample_seed=seed)
+                        spec = replace(template, data=data, train=config, seed=seed)
+                        out.append(spec.with_tags(experiment=notebook, role=role, point=i,
+                                                  template=j,
+                                                  **{f"grid_{k}": v for k, v in point.items()}))
+    return out
+
+
+def _fields(config: TrainConfig) -> dict[str, Any]:
+    return {k: getattr(config, k) for k in ("epochs", "batch_size", "lr", "momentum",
+                                            "nesterov", "weight_decay", "schedule",
+                                            "warmup_epochs")}
+
+
+def budgets(params: Mapping[str, Any]) -> dict[str, float]:
+    """Per experiment, the most epochs a recipe may take (``recipe_search.max_epochs``; no
+    limit when absent): a time budget stated with the profile, so that a longer recipe is
+    shown with its validation accuracy but not chosen."""
+    out = {}
+    for notebook, module in _experiments(params):
+        s = settings(module.PROFILES, {"profile": params.get("profile", "quick")})
+        out[notebook] = float(s["recipe_search"].get("max_epochs", math.inf))
+    return out
+
+
+def select(df: pd.DataFrame, max_epochs: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """The recipe chosen for each experiment and role by the one-SE rule on validation.
+
+    ``df`` is :func:`tlkit.results.frame` of :func:`search_specs`' records. Returns one row per
+    grid point with ``val_mean`` and ``val_sem`` (over seeds, of the mean over the role's
+    templates), ``train_mean`` and ``min_train`` (final training accuracy) and
+    ``chosen`` (True for the choice); the test accuracy is not used (and not returned). A grid
+    point with fewer finished runs than the others (some diverged) is never chosen, nor one
+    with more epochs than its experiment's budget (``max_epochs``, :func:`budgets`); column
+    ``eligible`` says which could be.
+    """
+    if "val_acc" not in df or df["val_acc"].isna().any():
+        raise ValueError("recipe selection needs the validation accuracy of every run")
+    settings_cols = [c for c in df.columns if c.startswith("grid_")]
+    rows = []
+    for (experiment, role), part in df.groupby(["experiment", "role"], sort=False):
+        points = []
+        for point, runs in part.groupby("point", sort=True):
+            per_seed = runs.groupby("seed")
+            complete = per_seed["val_acc"].count() == runs["template"].nunique()
+            v = per_seed["val_acc"].mean()[complete].to_numpy(dtype=float)
+            sem = float(np.std(v, ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
+            first = runs.iloc[0]
+            points.append(dict(experiment=experiment, role=role, point=int(point),
+                               **{c[5:]: first[c] for c in settings_cols
+                                  if not pd.isna(first[c])},
+                               val_mean=float(v.mean()), val_sem=sem,
+                               train_mean=float(runs["train_acc"].mean()),
+                               min_train=float(runs["train_acc"].min()), seeds=len(v)))
+        table = pd.DataFrame(points)
+        cap = (max_epochs or {}).get(experiment, math.inf)
+        table["eligible"] = (table["seeds"] == table["seeds"].max()) & (
+            table["epochs"].fillna(0) <= cap if "epochs" in table else True)
+        complete = table[table["eligible"]]
+        best = complete.loc[complete["val_mean"].idxmax()]
+        bar = best["val_mean"] - (0.0 if math.isnan(best["val_sem"]) else best["val_sem"])
+        near = complete[complete["val_mean"] >= bar]
+        cheapest = near[near["epochs"] == near["epochs"].min()] if "epochs" in near else near
+        chosen = cheapest.loc[cheapest["val_mean"].idxmax(), "point"]
+        rows.append(table.assign(chosen=table["point"] == chosen))
+    return pd.concat(rows, ignore_index=True)
+
+
+def agreement(selection: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
+    """Per experiment and role: the recipe the profile declares against the one the search
+    chose (only the settings the grid varies), and whether they agree."""
+    chosen = selection[selection["chosen"]].set_index(["experiment", "role"])
+    rows = []
+    for r in declared(params).itertuples(index=False):
+        key = (r.experiment, r.role)
+        if key not in chosen.index:
+            continue
+        pick = chosen.loc[key]
+        varied = [k for k in GRID_KEYS if k in pick.index and not pd.isna(pick[k])]
+        same = all(float(getattr(r, k)) == float(pick[k]) for k in varied)
+        rows.append(dict(experiment=r.experiment, role=r.role,
+                         declared=", ".join(f"{k} {getattr(r, k):g}" for k in varied),
+                         chosen=", ".join(f"{k} {float(pick[k]):g}" for k in varied),
+                         val_mean=float(pick["val_mean"]), agrees=same))
+    return pd.DataFrame(rows)
+
+
+def validation_curves(records: Any) -> pd.DataFrame:
+    """Validation accuracy after each evaluated epoch of every search run: columns
+    ``experiment, role, point, seed, epoch, val_acc`` (the curves a recipe is chosen from)."""
+    rows = []
+    for r in records:
+        tags = r.spec.tag_dict
+        for epoch, acc in zip(r.history.get("val_epoch", []), r.history.get("val_acc", []),
+                              strict=True):
+            rows.append(dict(experiment=tags["experiment"], role=tags["role"],
+                             point=tags["point"], template=tags.get("template", 0),
+                             seed=r.spec.seed, epoch=epoch, val_acc=acc))
+    return pd.DataFrame(rows)
+
+
+def run_searches(params: Mapping[str, Any], *, device: str = "auto",
+                 executor: Any = None) -> tuple[list[Any], pd.DataFrame]:
+    """Run every search (cached like any sweep) and return its records and the grid points
+    whose runs failed, e.g. diverged at too high a learning rate: a failed point is a recipe
+    that does not work, not a failed search. Returns ``(records, failed)``, ``failed`` with
+    columns ``experiment, role, point, seed, error``."""
+    from .. import sweep
+
+    specs_ = search_specs(params)
+    try:
+        records = sweep.run(specs_, device=device, executor=executor)
+        failures: dict[str, str] = {}
+    except sweep.SweepError as err:
+        records, failures = err.records, err.failures
+    by_key = {s.key(): s for s in specs_}
+    rows = [dict(experiment=by_key[k].tag_dict["experiment"], role=by_key[k].tag_dict["role"],
+                 point=by_key[k].tag_dict["point"], seed=by_key[k].seed,
+                 error=e.strip().splitlines()[-1]) for k, e in failures.items() if k in by_key]
+    return records, pd.DataFrame(rows, columns=["experiment", "role", "point", "seed", "error"])
+
+
+def specs(params: Mapping[str, Any]) -> list[RunSpec]:
+    """The runs of the recipes appendix: every search (:func:`search_specs`)."""
+    return search_specs(params)

@@ -1,0 +1,82 @@
+r"""Small targets: learning curves, negative transfer, and the taxonomy map.
+
+The survey's second key experiment (Plested, Phiri & Gedeon, 2022): transfer matters most when
+the target is small, and it can hurt when the target is small *and* far from the source. One
+target task is trained at a range of sizes (examples per class, "all" being the whole training
+split) with four methods of :mod:`tlkit.methods`:
+
+================  ==========================================================================
+method            meaning
+================  ==========================================================================
+``scratch``       the same network, randomly initialised, every layer trained
+``linear probe``  layers 0-6 (conv1-fc7) copied from the source and frozen; only fc8 trains
+``fine-tune``     layers 0-6 copied and every layer fine-tuned, plain weight decay (L2)
+``L2-SP``         the same, with L2-SP instead of weight decay (Li, Grandvalet & Davoine, 2018):
+                  :math:`\frac{\alpha}{2}\lVert w_S - w^0_S\rVert^2 +
+                  \frac{\beta}{2}\lVert w_{\text{fc8}}\rVert^2`
+================  ==========================================================================
+
+from a *near* and a *far* source, whose distances to the target are measured (pixel OTDD, as
+in the layer-transfer experiment). The sources are the base networks of the layer-transfer
+experiment, so their checkpoints are shared through the run cache.
+
+- :mod:`.design`: studies, sizes, seeds and specs (profiles in ``profiles/small_targets.yaml``);
+- :mod:`.curves`: learning curves, gains over scratch, paired tests and crossovers;
+- :mod:`.taxonomy`: distances, the map's cells and its four regions;
+- :mod:`.patterns`: the chapter's claims as numbers and verdict labels.
+"""
+
+from .curves import (
+    add_sizes,
+    crossover_size,
+    crossovers,
+    curves,
+    gain_tests,
+    gains,
+    method_differences,
+    size_label,
+)
+from .design import (
+    METHODS,
+    PROFILES,
+    TARGET_BN,
+    TRANSFER_METHODS,
+    Source,
+    Study,
+    bucket,
+    check_params,
+    layer_transfer_specs,
+    lr_of,
+    methods_for,
+    pool_per_class,
+    recipe_tasks,
+    sample_specs,
+    seeds_at,
+    sizes_of,
+    specs,
+    studies,
+    train_config,
+)
+from .patterns import claims, effects, probe_and_bn, small_mean
+from .taxonomy import (
+    LAYER_CONDITIONS,
+    REGIONS,
+    distance_boundary,
+    distance_table,
+    layer_transfer_cells,
+    map_cells,
+    method_region_summary,
+    region_of,
+    region_summary,
+)
+
+__all__ = [
+    "PROFILES", "METHODS", "TRANSFER_METHODS", "TARGET_BN", "recipe_tasks", "bucket", "lr_of",
+    "REGIONS", "LAYER_CONDITIONS", "Source", "Study",
+    "check_params", "studies", "specs", "sizes_of", "seeds_at", "pool_per_class",
+    "train_config", "methods_for", "layer_transfer_specs", "size_label", "add_sizes", "curves",
+    "gains", "gain_tests", "crossover_size", "crossovers", "method_differences",
+    "distance_table", "distance_boundary", "layer_transfer_cells", "map_cells", "region_of",
+    "region_summary", "method_region_summary", "effects", "claims", "probe_and_bn", "small_mean",
+    "sample_specs",
+]

@@ -1,0 +1,366 @@
+"""The runs of the small-targets experiment: studies, sources, sizes, seeds and their specs.
+
+Profiles: ``tlkit/experiments/profiles/small_targets.yaml``. A *study* is one target task and
+the sources transferred to it; a source is base network A of a layer-transfer split (its very
+run, shared through the run cache) or torchvision ImageNet weights (the large-source case).
+Every run takes at least ``steps`` SGD steps whatever the target size (:func:`train_config`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ... import data
+from ...data import registry
+from ...methods import transfer
+from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
+from ...train import TrainConfig
+from .. import layer_transfer as lt
+from ..params import int_list, number, positive_int
+from ..profile import load_profiles, settings
+
+__all__ = [
+    "PROFILES",
+    "METHODS",
+    "TRANSFER_METHODS",
+    "Source",
+    "Study",
+    "studies",
+    "sizes_of",
+    "seeds_at",
+    "pool_per_class",
+    "train_config",
+    "methods_for",
+    "check_params",
+    "specs",
+    "layer_transfer_specs",
+    "recipe_tasks",
+    "bucket",
+    "lr_of",
+    "TARGET_BN",
+    "layer_params",
+    "cnn_model",
+    "source_run",
+    "sample_specs",
+]
+
+PROFILES = load_profiles("small_targets")
+
+#: The methods of the page, scratch first (names of :mod:`tlkit.methods`).
+METHODS = ("scratch", "linear probe", "fine-tune", "L2-SP")
+TRANSFER_METHODS = METHODS[1:]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source network: base network A of a layer-transfer split (``split``), or torchvision
+    ResNet-18 ``weights`` (the large-source case; ``size`` is then its input size)."""
+
+    name: str
+    role: str
+    split: str | None = None
+    weights: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Study:
+    """One target task and the sources transferred to it."""
+
+    name: str
+    target: str
+    dataset: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    classes: tuple[str, ...] | None = None
+    sources: tuple[Source, ...] = ()
+
+
+def layer_params(s: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters of the layer-transfer experiment whose sources this one shares."""
+    return {"profile": s["profile"]}
+
+
+def studies(params: Mapping[str, Any]) -> list[Study]:
+    """The studies of the profile, with the layer-transfer splits resolved."""
+    s = settings(PROFILES, params)
+    by_split = {x.name: x for x in lt.splits(layer_params(s))}
+    out = []
+    for d in s["studies"]:
+        t = d["target"]
+        if "split" in t:
+            if t["split"] not in by_split:
+                raise ValueError(f"study {d['name']!r}: unknown layer-transfer split "
+                                 f"{t['split']!r}; valid: {', '.join(by_split)}")
+            split = by_split[t["split"]]
+            dataset, options, classes = split.dataset, dict(split.options), split.b
+        else:
+            dataset, options = t["dataset"], dict(t["options"])
+            classes = None if t["classes"] is None else tuple(t["classes"])
+        sources = []
+        for src in d["sources"]:
+            weights = src.get("weights")
+            if weights == "pretrained":
+                weights = s["pretrained"]
+                if weights is None:
+                    continue  # the large-source case is off
+            elif src.get("split") not in by_split:
+                raise ValueError(f"study {d['name']!r}: unknown layer-transfer split "
+                                 f"{src.get('split')!r}; valid: {', '.join(by_split)}")
+            sources.append(Source(src["name"], src["role"], src.get("split"), weights,
+                                  src.get("size")))
+        out.append(Study(d["name"], t["name"], dataset, options, classes, tuple(sources)))
+    return out
+
+
+def sizes_of(s: Mapping[str, Any]) -> list[int | None]:
+    """The sizes of the settings, ``None`` for the whole split (written null or ``"all"``)."""
+    return [None if n in (None, "all") else n for n in s["sizes"]]
+
+
+def seeds_at(n: int | None, s: Mapping[str, Any]) -> int:
+    """Number of seeds at size ``n`` (``None``: all): the ``seeds`` parameter when given, else
+    the first rule ``[max_size, seeds]`` of ``seed_schedule`` with ``n <= max_size`` (a
+    ``max_size`` of ``None`` matches every size)."""
+    if s.get("seeds") is not None:
+        return int(s["seeds"])
+    for limit, k in s["seed_schedule"]:
+        if limit is None or (n is not None and n <= limit):
+            return int(k)
+    raise ValueError(f"seed_schedule {s['seed_schedule']!r} has no rule for size {n!r}")
+
+
+def pool_per_class(study: Study) -> list[int]:
+    """Training images of each class of the study's target (the pool 'all' draws from)."""
+    src = registry.source(study.dataset)
+    opts = src.options(study.options)
+    counts = src.class_counts("train", opts)
+    names = src.classes(opts)
+    if counts is None:
+        raise ValueError(f"the class sizes of {study.dataset!r} are not known in advance")
+    chosen = names if study.classes is None else study.classes
+    return [counts[names.index(c)] for c in chosen]
+
+
+def bucket(s: Mapping[str, Any], n: int | None) -> str:
+    """``"small"`` below the profile's ``size_boundary`` examples per class, else ``"large"``
+    (the whole split is large)."""
+    return "small" if n is not None and n < s["size_boundary"] else "large"
+
+
+def train_config(s: Mapping[str, Any], n_images: int, lr: float) -> TrainConfig:
+    """The optimisation of a run on ``n_images`` training images: at least ``steps`` SGD steps
+    and at least ``min_epochs`` epochs, at learning rate ``lr``.
+
+    Epochs are whole: with ``b = ceil(n_images / batch_size)`` batches per epoch, the batch
+    size is evened out to ``ceil(n_images / b)`` (so that no batch is a near-empty remainder)
+    and the run takes ``max(ceil(steps / b), min_epochs)`` epochs. A tiny target is trained for
+    as many steps as a larger one, and a large target for as many epochs as the recipes of the
+    layer-transfer chapter need to converge. The cosine schedule spans all of them.
+    """
+    batches = math.ceil(n_images / s["batch_size"])
+    batch = math.ceil(n_images / batches)
+    epochs = max(1, math.ceil(s["steps"] / batches), s["min_epochs"])
+    return TrainConfig(epochs=epochs, batch_size=batch, lr=lr)
+
+
+def lr_of(s: Mapping[str, Any], method: str, n: int | None) -> float:
+    """The learning rate of ``method`` at size ``n``: the profile's recipe for its bucket."""
+    key = f"{method}_{bucket(s, n)}"
+    try:
+        return float(s["recipes"][key]["lr"])
+    except KeyError:
+        raise ValueError(f"the profile has no recipe {key!r}") from None
+
+
+def cnn_model(s: Mapping[str, Any]) -> ModelSpec:
+    """The cnn8 this experiment shares with the layer-transfer experiment."""
+    return lt.model_spec(layer_params(s))
+
+
+def source_run(s: Mapping[str, Any], source: Source, seed: int) -> RunSpec | None:
+    """The source run of ``source`` for ``seed`` (``None`` for pretrained weights)."""
+    if source.split is None:
+        return None
+    split = {x.name: x for x in lt.splits(layer_params(s))}[source.split]
+    return lt.source_spec(layer_params(s), split, "a", seed)
+
+
+def _model_for(s: Mapping[str, Any], source: Source | None) -> ModelSpec:
+    if source is None or source.weights is None:
+        return cnn_model(s)
+    base = cnn_model(s)
+    return ModelSpec(arch="resnet18", width=base.width, size=source.size or base.size,
+                     channels=3, weights=source.weights)
+
+
+#: The method tag of the linear probe whose frozen batch-norm statistics are recomputed on the
+#: target (:data:`tlkit.spec.BN_STATS`); every other frozen run keeps the source's statistics.
+TARGET_BN = "linear probe, target BN"
+
+
+def _transfer(s: Mapping[str, Any], source: Source, method: str, seed: int) -> TransferSpec:
+    """The transfer of ``method`` from ``source``: every layer but the classifier. From
+    torchvision weights the model starts from them and L2-SP decays towards them."""
+    options = dict(alpha=s["alpha"], beta=s["beta"]) if method == "L2-SP" else {}
+    base = "linear probe" if method == TARGET_BN else method
+    t = transfer(base, source_run(s, source, seed), arch=_model_for(s, source).arch, **options)
+    return replace(t, bn_stats="target") if method == TARGET_BN else t
+
+
+def methods_for(source: Source) -> tuple[str, ...]:
+    """Transfer methods run from ``source`` (every method, from a source run or torchvision
+    weights alike)."""
+    return TRANSFER_METHODS
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` for a bad size list, seed schedule, step count, regulariser
+    strength, an unknown dataset, class or split, or a size a target class cannot supply."""
+    s = settings(PROFILES, params)
+    int_list("sizes", s["sizes"], allow=(None, "all"))
+    if s.get("seeds") is not None:
+        positive_int("seeds", s["seeds"], 2, why="paired tests need two")
+    for n in sizes_of(s):
+        positive_int(f"the number of seeds at size {n}", seeds_at(n, s), 2,
+                     why="paired tests need two")
+    for key in ("steps", "batch_size", "min_epochs"):
+        positive_int(key, s[key])
+    positive_int("validation", s["validation"], 0)
+    for method in METHODS:
+        for b in ("small", "large"):
+            number(f"the learning rate of {method} ({b})", lr_of(s, method, 1 if b == "small"
+                                                                else None), positive=True)
+    int_list("bn_sizes", s["bn_sizes"], allow=(None, "all"))
+    missing = [n for n in s["bn_sizes"] if (None if n == "all" else n) not in sizes_of(s)]
+    if missing:
+        raise ValueError(f"bn_sizes {missing} are not among the sizes run")
+    number("alpha", s["alpha"])
+    number("beta", s["beta"])
+    number("size_boundary", s["size_boundary"], positive=True)
+    if s["distance_boundary"] is not None:
+        number("distance_boundary (None: the midpoint of the near and far sources)",
+               s["distance_boundary"], positive=True)
+    if s["pretrained"] is not None:
+        from torchvision.models import ResNet18_Weights
+
+        if s["pretrained"] not in ResNet18_Weights.__members__:
+            raise ValueError(f"pretrained must be None or one of "
+                             f"{', '.join(ResNet18_Weights.__members__)}, got "
+                             f"{s['pretrained']!r}")
+    lt.check_params(layer_params(s))
+    for study in studies(params):
+        if not any(src.role == "near" for src in study.sources) or not any(
+                src.role == "far" for src in study.sources):
+            raise ValueError(f"study {study.name!r} needs a near and a far source")
+        smallest = min(pool_per_class(study)) - s["validation"]
+        for n in sizes_of(s):
+            data.check(study.dataset, classes=study.classes, n_per_class=n, **study.options)
+            if n is not None and n > smallest:
+                raise ValueError(f"size {n} is larger than the {smallest} images left in the "
+                                 f"smallest class of {study.target!r} after {s['validation']} "
+                                 "are held out for validation")
+
+
+def specs(params: Mapping[str, Any]) -> list[RunSpec]:
+    """Every run: per study, size and seed, scratch (one per architecture) and each transfer
+    method from each source.
+
+    Tags: ``study``, ``target``, ``source`` (``"none"`` for scratch), ``role`` (``near``,
+    ``far``, ``large`` or ``"none"``) and ``method`` (:data:`METHODS`). The runs of one seed
+    share the target subsample (``subsample_seed = seed``) and the training seed, so methods
+    are paired by seed; the source of seed ``k`` is base network A of seed ``k``.
+    """
+    check_params(params)
+    s = settings(PROFILES, params)
+    out: list[RunSpec] = []
+    for study in studies(params):
+        pool = pool_per_class(study)
+        archs: dict[str, Source | None] = {"cnn8": None}
+        for src in study.sources:
+            if src.weights is not None:
+                archs["resnet18"] = src
+        bn_sizes = [None if n == "all" else n for n in s["bn_sizes"]]
+        for n in sizes_of(s):
+            n_images = (sum(pool) - s["validation"] * len(pool)) if n is None else n * len(pool)
+            for seed in range(seeds_at(n, s)):
+                out += _cell(s, study, archs, n, n_images, seed, n in bn_sizes)
+    return out
+
+
+def _cell(s: Mapping[str, Any], study: Study, archs: Mapping[str, Source | None],
+          n: int | None, n_images: int, seed: int, with_bn: bool) -> list[RunSpec]:
+    """The runs of one study, size and seed: scratch per architecture, then every method from
+    every source (and the probe with target batch-norm statistics where asked)."""
+    target = DataSpec(study.dataset, study.options, classes=study.classes, n_per_class=n,
+                      subsample_seed=seed, validation=s["validation"])
+    tag = dict(study=study.name, target=study.target)
+    out = []
+    for src in archs.values():
+        model = _model_for(s, src)
+        if src is not None:  # scratch of the same architecture, no weights
+            model = ModelSpec(arch=model.arch, width=model.width, size=model.size,
+                              channels=model.channels)
+        train = train_config(s, n_images, lr_of(s, "scratch", n))
+        out.append(RunSpec(target, model, train, transfer("scratch"), seed=seed)
+                   .with_tags(source="none", role="none", method="scratch", **tag))
+    for src in study.sources:
+        methods = [*methods_for(src), *([TARGET_BN] if with_bn else [])]
+        for method in methods:
+            base = "linear probe" if method == TARGET_BN else method
+            train = train_config(s, n_images, lr_of(s, base, n))
+            out.append(RunSpec(target, _model_for(s, src), train,
+                               _transfer(s, src, method, seed), seed=seed)
+                       .with_tags(source=src.name, role=src.role, method=method, **tag))
+    return out
+
+
+def recipe_tasks(params: Mapping[str, Any]) -> dict[str, RunSpec]:
+    """The runs each recipe is chosen on (:mod:`tlkit.experiments.recipes`): every method at
+    the search's small and large size, on the first study, from its near source."""
+    s = settings(PROFILES, params)
+    study = studies(params)[0]
+    near = next(src for src in study.sources if src.role == "near")
+    pool = pool_per_class(study)
+    out = {}
+    for b, n in s["recipe_search"]["sizes"].items():
+        n = None if n in (None, "all") else n
+        n_images = (sum(pool) - s["validation"] * len(pool)) if n is None else n * len(pool)
+        runs = _cell(s, study, {"cnn8": None}, n, n_images, 0, False)
+        for spec in runs:
+            method = spec.tag_dict["method"]
+            if spec.tag_dict["source"] in ("none", near.name):
+                out[f"{method}_{b}"] = spec
+    return out
+
+
+def layer_transfer_specs(params: Mapping[str, Any]) -> list[RunSpec]:
+    """The runs of the layer-transfer experiment that the map reads: on its distance axis,
+    scratch and every transferable layer copied, fine-tuned (``AnB+``) and frozen (``AnB``) at
+    its deepest axis depth, for its default seeds. Identical to that notebook's runs, so they
+    are cache hits when it ran first."""
+    s = settings(PROFILES, params)
+    lp = layer_params(s)
+    top = max(settings(lt.PROFILES, lp)["axis_depths"])
+    return [x for x in lt.specs(lp) if x.tag_dict["part"] == "axis" and (
+        x.tag_dict["condition"] == "scratch"
+        or (x.tag_dict["condition"] in ("AnB", "AnB+") and x.transfer.layers == top))]
+
+
+def sample_specs(params: Mapping[str, Any]) -> dict[str, RunSpec]:
+    """The runs whose training images a page shows (seed 0): each study's target (its whole
+    training split) and the source network of each of its sources (pretrained weights have no
+    source run and are not shown)."""
+    check_params(params)
+    s = settings(PROFILES, params)
+    out: dict[str, RunSpec] = {}
+    for study in studies(params):
+        scratch = _cell(s, study, {"cnn8": None}, None, 1, 0, False)[0]
+        out[f"target: {study.target}"] = scratch
+        for src in study.sources:
+            run = source_run(s, src, 0)
+            if run is not None:
+                out[f"{src.role} source: {src.name}"] = run
+    return out

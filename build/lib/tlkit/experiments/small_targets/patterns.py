@@ -1,0 +1,134 @@
+"""The claims the small-targets chapter tests, and the numbers its page glues.
+
+:func:`effects` reads, for the first study, the per-seed values behind each claim: the gain of
+fine-tuning over scratch on the smallest target, its shrinking with the target's size, negative
+transfer from the far source on small targets (fine-tuning and L2-SP, each with its recipe
+chosen on validation), near against far, and L2-SP against plain fine-tuning. :func:`claims`
+turns them into a family for :func:`tlkit.verdicts.judge`. The linear probe and the
+batch-norm choice are measured and described (:func:`probe_and_bn`), not claimed. The sentences
+are the notebook's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ...analysis import format_interval, mean_claim, t_interval, welch_claim
+from ...verdicts import Claim
+from .design import TARGET_BN
+
+__all__ = ["effects", "claims", "probe_and_bn", "small_mean"]
+
+
+def _gains(gain_table: pd.DataFrame, study: str, role: str, method: str) -> pd.DataFrame:
+    return gain_table[(gain_table["study"] == study) & (gain_table["role"] == role)
+                      & (gain_table["method"] == method)]
+
+
+def small_mean(gain_table: pd.DataFrame, study: str, role: str, method: str,
+               size_boundary: float, value: str = "gain") -> pd.Series:
+    """Per seed: the mean of ``value`` over the sizes below ``size_boundary`` (every small size
+    has the same seeds, so each seed averages the same sizes)."""
+    part = _gains(gain_table, study, role, method)
+    part = part[part["per_class"] < size_boundary]
+    counts = part.groupby("seed")["size"].nunique()
+    keep = counts[counts == counts.max()].index  # seeds present at every small size
+    return part[part["seed"].isin(keep)].groupby("seed")[value].mean()
+
+
+def effects(gain_table: pd.DataFrame, size_boundary: float) -> tuple[dict[str, dict[str, Any]],
+                                                                     dict[str, Any]]:
+    """The per-seed values behind each claim of the first study, and values to glue.
+
+    Effects (each a dict with ``values`` per seed, or ``groups`` for two independent samples;
+    ``sign``, ``published`` (0: the sources give no size) and ``description``):
+
+    * ``small_gain``: fine-tune minus scratch at the smallest size, near source (positive);
+    * ``shrinks``: that gain at the smallest size minus at the largest (Welch; positive);
+    * ``far_ft_hurts`` and ``far_l2sp_hurts``: fine-tuning and L2-SP from the far source minus
+      scratch, averaged over the small sizes (claimed negative: negative transfer);
+    * ``near_beats_far``: the fine-tune gain from the near source minus that from the far one,
+      at the smallest size (positive);
+    * ``l2sp_beats_ft``: L2-SP minus fine-tuning from the near source, averaged over the small
+      sizes (positive; Li et al., 2018).
+    """
+    study = gain_table["study"].iloc[0]
+    t = gain_table[gain_table["study"] == study]
+    sizes = t.sort_values("per_class")["size"].unique()
+    smallest, largest = str(sizes[0]), str(sizes[-1])
+    glue: dict[str, Any] = dict(study=study, smallest=smallest, largest=largest,
+                                largest_per_class=float(t["per_class"].max()),
+                                small_sizes=", ".join(s for s in sizes
+                                                      if t.loc[t["size"] == s, "per_class"]
+                                                      .iloc[0] < size_boundary))
+
+    def at(role: str, method: str, size: str) -> pd.Series:
+        part = _gains(t, study, role, method)
+        return part[part["size"] == size].set_index("seed")["gain"].sort_index()
+
+    near_small, far_small = at("near", "fine-tune", smallest), at("far", "fine-tune", smallest)
+    both = near_small.index.intersection(far_small.index)
+    ft = small_mean(t, study, "near", "fine-tune", size_boundary, "test_acc")
+    l2sp = small_mean(t, study, "near", "L2-SP", size_boundary, "test_acc")
+    common = ft.index.intersection(l2sp.index)
+    found = {
+        "small_gain": dict(values=near_small, sign=1, published=0.0,
+                           description=f"fine-tune - scratch, near source, {smallest} per class"),
+        "shrinks": dict(groups=(near_small, at("near", "fine-tune", largest)), sign=1,
+                        published=0.0,
+                        description=f"fine-tune gain at {smallest} minus at {largest} per "
+                                    "class, near source (Welch)"),
+        "far_ft_hurts": dict(values=small_mean(t, study, "far", "fine-tune", size_boundary),
+                             sign=-1, published=0.0,
+                             description="fine-tune - scratch, far source, mean over small sizes"),
+        "far_l2sp_hurts": dict(values=small_mean(t, study, "far", "L2-SP", size_boundary),
+                               sign=-1, published=0.0,
+                               description="L2-SP - scratch, far source, mean over small sizes"),
+        "near_beats_far": dict(values=near_small.loc[both] - far_small.loc[both], sign=1,
+                               published=0.0,
+                               description=f"fine-tune gain, near - far source, {smallest} "
+                                           "per class"),
+        "l2sp_beats_ft": dict(values=l2sp.loc[common] - ft.loc[common], sign=1, published=0.0,
+                              description="L2-SP - fine-tune, near source, mean over small "
+                                          "sizes"),
+    }
+    return found, glue
+
+
+def claims(found: dict[str, dict[str, Any]]) -> list[Claim]:
+    """The family of claims on :func:`effects` (paired t, or Welch for ``groups``)."""
+    out = []
+    for name, e in found.items():
+        if "groups" in e:
+            out.append(welch_claim(name, *e["groups"], sign=e["sign"], published=e["published"],
+                                   description=e["description"]))
+        else:
+            out.append(mean_claim(name, e["values"], sign=e["sign"], published=e["published"],
+                                  description=e["description"]))
+    return out
+
+
+def probe_and_bn(gain_table: pd.DataFrame) -> pd.DataFrame:
+    """What the frozen linear probe costs against fine-tuning, and what recomputing its
+    batch-norm statistics on the target changes, per study, source and size: paired (by seed)
+    differences of test accuracy with their 95% intervals (descriptive, no verdict)."""
+    rows = []
+    wide = gain_table.pivot_table(index=["study", "role", "per_class", "size", "seed"],
+                                  columns="method", values="test_acc",
+                                  aggfunc="first").reset_index()
+    for (study, role, per_class, size), part in wide.groupby(
+            ["study", "role", "per_class", "size"], sort=True):
+        for name, a, b in (("probe - fine-tune", "linear probe", "fine-tune"),
+                           ("target BN - source BN (probe)", TARGET_BN, "linear probe")):
+            if a not in part or b not in part:
+                continue
+            d = (part[a] - part[b]).dropna()
+            if len(d) < 2:
+                continue
+            low, high = t_interval(d, 0.95)
+            rows.append(dict(study=study, role=role, per_class=per_class, size=size,
+                             comparison=name, diff=float(d.mean()), ci_low=low, ci_high=high,
+                             seeds=len(d), shown=format_interval(float(d.mean()), low, high)))
+    return pd.DataFrame(rows)

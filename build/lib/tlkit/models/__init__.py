@@ -1,0 +1,37 @@
+"""Layer-indexed models: "layer n" means the same block in every experiment.
+
+- :mod:`tlkit.models.base`: :class:`LayeredModel` and the registry :data:`ARCHITECTURES`;
+- :mod:`tlkit.models.cnn`: ``cnn8``, the eight-layer CNN of Yosinski et al. (2014);
+- :mod:`tlkit.models.resnet`: ``resnet18``, torchvision's ResNet-18 (He et al., 2016).
+"""
+
+from . import cnn, resnet  # noqa: F401 - registers the built-in architectures
+from .base import (
+    ARCHITECTURES,
+    Architecture,
+    LayeredModel,
+    WeightsUnavailableError,
+    architecture,
+    build_model,
+    layer_parameters,
+    num_layers,
+    register,
+    reset_layer,
+)
+from .cnn import LayerCNN
+from .resnet import LayerResNet
+
+__all__ = [
+    "ARCHITECTURES",
+    "Architecture",
+    "LayerCNN",
+    "LayerResNet",
+    "LayeredModel",
+    "WeightsUnavailableError",
+    "architecture",
+    "build_model",
+    "layer_parameters",
+    "num_layers",
+    "register",
+    "reset_layer",
+]

@@ -1,0 +1,257 @@
+"""The book's notebooks: finding them and executing one with papermill.
+
+A notebook ``notebooks/NN_name.ipynb`` has one cell tagged ``parameters`` (papermill's
+convention); reading, converting and checking its parameters is :mod:`tlkit.parameters`, whose
+functions are re-exported here. :func:`execute` runs one notebook with papermill and records the
+profile in its metadata.
+
+>>> path = find_notebook("quickstart", root=".")
+>>> params = resolve_parameters(path, {"profile": "smoke", "seeds": "2"})
+>>> check_parameters(path.stem, params)
+>>> execute(path, "_build/notebooks/00_quickstart.ipynb", {"profile": "smoke"}, cwd=".")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .parameters import (
+    Parameter,
+    check_parameters,
+    convert_value,
+    read_parameters,
+    resolve_parameters,
+)
+
+__all__ = [
+    "NOTEBOOK_DIR",
+    "Parameter",
+    "NotebookNotFoundError",
+    "NotebookExecutionError",
+    "find_root",
+    "list_notebooks",
+    "short_name",
+    "find_notebook",
+    "read_parameters",
+    "convert_value",
+    "resolve_parameters",
+    "check_parameters",
+    "execute",
+]
+
+#: The folder, relative to the book's root, that holds the experiment notebooks.
+NOTEBOOK_DIR = "notebooks"
+#: The kernel every notebook runs on (the current interpreter's ipykernel).
+KERNEL = "python3"
+#: Kernel options: keep ipykernel's own log (start-up notices, shutdown interrupts) off the
+#: terminal; errors in cells arrive through the outputs.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+#: Environment set while a notebook runs: no progress bars in the saved outputs.
+#: Environment of every notebook executed by tlkit: no progress bars, and figures glued for the
+#: book rather than shown where they are drawn (:func:`tlkit.pages.figure`).
+EXECUTION_ENV = {"TLKIT_PROGRESS": "0", "TLKIT_GLUE_ONLY": "1"}
+
+_PREFIX = re.compile(r"^\d+_")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class NotebookNotFoundError(ValueError):
+    """No notebook matches the name given."""
+
+
+class NotebookExecutionError(RuntimeError):
+    """A cell of a notebook raised while papermill executed it.
+
+    Attributes:
+        notebook: The file stem of the notebook (``00_quickstart``).
+        cell_index: Index (from 0) of the failing cell in the source notebook.
+        execution_count: The cell's ``In [n]`` number in the executed copy.
+        ename: The exception's class name, e.g. ``ValueError``.
+        evalue: The exception's message.
+        traceback: The kernel's traceback, without colour codes.
+        output: Where the partially executed copy was written.
+    """
+
+    def __init__(self, notebook: str, cell_index: int, execution_count: int | None, ename: str,
+                 evalue: str, traceback: str, output: Path) -> None:
+        self.notebook, self.cell_index, self.execution_count = notebook, cell_index, execution_count
+        self.ename, self.evalue, self.traceback, self.output = ename, evalue, traceback, output
+        where = f"cell {cell_index}" + (f" (In [{execution_count}])" if execution_count else "")
+        error = f"{ename}: {evalue}" if evalue else ename
+        super().__init__(f"notebook {notebook} failed in {where}: {error}\n"
+                         f"the partially executed copy is kept at {output}")
+
+
+def find_root(start: str | os.PathLike[str] | None = None) -> Path:
+    """The book's root: the first of ``start`` (default: the current directory) and its parents
+    that holds a ``_toc.yml``.
+
+    Raises:
+        FileNotFoundError: no folder up to the file system's root holds one.
+    """
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").is_file():
+            return folder
+    raise FileNotFoundError(f"no _toc.yml in {here} or any folder above it; pass --root")
+
+
+def list_notebooks(root: str | os.PathLike[str]) -> list[Path]:
+    """Every notebook under ``<root>/notebooks``, sorted by name."""
+    return sorted((Path(root) / NOTEBOOK_DIR).glob("*.ipynb"))
+
+
+def short_name(stem: str) -> str:
+    """The name without its number prefix: ``00_quickstart`` -> ``quickstart``."""
+    return _PREFIX.sub("", stem)
+
+
+def find_notebook(name: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """The notebook called ``name``: a path, a file stem (``00_quickstart``) or a short name
+    (``quickstart``) of a notebook under ``<root>/notebooks``.
+
+    Raises:
+        NotebookNotFoundError: nothing matches, or a short name matches several notebooks.
+    """
+    as_path = Path(name)
+    if as_path.suffix == ".ipynb" or len(as_path.parts) > 1:
+        for candidate in (as_path, as_path.with_name(f"{as_path.name}.ipynb")):
+            if candidate.suffix == ".ipynb" and candidate.is_file():
+                return candidate
+        raise NotebookNotFoundError(f"no notebook at {name}")
+    root = Path(root if root is not None else ".")
+    available = list_notebooks(root)
+    matches = [p for p in available if p.stem == name]
+    if not matches:
+        matches = [p for p in available if short_name(p.stem) == name]
+    if len(matches) == 1:
+        return matches[0]
+    names = ", ".join(p.stem for p in available) or "none"
+    if matches:
+        raise NotebookNotFoundError(f"{name!r} matches several notebooks: "
+                                    f"{', '.join(p.stem for p in matches)}")
+    raise NotebookNotFoundError(
+        f"unknown notebook {name!r}; notebooks in {root / NOTEBOOK_DIR}: {names}")
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the kernels started inside the block."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _source_index(path: Path, executed_index: int, injected: bool) -> int:
+    """Index in the source notebook of cell ``executed_index`` of the executed copy.
+
+    When parameters are given, papermill inserts its ``injected-parameters`` cell after the
+    ``parameters`` cell (at the top when there is none), which shifts every later cell by one.
+    """
+    import nbformat
+
+    if not injected:
+        return executed_index
+    cells = nbformat.read(str(path), as_version=4).cells
+    tagged = [i for i, cell in enumerate(cells)
+              if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    position = tagged[0] + 1 if tagged else 0
+    return executed_index - 1 if executed_index > position else executed_index
+
+
+def _relative(path: str, start: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(start.resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def _record_metadata(output: Path, stem: str, profile: Any, parameters: Mapping[str, Any],
+                     seconds: float, cwd: Path) -> None:
+    """Add ``metadata.tlkit``; papermill's paths become relative, so that the published
+    notebook does not show the folders of the machine that built it; the cell papermill injects
+    is removed from the page (the parameters of the run are recorded in ``metadata.tlkit``, and
+    each page states its profile in its prose) and the ``parameters`` cell folded."""
+    import nbformat
+
+    from . import __version__
+
+    nb = nbformat.read(str(output), as_version=4)
+    for cell in nb.cells:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        elif "parameters" in tags and "hide-cell" not in tags:
+            tags.append("hide-cell")
+    record = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if record.get(key):
+            record[key] = _relative(record[key], cwd)
+    nb.metadata["tlkit"] = {
+        "notebook": stem,
+        "profile": profile,
+        "parameters": dict(parameters),
+        "seconds": round(seconds, 1),
+        "tlkit_version": __version__,
+    }
+    nbformat.write(nb, str(output))
+
+
+def execute(
+    path: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    parameters: Mapping[str, Any],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    progress_bar: bool = False,
+) -> float:
+    """Execute the notebook at ``path`` with papermill into ``output``; return the seconds taken.
+
+    The kernel is ``python3`` on the current interpreter, started in ``cwd`` (so every notebook
+    of a book shares the run cache ``results/`` there) with ``TLKIT_PROGRESS=0``. Only
+    ``parameters`` are injected; the notebook's other defaults stay as written. The executed
+    copy records the injected parameters and the profile (the notebook's default when not
+    given) under ``metadata.tlkit``. The source notebook is never modified.
+
+    Raises:
+        NotebookExecutionError: a cell raised; the partially executed copy stays at ``output``.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    path, output = Path(path), Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        with _environment(EXECUTION_ENV):
+            papermill.execute_notebook(
+                str(path), str(output), parameters=dict(parameters), kernel_name=KERNEL,
+                cwd=None if cwd is None else str(cwd), progress_bar=progress_bar,
+                log_output=False, extra_arguments=KERNEL_ARGUMENTS)
+    except PapermillExecutionError as exc:
+        traceback = _ANSI.sub("", "\n".join(exc.traceback or []))
+        raise NotebookExecutionError(
+            notebook=path.stem, cell_index=_source_index(path, exc.cell_index, bool(parameters)),
+            execution_count=exc.exec_count, ename=exc.ename, evalue=exc.evalue,
+            traceback=traceback, output=output) from None
+    seconds = time.perf_counter() - start
+    profile = parameters.get("profile")
+    if "profile" not in parameters:
+        declared = read_parameters(path).get("profile")
+        profile = declared.default if declared is not None else None
+    _record_metadata(output, path.stem, profile, parameters, seconds,
+                     Path(cwd) if cwd is not None else Path.cwd())
+    return seconds

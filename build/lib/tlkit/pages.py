@@ -1,0 +1,191 @@
+"""What a notebook page hands to its Markdown: glued values, and tables of claims for readers.
+
+Pages write their sentences in Markdown with ``{glue:text}`` roles; these helpers glue a page's
+numbers under stable names in one call instead of dozens, so that the code a reader sees is the
+code that teaches:
+
+* :func:`glue_values`: every entry of a mapping as ``<prefix>_<name>``;
+* :func:`glue_claims`: for each claim of a judged family (:func:`tlkit.verdicts.judge`), its
+  estimate, intervals, verdict, and the half-width and detectable effect of its test;
+* :func:`claims_table`: the family as a compact table (three significant digits, no index);
+* :func:`setup`: the book's plotting style and table display, once per page;
+* :func:`figure`: glue a figure under a name, for a numbered ``{glue:figure}`` with a caption;
+* :func:`table`: a table for readers: captioned, three significant digits, no index;
+* :func:`samples`: the training images of runs, for a grid of what the data look like.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["CLAIM_COLUMNS", "glue_values", "glue_claims", "claims_table", "setup", "figure",
+           "table", "samples"]
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        try:
+            return value.item()
+        except (ValueError, AttributeError):
+            return value
+    return value
+
+
+def glue_values(prefix: str, values: Mapping[str, Any]) -> None:
+    """Glue every value under ``<prefix>_<name>`` (not displayed where it is glued)."""
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(f"{prefix}_{name}", _plain(value), display=False)
+
+
+def glue_claims(prefix: str, judged: pd.DataFrame, power: pd.DataFrame | None = None) -> None:
+    """Glue each claim's ``<prefix>_<claim>`` (estimate), ``_low``/``_high`` (95% interval),
+    ``_adj_low``/``_adj_high`` (Holm-adjusted), ``_level``, ``_p``, ``_verdict`` and, with a
+    power table (:func:`tlkit.analysis.power_table`), ``_hw`` (half-width), ``_target``,
+    ``_mde`` and ``_seeds``; and ``<prefix>_family`` (the number of claims)."""
+    values: dict[str, Any] = {"family": len(judged)}
+    for r in judged.itertuples(index=False):
+        values.update({r.claim: r.estimate, f"{r.claim}_low": r.ci_low,
+                       f"{r.claim}_high": r.ci_high, f"{r.claim}_adj_low": r.adj_low,
+                       f"{r.claim}_adj_high": r.adj_high, f"{r.claim}_level": r.level,
+                       f"{r.claim}_p": r.p_value, f"{r.claim}_verdict": r.verdict})
+    if power is not None:
+        for r in power.itertuples(index=False):
+            values.update({f"{r.claim}_hw": r.half_width, f"{r.claim}_target": r.target,
+                           f"{r.claim}_mde": r.mde, f"{r.claim}_seeds": r.seeds})
+    glue_values(prefix, values)
+
+
+def _sig(x: Any, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    if isinstance(x, str):
+        return x
+    return f"{x:+.{digits}f}" if abs(x) < 10 else f"{x:+.{digits - 2}f}"
+
+
+#: The columns of :func:`claims_table` by ``part``: the results, and the design behind them.
+CLAIM_COLUMNS = {
+    "result": ("claim", "measured", "estimate [95% CI]", "adjusted CI", "published", "verdict"),
+    "design": ("claim", "seeds", "± (target)", "detectable"),
+}
+
+
+def _interval(low: Any, high: Any) -> str:
+    """``[low, high]`` with a no-break space, so that a wrapped cell never splits it."""
+    return f"[{_sig(low)},\u00a0{_sig(high)}]"
+
+
+def _fixed(x: Any, digits: int = 3) -> str:
+    return f"{x:.{digits}f}" if isinstance(x, int | float) and math.isfinite(x) else "–"
+
+
+def claims_table(judged: pd.DataFrame, power: pd.DataFrame | None = None,
+                 part: str = "all") -> pd.DataFrame:
+    """The family for readers: claim, what is measured, estimate with its 95% interval and its
+    Holm-adjusted interval, the published size, the verdict, and (with ``power``) the seeds,
+    the interval half-width against its target and the detectable effect. ``part``
+    ``"result"`` or ``"design"`` keeps the columns of :data:`CLAIM_COLUMNS` (two tables that
+    each fit the text column); ``"all"`` keeps every column."""
+    if part not in ("all", *CLAIM_COLUMNS):
+        raise ValueError(f"part must be all, result or design, got {part!r}")
+    rows = []
+    by_claim = None if power is None else power.set_index("claim")
+    for r in judged.itertuples(index=False):
+        row = {"claim": r.claim, "measured": r.description,
+               "estimate [95% CI]": f"{_sig(r.estimate)} {_interval(r.ci_low, r.ci_high)}",
+               "adjusted CI": _interval(r.adj_low, r.adj_high),
+               "published": "–" if not r.published else f"{r.sign * r.published:+.3f}",
+               "verdict": r.verdict}
+        if by_claim is not None and r.claim in by_claim.index:
+            p = by_claim.loc[r.claim]
+            row.update({"seeds": p["seeds"],
+                        "± (target)": f"{_fixed(p['half_width'])} ({_fixed(p['target'])})",
+                        "detectable": _fixed(p["mde"])})
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if part == "all":
+        return out
+    return out[[c for c in CLAIM_COLUMNS[part] if c in out.columns]]
+
+
+def setup() -> None:
+    """The page's figure style (:func:`tlkit.plots.style.use`) and table display (no truncated
+    text)."""
+    from .plots import style
+
+    style.use()
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.max_rows", 400)
+
+
+def figure(name: str, fig: Any) -> None:
+    """Glue ``fig`` under ``name`` (for ``{glue:figure}``, which numbers and captions it) and
+    close it, so that the book shows it once, where the caption is. Run in Jupyter rather than
+    by tlkit (``TLKIT_GLUE_ONLY`` unset), the figure is also shown where it is drawn."""
+    import os
+
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+    if os.environ.get("TLKIT_GLUE_ONLY") != "1":
+        from IPython.display import display
+
+        display(fig)
+    plt.close(fig)
+
+
+def _format(x: Any, digits: int, signed: bool) -> str:
+    if isinstance(x, bool) or x is None:
+        return "" if x is None else ("yes" if x else "no")
+    if isinstance(x, int | float) and not isinstance(x, bool):
+        if isinstance(x, float) and not math.isfinite(x):
+            return "–"
+        if isinstance(x, int) or abs(x) >= 10 ** digits:
+            text = f"{x:.0f}"
+        elif abs(x) >= 1:
+            text = f"{x:#.{digits}g}".rstrip(".")
+        elif x != 0 and abs(x) < 10 ** -digits:
+            text = f"{x:.2g}"
+        else:
+            text = f"{x:.{digits}f}"
+        return ("+" if signed and x > 0 else "") + text
+    text = str(x)
+    # an interval "[low, high]" wraps as a unit
+    return re.sub(r"\[([^\]]*?), ([^\]]*)\]", "[\\1,\u00a0\\2]", text)
+
+
+def table(df: pd.DataFrame, caption: str, *, digits: int = 3,
+          signed: tuple[str, ...] = ()) -> Any:
+    """``df`` for readers: numbers below 1 (accuracies, differences, p-values) to ``digits``
+    decimals (two significant digits below ``10**-digits``), larger ones to ``digits``
+    significant digits, whole numbers as they are; ``+`` on the ``signed`` columns
+    (differences); a float column of whole numbers (counts with gaps) as whole numbers; no
+    index; ``caption`` above it."""
+    shown = df.copy()
+    for col in shown.columns:
+        values = [v.item() if hasattr(v, "item") else v for v in shown[col]]
+        numbers = [v for v in values if isinstance(v, float) and math.isfinite(v)]
+        if numbers and all(v.is_integer() for v in numbers) and all(
+                isinstance(v, float) or v is None for v in values):
+            values = [int(v) if isinstance(v, float) and math.isfinite(v) else v
+                      for v in values]  # a column of counts, float only for its gaps
+        shown[col] = [_format(v, digits, col in signed) for v in values]
+    return (shown.style.hide(axis="index").set_caption(caption)
+            .set_table_attributes('class="tlkit-table"'))
+
+
+def samples(specs: Mapping[str, Any]) -> dict[str, Any]:
+    """The training images of each run in ``specs`` (label -> :class:`tlkit.RunSpec`), exactly
+    as the run sees them (its classes, options, size and channels; :func:`tlkit.runner.load_data`),
+    for :func:`tlkit.plots.sample_grid`."""
+    from .runner import load_data
+
+    return {label: load_data(spec, "train") for label, spec in specs.items()}

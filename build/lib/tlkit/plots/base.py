@@ -1,0 +1,125 @@
+"""What every figure of the book shares: error bars from a summary table, axis labels, and
+the note that says what the points and bars are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..stats import summarize
+from .style import COLUMN, SMALL
+
+__all__ = ["errorbars", "label_axes", "seeds_text", "ci_note", "legend_below", "mean_ci_plot"]
+
+
+def errorbars(table: pd.DataFrame) -> tuple[pd.Series, list[pd.Series]]:
+    """Means and asymmetric error bars from columns ``mean``, ``ci_low``, ``ci_high`` (a
+    missing interval, from a single seed, draws no bar)."""
+    err = [(table["mean"] - table["ci_low"]).fillna(0).clip(lower=0),
+           (table["ci_high"] - table["mean"]).fillna(0).clip(lower=0)]
+    return table["mean"], err
+
+
+def label_axes(ax: plt.Axes, xlabel: str, ylabel: str, title: str | None) -> None:
+    """Axis labels, an optional title and a light grid."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+
+
+def seeds_text(counts: Iterable[int]) -> str:
+    """``"5 seeds"``, or ``"3-8 seeds"`` when the points have different numbers of seeds."""
+    ns = sorted({int(n) for n in counts})
+    if not ns:
+        return "no seeds"
+    if len(ns) == 1:
+        return f"{ns[0]} seed" + ("" if ns[0] == 1 else "s")
+    return f"{ns[0]}\u2013{ns[-1]} seeds"
+
+
+def ci_note(ax: plt.Axes, counts: Iterable[int], level: float = 0.95, *, paired: bool = False,
+            extra: str = "") -> None:
+    """The note in the corner of a figure: what a point is (a mean over how many seeds) and
+    what a bar is (a Student-t interval, paired by seed or not)."""
+    kind = "paired" if paired else "unpaired"
+    text = f"mean over {seeds_text(counts)}; bars: {kind} {level:.0%} CI"
+    if extra:
+        text += f"; {extra}"
+    ax.annotate(text, (1, 0), xycoords="axes fraction", xytext=(-4, 4),
+                textcoords="offset points", ha="right", va="bottom", fontsize=SMALL, color="0.4")
+
+
+def legend_below(ax: plt.Axes, ncol: int = 4, **kwargs) -> None:
+    """The axes' legend below it, outside the data, in ``ncol`` columns."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol,
+                  frameon=False, **kwargs)
+
+
+def mean_ci_plot(
+    df: pd.DataFrame,
+    x: str,
+    y: str = "test_acc",
+    hue: str | None = None,
+    *,
+    order: Sequence | None = None,
+    hue_order: Sequence | None = None,
+    level: float = 0.95,
+    ax: plt.Axes | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = None,
+    logx: bool = False,
+    dodge: float = 0.0,
+    colours: dict[str, str] | None = None,
+    note: bool = False,
+) -> Figure:
+    """Mean of ``y`` per ``x`` (and ``hue``) over seeds, with Student-t intervals as bars.
+
+    ``x`` may be numeric (lines) or categorical (points at integer positions, ``order``). The
+    legend goes below the axes; ``note`` adds the in-figure note on seeds and intervals (a
+    caption says the same on the book's pages).
+    """
+    by = [x] + ([hue] if hue else [])
+    table = summarize(df, by, y, level=level)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(COLUMN, 3.8))
+    fig = ax.figure
+    numeric = pd.api.types.is_numeric_dtype(df[x]) and order is None
+    categories = list(order) if order is not None else sorted(table[x].unique(), key=str)
+    groups = [None] if hue is None else list(hue_order or sorted(table[hue].unique(), key=str))
+    for i, group in enumerate(groups):
+        part = table if group is None else table[table[hue] == group]
+        if numeric:
+            part = part.sort_values(x)
+            xs = part[x].to_numpy(dtype=float)
+        else:
+            pos = {c: k for k, c in enumerate(categories)}
+            part = part[part[x].isin(pos)]
+            part = part.assign(_pos=part[x].map(pos)).sort_values("_pos")
+            xs = part["_pos"].to_numpy(dtype=float) + (i - (len(groups) - 1) / 2) * dodge
+        means, err = errorbars(part)
+        ax.errorbar(xs, means, yerr=err, marker="o", capsize=3,
+                    linestyle="-" if numeric else "none",
+                    label=None if group is None else str(group),
+                    color=(colours or {}).get(str(group)))
+    if not numeric:
+        ax.set_xticks(range(len(categories)), [str(c) for c in categories])
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or y)
+    if title:
+        ax.set_title(title)
+    if hue:
+        legend_below(ax, ncol=len(groups))
+    ax.grid(alpha=0.3)
+    if note:
+        ci_note(ax, table["n"], level)
+    return fig

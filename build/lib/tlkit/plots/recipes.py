@@ -1,0 +1,58 @@
+"""The validation curves a recipe is chosen from (the appendix on training recipes)."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .base import label_axes
+from .style import COLUMN
+
+__all__ = ["recipe_curves_plot"]
+
+
+def _label(row: pd.Series, varied: list[str]) -> str:
+    names = {"lr": "lr", "epochs": "ep", "warmup_epochs": "warm-up", "batch_size": "batch",
+             "weight_decay": "wd"}
+    return ", ".join(f"{names.get(k, k)} {row[k]:g}" for k in varied if k in row
+                     and not pd.isna(row[k]))
+
+
+def recipe_curves_plot(curves: pd.DataFrame, selection: pd.DataFrame, experiment: str, *,
+                       ncols: int = 2, width: float = COLUMN) -> Figure:
+    """One panel per recipe role of ``experiment``: mean validation accuracy (over the search's
+    seeds) against epoch for every grid point, the chosen one thick and black (and named in
+    the panel's title), the others thin and grey.
+
+    ``curves`` is :func:`tlkit.experiments.recipes.validation_curves`, ``selection``
+    :func:`tlkit.experiments.recipes.select`.
+    """
+    sel = selection[selection["experiment"] == experiment]
+    roles = list(dict.fromkeys(sel["role"]))
+    nrows = math.ceil(len(roles) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 2.8 * nrows), squeeze=False,
+                             sharey=False, layout="constrained")
+    varied = [k for k in ("lr", "epochs", "warmup_epochs", "batch_size", "weight_decay")
+              if k in sel and sel[k].notna().any() and sel[k].nunique() > 1]
+    part = curves[curves["experiment"] == experiment]
+    mean = part.groupby(["role", "point", "epoch"])["val_acc"].mean().reset_index()
+    for ax, role in zip(axes.flat, roles, strict=False):
+        rows = sel[sel["role"] == role]
+        chosen = ""
+        for r in rows.itertuples(index=False):
+            line = mean[(mean["role"] == role) & (mean["point"] == r.point)]
+            if line.empty:
+                continue
+            if r.chosen:
+                chosen = _label(rows.loc[rows["point"] == r.point].iloc[0], varied)
+            style = dict(color="black", linewidth=2.2, zorder=3) if r.chosen else dict(
+                color="0.6", linewidth=0.9, linestyle="-" if r.eligible else ":")
+            ax.plot(line["epoch"], line["val_acc"], marker="o" if len(line) < 3 else None,
+                    markersize=3, **style)
+        label_axes(ax, "epoch", "validation accuracy", f"{role}: {chosen}" if chosen else role)
+    for ax in list(axes.flat)[len(roles):]:
+        ax.set_visible(False)
+    return fig

@@ -1,0 +1,242 @@
+"""One pure function from a :class:`~tlkit.spec.RunSpec` to a :class:`~tlkit.record.Record`.
+
+``run(spec, source=state)`` loads the data the spec names, builds the model with the spec's
+seed, copies and freezes layers from the trained source weights it is given (the ``state_dict``
+of the spec's source run), trains, evaluates on the held-out test split and returns the metrics
+with their provenance. It reads no cache and writes nothing: the sweep (:mod:`tlkit.sweep`) is
+the one writer of the run cache, and trains every source before the runs that copy it. Nothing
+else influences the result: on one machine, at one thread count, the same spec gives a
+bitwise-identical record (apart from timings).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import platform
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+
+from . import __version__
+from .models import build_model, num_layers
+from .record import Record
+from .spec import RunSpec, compute_for
+from .train import fit, resolve_device
+from .transfer import L2SP, load_layers, recompute_batchnorm
+
+__all__ = ["MissingSourceError", "Trained", "run", "train", "validate", "load_data",
+           "provenance", "cpu_threads"]
+
+State = Mapping[str, torch.Tensor]
+
+
+class MissingSourceError(ValueError):
+    """A run copies layers from a source run whose trained weights were not given."""
+
+
+@dataclass
+class Trained:
+    """A finished run: its record and its final weights (CPU tensors)."""
+
+    record: Record
+    state: dict[str, torch.Tensor]
+
+
+def provenance(device: torch.device, wall_seconds: float, started: float) -> dict[str, Any]:
+    """Library versions, the code fingerprint, device and timing of a run."""
+    import numpy
+    import torchvision
+
+    from .fingerprint import code_fingerprint
+
+    return {
+        "tlkit": __version__,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+        "platform": sys.platform,
+        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "code": code_fingerprint(),
+        "threads": torch.get_num_threads(),
+        "wall_seconds": wall_seconds,
+        "started_at": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(),
+    }
+
+
+def validate(spec: RunSpec) -> None:
+    """Cheap checks of a spec and its sources (no data loaded, nothing trained).
+
+    Raises ``ValueError`` for an unknown dataset, option or class, or more examples per class
+    than the training split has.
+    """
+    from . import data
+
+    for s in [spec, *spec.sources()]:
+        d = s.data
+        data.check(d.name, classes=d.classes, n_per_class=d.n_per_class, **d.option_dict)
+        if d.validation:
+            need = (d.n_per_class or 1) + d.validation
+            try:
+                data.check(d.name, classes=d.classes, n_per_class=need, **d.option_dict)
+            except ValueError as err:
+                raise ValueError(
+                    f"{d.name}: {d.validation} validation and {d.n_per_class or 'some'} "
+                    f"training examples per class do not fit in the training split ({err})"
+                ) from None
+
+
+#: Seed of the validation hold-out: the same held-out images for every run of a dataset.
+VALIDATION_SEED = 0
+
+
+def load_data(spec: RunSpec, split: str):
+    """The :class:`tlkit.data.TensorData` a spec trains (``"train"``), validates (``"val"``)
+    or tests on (``"test"``).
+
+    ``val`` is ``spec.data.validation`` images per class held out of the training pool with
+    :data:`VALIDATION_SEED`; ``train`` is the per-class subsample (``n_per_class``, seed
+    ``subsample_seed``) of what remains. Test images come from the dataset's own test split.
+    """
+    from . import data
+
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be train, val or test, got {split!r}")
+    d, m = spec.data, spec.model
+    loaded = data.load(d.name, "test" if split == "test" else "train", size=m.size,
+                       channels=m.channels, **d.option_dict)
+    if d.classes is not None:
+        loaded = data.select_classes(loaded, d.classes)
+    if split == "test":
+        return loaded
+    rest, held = data.hold_out_per_class(loaded, d.validation, VALIDATION_SEED)
+    if split == "val":
+        return held
+    if d.n_per_class is not None:
+        rest = data.subsample_per_class(rest, d.n_per_class, d.subsample_seed)
+    return rest
+
+
+def cpu_threads() -> int:
+    """Torch threads a run uses on the CPU: ``$TLKIT_THREADS``, default 1.
+
+    Results are bitwise reproducible only at a fixed thread count, so every run uses the same
+    one whichever executor runs it; parallelism comes from running several runs at once
+    (:mod:`tlkit.executors`), which is also faster for networks this small.
+    """
+    value = os.environ.get("TLKIT_THREADS", "1")
+    try:
+        threads = int(value)
+    except ValueError:
+        raise ValueError(f"TLKIT_THREADS must be a positive integer, got {value!r}") from None
+    if threads < 1:
+        raise ValueError(f"TLKIT_THREADS must be a positive integer, got {value!r}")
+    return threads
+
+
+@contextlib.contextmanager
+def _torch_threads(device: torch.device):
+    if device.type != "cpu":
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(cpu_threads())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def train(
+    spec: RunSpec,
+    *,
+    source: State | None = None,
+    device: str = "auto",
+    progress: bool = False,
+) -> Trained:
+    """Execute one run and return its record and final weights.
+
+    Args:
+        spec: the run.
+        source: the trained weights (``state_dict``) of ``spec.transfer.source``; required when
+            the spec has a source run, ignored otherwise.
+        device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
+        progress: show a progress bar over epochs.
+
+    The device must be of the kind the spec computes on (``spec.compute``); ``"auto"`` picks
+    it from the spec.
+
+    Raises:
+        ValueError: the spec names unknown data or asks for more examples than exist, or the
+            device does not match ``spec.compute``.
+        MissingSourceError: the spec copies a source run and ``source`` is ``None``.
+    """
+    validate(spec)
+    if device == "auto":
+        device = "cpu" if spec.compute.startswith("cpu") else "cuda"
+    if compute_for(resolve_device(device).type) != spec.compute:
+        raise ValueError(f"run {spec.key()} computes on {spec.compute}, not on device "
+                         f"{device!r}; make the spec with spec.on(...) for that device")
+    if spec.transfer.source is not None and source is None:
+        raise MissingSourceError(
+            f"run {spec.key()} copies {spec.transfer.layers} layer(s) of source run "
+            f"{spec.transfer.source.key()}: pass that run's trained weights as source=..., or "
+            "run both through tlkit.sweep.run, which trains every source first")
+    dev = resolve_device(device)
+    with _torch_threads(dev):
+        return _train(spec, source, dev, progress)
+
+
+def run(
+    spec: RunSpec,
+    *,
+    source: State | None = None,
+    device: str = "auto",
+    progress: bool = False,
+) -> Record:
+    """Execute one run and return its record (see :func:`train`; the weights are dropped)."""
+    return train(spec, source=source, device=device, progress=progress).record
+
+
+def _train(spec: RunSpec, source: State | None, dev: torch.device, progress: bool) -> Trained:
+    started, t0 = time.time(), time.perf_counter()
+
+    train_data, test = load_data(spec, "train"), load_data(spec, "test")
+    val = load_data(spec, "val") if spec.data.validation else None
+    m, t = spec.model, spec.transfer
+    torch.manual_seed(spec.seed_for("init"))
+    model = build_model(m.arch, train_data.num_classes, in_channels=m.channels,
+                        input_size=m.size, width=m.width, weights=m.weights)
+    if t.source is not None:
+        load_layers(model, dict(source), t.layers)
+    frozen = t.layers if t.freeze else 0
+    model.to(dev)
+    if frozen and t.bn_stats == "target":
+        recompute_batchnorm(model, train_data.images, frozen)
+    L = num_layers(m.arch)
+    lr_mult = [t.lr_mult] * t.layers + [1.0] * (L - t.layers)
+    config, penalty = spec.train, None
+    if t.regularizer == "l2sp":
+        penalty = L2SP(model, t.layers, t.alpha, t.beta)
+        config = replace(config, weight_decay=0.0)
+    result = fit(model, train_data.images, train_data.labels, test.images, test.labels, config,
+                 frozen=frozen, lr_mult=lr_mult, penalty=penalty, seed=spec.seed_for("batches"),
+                 device=dev, amp=spec.compute == "cuda-bf16", progress=progress,
+                 x_val=None if val is None else val.images,
+                 y_val=None if val is None else val.labels)
+    metrics = dict(result.metrics)
+    fit_seconds = metrics.pop("seconds")
+    metrics.update(n_train=len(train_data), n_val=0 if val is None else len(val),
+                   n_test=len(test), num_classes=train_data.num_classes)
+    prov = provenance(dev, time.perf_counter() - t0, started)
+    prov["fit_seconds"] = fit_seconds
+    record = Record(spec=spec, key=spec.key(), metrics=metrics, history=result.history,
+                    provenance=prov)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return Trained(record, state)

@@ -1,0 +1,318 @@
+"""``RunSpec``: a frozen, JSON-serialisable, hashable description of one training run.
+
+A spec names everything that determines a run's result: the target data (dataset, options,
+classes, examples per class and the seed of that subsample), the model, the optimisation
+hyperparameters, the transfer (a source spec, how many layers are copied, frozen or
+fine-tuned, the regulariser) and the seed. Its :meth:`RunSpec.key` is a SHA-256 hash of the
+canonical JSON, so the same run has the same key in every process, on every machine, and a
+source model is itself a spec whose checkpoint every experiment shares.
+
+``tags`` are labels for tables and plots (``condition="AnB+"``); they are not part of the
+run's identity and do not enter the key. The key also hashes :data:`CACHE_VERSION` and the
+fingerprint of the code that computes a record (:func:`tlkit.fingerprint.code_fingerprint`), and
+the spec names where it computes (``compute``: ``cpu-fp32`` or ``cuda-bf16``), so a record made
+by other code or on other hardware is never taken for this run.
+
+**Seeds.** ``seed`` is the replicate. The run's initial weights and batch order come from
+streams derived from ``(seed, role)`` (:meth:`RunSpec.seed_for`), where the role is everything
+else the spec says: baseA and baseB of one seed start from independent weights, and the
+re-initialised layers of every transfer run are independent of its source's initial weights.
+What runs of one seed share on purpose is in their data: the target subsample
+(``DataSpec.subsample_seed``), the validation set held out of the training pool (the same for
+every run of a dataset) and the test set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .train import TrainConfig
+
+__all__ = ["DataSpec", "ModelSpec", "TransferSpec", "RunSpec", "CACHE_VERSION", "REGULARIZERS",
+           "BN_STATS", "COMPUTES", "compute_for"]
+
+#: Bumped when the meaning of a spec changes; with the code fingerprint it invalidates records.
+CACHE_VERSION = 2
+
+REGULARIZERS = ("l2", "l2sp")
+#: Batch-norm statistics of frozen copied layers: the source's, or recomputed on the target.
+BN_STATS = ("source", "target")
+#: Where and in what precision a run computes: CPU in float32, CUDA with bfloat16 autocast.
+COMPUTES = ("cpu-fp32", "cuda-bf16")
+
+
+def compute_for(device_type: str) -> str:
+    """The ``compute`` of a run on a device of type ``"cpu"`` or ``"cuda"``."""
+    if device_type == "cpu":
+        return "cpu-fp32"
+    if device_type == "cuda":
+        return "cuda-bf16"
+    raise ValueError(f"runs compute on cpu or cuda, not {device_type!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _freeze(value: Any) -> Any:
+    """Lists become tuples and dicts sorted tuples of pairs, so values are hashable."""
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _options(options: Any) -> tuple[tuple[str, Any], ...]:
+    if isinstance(options, dict):
+        items = options.items()
+    else:
+        items = tuple(options)
+    return tuple(sorted((str(k), _freeze(v)) for k, v in items))
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which images a run trains and tests on.
+
+    Args:
+        name: a dataset of :mod:`tlkit.data` (``"glyphs"``, ``"digits"``, ``"mnist"``, ...).
+        options: dataset options, e.g. ``{"fonts": ["serif"], "shift": 0.5}``.
+        classes: class names to keep, in label order (``None``: all).
+        n_per_class: training examples per class, stratified (``None``: all that remain).
+        subsample_seed: seed of that stratified subsample.
+        validation: examples per class held out of the training pool for validation, before
+            the subsample is drawn (the same held-out set for every run of the dataset).
+    """
+
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+    classes: tuple[str, ...] | None = None
+    n_per_class: int | None = None
+    subsample_seed: int = 0
+    validation: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", _options(self.options))
+        if self.classes is not None:
+            object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
+            if len(set(self.classes)) != len(self.classes):
+                raise ValueError(f"repeated class names in {self.classes}")
+        if self.n_per_class is not None and (not _is_int(self.n_per_class)
+                                             or self.n_per_class < 1):
+            raise ValueError(f"n_per_class must be an integer >= 1 or None, got "
+                             f"{self.n_per_class!r}")
+        if not _is_int(self.validation) or self.validation < 0:
+            raise ValueError(f"validation must be an integer >= 0, got {self.validation!r}")
+
+    @property
+    def option_dict(self) -> dict[str, Any]:
+        return dict(self.options)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Architecture and input format: every image is converted to ``channels`` x ``size``^2."""
+
+    arch: str = "cnn8"
+    width: int = 16
+    size: int = 32
+    channels: int = 1
+    weights: str | None = None
+
+    def __post_init__(self) -> None:
+        from .models import ARCHITECTURES
+
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {self.arch!r}; valid: "
+                             f"{', '.join(ARCHITECTURES)}")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+
+
+@dataclass(frozen=True)
+class TransferSpec:
+    """How a run starts from a source.
+
+    Args:
+        source: the pretraining run whose final weights are copied (``None``: no source run).
+        layers: number of leading layers copied from the source. With no source run and a model
+            with pretrained weights (``ModelSpec.weights``), the first ``layers`` pretrained
+            layers play the copied layers' part. With neither, that many layers keep their
+            random initialisation and stay frozen (Yosinski's random-filter control).
+        freeze: keep the copied layers fixed (``AnB``) or fine-tune them (``AnB+``).
+        lr_mult: learning-rate multiplier of the copied layers when fine-tuned.
+        regularizer: ``"l2"`` (weight decay towards zero) or ``"l2sp"`` (towards the source).
+        alpha, beta: L2-SP strengths on copied and on new layers (Li et al., 2018).
+        bn_stats: batch-norm statistics of frozen copied layers: the source's (``"source"``)
+            or recomputed on the target's training images before training (``"target"``,
+            AdaBN: Li et al., 2016, *Revisiting batch normalization for practical domain
+            adaptation*, arXiv:1603.04779).
+    """
+
+    source: RunSpec | None = None
+    layers: int = 0
+    freeze: bool = True
+    lr_mult: float = 1.0
+    regularizer: str = "l2"
+    alpha: float = 0.01
+    beta: float = 0.0
+    bn_stats: str = "source"
+
+    def __post_init__(self) -> None:
+        if self.regularizer not in REGULARIZERS:
+            raise ValueError(f"unknown regularizer {self.regularizer!r}; valid: "
+                             f"{', '.join(REGULARIZERS)}")
+        if self.bn_stats not in BN_STATS:
+            raise ValueError(f"bn_stats must be one of {', '.join(BN_STATS)}, got "
+                             f"{self.bn_stats!r}")
+        if self.layers < 0:
+            raise ValueError("layers must be >= 0")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines one run. See the module docstring."""
+
+    data: DataSpec
+    model: ModelSpec = field(default_factory=ModelSpec)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    transfer: TransferSpec = field(default_factory=TransferSpec)
+    seed: int = 0
+    compute: str = "cpu-fp32"
+    tags: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", _options(self.tags))
+        if self.compute not in COMPUTES:
+            raise ValueError(f"compute must be one of {', '.join(COMPUTES)}, got "
+                             f"{self.compute!r}")
+        from .models import num_layers
+
+        top = num_layers(self.model.arch) - 1
+        if self.transfer.layers > top:
+            raise ValueError(
+                f"cannot transfer {self.transfer.layers} layers: a {top + 1}-layer "
+                f"{self.model.arch} takes 0..{top} (the classifier is never transferred)")
+        src = self.transfer.source
+        pretrained = src is not None or self.model.weights is not None
+        if not pretrained and self.transfer.layers > 0 and not self.transfer.freeze:
+            raise ValueError("random (source-less) layers can only be frozen")
+        if not pretrained and self.transfer.regularizer == "l2sp":
+            raise ValueError("L2-SP needs a source run or pretrained weights to decay towards")
+        if src is not None and src.compute != self.compute:
+            raise ValueError("a source and the runs that copy it compute on the same device "
+                             f"(source {src.compute}, target {self.compute})")
+        if src is not None and src.model.arch != self.model.arch:
+            raise ValueError("source and target must use the same architecture")
+        if src is not None and (src.model.size, src.model.channels, src.model.width) != (
+                self.model.size, self.model.channels, self.model.width):
+            raise ValueError("source and target must share input size, channels and width")
+
+    # --- identity -------------------------------------------------------------------------
+    def identity(self) -> dict[str, Any]:
+        """The JSON-ready dict that defines the run (no tags)."""
+        d = self.to_dict()
+        _strip_tags(d)
+        return d
+
+    def key(self) -> str:
+        """Stable 16-hex-digit SHA-256 key of :data:`CACHE_VERSION`, the code fingerprint and
+        the canonical JSON of :meth:`identity`."""
+        from .fingerprint import code_fingerprint
+
+        payload = json.dumps({"cache_version": CACHE_VERSION, "code": code_fingerprint(),
+                              "spec": self.identity()}, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def design_key(self) -> str:
+        """16 hex digits of the spec alone: the same on every machine and for every version of
+        the code, and for every ``compute`` (what a run *is*, not where or by what it ran)."""
+        payload = json.dumps(_without_compute(self.identity()), sort_keys=True,
+                             separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def seed_for(self, stream: str) -> int:
+        """A seed for one random stream of this run (``"init"``, ``"batches"``), derived from
+        ``(seed, role)``: the replicate and everything else the spec says (not ``compute``,
+        so a run on another device starts from the same weights)."""
+        from .data.source import stream_seed
+
+        return stream_seed(self.seed, stream, self.design_key())
+
+    def on(self, compute: str) -> RunSpec:
+        """This run and its sources, computed on ``compute`` (the key changes)."""
+        src = self.transfer.source
+        transfer = self.transfer if src is None else replace(self.transfer,
+                                                              source=src.on(compute))
+        return replace(self, transfer=transfer, compute=compute)
+
+    def __hash__(self) -> int:
+        return hash(self.key())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunSpec) and self.key() == other.key()
+
+    # --- (de)serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return json.loads(json.dumps(d))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunSpec:
+        t = dict(d["transfer"])
+        t["source"] = None if t.get("source") is None else cls.from_dict(t["source"])
+        data = dict(d["data"])
+        data["options"] = tuple(tuple(pair) for pair in data.get("options", ()))
+        return cls(
+            data=DataSpec(**data),
+            model=ModelSpec(**d["model"]),
+            train=TrainConfig(**d["train"]),
+            transfer=TransferSpec(**t),
+            seed=d["seed"],
+            compute=d.get("compute", "cpu-fp32"),
+            tags=tuple(tuple(pair) for pair in d.get("tags", ())),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSpec:
+        return cls.from_dict(json.loads(text))
+
+    # --- helpers --------------------------------------------------------------------------
+    def with_tags(self, **tags: Any) -> RunSpec:
+        """A copy with more tags (the key does not change)."""
+        return replace(self, tags=tuple(dict(self.tags, **tags).items()))
+
+    @property
+    def tag_dict(self) -> dict[str, Any]:
+        return dict(self.tags)
+
+    def sources(self) -> list[RunSpec]:
+        """The chain of source specs this run depends on, nearest first."""
+        out, src = [], self.transfer.source
+        while src is not None:
+            out.append(src)
+            src = src.transfer.source
+        return out
+
+
+def _without_compute(d: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in d.items() if k != "compute"}
+    src = out.get("transfer", {}).get("source")
+    if isinstance(src, dict):
+        out["transfer"] = dict(out["transfer"], source=_without_compute(src))
+    return out
+
+
+def _strip_tags(d: dict[str, Any]) -> None:
+    d.pop("tags", None)
+    src = d.get("transfer", {}).get("source")
+    if isinstance(src, dict):
+        _strip_tags(src)
+

@@ -1,0 +1,202 @@
+"""Cached, resumable sweeps: run every missing spec once, on any executor.
+
+``sweep.run(specs)`` checks all specs first (cheap: bad input fails before any training), looks
+each one up in the :class:`~tlkit.store.Store` by its key and submits only the missing runs to
+an executor with the ``concurrent.futures`` interface (``submit(fn, *args) -> Future``): the
+in-process :class:`~tlkit.executors.SerialExecutor` by default; a process pool or a Dask
+``Client`` work the same way. Source runs are executed first, level by level, so every target
+finds its source checkpoint.
+
+The sweep is the one writer of the run cache: a worker (:func:`execute_one`) reads the
+checkpoint of its run's source, trains, and returns the record (and, for a run that serves as a
+source, its weights); the sweep writes the checkpoint, then the record, atomically, as each
+run arrives. A sweep that is interrupted (even with ``kill -9``) resumes where it stopped and
+loses nothing finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import traceback
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, as_completed
+from typing import Any
+
+from .executors import SerialExecutor, make_executor
+from .record import Record
+from .runner import MissingSourceError, validate
+from .spec import RunSpec, compute_for
+from .store import Store
+from .train import resolve_device
+
+__all__ = ["run", "plan", "fetch_data", "SweepError", "execute_one"]
+
+
+class SweepError(RuntimeError):
+    """Some runs raised; ``records`` holds the finished ones, ``failures`` key -> traceback."""
+
+    def __init__(self, failures: dict[str, str], records: list[Record]) -> None:
+        self.failures, self.records = failures, records
+        first = next(iter(failures.values())).strip().splitlines()[-1]
+        super().__init__(f"{len(failures)} run(s) failed (finished runs are saved); "
+                         f"first error: {first}")
+
+
+def execute_one(spec_dict: dict[str, Any], root: str, device: str,
+                keep_state: bool) -> dict[str, Any]:
+    """Worker entry point: run one spec, return its record dict or the error's traceback.
+
+    Reads the checkpoint of the spec's source run from the store at ``root`` (never writes).
+    With ``keep_state`` the run's final weights come back under ``"state"`` (CPU tensors) for
+    the sweep to save. Takes and returns plain objects so that it pickles for process pools and
+    Dask.
+    """
+    from .runner import train
+
+    spec = RunSpec.from_dict(spec_dict)
+    try:
+        source = None
+        if spec.transfer.source is not None:
+            source = Store(root).load_checkpoint(spec.transfer.source)
+            if source is None:
+                raise MissingSourceError(
+                    f"the checkpoint of source run {spec.transfer.source.key()} is not in "
+                    f"{root}; it is written before any run that copies it is submitted")
+        trained = train(spec, source=source, device=device)
+    except Exception:  # noqa: BLE001 - reported per run
+        return {"key": spec.key(), "error": traceback.format_exc()}
+    out: dict[str, Any] = {"key": spec.key(), "record": trained.record.to_dict()}
+    if keep_state:
+        out["state"] = trained.state
+    return out
+
+
+def _unique(specs: Iterable[RunSpec]) -> dict[str, RunSpec]:
+    out: dict[str, RunSpec] = {}
+    for s in specs:
+        out.setdefault(s.key(), s)
+    return out
+
+
+def plan(specs: Sequence[RunSpec], store: Store) -> list[list[tuple[RunSpec, bool]]]:
+    """The missing runs, grouped in levels (sources first), each with its checkpoint flag."""
+    sources = _unique(src for s in specs for src in s.sources())
+    everything = _unique([*sources.values(), *specs])
+    levels: dict[int, list[tuple[RunSpec, bool]]] = {}
+    for key, spec in everything.items():
+        needs_ckpt = key in sources
+        done = store.has(spec) and (not needs_ckpt or store.has_checkpoint(spec))
+        if not done:
+            levels.setdefault(len(spec.sources()), []).append((spec, needs_ckpt))
+    return [levels[k] for k in sorted(levels)]
+
+
+def fetch_data(specs: Sequence[RunSpec]) -> None:
+    """Download every real dataset the specs (and their sources) need and is not on disk.
+
+    Runs before any training, so an offline machine fails at once with
+    :class:`tlkit.data.DatasetUnavailableError` naming the dataset and the folder.
+    """
+    from . import data
+
+    seen: set[str] = set()
+    for spec in _unique([*specs, *(src for s in specs for src in s.sources())]).values():
+        name = spec.data.name
+        if name in seen or data.availability(name) != "needs download":
+            continue
+        seen.add(name)
+        for split in ("train", "test"):
+            if data.availability(name, split=split) == "needs download":
+                data.load(name, split)
+
+
+def _progress_default() -> bool:
+    return os.environ.get("TLKIT_PROGRESS", "1") not in ("0", "false", "no")
+
+
+def run(
+    specs: Sequence[RunSpec],
+    *,
+    store: Store | None = None,
+    executor: Any | None = None,
+    device: str = "auto",
+    progress: bool | None = None,
+) -> list[Record]:
+    """Records for ``specs`` (in order, with each spec's tags), executing only missing runs.
+
+    ``executor`` is an object with ``submit`` (e.g. a process pool or a Dask client's
+    executor) or a name for :func:`tlkit.executors.make_executor` (``"serial"``,
+    ``"process"``); a named executor is shut down when the sweep ends.
+
+    Every spec (and its sources) is made to compute where ``device`` resolves
+    (:meth:`~tlkit.spec.RunSpec.on`): ``compute`` is part of a run's key, so records made on
+    a GPU in bfloat16 and on the CPU in float32 never stand in for each other.
+
+    Raises:
+        ValueError: a spec is invalid (raised before anything runs).
+        SweepError: some runs raised; every other run finished and was stored.
+    """
+    compute = compute_for(resolve_device(device).type)
+    specs = [s if s.compute == compute else s.on(compute) for s in specs]
+    for spec in _unique(specs).values():
+        validate(spec)
+    store = store if store is not None else Store()
+    levels = plan(specs, store)
+    fetch_data([spec for level in levels for spec, _ in level])
+    if not levels:
+        executor = SerialExecutor()  # everything is cached: start no workers
+    with contextlib.ExitStack() as stack:
+        if executor is None or isinstance(executor, str):
+            executor = make_executor(executor or "serial")
+            if hasattr(executor, "shutdown"):
+                stack.callback(executor.shutdown)
+        return _execute(specs, levels, store, executor, device, progress)
+
+
+def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], store: Store,
+             executor: Any, device: str, progress: bool | None) -> list[Record]:
+    """Submit the planned runs level by level, store each result as it arrives."""
+    total = sum(len(level) for level in levels)
+    bar = None
+    if progress if progress is not None else _progress_default():
+        from tqdm import tqdm
+
+        cached = sum(store.has(s) for s in _unique(specs).values())
+        bar = tqdm(total=total, desc=f"runs ({cached} cached)", disable=total == 0)
+    failures: dict[str, str] = {}
+
+    def finish(future: Future, spec: RunSpec) -> None:
+        try:
+            out = future.result()
+        except Exception:  # noqa: BLE001 - a lost worker is a failed run
+            out = {"key": spec.key(), "error": traceback.format_exc()}
+        if "record" in out:
+            if "state" in out:  # a source: its checkpoint first, so a record implies it
+                store.save_checkpoint(spec, out["state"])
+            store.put(Record.from_dict(out["record"]))
+        else:
+            failures[spec.key()] = out["error"]
+            store.put_failure(spec, out["error"])
+        if bar is not None:
+            bar.update()
+
+    for level in levels:
+        pending: dict[Future, RunSpec] = {}
+        for spec, ckpt in level:
+            failed_src = [src.key() for src in spec.sources() if src.key() in failures]
+            if failed_src:
+                failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
+                continue
+            pending[executor.submit(execute_one, spec.to_dict(), str(store.root), device,
+                                    ckpt)] = spec
+            for future in [f for f in pending if f.done()]:
+                finish(future, pending.pop(future))
+        for future in as_completed(pending):
+            finish(future, pending[future])
+    if bar is not None:
+        bar.close()
+    records = [r for r in (store.get(s) for s in specs) if r is not None]
+    if failures:
+        raise SweepError(failures, records)
+    return records

@@ -1,0 +1,326 @@
+"""Grading a class: every submission through Otter, a time limit each, one gradebook.
+
+:func:`grade` runs ``otter run`` (no container) on every notebook or exported zip in a folder,
+each in its own process group with a time limit, with the assignment's settings enforced by the
+package's plugin (:mod:`tlkit.teaching.settings`). It writes, under the output folder::
+
+    gradebook.csv                one row per student: a column per question, the total
+    <student>/results.json       Otter's results of that submission (tests and their output)
+    manual/<question>.md         every student's answer to a question graded by hand
+
+A submission that crashes, runs out of time or cannot be read is a row with its status and the
+reason, never the end of the class's grading. Questions graded by hand have empty columns in the
+gradebook, to be filled in from ``manual/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .master import Question
+
+__all__ = ["GradingError", "Grade", "Gradebook", "find_package", "read_submission",
+           "grade_submission", "grade", "SUBMISSION_SUFFIXES"]
+
+SUBMISSION_SUFFIXES = (".ipynb", ".zip")
+
+
+class GradingError(ValueError):
+    """Grading cannot start: no package, no submissions, an unusable output folder."""
+
+
+@dataclass
+class Grade:
+    """The grade of one submission.
+
+    Attributes:
+        student: The submission's file name without its suffix.
+        status: ``graded``, ``timeout``, ``crashed`` or ``unreadable``.
+        scores: Points per automatically graded question.
+        possible: Points possible per automatically graded question.
+        seconds: Time taken.
+        reason: Why a submission was not graded (empty when it was).
+    """
+
+    student: str
+    status: str
+    scores: dict[str, float] = field(default_factory=dict)
+    possible: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    reason: str = ""
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.scores.values()))
+
+
+@dataclass
+class Gradebook:
+    """The grades of a class and where they were written."""
+
+    grades: list[Grade]
+    questions: tuple[Question, ...]
+    csv: Path
+    manual: dict[str, Path]
+
+
+def find_package(name: str | os.PathLike[str],
+                 assignments: str | os.PathLike[str] = Path("_build") / "assignments") -> Path:
+    """The grading package for ``name``: a path to a zip, or a notebook's name (``00_quickstart``
+    or ``quickstart``) looked up in ``assignments/autograder/``.
+
+    Raises:
+        GradingError: no such package.
+    """
+    path = Path(name)
+    if path.suffix == ".zip":
+        if not path.is_file():
+            raise GradingError(f"no grading package at {path}")
+        return path
+    folder = Path(assignments) / "autograder"
+    found = sorted(p for p in folder.glob("*-autograder.zip")
+                   if p.name.split("-autograder")[0] in (str(name), f"{name}")
+                   or p.name.split("-autograder")[0].split("_", 1)[-1] == str(name))
+    if not found:
+        listed = ", ".join(p.name.split("-autograder")[0] for p in folder.glob("*.zip")) or "none"
+        raise GradingError(f"no grading package for {name!r} in {folder} (found: {listed}); "
+                           f"generate them with `tlkit assignments`")
+    return found[0]
+
+
+def _questions(settings: Any) -> tuple[Question, ...]:
+    """The exercises of the package's notebook, as its settings list them."""
+    return tuple(Question(str(q["name"]), float(q["points"]), bool(q["manual"]))
+                 for q in settings.questions)
+
+
+def read_submission(path: Path) -> Any:
+    """The notebook of a submission (an ``.ipynb``, or an exported zip holding one).
+
+    Raises:
+        ValueError: the file is not a readable notebook, or the zip holds none or several.
+    """
+    import nbformat
+
+    try:
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as zf:
+                inner = [n for n in zf.namelist() if n.endswith(".ipynb")
+                         and not n.startswith("__MACOSX")]
+                if len(inner) != 1:
+                    raise LookupError(f"the zip holds {len(inner)} notebooks, not one")
+                return nbformat.reads(zf.read(inner[0]).decode("utf-8"), as_version=4)
+        return nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # nbformat, json, zipfile and unicode errors alike
+        raise ValueError(f"not a readable notebook ({type(exc).__name__}: {exc})") from None
+
+
+def _kill(process: subprocess.Popen[Any]) -> None:
+    """End the process group of ``process`` (Otter, its kernel and any workers)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def grade_submission(package: str | os.PathLike[str], submission: str | os.PathLike[str],
+                     out: str | os.PathLike[str], *, timeout: float,
+                     student: str | None = None) -> Grade:
+    """Grade one submission with ``otter run`` in its own process group, within ``timeout``
+    seconds; Otter's ``results.json`` goes to ``out``. Never raises for a bad submission."""
+    package, submission, out = Path(package), Path(submission), Path(out)
+    student = student or submission.stem
+    start = time.perf_counter()
+    try:
+        read_submission(submission)
+    except ValueError as exc:
+        return Grade(student, "unreadable", reason=str(exc))
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / "results.json"
+    results.unlink(missing_ok=True)
+    env = {**os.environ, "TLKIT_PROGRESS": "0"}
+    env.pop("TLKIT_RESULTS", None)  # the package's plugin points the cache at its records
+    command = [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(package.resolve()),
+               "-o", str(out.resolve()), str(submission.resolve())]
+    log = out / "otter.log"
+    with open(log, "w", encoding="utf-8") as handle:
+        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
+                                   start_new_session=True, cwd=out)
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            return Grade(student, "timeout", seconds=time.perf_counter() - start,
+                         reason=f"not finished after {timeout:g} s (the time limit)")
+    seconds = time.perf_counter() - start
+    if code != 0 or not results.is_file():
+        tail = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+                if line.strip()][-1:]
+        return Grade(student, "crashed", seconds=seconds,
+                     reason=f"otter run exited with status {code}: {' '.join(tail)}"[:300])
+    data = json.loads(results.read_text(encoding="utf-8"))
+    failed = [t for t in data.get("tests", [])
+              if t.get("name") in ("Autograder Failed", "Autograder Exception")]
+    if failed:
+        text = str(failed[0].get("output", "")).strip().splitlines()
+        return Grade(student, "crashed", seconds=seconds,
+                     reason=(text[-1] if text else failed[0]["name"])[:300])
+    scores = {t["name"]: float(t["score"]) for t in data.get("tests", [])
+              if "max_score" in t and t.get("name") != "Public Tests"}
+    possible = {t["name"]: float(t["max_score"]) for t in data.get("tests", [])
+                if "max_score" in t and t.get("name") != "Public Tests"}
+    return Grade(student, "graded", scores, possible, seconds)
+
+
+def _submissions(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise GradingError(f"no folder of submissions at {folder}")
+    found = sorted(p for p in folder.iterdir() if p.is_file()
+                   and p.suffix in SUBMISSION_SUFFIXES and not p.name.startswith("."))
+    if not found:
+        raise GradingError(f"no submissions (.ipynb or .zip files) in {folder}")
+    names = [p.stem for p in found]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise GradingError(f"two submissions with the same name: {', '.join(twice)} "
+                           f"(keep one file per student)")
+    return found
+
+
+def _write_manual(out: Path, questions: Iterable[Question], submissions: list[Path],
+                  grades: list[Grade]) -> dict[str, Path]:
+    manual = [q for q in questions if q.manual]
+    paths: dict[str, Path] = {}
+    if not manual:
+        return paths
+    folder = out / "manual"
+    folder.mkdir(parents=True, exist_ok=True)
+    notebooks: dict[str, Any] = {}
+    for path in submissions:
+        try:
+            notebooks[path.stem] = read_submission(path)
+        except ValueError:
+            notebooks[path.stem] = None
+    for number, q in enumerate(manual):
+        lines = [f"# {q.name} ({q.points:g} points, graded by hand)", ""]
+        for g in grades:
+            nb = notebooks.get(g.student)
+            answer = _answer(nb, number) if nb is not None else ""
+            lines += [f"## {g.student}", "", answer or "*(no answer)*", ""]
+        paths[q.name] = folder / f"{q.name}.md"
+        paths[q.name].write_text("\n".join(lines), encoding="utf-8")
+    return paths
+
+
+_PLACEHOLDER = "_Type your answer here, replacing this text._"
+
+
+def _answer(notebook: Any, number: int) -> str:
+    """The answer to the ``number``-th question graded by hand: the Markdown a student wrote in
+    Otter's ``<!-- BEGIN QUESTION -->`` ... ``<!-- END QUESTION -->`` block (every cell but the
+    prompt, which Otter makes read-only, and the untouched placeholder)."""
+    blocks: list[list[str]] = []
+    inside = False
+    for cell in notebook.cells:
+        text = cell.source.strip()
+        if cell.cell_type == "markdown" and text.startswith("<!-- BEGIN QUESTION -->"):
+            blocks.append([])
+            inside = True
+            continue
+        if cell.cell_type == "markdown" and text.startswith("<!-- END QUESTION -->"):
+            inside = False
+            continue
+        if inside and cell.cell_type == "markdown" and text and text != _PLACEHOLDER \
+                and cell.get("metadata", {}).get("editable", True) is not False:
+            blocks[-1].append(text)
+    return "\n\n".join(blocks[number]) if number < len(blocks) else ""
+
+
+def _write_csv(path: Path, questions: tuple[Question, ...], grades: list[Grade]) -> None:
+    auto = [q for q in questions if not q.manual]
+    manual = [q for q in questions if q.manual]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "status", *(q.name for q in auto),
+                         *(f"{q.name} (by hand)" for q in manual), "total", "possible",
+                         "seconds", "reason"])
+        possible = sum(q.points for q in auto)
+        for g in grades:
+            scores = [f"{g.scores[q.name]:g}" if q.name in g.scores else "" for q in auto]
+            total = f"{g.total:g}" if g.status == "graded" else "0"
+            writer.writerow([g.student, g.status, *scores, *([""] * len(manual)), total,
+                             f"{possible:g}", f"{g.seconds:.1f}", g.reason])
+
+
+def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
+          out: str | os.PathLike[str], *, timeout: float | None = None,
+          echo: Callable[[str], Any] = print) -> Gradebook:
+    """Grade every submission in the folder ``submissions`` with the grading package ``package``.
+
+    Args:
+        package: The grading zip (:func:`find_package`).
+        submissions: A folder of ``.ipynb`` files or exported zips, one per student, named
+            after the student.
+        out: The output folder (created; earlier results of the same students are replaced).
+        timeout: Seconds per submission (default: the package's setting).
+        echo: Receives one line per submission.
+
+    Raises:
+        GradingError: before any grading, when the package, the submissions or the output
+            folder cannot be used.
+    """
+    from .assignments import require_otter
+    from .settings import SETTINGS_FILE, AssignmentSettings
+
+    require_otter()
+    package, folder, out = Path(package), Path(submissions), Path(out)
+    if not zipfile.is_zipfile(package):
+        raise GradingError(f"{package} is not a zip file")
+    with zipfile.ZipFile(package) as zf:
+        if f"files/{SETTINGS_FILE}" not in zf.namelist():
+            raise GradingError(f"{package} is not a tlkit grading package (no {SETTINGS_FILE}); "
+                               f"regenerate it with `tlkit assignments`")
+        settings = AssignmentSettings.from_json(zf.read(f"files/{SETTINGS_FILE}").decode())
+    found = _submissions(folder)
+    questions = _questions(settings)
+    limit = float(timeout if timeout is not None else settings.timeout)
+    if limit <= 0:
+        raise GradingError(f"the time limit must be positive, got {limit:g} s")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".tlkit-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise GradingError(f"cannot write to the output folder {out}: {exc}") from None
+    grades = []
+    for number, path in enumerate(found, start=1):
+        g = grade_submission(package, path, out / path.stem, timeout=limit)
+        grades.append(g)
+        shown = (f"{g.total:g}/{sum(g.possible.values()):g}" if g.status == "graded"
+                 else f"{g.status}: {g.reason}")
+        echo(f"[{number}/{len(found)}] {g.student}: {shown} ({g.seconds:.1f} s)")
+        _write_csv(out / "gradebook.csv", questions, grades)  # kept current after each one
+    manual = _write_manual(out, questions, found, grades)
+    _write_csv(out / "gradebook.csv", questions, grades)
+    echo(f"gradebook: {out / 'gradebook.csv'}")
+    for name, path in manual.items():
+        echo(f"answers to grade by hand ({name}): {path}")
+    return Gradebook(grades, questions, out / "gradebook.csv", manual)

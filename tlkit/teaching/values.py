@@ -1,0 +1,88 @@
+"""The numbers of a run written into a notebook's prose: glue references replaced by values.
+
+The book's pages quote numbers with myst-nb's glue roles (``{glue:text}`qs_gain:+.3f```), which
+only a Jupyter Book build resolves; in a plain Jupyter notebook they would show as names.
+:func:`glued_values` reads the values an executed notebook glued (each a display output whose
+metadata holds ``scrapbook.name``), and :func:`fill` writes them into Markdown, formatted as the
+role asks (the format specification after the last colon, applied to the value read back as a
+Python literal, as myst-nb does).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["GLUE_PREFIX", "glued_values", "format_value", "fill", "MissingValueError"]
+
+#: The prefix of the MIME types of a value glued without being displayed (myst-nb's).
+GLUE_PREFIX = "application/papermill.record/"
+_ROLE = re.compile(r"\{glue(?::text)?\}`(?P<name>[^`:]+)(?::(?P<spec>[^`]*))?`")
+_FIGURE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:figure\}[^\n]*\n(?P<body>.*?)"
+                     r"^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
+_OPTION = re.compile(r"^:[\w-]+:.*$", re.MULTILINE)
+
+
+class MissingValueError(KeyError):
+    """A glue reference names a value that the executed notebook did not glue."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        super().__init__(f"values not glued by the run: {', '.join(names)}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def glued_values(notebook: Any) -> dict[str, str]:
+    """``{name: text/plain}`` of every value glued in an executed ``nbformat`` notebook."""
+    out: dict[str, str] = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            book = output.get("metadata", {}).get("scrapbook")
+            if not book or "name" not in book:
+                continue
+            data = output.get("data", {})
+            text = data.get(GLUE_PREFIX + "text/plain", data.get("text/plain"))
+            if text is not None:
+                out[book["name"]] = "".join(text) if isinstance(text, list) else str(text)
+    return out
+
+
+def format_value(text: str, spec: str | None) -> str:
+    """``text`` (a glued ``text/plain``) formatted by ``spec`` as myst-nb formats it."""
+    try:
+        value: Any = ast.literal_eval(text)
+    except (SyntaxError, ValueError):
+        value = text
+    if not spec:
+        return str(value)
+    kind = spec[-1]
+    if kind in "eEfFgGn%":
+        value = float(value)
+    elif kind in "bcdoxX":
+        value = int(value)
+    elif kind == "s":
+        value = str(value)
+    return format(value, spec)
+
+
+def fill(markdown: str, values: Mapping[str, str]) -> str:
+    """``markdown`` with every glue role replaced by its value, and every ``{glue:figure}``
+    block replaced by its caption in italics (the figure itself is drawn by the code cells).
+
+    Raises:
+        MissingValueError: a role names a value that is not in ``values``.
+    """
+    missing = sorted({m["name"] for m in _ROLE.finditer(markdown)} - set(values))
+    if missing:
+        raise MissingValueError(missing)
+
+    def figure(match: re.Match[str]) -> str:
+        caption = " ".join(_OPTION.sub("", match["body"]).split())
+        return f"*Figure: {caption}*" if caption else ""
+
+    text = _FIGURE.sub(figure, markdown)
+    return _ROLE.sub(lambda m: format_value(values[m["name"]], m["spec"]), text)
