@@ -62,3 +62,26 @@ def smoke_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
             else:
                 os.environ["TLKIT_PROGRESS"] = old
     return root / "build" / "html"
+
+
+@pytest.fixture(scope="session")
+def smoke_results(smoke_book: Path) -> Path:
+    """The run cache of :func:`smoke_book`: every run of the smoke profile, trained once."""
+    return smoke_book.parents[1] / "results"
+
+
+@pytest.fixture(scope="session")
+def smoke_assignments(smoke_results: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``tlkit assignments --profile smoke`` into a temporary folder, its grading runs taken
+    from the smoke book's cache (so nothing trains twice), without the check of the solutions
+    (the tests grade them themselves)."""
+    pytest.importorskip("otter", reason="otter-grader is not installed (pip install "
+                                        "'tlkit[teach]')")
+    from tlkit.cli import main
+
+    out = tmp_path_factory.mktemp("assignments")
+    with results_folder(smoke_results):
+        code = main(["assignments", "--root", str(REPO), "--out", str(out), "--profile",
+                     "smoke", "--no-run-tests"])
+    assert code == 0
+    return out

@@ -20,7 +20,7 @@ import pytest
 
 from tlkit.book import toc_notebooks
 from tlkit.cli import main
-from tlkit.teaching import assignments, master
+from tlkit.teaching import assignments, master, tools
 from tlkit.teaching.assignments import (
     TeachingToolsMissingError,
     has_exercises,
@@ -109,19 +109,17 @@ def grade(submission: Path, package: Path, cache: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One run cache for every notebook executed by these tests."""
-    return tmp_path_factory.mktemp("assignment-runs")
+def cache(smoke_results: Path) -> Path:
+    """The run cache of the smoke book, which holds every run of the grading runs."""
+    return smoke_results
 
 
 @pytest.fixture(scope="session")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``tlkit assignments`` into a temporary folder, without Otter's run of the tests."""
+def generated(smoke_assignments: Path) -> Path:
+    """``tlkit assignments --profile smoke`` into a temporary folder."""
     if not NOTEBOOKS:
         pytest.skip("no notebook of the book has exercises")
-    out = tmp_path_factory.mktemp("assignments")
-    assert main(["assignments", "--root", str(REPO), "--out", str(out), "--no-run-tests"]) == 0
-    return out
+    return smoke_assignments
 
 
 # --- the exercises in the book ---------------------------------------------------------------
@@ -293,8 +291,8 @@ def test_prepared_master_has_no_book_markup() -> None:
 
 def test_missing_otter_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    real = assignments.importlib.util.find_spec
-    monkeypatch.setattr(assignments.importlib.util, "find_spec",
+    real = tools.importlib.util.find_spec
+    monkeypatch.setattr(tools.importlib.util, "find_spec",
                         lambda name, *a: None if name == "otter" else real(name, *a))
     with pytest.raises(TeachingToolsMissingError, match=r"pip install 'tlkit\[teach\]'"):
         assignments.generate(REPO, tmp_path)
@@ -306,3 +304,64 @@ def test_missing_otter_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_pat
 def test_unknown_notebook_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a notebook of _toc.yml: nope"):
         assignments.generate(REPO, tmp_path, only=["nope"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_prose_shows_the_grading_runs_numbers_not_glue_names(generated: Path,
+                                                             path: Path) -> None:
+    master = nbformat.read(str(path), as_version=4)
+    glued = set(re.findall(r"\{glue(?::text|:figure)?\}`?\s*([A-Za-z]\w*)",
+                           "\n".join(c.source for c in master.cells
+                                     if c.cell_type == "markdown")))
+    assert glued, "the book's prose quotes glued values"
+    for folder in ("student", "autograder"):
+        nb = nbformat.read(str(generated / folder / path.name), as_version=4)
+        prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert "{glue" not in prose, f"{folder}: a glue role is left"
+        named = {name for name in glued if re.search(rf"`{name}(:[^`]*)?`", prose)}
+        assert not named, f"{folder}: glue names instead of values: {sorted(named)}"
+    solutions = nbformat.read(str(generated / "autograder" / path.name), as_version=4)
+    answers = [c.source for c in solutions.cells if "A model answer" in c.source]
+    assert answers and all("profile smoke" in a and re.search(r"\d\.\d{3}", a)
+                           for a in answers), "model answers quote the grading run"
+
+
+def _commands(path: Path) -> list[str]:
+    """The command lines of the ```bash blocks of a Markdown file (comments dropped)."""
+    text = path.read_text(encoding="utf-8")
+    lines = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
+        for line in block.splitlines():
+            line = re.sub(r"\s+#\s.*$", "", line).strip()
+            lines += [part.strip() for part in line.split("&&") if part.strip()]
+    return lines
+
+
+@pytest.mark.parametrize("document", ["book/teaching.md", "README.md"])
+def test_every_documented_command_exists(document: str) -> None:
+    import shlex
+
+    from tlkit.cli import parser
+
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    otter_help = subprocess.run([sys.executable, "-m", "otter", "run", "--help"],
+                                capture_output=True, text=True, check=True).stdout
+    checked = 0
+    for line in _commands(REPO / document):
+        words = shlex.split(line)
+        if words[0].endswith("tlkit"):
+            try:
+                parser().parse_args(words[1:])
+            except SystemExit:
+                pytest.fail(f"{document}: `{line}` is not a valid tlkit command")
+            checked += 1
+        elif words[0] == "make" or words[0].endswith("=smoke") or words[0].startswith("PROFILE"):
+            target = words[-1]
+            assert re.search(rf"^{re.escape(target)}:", makefile, re.MULTILINE), line
+            checked += 1
+        elif words[0].endswith("otter") and words[1] == "run":
+            for option in (w for w in words[2:] if w.startswith("-")):
+                assert re.search(rf"(^|\s){re.escape(option)}[,\s]", otter_help), (
+                    f"{document}: otter run has no option {option}")
+            checked += 1
+    assert checked >= 3, f"{document}: no command found to check"

@@ -12,19 +12,23 @@ every profile, so a solution that stops passing its tests fails the book's build
 
 ``<out>/student/NN_name.ipynb``
     what students get: solutions replaced by ``...``, public tests in the notebook's metadata,
-    ``grader.check`` cells, and the profile set to ``smoke`` so it runs offline in minutes on a
-    laptop with the embedded datasets;
+    ``grader.check`` cells, and the profile set to the assignment's (``quick`` by default, in
+    which the exercised effects stand clear of the noise; it runs offline on the embedded
+    datasets);
 ``<out>/autograder/NN_name.ipynb``
     the same notebook with its solutions, for the teacher;
 ``<out>/autograder/NN_name-autograder.zip``
-    the grading package with public and hidden tests, for ``otter run`` (local, no container),
-    ``otter grade`` (Docker) or Gradescope.
+    the grading package (:mod:`tlkit.teaching.package`): public and hidden tests, tlkit's wheel,
+    pinned requirements, the grading run's records and the enforced settings, for
+    ``tlkit grade`` (:mod:`tlkit.teaching.grading`), ``otter run`` or Gradescope.
 
-Before Otter Assign runs, a copy of the notebook is prepared for Jupyter: the profile default is
-rewritten (:func:`set_profile`), MyST markup that Jupyter does not render (admonitions, roles such
-as ``{cite}``) becomes plain Markdown (:func:`tlkit.teaching.myst.jupyter_markdown`), and the
-book's cell tags are dropped. By default Otter Assign then executes the solution notebook against
-every public and hidden test, so a generated assignment is known to be gradable to full marks.
+First the notebook is executed as it will be graded (:mod:`tlkit.teaching.grading_run`). Then a
+copy is prepared for Jupyter: the profile default is rewritten (:func:`set_profile`), every glue
+reference in the prose shows the grading run's value (:mod:`tlkit.teaching.values`), MyST markup
+that Jupyter does not render (admonitions, roles such as ``{cite}``) becomes plain Markdown
+(:func:`tlkit.teaching.myst.jupyter_markdown`), and the book's cell tags are dropped. By default
+the solutions are finally graded with the finished package, so a generated assignment is known to
+grade to full marks.
 
 >>> assignments = generate(".")                       # doctest: +SKIP
 >>> [a.student.name for a in assignments]             # doctest: +SKIP
@@ -33,7 +37,6 @@ every public and hidden test, so a generated assignment is known to be gradable 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -45,6 +48,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .grading_run import (
+    DEFAULT_TIMEOUT,
+    check_solutions,
+    grading_parameters,
+    grading_run,
+    measured_effects,
+    record_files,
+    versions,
+)
 from .master import (
     STUDENT_PROFILE,
     Question,
@@ -54,9 +66,12 @@ from .master import (
     set_profile,
 )
 from .myst import jupyter_markdown
+from .signal import Effect
+from .tools import INSTALL_HINT, AssignmentError, TeachingToolsMissingError, require_otter
 
 __all__ = [
     "ASSIGNMENTS_DIR",
+    "DEFAULT_TIMEOUT",
     "STUDENT_PROFILE",
     "INSTALL_HINT",
     "TeachingToolsMissingError",
@@ -76,32 +91,9 @@ __all__ = [
 
 #: Where :func:`generate` writes, relative to the book's root.
 ASSIGNMENTS_DIR = Path("_build") / "assignments"
-#: How to install what :func:`generate` needs.
-INSTALL_HINT = "pip install 'tlkit[teach]'"
 #: Environment of the notebook runs made while checking the solutions.
 RUN_ENV = {"TLKIT_PROGRESS": "0"}
 
-
-
-class TeachingToolsMissingError(ModuleNotFoundError):
-    """Otter-Grader, which makes the assignments, is not installed."""
-
-    def __init__(self) -> None:
-        super().__init__(f"otter-grader is not installed; install the teaching tools with "
-                         f"{INSTALL_HINT}", name="otter")
-
-
-class AssignmentError(RuntimeError):
-    """Otter Assign failed on a notebook (a malformed exercise, or a solution failing its tests).
-
-    Attributes:
-        notebook: The file stem of the notebook.
-        log: Otter Assign's output.
-    """
-
-    def __init__(self, notebook: str, message: str, log: str = "") -> None:
-        self.notebook, self.log = notebook, log
-        super().__init__(f"assignment {notebook}: {message}")
 
 
 @dataclass(frozen=True)
@@ -116,6 +108,8 @@ class Assignment:
         questions: The exercises, in order.
         seconds: Time taken, including the check of the solutions.
         grade_seconds: Time the finished package took to grade the solutions (when checked).
+        effects: The effects its exercises turn on, measured on the grading run
+            (:mod:`tlkit.teaching.signal`).
     """
 
     notebook: str
@@ -125,6 +119,7 @@ class Assignment:
     questions: tuple[Question, ...]
     seconds: float = 0.0
     grade_seconds: float | None = None
+    effects: tuple[Effect, ...] = ()
 
     @property
     def points(self) -> float:
@@ -135,12 +130,6 @@ class Assignment:
     def manual_points(self) -> float:
         """Points of the exercises graded by hand."""
         return sum(q.points for q in self.questions if q.manual)
-
-
-def require_otter() -> None:
-    """Raise :class:`TeachingToolsMissingError` unless Otter-Grader can be imported."""
-    if importlib.util.find_spec("otter") is None:
-        raise TeachingToolsMissingError()
 
 
 def _otter_command() -> list[str]:
@@ -175,91 +164,6 @@ def otter_assign(master: str | os.PathLike[str], result: str | os.PathLike[str],
         raise AssignmentError(master.stem, f"otter assign failed (exit code {done.returncode}):"
                                            f"\n{tail}", log)
     return log
-
-
-#: Seconds allowed to grade one submission, unless ``generate`` is told otherwise.
-DEFAULT_TIMEOUT = 300.0
-#: Parameters the grading run fixes whatever the notebook's defaults: the CPU (its records are
-#: the ones shipped, and every grader has one) in this process.
-GRADING_OVERRIDES = {"device": '"cpu"', "executor": '"serial"'}
-#: Versions recorded in the settings of a package.
-RECORDED_VERSIONS = ("tlkit", "torch", "torchvision", "numpy", "pot", "otter-grader")
-
-
-def grading_parameters(path: str | os.PathLike[str], profile: str) -> dict[str, str]:
-    """The parameters a submission of the notebook at ``path`` is graded with, as Python source:
-    the notebook's defaults, with ``profile`` and :data:`GRADING_OVERRIDES`."""
-    import json
-
-    from ..parameters import read_parameters
-
-    declared = read_parameters(path)
-    out = {name: p.source for name, p in declared.items()}
-    out["profile"] = json.dumps(profile)
-    out.update({k: v for k, v in GRADING_OVERRIDES.items() if k in out})
-    return out
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata
-
-    out = {}
-    for name in RECORDED_VERSIONS:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def _grading_run(path: Path, root: Path, run: Path, parameters: Mapping[str, str],
-                 env: Mapping[str, str]) -> tuple[dict[str, str], float]:
-    """Execute the book's notebook as the assignment is graded (in ``root``, so that it shares
-    the run cache) and return its glued values and the seconds it took."""
-    import ast
-
-    import nbformat
-
-    from ..notebooks import NotebookExecutionError, execute
-
-    values = {name: ast.literal_eval(source) for name, source in parameters.items()}
-    if "executor" in values:  # one worker per core while the grading run trains
-        values["executor"] = "process"
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        seconds = execute(path, run, values, cwd=root)
-    except NotebookExecutionError as exc:
-        raise AssignmentError(path.stem, f"the grading run failed: {exc}") from None
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    from .values import glued_values
-
-    return glued_values(nbformat.read(str(run), as_version=4)), seconds
-
-
-def _record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dict[str, bytes]:
-    """The grading run's record files, ``{runs/ab/abc....json: bytes}``, with their sources'."""
-    import ast
-
-    from ..store import Store
-    from .reference import MissingRunError, records
-
-    store = Store(results)
-    values = {name: ast.literal_eval(source) for name, source in parameters.items()}
-    try:
-        found = records(stem, values, store, sources=True)
-    except MissingRunError as exc:
-        raise AssignmentError(stem, str(exc)) from None
-    out = {}
-    for record in found:
-        path = store.record_path(record.key)
-        out[path.relative_to(store.root).as_posix()] = path.read_bytes()
-    return out
 
 
 def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -306,7 +210,7 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
     parameters = grading_parameters(path, profile)
     student_dir, autograder_dir = out / "student", out / "autograder"
     with tempfile.TemporaryDirectory(prefix=f"tlkit-assign-{path.stem}-") as tmp:
-        values, run_seconds = _grading_run(path, root, Path(tmp) / "run" / path.name,
+        values, run_seconds = grading_run(path, root, Path(tmp) / "run" / path.name,
                                            parameters, env)
         master = Path(tmp) / path.name
         try:
@@ -322,12 +226,12 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
         if not zips:
             raise AssignmentError(path.stem, "otter assign wrote no autograder zip file")
         settings = AssignmentSettings(
-            path.stem, parameters, float(timeout), _versions(), round(run_seconds, 1),
+            path.stem, parameters, float(timeout), versions(), round(run_seconds, 1),
             [{"name": q.name, "points": q.points, "manual": q.manual} for q in questions])
         if wheel is None:
             wheel = build_wheel(root, Path(tmp) / "wheel")
         complete_package(zips[-1], wheel=wheel, settings=settings,
-                         records=_record_files(path.stem, parameters, results))
+                         records=record_files(path.stem, parameters, results))
         student_dir.mkdir(parents=True, exist_ok=True)
         autograder_dir.mkdir(parents=True, exist_ok=True)
         student = student_dir / path.name
@@ -339,56 +243,53 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
     grade_seconds = None
     if run_tests:
         grade_seconds = check_solutions(package, solutions, timeout)
+    effects = measured_effects(path.stem, parameters, results)
     return Assignment(path.stem, student, solutions, package, questions,
-                      time.perf_counter() - start, grade_seconds)
-
-
-def check_solutions(package: Path, solutions: Path, timeout: float) -> float:
-    """Grade the solutions with the finished package; return the seconds it took.
-
-    Raises:
-        AssignmentError: they do not get full marks.
-    """
-    from .grading import grade_submission
-
-    with tempfile.TemporaryDirectory(prefix="tlkit-check-") as tmp:
-        g = grade_submission(package, solutions, Path(tmp), timeout=timeout)
-    if g.status != "graded":
-        raise AssignmentError(solutions.stem, f"grading the solutions: {g.status}: {g.reason}")
-    short = {q: (g.scores[q], g.possible[q]) for q in g.scores if g.scores[q] < g.possible[q]}
-    if short:
-        listed = ", ".join(f"{q} {a:g}/{b:g}" for q, (a, b) in short.items())
-        raise AssignmentError(solutions.stem, f"the solutions lose points: {listed}")
-    return g.seconds
+                      time.perf_counter() - start, grade_seconds, effects)
 
 
 def _readme(assignments: Iterable[Assignment], profile: str) -> str:
-    rows = []
+    rows, effects = [], []
     for a in assignments:
         names = ", ".join(f"{q.name} ({q.points:g}{', by hand' if q.manual else ''})"
                           for q in a.questions)
-        rows.append(f"| {a.notebook} | {a.points:g} | {a.manual_points:g} | {names} |")
+        graded = f"{a.grade_seconds:.0f} s" if a.grade_seconds is not None else "not measured"
+        rows.append(f"| {a.notebook} | {a.points:g} | {a.manual_points:g} | {names} | "
+                    f"{graded} |")
+        effects += [f"| {a.notebook} | {e.exercise} | {e.effect} | {e.estimate:+.3f} "
+                    f"[{e.low:+.3f}, {e.high:+.3f}] | {e.seeds} | "
+                    f"{'yes' if e.clear else 'no: the answer is noise'} |" for e in a.effects]
     table = "\n".join(rows)
+    measured = "\n".join(effects) or "| (not measured) | | | | | |"
     return f"""# Assignments
 
 Generated by `tlkit assignments` from the book's notebooks; regenerate rather than edit.
 The student notebooks run with profile `{profile}`, offline, on the embedded datasets.
 
-| notebook | points | of which by hand | exercises (points) |
-| --- | --- | --- | --- |
+| notebook | points | of which by hand | exercises (points) | grading the solutions took |
+| --- | --- | --- | --- | --- |
 {table}
+
+What the *predict, then run* exercises turn on, in this grading run (95% interval over seeds;
+an exercise whose interval includes zero asks students to read noise):
+
+| notebook | exercise | effect | estimate [95% CI] | seeds | resolved |
+| --- | --- | --- | --- | --- | --- |
+{measured}
 
 - `student/`: hand these notebooks out. Students need the book's environment and Otter-Grader
   (`pip install -e '.[book,teach]'` in a clone of the book). `grader.check("q...")` runs the
   public tests; the last cell exports a zip file to hand in.
 - `autograder/NN_name.ipynb`: the notebook with its solutions (keep it from students).
-- `autograder/NN_name-autograder.zip`: the grading package with the hidden tests. Grade one
-  submission locally, without a container:
+- `autograder/NN_name-autograder.zip`: the grading package: hidden tests, tlkit's wheel,
+  `requirements.txt` and `environment.yml` pinned to the versions used here, the grading run's
+  records and the settings every submission is graded with. Grade a class (one notebook or
+  exported zip per student, named after the student), without a container:
 
-      otter run -a autograder/NN_name-autograder.zip -o graded/ submission.ipynb
+      tlkit grade NN_name submissions/ --out graded/NN_name
 
-  or a folder of submissions with Docker: `otter grade -a autograder/NN_name-autograder.zip -p
-  submissions/ -o graded/`. Questions graded by hand are read in the submitted notebooks.
+  which writes `graded/NN_name/gradebook.csv` and, for questions graded by hand,
+  `graded/NN_name/manual/<question>.md`. The same zip is a Gradescope autograder.
 
 See the chapter "Teaching with this book" for the lecture plan and the time each exercise takes.
 """
@@ -470,6 +371,10 @@ def generate(
                       if made[-1].grade_seconds is not None else "")
             echo(f"      {len(made[-1].questions)} exercises, {made[-1].points:g} points, "
                  f"{made[-1].seconds:.1f} s{graded}")
+            for e in made[-1].effects:
+                state = "resolved" if e.clear else "NOT resolved: the exercise reads noise"
+                echo(f"      {e.exercise}: {e.effect}: {e.estimate:+.3f} "
+                     f"[{e.low:+.3f}, {e.high:+.3f}], {state}")
     existing = made
     if only is not None:
         names = {a.notebook for a in made}

@@ -286,8 +286,8 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
         GradingError: before any grading, when the package, the submissions or the output
             folder cannot be used.
     """
-    from .assignments import require_otter
     from .settings import SETTINGS_FILE, AssignmentSettings
+    from .tools import require_otter
 
     require_otter()
     package, folder, out = Path(package), Path(submissions), Path(out)
@@ -298,11 +298,11 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
             raise GradingError(f"{package} is not a tlkit grading package (no {SETTINGS_FILE}); "
                                f"regenerate it with `tlkit assignments`")
         settings = AssignmentSettings.from_json(zf.read(f"files/{SETTINGS_FILE}").decode())
-    found = _submissions(folder)
-    questions = _questions(settings)
     limit = float(timeout if timeout is not None else settings.timeout)
     if limit <= 0:
         raise GradingError(f"the time limit must be positive, got {limit:g} s")
+    found = _submissions(folder)
+    questions = _questions(settings)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".tlkit-write-test"

@@ -233,13 +233,24 @@ _PLACEHOLDER = "_Type your answer here, replacing this text._"
 
 
 def _answer(notebook: Any, number: int) -> str:
-    """The ``number``-th written answer of a notebook (the Markdown answer cells, in order)."""
-    cells = [c for c in notebook.cells if c.cell_type == "markdown"
-             and "otter_answer_cell" in c.get("metadata", {}).get("tags", [])]
-    if number >= len(cells):
-        return ""
-    text = cells[number].source.strip()
-    return "" if text == _PLACEHOLDER else text
+    """The answer to the ``number``-th question graded by hand: the Markdown a student wrote in
+    Otter's ``<!-- BEGIN QUESTION -->`` ... ``<!-- END QUESTION -->`` block (every cell but the
+    prompt, which Otter makes read-only, and the untouched placeholder)."""
+    blocks: list[list[str]] = []
+    inside = False
+    for cell in notebook.cells:
+        text = cell.source.strip()
+        if cell.cell_type == "markdown" and text.startswith("<!-- BEGIN QUESTION -->"):
+            blocks.append([])
+            inside = True
+            continue
+        if cell.cell_type == "markdown" and text.startswith("<!-- END QUESTION -->"):
+            inside = False
+            continue
+        if inside and cell.cell_type == "markdown" and text and text != _PLACEHOLDER \
+                and cell.get("metadata", {}).get("editable", True) is not False:
+            blocks[-1].append(text)
+    return "\n\n".join(blocks[number]) if number < len(blocks) else ""
 
 
 def _write_csv(path: Path, questions: tuple[Question, ...], grades: list[Grade]) -> None:
@@ -275,8 +286,8 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
         GradingError: before any grading, when the package, the submissions or the output
             folder cannot be used.
     """
-    from .assignments import require_otter
     from .settings import SETTINGS_FILE, AssignmentSettings
+    from .tools import require_otter
 
     require_otter()
     package, folder, out = Path(package), Path(submissions), Path(out)
@@ -287,11 +298,11 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
             raise GradingError(f"{package} is not a tlkit grading package (no {SETTINGS_FILE}); "
                                f"regenerate it with `tlkit assignments`")
         settings = AssignmentSettings.from_json(zf.read(f"files/{SETTINGS_FILE}").decode())
-    found = _submissions(folder)
-    questions = _questions(settings)
     limit = float(timeout if timeout is not None else settings.timeout)
     if limit <= 0:
         raise GradingError(f"the time limit must be positive, got {limit:g} s")
+    found = _submissions(folder)
+    questions = _questions(settings)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".tlkit-write-test"

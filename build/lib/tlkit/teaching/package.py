@@ -164,6 +164,7 @@ def complete_package(package: str | os.PathLike[str], *, wheel: str | os.PathLik
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as out:
             for name in sorted(entries):
                 out.writestr(name, entries[name])
+    os.chmod(tmp.name, 0o644)
     os.replace(tmp.name, package)
     return package
 

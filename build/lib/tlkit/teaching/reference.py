@@ -181,7 +181,7 @@ def forbidden(*objects: Any) -> Iterator[None]:
     undo: list[Callable[[], None]] = []
     try:
         for obj in objects:
-            name = f"{obj.__module__}.{obj.__qualname__}"
+            name = f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
             if isinstance(obj, types.FunctionType):
                 if obj.__code__.co_freevars:
                     raise TypeError(f"cannot forbid {name}: it is a closure")

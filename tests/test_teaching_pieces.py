@@ -1,0 +1,169 @@
+"""The pieces of the coursework tools that need no notebook run: values written into prose,
+settings enforced on a submission, library solutions made uncallable, tables read from the run
+cache, pinned requirements."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from tlkit.teaching import reference, settings, values
+from tlkit.teaching.package import installed_version, pinned_requirements
+
+# --- values -----------------------------------------------------------------------------------
+
+
+def test_glue_roles_become_the_runs_values() -> None:
+    glued = {"qs_gain": "0.06912", "qs_profile": "'quick'", "qs_n": "5", "qs_ok": "True"}
+    text = ("gain {glue:text}`qs_gain:+.3f` in {glue:text}`qs_profile` with {glue}`qs_n` "
+            "examples ({glue:text}`qs_gain:.1%`), {glue:text}`qs_ok`")
+    assert values.fill(text, glued) == "gain +0.069 in quick with 5 examples (6.9%), True"
+
+
+def test_a_missing_value_is_named() -> None:
+    with pytest.raises(values.MissingValueError, match="qs_missing"):
+        values.fill("{glue:text}`qs_missing:.2f`", {})
+
+
+def test_glue_figures_become_their_captions() -> None:
+    text = ("before\n\n```{glue:figure} qs_fig\n:name: fig-qs\n:figwidth: 100%\n\nTest accuracy "
+            "over {glue:text}`qs_n` seeds.\n```\n\nafter")
+    assert values.fill(text, {"qs_n": "5"}) == (
+        "before\n\n*Figure: Test accuracy over 5 seeds.*\n\nafter")
+
+
+def test_glued_values_are_read_from_an_executed_notebook() -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("glue(...)")
+    cell.outputs = [nbformat.v4.new_output(
+        "display_data", data={values.GLUE_PREFIX + "text/plain": "0.5"},
+        metadata={"scrapbook": {"name": "x", "mime_prefix": values.GLUE_PREFIX}}),
+        nbformat.v4.new_output("display_data", data={"text/plain": "'shown'"},
+                               metadata={"scrapbook": {"name": "y", "mime_prefix": ""}}),
+        nbformat.v4.new_output("stream", text="not glued")]
+    nb.cells = [cell]
+    assert values.glued_values(nb) == {"x": "0.5", "y": "'shown'"}
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+SETTINGS = settings.AssignmentSettings(
+    "00_quickstart", {"profile": '"quick"', "seeds": "None", "device": '"cpu"'}, 60.0,
+    questions=[{"name": "q1", "points": 2.0, "manual": False}])
+
+
+def _notebook(*sources: str, tag: int | None = None) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title")]
+    for i, source in enumerate(sources):
+        cell = nbformat.v4.new_code_cell(source)
+        if i == tag:
+            cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    return nb
+
+
+def test_enforce_replaces_the_students_parameters() -> None:
+    nb = _notebook('profile = "smoke"  # cheaper\nseeds = 1\n', "print(profile)", tag=0)
+    settings.enforce(nb, SETTINGS)
+    code = nb.cells[1].source
+    assert 'profile = "quick"' in code and "seeds = None" in code and 'device = "cpu"' in code
+    assert "smoke" not in code and "seeds = 1" not in code
+    assert nb.cells[1].metadata["tags"] == ["parameters"]
+    assert nb.cells[2].source == "print(profile)"
+
+
+def test_enforce_finds_an_untagged_cell_or_inserts_one() -> None:
+    nb = _notebook("import os", 'profile = "smoke"', tag=None)
+    settings.enforce(nb, SETTINGS)
+    assert 'profile = "quick"' in nb.cells[2].source
+    assert "parameters" in nb.cells[2].metadata["tags"]
+    nb = _notebook("print(1)")
+    settings.enforce(nb, SETTINGS)
+    assert 'profile = "quick"' in nb.cells[1].source and nb.cells[2].source == "print(1)"
+
+
+def test_settings_round_trip_and_read_from_a_folder(tmp_path: Path) -> None:
+    assert settings.read_settings(tmp_path) is None
+    (tmp_path / settings.SETTINGS_FILE).write_text(SETTINGS.to_json())
+    back = settings.read_settings(tmp_path)
+    assert back == SETTINGS
+    assert back.values() == {"profile": "quick", "seeds": None, "device": "cpu"}
+
+
+def test_set_parameter_keeps_the_comment() -> None:
+    source = 'profile = "quick"   # smoke | quick | full\nseeds = None\n'
+    assert settings.set_parameter(source, "seeds", "3") == (
+        'profile = "quick"   # smoke | quick | full\nseeds = 3\n')
+    with pytest.raises(ValueError, match="does not set 'device'"):
+        settings.set_parameter(source, "device", '"cpu"')
+
+
+# --- reference --------------------------------------------------------------------------------
+
+
+def test_forbidden_catches_every_alias_and_restores() -> None:
+    from tlkit.measures import domain_similarity
+    from tlkit.stats import paired_difference
+    from tlkit.transfer import L2SP
+
+    alias = domain_similarity
+    x, y = np.arange(12.0).reshape(6, 2), np.array([0, 0, 0, 1, 1, 1])
+    before = alias(x, y, x, y, gamma=0.5)
+    with reference.forbidden(domain_similarity, paired_difference, L2SP):
+        for call in (lambda: alias(x, y, x, y, gamma=0.5),
+                     lambda: paired_difference([1.0, 2.0], [0.0, 1.5]),
+                     lambda: L2SP(None, 1, 0.1, 0.1)):
+            with pytest.raises(reference.ForbiddenCallError, match="library's own solution"):
+                call()
+    assert alias(x, y, x, y, gamma=0.5) == before
+    assert paired_difference([1.0, 2.0], [0.0, 1.5]).mean_diff == pytest.approx(0.75)
+    with pytest.raises(TypeError, match="not a function or a class"):
+        with reference.forbidden(42):
+            pass
+
+
+def test_reference_tables_come_from_the_cache_and_the_assignments_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tlkit import sweep
+    from tlkit.experiments import quickstart
+
+    params = {"profile": "smoke", "seeds": None, "device": "cpu", "executor": "serial",
+              "sizes": None, "source": None, "target": None}
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(reference.MissingRunError, match="not in the run cache"):
+        reference.table("00_quickstart", "df", params)
+    sweep.run(quickstart.specs(params), device="cpu", executor="serial")
+    df = reference.table("00_quickstart", "df", params)
+    assert len(df) == len(quickstart.specs(params))
+    other = {**params, "sizes": [3]}
+    (tmp_path / settings.SETTINGS_FILE).write_text(settings.AssignmentSettings(
+        "00_quickstart", {k: json.dumps(v) if v is not None else "None"
+                          for k, v in params.items()}, 60.0).to_json())
+    again = reference.table("00_quickstart", "df", other)  # the settings win over the notebook
+    assert again.equals(df)
+    with pytest.raises(ValueError, match="no reference table"):
+        reference.table("00_quickstart", "nope", params)
+
+
+# --- package ----------------------------------------------------------------------------------
+
+
+def test_requirements_are_pinned_to_the_installed_versions(tmp_path: Path) -> None:
+    pins = pinned_requirements(extra=("otter-grader[grading]",))
+    names = [p.split("==")[0] for p in pins]
+    assert "torch" in names and "pot" in names and "otter-grader[grading]" in names
+    for pin in pins:
+        name, version = pin.split("==")
+        assert version == installed_version(name.split("[")[0]) and "+" not in version
+    wheel = tmp_path / "fake-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("fake-0.1.dist-info/METADATA", "Name: fake\nRequires-Dist: numpy>=1\n"
+                    "Requires-Dist: pytest; extra == 'dev'\n")
+    assert pinned_requirements(extra=(), wheel=wheel) == [
+        f"numpy=={installed_version('numpy')}"]
