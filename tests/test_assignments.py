@@ -166,7 +166,8 @@ def test_generated_layout(generated: Path) -> None:
         assert (generated / "autograder" / path.name).is_file()
         assert (generated / "autograder" / f"{path.stem}-autograder.zip").is_file()
     readme = (generated / "README.md").read_text(encoding="utf-8")
-    assert all(path.stem in readme for path in NOTEBOOKS) and "otter run" in readme
+    assert all(path.stem in readme for path in NOTEBOOKS) and "tlkit grade" in readme
+    assert "resolved" in readme, "the README says whether each exercise reads signal"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
