@@ -10,7 +10,7 @@ TEACH_STAMP := $(VENV)/.installed-teach
 PROFILE ?= quick
 PYTEST_ARGS ?=
 
-.PHONY: all book test lint venv clean clean-results benchmarks assignments
+.PHONY: all book test lint venv clean clean-results benchmarks benchmarks-grading assignments
 
 all: book
 
@@ -40,6 +40,10 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py --json benchmarks/last_train.json
 	$(BIN)/python benchmarks/bench_executors.py --json benchmarks/last_executors.json
 	$(BIN)/python benchmarks/bench_book.py --profile quick --json benchmarks/last_book.json
+
+benchmarks-grading: $(TEACH_STAMP)
+	$(BIN)/tlkit assignments
+	$(BIN)/python benchmarks/bench_grading.py --json benchmarks/last_grading.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
