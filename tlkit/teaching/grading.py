@@ -298,6 +298,16 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
             raise GradingError(f"{package} is not a tlkit grading package (no {SETTINGS_FILE}); "
                                f"regenerate it with `tlkit assignments`")
         settings = AssignmentSettings.from_json(zf.read(f"files/{SETTINGS_FILE}").decode())
+    from ..fingerprint import code_fingerprint
+
+    if settings.fingerprint and settings.fingerprint != code_fingerprint():
+        raise GradingError(
+            f"{package.name} was made by tlkit code with fingerprint "
+            f"{settings.fingerprint[:12]}, but the tlkit installed here computes "
+            f"{code_fingerprint()[:12]}: its records would not be found and every submission "
+            f"would train its runs again. Regenerate the assignments with this tlkit "
+            f"(`tlkit assignments`), or grade where the package's own requirements.txt is "
+            f"installed")
     limit = float(timeout if timeout is not None else settings.timeout)
     if limit <= 0:
         raise GradingError(f"the time limit must be positive, got {limit:g} s")

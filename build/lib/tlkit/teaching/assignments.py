@@ -190,6 +190,7 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
     """
     import nbformat
 
+    from ..fingerprint import code_fingerprint
     from ..store import results_root
     from .package import build_wheel, complete_package
     from .settings import AssignmentSettings
@@ -227,7 +228,8 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
             raise AssignmentError(path.stem, "otter assign wrote no autograder zip file")
         settings = AssignmentSettings(
             path.stem, parameters, float(timeout), versions(), round(run_seconds, 1),
-            [{"name": q.name, "points": q.points, "manual": q.manual} for q in questions])
+            [{"name": q.name, "points": q.points, "manual": q.manual} for q in questions],
+            code_fingerprint())
         if wheel is None:
             wheel = build_wheel(root, Path(tmp) / "wheel")
         complete_package(zips[-1], wheel=wheel, settings=settings,

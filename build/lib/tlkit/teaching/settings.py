@@ -41,6 +41,8 @@ class AssignmentSettings:
         versions: The versions of tlkit and its main dependencies that made the grading run.
         seconds: Time the grading run of the solutions took when the package was made.
         questions: The exercises: ``{"name", "points", "manual"}`` each, in order.
+        fingerprint: The fingerprint of the code that computed the shipped records
+            (:func:`tlkit.fingerprint.code_fingerprint`); other code would not find them.
     """
 
     notebook: str
@@ -49,6 +51,7 @@ class AssignmentSettings:
     versions: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     questions: list[dict[str, Any]] = field(default_factory=list)
+    fingerprint: str = ""
 
     def values(self) -> dict[str, Any]:
         """The parameters as Python values."""
@@ -64,7 +67,7 @@ class AssignmentSettings:
         data = json.loads(text)
         return cls(data["notebook"], dict(data["parameters"]), float(data["timeout"]),
                    dict(data.get("versions", {})), float(data.get("seconds", 0.0)),
-                   list(data.get("questions", [])))
+                   list(data.get("questions", [])), str(data.get("fingerprint", "")))
 
 
 def read_settings(folder: str | os.PathLike[str] = ".") -> AssignmentSettings | None:
