@@ -30,8 +30,8 @@ from .spec import RunSpec, compute_for
 from .train import fit, resolve_device
 from .transfer import L2SP, load_layers, recompute_batchnorm, reinitialize_layers
 
-__all__ = ["MissingSourceError", "Trained", "run", "train", "validate", "load_data", "initial_model",
-           "provenance", "cpu_threads"]
+__all__ = ["MissingSourceError", "Trained", "run", "train", "validate", "load_data",
+           "initial_model", "provenance", "cpu_threads"]
 
 State = Mapping[str, torch.Tensor]
 
