@@ -28,10 +28,10 @@ from .models import build_model, num_layers
 from .record import Record
 from .spec import RunSpec, compute_for
 from .train import fit, resolve_device
-from .transfer import L2SP, load_layers, recompute_batchnorm
+from .transfer import L2SP, load_layers, recompute_batchnorm, reinitialize_layers
 
 __all__ = ["MissingSourceError", "Trained", "run", "train", "validate", "load_data",
-           "provenance", "cpu_threads"]
+           "initial_model", "provenance", "cpu_threads"]
 
 State = Mapping[str, torch.Tensor]
 
@@ -204,17 +204,29 @@ def run(
     return train(spec, source=source, device=device, progress=progress).record
 
 
+def initial_model(spec: RunSpec, num_classes: int, source: State | None = None) -> Any:
+    """The network of ``spec`` before training: built from the init seed, its first
+    ``transfer.layers`` layers copied from ``source`` (the source run's weights) or kept from
+    the architecture's pretrained weights (``model.weights``), every later layer at a fresh
+    random initialisation, as after a copy from a source run."""
+    m, t = spec.model, spec.transfer
+    torch.manual_seed(spec.seed_for("init"))
+    model = build_model(m.arch, num_classes, in_channels=m.channels, input_size=m.size,
+                        width=m.width, weights=m.weights)
+    if t.source is not None:
+        load_layers(model, dict(source), t.layers)
+    elif m.weights is not None:
+        reinitialize_layers(model, t.layers)
+    return model
+
+
 def _train(spec: RunSpec, source: State | None, dev: torch.device, progress: bool) -> Trained:
     started, t0 = time.time(), time.perf_counter()
 
     train_data, test = load_data(spec, "train"), load_data(spec, "test")
     val = load_data(spec, "val") if spec.data.validation else None
     m, t = spec.model, spec.transfer
-    torch.manual_seed(spec.seed_for("init"))
-    model = build_model(m.arch, train_data.num_classes, in_channels=m.channels,
-                        input_size=m.size, width=m.width, weights=m.weights)
-    if t.source is not None:
-        load_layers(model, dict(source), t.layers)
+    model = initial_model(spec, train_data.num_classes, source)
     frozen = t.layers if t.freeze else 0
     model.to(dev)
     if frozen and t.bn_stats == "target":
