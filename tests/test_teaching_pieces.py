@@ -30,11 +30,15 @@ def test_a_missing_value_is_named() -> None:
         values.fill("{glue:text}`qs_missing:.2f`", {})
 
 
-def test_glue_figures_become_their_captions() -> None:
+def test_glue_figures_become_numbered_captions_and_references_their_numbers() -> None:
+    first = "```{glue:figure} qs_data\n:name: fig-qs-data\n\nThe data.\n```"
     text = ("before\n\n```{glue:figure} qs_fig\n:name: fig-qs\n:figwidth: 100%\n\nTest accuracy "
-            "over {glue:text}`qs_n` seeds.\n```\n\nafter")
-    assert values.fill(text, {"qs_n": "5"}) == (
-        "before\n\n*Figure: Test accuracy over 5 seeds.*\n\nafter")
+            "over {glue:text}`qs_n` seeds.\n```\n\nafter, in {numref}`fig-qs`; {numref}`other`")
+    figures = values.figure_numbers([first, text])
+    assert figures == {"fig-qs-data": 1, "fig-qs": 2}
+    assert values.fill(text, {"qs_n": "5"}, figures) == (
+        "before\n\n*Figure 2: Test accuracy over 5 seeds.*\n\nafter, in Figure 2; "
+        "{numref}`other`")
 
 
 def test_glued_values_are_read_from_an_executed_notebook() -> None:

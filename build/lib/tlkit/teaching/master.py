@@ -113,10 +113,11 @@ def prepare_master(path: str | os.PathLike[str], profile: str = STUDENT_PROFILE,
         ValueError: no parameters cell or no ``profile`` in it.
         tlkit.teaching.values.MissingValueError: the prose quotes a value the run did not glue.
     """
-    from .values import fill
+    from .values import figure_numbers, fill
 
     nb = copy.deepcopy(read_notebook(Path(path)))
     set_profile(nb, profile)
+    figures = figure_numbers([c.source for c in nb.cells if c.cell_type == "markdown"])
     for cell in nb.cells:
         metadata = cell.setdefault("metadata", {})
         tags = [tag for tag in metadata.get("tags", []) if tag not in BOOK_TAGS]
@@ -126,6 +127,6 @@ def prepare_master(path: str | os.PathLike[str], profile: str = STUDENT_PROFILE,
             metadata.pop("tags", None)
         metadata.pop("mystnb", None)
         if cell.cell_type == "markdown":
-            text = fill(cell.source, values) if values is not None else cell.source
+            text = fill(cell.source, values, figures) if values is not None else cell.source
             cell.source = jupyter_markdown(text)
     return nb

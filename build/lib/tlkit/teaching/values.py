@@ -15,7 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["GLUE_PREFIX", "glued_values", "format_value", "fill", "MissingValueError"]
+__all__ = ["GLUE_PREFIX", "glued_values", "format_value", "figure_numbers", "fill",
+           "MissingValueError"]
 
 #: The prefix of the MIME types of a value glued without being displayed (myst-nb's).
 GLUE_PREFIX = "application/papermill.record/"
@@ -23,6 +24,8 @@ _ROLE = re.compile(r"\{glue(?::text)?\}`(?P<name>[^`:]+)(?::(?P<spec>[^`]*))?`")
 _FIGURE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:figure\}[^\n]*\n(?P<body>.*?)"
                      r"^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
 _OPTION = re.compile(r"^:[\w-]+:.*$", re.MULTILINE)
+_NAME = re.compile(r"^:name:\s*(\S+)\s*$", re.MULTILINE)
+_NUMREF = re.compile(r"\{numref\}`(?P<label>[^`<>]+)`")
 
 
 class MissingValueError(KeyError):
@@ -69,20 +72,43 @@ def format_value(text: str, spec: str | None) -> str:
     return format(value, spec)
 
 
-def fill(markdown: str, values: Mapping[str, str]) -> str:
+def figure_numbers(texts: list[str]) -> dict[str, int]:
+    """``{name: number}`` of the ``{glue:figure}`` blocks (their ``:name:``) in the Markdown
+    ``texts``, numbered 1, 2, ... in order of appearance, as the book numbers them."""
+    out: dict[str, int] = {}
+    for text in texts:
+        for match in _FIGURE.finditer(text):
+            name = _NAME.search(match["body"])
+            if name and name[1] not in out:
+                out[name[1]] = len(out) + 1
+    return out
+
+
+def fill(markdown: str, values: Mapping[str, str],
+         figures: Mapping[str, int] | None = None) -> str:
     """``markdown`` with every glue role replaced by its value, and every ``{glue:figure}``
-    block replaced by its caption in italics (the figure itself is drawn by the code cells).
+    block replaced by its caption in italics (the figure itself is drawn by the code cells),
+    numbered from ``figures`` (:func:`figure_numbers`); ``{numref}`` references to those
+    figures become "Figure k".
 
     Raises:
         MissingValueError: a role names a value that is not in ``values``.
     """
+    figures = figures or {}
     missing = sorted({m["name"] for m in _ROLE.finditer(markdown)} - set(values))
     if missing:
         raise MissingValueError(missing)
 
     def figure(match: re.Match[str]) -> str:
         caption = " ".join(_OPTION.sub("", match["body"]).split())
-        return f"*Figure: {caption}*" if caption else ""
+        name = _NAME.search(match["body"])
+        number = figures.get(name[1]) if name else None
+        head = f"Figure {number}" if number else "Figure"
+        return f"*{head}: {caption}*" if caption else ""
 
-    text = _FIGURE.sub(figure, markdown)
+    def numref(match: re.Match[str]) -> str:
+        number = figures.get(match["label"].strip())
+        return f"Figure {number}" if number else match[0]
+
+    text = _NUMREF.sub(numref, _FIGURE.sub(figure, markdown))
     return _ROLE.sub(lambda m: format_value(values[m["name"]], m["spec"]), text)
