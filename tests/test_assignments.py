@@ -332,7 +332,7 @@ def _commands(path: Path) -> list[str]:
     text = path.read_text(encoding="utf-8")
     lines = []
     for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
-        for line in block.splitlines():
+        for line in block.replace("\\\n", " ").splitlines():
             line = re.sub(r"\s+#\s.*$", "", line).strip()
             lines += [part.strip() for part in line.split("&&") if part.strip()]
     return lines
