@@ -157,3 +157,28 @@ def test_a_pretrained_run_keeps_n_layers_and_starts_the_rest_at_random() -> None
         assert not any(torch.equal(state[k], checkpoint[k]) for k in fresh), n
         again = initial_model(spec, 10).state_dict()
         assert all(torch.equal(state[k], again[k]) for k in state), "seeded"
+
+
+@pytest.mark.parametrize("method", ["linear probe", "fine-tune top", "L2-SP"])
+def test_the_pretrained_path_runs_through_the_sweep_and_its_cache(method: str) -> None:
+    """ImageNet weights to the digits at 32 px, through the whole machinery: spec, sweep,
+    frozen-prefix cache, L2-SP towards the pretrained weights, run cache."""
+    from tlkit import DataSpec, RunSpec, sweep
+    from tlkit.spec import ModelSpec, TransferSpec
+    from tlkit.store import Store
+    from tlkit.train import TrainConfig
+
+    transfer = {"linear probe": TransferSpec(layers=9, freeze=True),
+                "fine-tune top": TransferSpec(layers=7, freeze=True),
+                "L2-SP": TransferSpec(layers=9, freeze=False, regularizer="l2sp",
+                                      alpha=0.01, beta=0.01)}[method]
+    spec = RunSpec(DataSpec("digits", n_per_class=3, validation=2),
+                   ModelSpec("efficientnet_lite0", size=32, channels=1, weights="imagenet"),
+                   TrainConfig(epochs=1, batch_size=16, lr=0.01), transfer)
+    [record] = sweep.run([spec], device="cpu", executor="serial")
+    assert 0.0 <= record.metrics["test_acc"] <= 1.0 and record.metrics["n_train"] == 30
+    path = Store().record_path(record.key)
+    written = path.stat().st_mtime_ns
+    [again] = sweep.run([spec], device="cpu", executor="serial")
+    assert again.metrics == record.metrics
+    assert path.stat().st_mtime_ns == written, "the second sweep reads the cache, trains nothing"
