@@ -171,3 +171,16 @@ def test_requirements_are_pinned_to_the_installed_versions(tmp_path: Path) -> No
                     "Requires-Dist: pytest; extra == 'dev'\n")
     assert pinned_requirements(extra=(), wheel=wheel) == [
         f"numpy=={installed_version('numpy')}"]
+
+
+def test_the_wheel_holds_the_package_and_leaves_the_source_tree_alone(tmp_path: Path) -> None:
+    from tlkit.teaching.package import build_wheel
+
+    repo = Path(__file__).resolve().parents[1]
+    before = sorted(p.name for p in repo.iterdir())
+    wheel = build_wheel(repo, tmp_path)
+    assert sorted(p.name for p in repo.iterdir()) == before, "no build/ folder in the source"
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+    assert "tlkit/teaching/settings.py" in names and "tlkit/models/efficientnet.py" in names
+    assert any(n.startswith("tlkit/experiments/profiles/") for n in names), "package data"

@@ -141,8 +141,9 @@ def find_notebook(name: str, root: str | os.PathLike[str] | None = None) -> Path
 
 
 @contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the kernels started inside the block."""
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables within the block (kernels started there inherit them),
+    restoring the previous values after."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
@@ -236,7 +237,7 @@ def execute(
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
-        with _environment(EXECUTION_ENV):
+        with environment(EXECUTION_ENV):
             papermill.execute_notebook(
                 str(path), str(output), parameters=dict(parameters), kernel_name=KERNEL,
                 cwd=None if cwd is None else str(cwd), progress_bar=progress_bar,

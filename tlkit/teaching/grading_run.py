@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from .settings import parameter_values
 from .tools import AssignmentError
 
 __all__ = ["DEFAULT_TIMEOUT", "GRADING_OVERRIDES", "RECORDED_VERSIONS", "grading_parameters",
@@ -58,28 +59,19 @@ def grading_run(path: Path, root: Path, run: Path, parameters: Mapping[str, str]
                  env: Mapping[str, str]) -> tuple[dict[str, str], float]:
     """Execute the book's notebook as the assignment is graded (in ``root``, so that it shares
     the run cache) and return its glued values and the seconds it took."""
-    import ast
-
     import nbformat
 
-    from ..notebooks import NotebookExecutionError, execute
+    from ..notebooks import NotebookExecutionError, environment, execute
+    from .values import glued_values
 
-    values = {name: ast.literal_eval(source) for name, source in parameters.items()}
+    values = parameter_values(parameters)
     if "executor" in values:  # one worker per core while the grading run trains
         values["executor"] = "process"
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     try:
-        seconds = execute(path, run, values, cwd=root)
+        with environment(env):
+            seconds = execute(path, run, values, cwd=root)
     except NotebookExecutionError as exc:
         raise AssignmentError(path.stem, f"the grading run failed: {exc}") from None
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    from .values import glued_values
 
     return glued_values(nbformat.read(str(run), as_version=4)), seconds
 
@@ -92,13 +84,11 @@ def record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dic
     Raises:
         AssignmentError: a run or a source's checkpoint is not in the cache.
     """
-    import ast
-
     from ..store import Store
     from .reference import MissingRunError, records, specs
 
     store = Store(results)
-    values = {name: ast.literal_eval(source) for name, source in parameters.items()}
+    values = parameter_values(parameters)
     try:
         found = records(stem, values, store, sources=True)
     except MissingRunError as exc:
@@ -120,20 +110,11 @@ def record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dic
 def measured_effects(stem: str, parameters: Mapping[str, str], results: Path) -> tuple:
     """The effects the exercises of ``stem`` turn on (:func:`tlkit.teaching.signal.
     exercise_effects`), measured on the grading run's records in ``results``."""
-    import ast
-
+    from ..notebooks import environment
     from .signal import exercise_effects
 
-    values = {name: ast.literal_eval(source) for name, source in parameters.items()}
-    saved = os.environ.get("TLKIT_RESULTS")
-    os.environ["TLKIT_RESULTS"] = str(results)
-    try:
-        return tuple(exercise_effects(stem, values))
-    finally:
-        if saved is None:
-            os.environ.pop("TLKIT_RESULTS", None)
-        else:
-            os.environ["TLKIT_RESULTS"] = saved
+    with environment({"TLKIT_RESULTS": str(results)}):
+        return tuple(exercise_effects(stem, parameter_values(parameters)))
 
 
 def check_solutions(package: Path, solutions: Path, timeout: float) -> float:

@@ -99,19 +99,30 @@ def build_wheel(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> Pa
     """Build tlkit's wheel from the source tree ``root`` into ``out``; return its path.
 
     Uses the environment's setuptools where it has one (offline), else pip's isolated build.
+    The build runs on a copy of the package's files (``pyproject.toml``, ``README.md``,
+    ``tlkit/``), so setuptools' ``build/`` folder never lands in the source tree.
 
     Raises:
         PackageError: the build failed; the message ends with pip's last lines.
     """
     import importlib.util
+    import shutil
 
-    out = Path(out)
+    root, out = Path(root).resolve(), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out)]
     if importlib.util.find_spec("setuptools") is not None:
         command.append("--no-build-isolation")
-    done = subprocess.run([*command, str(Path(root).resolve())], capture_output=True,
-                          text=True, check=False)
+    with tempfile.TemporaryDirectory(prefix="tlkit-source-") as tmp:
+        source = Path(tmp) / "tlkit"
+        source.mkdir()
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (root / name).is_file():
+                shutil.copy2(root / name, source / name)
+        shutil.copytree(root / "tlkit", source / "tlkit",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        done = subprocess.run([*command, str(source)], capture_output=True, text=True,
+                              check=False)
     wheels = sorted(out.glob("tlkit-*.whl"))
     if done.returncode != 0 or not wheels:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-10:])

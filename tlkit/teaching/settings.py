@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SETTINGS_FILE", "RESULTS_FOLDER", "AssignmentSettings", "set_parameter",
+__all__ = ["SETTINGS_FILE", "RESULTS_FOLDER", "AssignmentSettings", "parameter_values",
+           "set_parameter",
            "enforce", "read_settings", "EnforceSettings", "PLUGIN"]
 
 #: The settings' file name, in the grading package and in the folder a submission runs in.
@@ -55,9 +57,7 @@ class AssignmentSettings:
 
     def values(self) -> dict[str, Any]:
         """The parameters as Python values."""
-        import ast
-
-        return {name: ast.literal_eval(source) for name, source in self.parameters.items()}
+        return parameter_values(self.parameters)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -68,6 +68,13 @@ class AssignmentSettings:
         return cls(data["notebook"], dict(data["parameters"]), float(data["timeout"]),
                    dict(data.get("versions", {})), float(data.get("seconds", 0.0)),
                    list(data.get("questions", [])), str(data.get("fingerprint", "")))
+
+
+def parameter_values(parameters: Mapping[str, str]) -> dict[str, Any]:
+    """Parameters written as Python source (``{"profile": '"quick"'}``) as Python values."""
+    import ast
+
+    return {name: ast.literal_eval(source) for name, source in parameters.items()}
 
 
 def read_settings(folder: str | os.PathLike[str] = ".") -> AssignmentSettings | None:
