@@ -88,12 +88,13 @@ def find_package(name: str | os.PathLike[str],
         if not path.is_file():
             raise GradingError(f"no grading package at {path}")
         return path
+    from ..notebooks import short_name
+
     folder = Path(assignments) / "autograder"
-    found = sorted(p for p in folder.glob("*-autograder.zip")
-                   if p.name.split("-autograder")[0] in (str(name), f"{name}")
-                   or p.name.split("-autograder")[0].split("_", 1)[-1] == str(name))
+    stems = {p: p.name.split("-autograder")[0] for p in folder.glob("*-autograder.zip")}
+    found = sorted(p for p, stem in stems.items() if str(name) in (stem, short_name(stem)))
     if not found:
-        listed = ", ".join(p.name.split("-autograder")[0] for p in folder.glob("*.zip")) or "none"
+        listed = ", ".join(sorted(stems.values())) or "none"
         raise GradingError(f"no grading package for {name!r} in {folder} (found: {listed}); "
                            f"generate them with `tlkit assignments`")
     return found[0]

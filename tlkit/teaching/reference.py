@@ -56,20 +56,6 @@ def specs(notebook: str, params: Mapping[str, Any]) -> list[Any]:
     return [s if s.compute == compute else s.on(compute) for s in found]
 
 
-def _with_sources(found: list[Any]) -> list[Any]:
-    out: dict[str, Any] = {}
-    todo = list(found)
-    while todo:
-        spec = todo.pop()
-        if spec.key() in out:
-            continue
-        out[spec.key()] = spec
-        source = getattr(getattr(spec, "transfer", None), "source", None)
-        if source is not None:
-            todo.append(source)
-    return list(out.values())
-
-
 def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, *,
             sources: bool = False) -> list[Any]:
     """The stored records of :func:`specs` (with their sources' where ``sources``), in order.
@@ -92,8 +78,10 @@ def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, 
         raise MissingRunError(f"{missing} of the {len(wanted)} runs of {notebook} are not in the "
                               f"run cache {store.root}")
     if sources:
-        extra = [s for s in _with_sources(wanted) if s.key() not in {r.key for r in out}]
-        out += [r for r in (store.get(s) for s in extra) if r is not None]
+        have = {r.key for r in out}
+        extra = {src.key(): src for spec in wanted for src in spec.sources()
+                 if src.key() not in have}
+        out += [r for r in (store.get(s) for s in extra.values()) if r is not None]
     return out
 
 
