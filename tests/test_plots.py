@@ -149,3 +149,18 @@ def test_taxonomy_map_puts_similar_targets_at_the_top(figures) -> None:
     for ax in [a for a in fig.axes if a.get_label() != "<colorbar>"]:
         low, high = ax.get_ylim()
         assert low > high, "distance grows downwards: near (similar) targets on top"
+
+
+def test_agreement_plot_draws_each_score_and_the_reference_where_it_lies():
+    from tlkit.plots.pretrained import agreement_plot
+
+    summary = pd.DataFrame(dict(
+        score=["LEEP", "LogME", "OTDD"], weighted_tau=[0.2, -0.1, 0.5], wtau_low=[0.0, -0.4, 0.1],
+        wtau_high=[0.4, 0.2, 0.9], top1=[0.5, 0.0, 1.0], top1_low=[0.0, 0.0, 1.0],
+        top1_high=[1.0, 0.5, 1.0], TLlib=[0.29, 0.67, float("nan")]))
+    fig = agreement_plot(summary)
+    left, right = fig.axes[:2]
+    assert [t.get_text() for t in left.get_yticklabels()] == ["LEEP", "LogME", "OTDD"]
+    [markers] = [c for c in left.collections if len(c.get_offsets()) == 2]
+    assert sorted(markers.get_offsets()[:, 0].tolist()) == [0.29, 0.67]  # no marker for OTDD
+    plt.close(fig)

@@ -128,6 +128,31 @@ def test_frozen_pretrained_layers_stay_the_checkpoint_after_training() -> None:
     assert any(not torch.equal(before[k], after[k]) for k in trained), "the top was trained"
 
 
+def test_fine_tuning_the_top_keeps_the_bottom_and_starts_the_top_from_imagenet() -> None:
+    """A run that keeps all nine pretrained layers and freezes the first seven: after training
+    those seven are still the checkpoint, and stage 7 and the head moved away from their
+    ImageNet weights (they were not re-initialised: the run starts from them)."""
+    from tlkit import DataSpec, RunSpec
+    from tlkit.runner import initial_model, train
+    from tlkit.spec import ModelSpec, TransferSpec
+    from tlkit.train import TrainConfig
+
+    checkpoint = build_model("efficientnet_lite0", 10, in_channels=1, input_size=32,
+                             weights="imagenet").state_dict()
+    spec = RunSpec(DataSpec("digits", n_per_class=3),
+                   ModelSpec("efficientnet_lite0", size=32, channels=1, weights="imagenet"),
+                   TrainConfig(epochs=2, batch_size=16, lr=0.05),
+                   TransferSpec(layers=9, freeze=7))
+    start = initial_model(spec, 10).state_dict()
+    state = train(spec, device="cpu").state
+    weights = [k for k in checkpoint if k.endswith(".weight") and not k.startswith("layers.9.")]
+    bottom = [k for k in weights if int(k.split(".")[1]) < 7]
+    top = [k for k in weights if int(k.split(".")[1]) in (7, 8)]
+    assert all(torch.equal(start[k], checkpoint[k]) for k in bottom + top), "starts at ImageNet"
+    assert all(torch.equal(state[k], checkpoint[k]) for k in bottom), "a frozen layer changed"
+    assert all(not torch.equal(state[k], checkpoint[k]) for k in top), "the top is fine-tuned"
+
+
 def test_a_missing_weights_package_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(eff.importlib.util, "find_spec",
@@ -169,7 +194,7 @@ def test_the_pretrained_path_runs_through_the_sweep_and_its_cache(method: str) -
     from tlkit.train import TrainConfig
 
     transfer = {"linear probe": TransferSpec(layers=9, freeze=True),
-                "fine-tune top": TransferSpec(layers=7, freeze=True),
+                "fine-tune top": TransferSpec(layers=9, freeze=7),
                 "L2-SP": TransferSpec(layers=9, freeze=False, regularizer="l2sp",
                                       alpha=0.01, beta=0.01)}[method]
     spec = RunSpec(DataSpec("digits", n_per_class=3, validation=2),

@@ -39,7 +39,8 @@ def row(record: Record) -> dict[str, Any]:
         weight_decay=tr.weight_decay, schedule=tr.schedule, warmup_epochs=tr.warmup_epochs,
         source_key=None if t.source is None else t.source.key(),
         source_dataset=None if t.source is None else t.source.data.name,
-        layers=t.layers, freeze=t.freeze, lr_mult=t.lr_mult, regularizer=t.regularizer,
+        layers=t.layers, freeze=t.freeze, frozen=t.frozen, lr_mult=t.lr_mult,
+        regularizer=t.regularizer,
         alpha=t.alpha, beta=t.beta, bn_stats=t.bn_stats,
     )
     out.update({k: record.metrics.get(k) for k in METRICS})

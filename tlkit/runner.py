@@ -227,7 +227,7 @@ def _train(spec: RunSpec, source: State | None, dev: torch.device, progress: boo
     val = load_data(spec, "val") if spec.data.validation else None
     m, t = spec.model, spec.transfer
     model = initial_model(spec, train_data.num_classes, source)
-    frozen = t.layers if t.freeze else 0
+    frozen = t.frozen
     model.to(dev)
     if frozen and t.bn_stats == "target":
         recompute_batchnorm(model, train_data.images, frozen)

@@ -143,7 +143,9 @@ class TransferSpec:
             with pretrained weights (``ModelSpec.weights``), the first ``layers`` pretrained
             layers play the copied layers' part. With neither, that many layers keep their
             random initialisation and stay frozen (Yosinski's random-filter control).
-        freeze: keep the copied layers fixed (``AnB``) or fine-tune them (``AnB+``).
+        freeze: keep the copied layers fixed (``AnB``, ``True``) or fine-tune them (``AnB+``,
+            ``False``); an integer ``k`` keeps the first ``k`` copied layers fixed and
+            fine-tunes the others (fine-tuning the top blocks of a pretrained network).
         lr_mult: learning-rate multiplier of the copied layers when fine-tuned.
         regularizer: ``"l2"`` (weight decay towards zero) or ``"l2sp"`` (towards the source).
         alpha, beta: L2-SP strengths on copied and on new layers (Li et al., 2018).
@@ -155,7 +157,7 @@ class TransferSpec:
 
     source: RunSpec | None = None
     layers: int = 0
-    freeze: bool = True
+    freeze: bool | int = True
     lr_mult: float = 1.0
     regularizer: str = "l2"
     alpha: float = 0.01
@@ -171,6 +173,20 @@ class TransferSpec:
                              f"{self.bn_stats!r}")
         if self.layers < 0:
             raise ValueError("layers must be >= 0")
+        if not isinstance(self.freeze, bool) and not (
+                _is_int(self.freeze) and 0 <= self.freeze <= self.layers):
+            raise ValueError(f"freeze must be True, False or a number of copied layers in "
+                             f"0..{self.layers}, got {self.freeze!r}")
+        if not isinstance(self.freeze, bool) and self.freeze in (0, self.layers):
+            # all or none of the copied layers: the same run as freeze=True / False, one key
+            object.__setattr__(self, "freeze", self.freeze == self.layers)
+
+    @property
+    def frozen(self) -> int:
+        """The number of leading layers that stay fixed during training."""
+        if isinstance(self.freeze, bool):
+            return self.layers if self.freeze else 0
+        return int(self.freeze)
 
 
 @dataclass(frozen=True)
@@ -199,7 +215,7 @@ class RunSpec:
                 f"{self.model.arch} takes 0..{top} (the classifier is never transferred)")
         src = self.transfer.source
         pretrained = src is not None or self.model.weights is not None
-        if not pretrained and self.transfer.layers > 0 and not self.transfer.freeze:
+        if not pretrained and self.transfer.frozen < self.transfer.layers:
             raise ValueError("random (source-less) layers can only be frozen")
         if not pretrained and self.transfer.regularizer == "l2sp":
             raise ValueError("L2-SP needs a source run or pretrained weights to decay towards")

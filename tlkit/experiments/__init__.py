@@ -33,6 +33,7 @@ NOTEBOOKS: dict[str, str] = {
     "00_quickstart": "tlkit.experiments.quickstart",
     "01_layer_transfer": "tlkit.experiments.layer_transfer",
     "02_small_targets": "tlkit.experiments.small_targets",
+    "03_pretrained": "tlkit.experiments.pretrained",
     "90_recipes": "tlkit.experiments.recipes",
 }
 

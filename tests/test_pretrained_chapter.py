@@ -1,0 +1,233 @@
+"""The pretrained-source chapter: its design, its learning-rate choice, and how it judges the
+transferability scores."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tlkit.experiments import check_params
+from tlkit.experiments import pretrained as pt
+from tlkit.spec import TransferSpec
+from tlkit.verdicts import judge
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
+def test_every_target_size_and_seed_runs_every_method_and_source(profile):
+    params = {"profile": profile}
+    specs = pt.specs(params)
+    targets, sources = pt.targets(params), pt.sources(params)
+    from tlkit.experiments import settings
+
+    s = settings(pt.PROFILES, params)
+    small = [n for n in pt.sizes_of(s) if n is not None and n < s["size_boundary"]]
+    per_cell = len(pt.METHODS) + len(sources) - 1  # the ImageNet source's runs are METHODS
+    expected = len(targets) * s["seeds"] * (len(s["sizes"]) * per_cell - len(s["small_only"])
+                                            * (len(s["sizes"]) - len(small)))
+    assert len(specs) == expected == len({x.key() for x in specs})
+    for method in s["small_only"]:
+        assert {x.data.n_per_class for x in specs if x.tag_dict["method"] == method} == set(small)
+    for x in specs:
+        t = x.tag_dict
+        if t["kind"] == "imagenet":
+            assert x.model.arch == "efficientnet_lite0" and x.model.weights == "imagenet"
+            assert x.transfer.source is None and x.transfer.layers == 9
+        elif t["method"] == pt.SCRATCH["efficientnet_lite0"]:
+            assert x.model.weights is None and x.transfer == TransferSpec()
+        elif t["kind"] == "glyphs":
+            assert x.transfer.source is not None and x.model.arch == "cnn8"
+            assert x.transfer.source.seed == x.seed  # the source of seed k is baseA of seed k
+        assert x.data.validation == s["validation"] > 0
+        assert x.data.subsample_seed == x.seed
+
+
+def test_the_methods_freeze_what_they_say():
+    specs = pt.specs({"profile": "quick"})
+    frozen = {x.tag_dict["method"]: x.transfer.frozen for x in specs
+              if x.tag_dict["kind"] == "imagenet"}
+    assert frozen == {"linear probe": 9, "fine-tune top": 7, "fine-tune": 0, "L2-SP": 0}
+    l2sp = next(x for x in specs if x.tag_dict["method"] == "L2-SP")
+    assert l2sp.transfer.regularizer == "l2sp"
+
+
+@pytest.mark.parametrize("freeze", [-1, 10, 2.5, "3"])
+def test_a_partial_freeze_must_be_a_number_of_copied_layers(freeze):
+    with pytest.raises(ValueError, match="freeze"):
+        TransferSpec(layers=9, freeze=freeze)
+    assert TransferSpec(layers=9, freeze=True).frozen == 9
+    assert TransferSpec(layers=9, freeze=False).frozen == 0
+    assert TransferSpec(layers=9, freeze=4).frozen == 4
+    # all or none of the copied layers is the plain run, with its key
+    assert TransferSpec(layers=9, freeze=9) == TransferSpec(layers=9, freeze=True)
+    assert TransferSpec(layers=9, freeze=0).freeze is False
+
+
+def test_search_runs_every_rate_of_every_grid_key_on_validation_only():
+    params = {"profile": "quick"}
+    from tlkit.experiments import settings
+
+    s = settings(pt.PROFILES, params)
+    search = pt.search_specs(params)
+    grid = s["search"]["grid"]
+    assert set(grid) == set(pt.RATE_KEYS)
+    assert len(search) == sum(len(v) for v in grid.values()) * s["search"]["seeds"]
+    for key, rates in grid.items():
+        tested = {x.train.lr for x in search if x.tag_dict["lr_choice"] == key}
+        assert tested == set(rates)
+    assert all(x.data.n_per_class == s["search"]["size"] for x in search)
+    # where the page runs the search's size, the search's runs at the chosen rate are the
+    # page's own runs (cache hits)
+    chosen = {k: v[0] for k, v in grid.items()}
+    page = {x.key() for x in pt.specs({**params, "sizes": [1, s["search"]["size"], "all"]},
+                                      chosen)}
+    assert {x.key() for x in search if x.train.lr == chosen[x.tag_dict["lr_choice"]]} <= page
+
+
+def test_rates_are_chosen_on_validation_never_on_test():
+    table = pd.DataFrame(dict(
+        lr_choice=["fine-tune"] * 4, lr=[0.01, 0.01, 0.03, 0.03],
+        val_acc=[0.6, 0.7, 0.5, 0.5], test_acc=[0.1, 0.1, 0.9, 0.9]))
+    assert pt.chosen_rates(table) == {"fine-tune": 0.01}
+    with pytest.raises(ValueError, match="validation"):
+        pt.chosen_rates(table.drop(columns="val_acc"))
+
+
+@pytest.mark.parametrize("bad", [
+    {"sizes": [1, 1]}, {"seeds": 1}, {"steps": 0}, {"imagenet_size": 16},
+    {"search": {"size": 5, "seeds": 2, "grid": {"fine-tune": [0.1]}}},
+    {"sizes": [500]},
+])
+def test_bad_parameters_are_rejected_before_any_work(bad):
+    with pytest.raises(ValueError):
+        check_params("03_pretrained", {"profile": "quick", **bad})
+
+
+# --- rank agreement ------------------------------------------------------------------------
+
+def _table(score_of, seeds=(0, 1, 2), noise=0.0, targets=("t1", "t2")):
+    """Four sources whose accuracy rises with their index; the score is score_of(index)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for target in targets:
+        for seed in seeds:
+            for i in range(4):
+                acc = 0.2 + 0.1 * i + noise * rng.normal()
+                row = dict(target=target, per_class=5.0, size="5", seed=seed,
+                           source=f"s{i}", test_acc=acc)
+                for name, (col, _) in pt.SCORES.items():
+                    row[col] = score_of(i, name) + noise * rng.normal()
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_a_score_that_orders_the_sources_as_fine_tuning_gets_tau_one():
+    # OTDD is a distance: it agrees when it *falls* as accuracy rises
+    table = _table(lambda i, name: -i if name == "OTDD" else i)
+    agree = pt.rank_agreement(table)
+    assert np.allclose(agree["tau"], 1) and np.allclose(agree["weighted_tau"], 1)
+    assert (agree["top1"] == 1).all()
+
+
+def test_a_reversed_score_gets_tau_minus_one_and_never_picks_the_best():
+    table = _table(lambda i, name: i if name == "OTDD" else -i)
+    agree = pt.rank_agreement(table)
+    assert np.allclose(agree["tau"], -1) and (agree["top1"] == 0).all()
+
+
+def test_one_swap_at_the_top_costs_weighted_tau_more_than_one_at_the_bottom():
+    top = _table(lambda i, name: [0, 1, 3, 2][i] * (-1 if name == "OTDD" else 1))
+    bottom = _table(lambda i, name: [1, 0, 2, 3][i] * (-1 if name == "OTDD" else 1))
+    a, b = pt.rank_agreement(top), pt.rank_agreement(bottom)
+    assert np.allclose(a["tau"], b["tau"])  # Kendall's tau cannot tell them apart
+    assert (a["weighted_tau"] < b["weighted_tau"]).all()
+    assert (a["top1"] == 0).all() and (b["top1"] == 1).all()
+
+
+def test_a_score_missing_for_a_source_ranks_the_others():
+    table = _table(lambda i, name: -i if name == "OTDD" else i)
+    table.loc[table["source"] == "s3", ["otdd", "similarity"]] = math.nan
+    agree = pt.rank_agreement(table).set_index("score")
+    assert agree.loc["OTDD", "sources"].min() == 3 and np.allclose(agree.loc["OTDD", "tau"], 1)
+
+
+def test_bootstrap_intervals_hold_a_perfect_score_and_not_a_random_one():
+    perfect = _table(lambda i, name: -i if name == "OTDD" else i, seeds=range(6))
+    summary, draws = pt.bootstrap_agreement(perfect, n_boot=200)
+    assert np.allclose(summary[["wtau_low", "wtau_high"]], 1)
+    assert (judge(pt.agreement_claims(summary, draws))["verdict"] == "held").all()
+
+    rng = np.random.default_rng(1)
+    random = _table(lambda i, name: float(rng.normal()), seeds=range(6))
+    summary, draws = pt.bootstrap_agreement(random, n_boot=200)
+    verdicts = judge(pt.agreement_claims(summary, draws))["verdict"]
+    assert (verdicts != "held").all()
+    assert (summary["wtau_low"] <= summary["weighted_tau"]).all()
+    assert (summary["weighted_tau"] <= summary["wtau_high"] + 1e-12).all()
+
+
+def test_the_bootstrap_needs_two_seeds():
+    with pytest.raises(ValueError, match="two seeds"):
+        pt.bootstrap_agreement(_table(lambda i, name: i, seeds=(0,)), n_boot=10)
+
+
+def test_the_reference_is_tllibs_benchmark():
+    assert pt.TLLIB_WEIGHTED_TAU == {"LogME": 0.67, "H-score": 0.67, "LEEP": 0.29}
+
+
+# --- paired claims -------------------------------------------------------------------------
+
+def test_claims_pair_methods_by_seed_and_average_over_targets():
+    rows = []
+    for target in ("a", "b"):
+        for seed in range(3):
+            for n in (1, None):
+                for method, kind, acc in (("fine-tune", "imagenet", 0.5 + 0.01 * seed),
+                                          ("linear probe", "imagenet", 0.4),
+                                          ("L2-SP", "imagenet", 0.5),
+                                          (pt.SCRATCH["cnn8"], "none", 0.3),
+                                          (pt.SCRATCH["efficientnet_lite0"], "none", 0.2)):
+                    # validation prefers the probe, whose test accuracy is lower
+                    val = 0.9 if method == "linear probe" else acc
+                    rows.append(dict(target=target, seed=seed, n_per_class=n, n_train=100,
+                                     num_classes=10, method=method, kind=kind,
+                                     source="x", test_acc=acc, val_acc=val))
+    df = pd.DataFrame(rows)
+    found, _ = pt.effects(df, size_boundary=3, near_source=None)
+    # "ImageNet" is the method chosen on validation (the probe), not the best on test
+    assert (pt.chosen_methods(pt.curves(df))["method"] == "linear probe").all()
+    assert np.allclose(found["imagenet_vs_cnn8"]["values"], [0.10, 0.10, 0.10])
+    assert np.allclose(found["imagenet_vs_same_arch"]["values"], [0.20, 0.20, 0.20])
+    assert np.allclose(found["ft_vs_probe_all"]["values"], [0.10, 0.11, 0.12])
+    judged = judge(pt.claims(found)).set_index("claim")
+    assert judged.loc["ft_vs_probe_all", "verdict"] == "held"
+
+
+# --- the smoke run -------------------------------------------------------------------------
+
+def test_the_smoke_run_is_cached_and_scores_every_fine_tuning_run(smoke_results):
+    from tests.conftest import results_folder
+    from tlkit import results, sweep
+    from tlkit.store import Store
+
+    params = {"profile": "smoke"}
+    with results_folder(smoke_results):
+        store = Store()
+        search = pt.search_specs(params)
+        assert all(store.has(x) for x in search), "the smoke book ran the search"
+        rates = pt.chosen_rates(results.frame(sweep.run(search, executor="serial")))
+        page = pt.specs(params, rates)
+        assert all(store.has(x) for x in page), "the smoke book ran the page's runs"
+        records = sweep.run(page, executor="serial")
+        chosen = pt.chosen_methods(pt.curves(results.frame(records)))
+        runs = pt.selection_runs(records, chosen)
+        scores = pt.score_table(runs, distance_samples=20, store=store)
+    cells = {(r.spec.tag_dict["target"], r.spec.data.n_per_class, r.spec.seed) for r in records}
+    assert len(runs) == len(scores) == len(cells) * len(pt.sources(params))  # one per source
+    assert set(scores["source"]) == {s.name for s in pt.sources(params)}
+    assert (scores["leep"] <= 0).all() and (scores["nce"] <= 0).all()
+    glyph = scores[scores["kind"] == "glyphs"]
+    assert glyph[["otdd", "similarity"]].notna().all().all()
+    assert scores.loc[scores["kind"] == "imagenet", "otdd"].isna().all()

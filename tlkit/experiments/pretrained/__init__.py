@@ -1,0 +1,71 @@
+r"""A large pretrained source on small targets, and which source to pick.
+
+The survey's subject is a network pretrained on ImageNet and reused for other image tasks. This
+experiment brings one into the offline book, EfficientNet-Lite0 with its ImageNet weights
+(Tan & Le, 2019), and sets it beside the book's own small glyph-trained sources on the same
+small targets, at sizes from one example per class to the whole split.
+
+- :mod:`.design`: targets, sources, methods, the learning-rate search and the specs (profiles in
+  ``profiles/pretrained.yaml``);
+- :mod:`.selection`: transferability scores of every (source, target) pair, and how well each
+  ranks the sources against the measured fine-tuning accuracy;
+- :mod:`.patterns`: learning curves, gains and the page's claims.
+"""
+
+from ..small_targets.curves import size_label
+from .design import (
+    GLYPH_FINE_TUNE,
+    IMAGENET,
+    IMAGENET_METHODS,
+    METHODS,
+    PROFILES,
+    RATE_KEYS,
+    SCRATCH,
+    Source,
+    Target,
+    check_params,
+    chosen_rates,
+    cnn_model,
+    imagenet_model,
+    layer_params,
+    rate_key,
+    run_specs,
+    sample_specs,
+    search_specs,
+    sizes_of,
+    source_run,
+    sources,
+    specs,
+    targets,
+)
+from .patterns import (
+    CHOSEN,
+    chosen_methods,
+    claims,
+    curves,
+    effects,
+    gain_tests,
+    gains,
+    line_of,
+    with_chosen,
+)
+from .selection import (
+    SCORES,
+    TLLIB_WEIGHTED_TAU,
+    agreement_claims,
+    bootstrap_agreement,
+    rank_agreement,
+    score_table,
+    selection_runs,
+    source_network,
+)
+
+__all__ = [
+    "GLYPH_FINE_TUNE", "IMAGENET", "IMAGENET_METHODS", "METHODS", "PROFILES", "RATE_KEYS",
+    "SCRATCH", "Source", "Target", "check_params", "chosen_rates", "cnn_model", "imagenet_model",
+    "layer_params", "rate_key", "run_specs", "sample_specs", "search_specs", "sizes_of",
+    "source_run", "sources", "specs", "targets", "size_label", "claims", "curves", "effects",
+    "gain_tests", "gains", "line_of", "CHOSEN", "chosen_methods", "with_chosen",
+    "selection_runs", "SCORES", "TLLIB_WEIGHTED_TAU", "agreement_claims",
+    "bootstrap_agreement", "rank_agreement", "score_table", "source_network",
+]

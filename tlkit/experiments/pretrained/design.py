@@ -1,0 +1,302 @@
+"""The runs of the pretrained-source experiment: targets, sources, methods and their specs.
+
+Profiles: ``tlkit/experiments/profiles/pretrained.yaml``. Every small target is trained
+
+* from scratch, by the book's cnn8 and by EfficientNet-Lite0 from random weights;
+* from the ImageNet weights of EfficientNet-Lite0 (:mod:`tlkit.models.efficientnet`) by four
+  methods: a linear probe (every layer but the classifier frozen), fine-tuning the top blocks
+  (the first ``top_frozen`` layers frozen, the rest fine-tuned from their ImageNet weights),
+  fine-tuning every layer, and L2-SP;
+* from each of the book's own glyph-trained sources (base network A of a layer-transfer split,
+  the very run of that chapter), fine-tuned.
+
+Each method's learning rate is chosen on validation data (:func:`search_specs`,
+:func:`chosen_rates`), never on test accuracy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ... import data
+from ...data import registry
+from ...methods import transfer
+from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
+from .. import layer_transfer as lt
+from ..params import int_list, number, positive_int
+from ..profile import load_profiles, settings
+from ..small_targets.design import train_config
+
+__all__ = ["PROFILES", "METHODS", "IMAGENET", "IMAGENET_METHODS", "SCRATCH", "Target",
+           "Source", "GLYPH_FINE_TUNE", "RATE_KEYS", "rate_key", "targets", "sources",
+           "sizes_of", "check_params", "imagenet_model", "cnn_model", "source_run",
+           "run_specs", "search_specs", "chosen_rates", "specs", "layer_params",
+           "sample_specs"]
+
+PROFILES = load_profiles("pretrained")
+
+#: The name of the ImageNet source.
+IMAGENET = "ImageNet (EfficientNet-Lite0)"
+#: Methods from the ImageNet weights, in the order of the page.
+IMAGENET_METHODS = ("linear probe", "fine-tune top", "fine-tune", "L2-SP")
+#: The two baselines trained from random weights (method ``scratch``), by architecture.
+SCRATCH = {"cnn8": "scratch (cnn8)", "efficientnet_lite0": "scratch (EfficientNet)"}
+#: Every method tag of the page: the curves' legend order.
+METHODS = (*SCRATCH.values(), *IMAGENET_METHODS)
+#: The learning rate of fine-tuning from a glyph source (its key in the search grid).
+GLYPH_FINE_TUNE = "fine-tune (glyph source)"
+#: Every key of the search grid: one learning rate per method and architecture.
+RATE_KEYS = (*METHODS, GLYPH_FINE_TUNE)
+
+
+def rate_key(tags: Mapping[str, Any]) -> str:
+    """The search-grid key of a run's learning rate, from its tags."""
+    return GLYPH_FINE_TUNE if tags["kind"] == "glyphs" else str(tags["method"])
+
+
+@dataclass(frozen=True)
+class Target:
+    """One small target task."""
+
+    name: str
+    dataset: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    classes: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source: ``kind`` ``"imagenet"`` (the ImageNet weights) or ``"glyphs"`` (base network A
+    of the layer-transfer split ``split``)."""
+
+    name: str
+    kind: str
+    split: str | None = None
+
+
+def layer_params(s: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters of the layer-transfer experiment whose base networks this one copies."""
+    return {"profile": s["profile"]}
+
+
+def targets(params: Mapping[str, Any]) -> list[Target]:
+    """The targets of the profile."""
+    s = settings(PROFILES, params)
+    return [Target(t["name"], t["dataset"], dict(t["options"]),
+                   None if t["classes"] is None else tuple(t["classes"]))
+            for t in s["targets"]]
+
+
+def sources(params: Mapping[str, Any]) -> list[Source]:
+    """The ImageNet source first, then the glyph-trained sources of the profile."""
+    s = settings(PROFILES, params)
+    return [Source(IMAGENET, "imagenet"),
+            *(Source(g["name"], "glyphs", g["split"]) for g in s["glyph_sources"])]
+
+
+def sizes_of(s: Mapping[str, Any]) -> list[int | None]:
+    """The sizes of the settings, ``None`` for the whole split (written null or ``"all"``)."""
+    return [None if n in (None, "all") else n for n in s["sizes"]]
+
+
+def cnn_model(s: Mapping[str, Any]) -> ModelSpec:
+    """The cnn8 of the layer-transfer chapter (the glyph sources' architecture)."""
+    return lt.model_spec(layer_params(s))
+
+
+def imagenet_model(s: Mapping[str, Any], weights: str | None = "imagenet") -> ModelSpec:
+    """EfficientNet-Lite0 at the profile's input side, from ImageNet weights or random ones."""
+    return ModelSpec(arch="efficientnet_lite0", size=s["imagenet_size"],
+                     channels=cnn_model(s).channels, weights=weights)
+
+
+def source_run(s: Mapping[str, Any], source: Source, seed: int) -> RunSpec | None:
+    """Base network A of a glyph source for ``seed`` (``None`` for the ImageNet weights)."""
+    if source.split is None:
+        return None
+    split = {x.name: x for x in lt.splits(layer_params(s))}[source.split]
+    return lt.source_spec(layer_params(s), split, "a", seed)
+
+
+def _pool(target: Target) -> list[int]:
+    src = registry.source(target.dataset)
+    opts = src.options(target.options)
+    counts = src.class_counts("train", opts)
+    names = src.classes(opts)
+    if counts is None:
+        raise ValueError(f"the class sizes of {target.dataset!r} are not known in advance")
+    chosen = names if target.classes is None else target.classes
+    return [counts[names.index(c)] for c in chosen]
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` for a bad size list, seed count, step count, learning-rate grid or
+    strength, an unknown dataset, class or split, or a size a target class cannot supply."""
+    s = settings(PROFILES, params)
+    int_list("sizes", s["sizes"], allow=(None, "all"))
+    positive_int("seeds", s["seeds"], 2, why="paired tests need two")
+    for key in ("steps", "batch_size", "min_epochs", "imagenet_size", "distance_samples"):
+        positive_int(key, s[key])
+    if s["imagenet_size"] < 32:
+        raise ValueError(f"imagenet_size must be at least 32 (EfficientNet-Lite0 downsamples "
+                         f"by 32), got {s['imagenet_size']}")
+    positive_int("validation", s["validation"], 1, why="learning rates are chosen on it")
+    positive_int("top_frozen", s["top_frozen"], 1)
+    unknown = [m for m in s["small_only"] if m not in IMAGENET_METHODS]
+    if unknown:
+        raise ValueError(f"small_only names unknown methods {unknown}; valid: "
+                         f"{', '.join(IMAGENET_METHODS)}")
+    if s["top_frozen"] >= 9:
+        raise ValueError("top_frozen must leave a block to fine-tune: 1..8")
+    number("alpha", s["alpha"])
+    number("beta", s["beta"])
+    number("size_boundary", s["size_boundary"], positive=True)
+    search = s["search"]
+    positive_int("search seeds", search["seeds"], 1)
+    positive_int("search size", search["size"])
+    missing = [m for m in RATE_KEYS if m not in search["grid"]]
+    extra = [m for m in search["grid"] if m not in RATE_KEYS]
+    if missing or extra:
+        raise ValueError(f"the search grid needs learning rates for exactly "
+                         f"{', '.join(RATE_KEYS)}; missing {missing}, unknown {extra}")
+    for method, rates in search["grid"].items():
+        if not isinstance(rates, list) or not rates:
+            raise ValueError(f"the search grid of {method!r} must be a list of rates")
+        for lr in rates:
+            number(f"a learning rate of {method!r}", lr, positive=True)
+    splits = {x.name for x in lt.splits(layer_params(s))}
+    for g in s["glyph_sources"]:
+        if g["split"] not in splits:
+            raise ValueError(f"glyph source {g['name']!r}: unknown layer-transfer split "
+                             f"{g['split']!r}; valid: {', '.join(sorted(splits))}")
+    lt.check_params(layer_params(s))
+    for target in targets(params):
+        smallest = min(_pool(target)) - s["validation"]
+        for n in [*sizes_of(s), search["size"]]:
+            data.check(target.dataset, classes=target.classes, n_per_class=n,
+                       **target.options)
+            if n is not None and n > smallest:
+                raise ValueError(f"size {n} is larger than the {smallest} images left in the "
+                                 f"smallest class of {target.name!r} after "
+                                 f"{s['validation']} are held out for validation")
+
+
+def _images(s: Mapping[str, Any], target: Target, n: int | None) -> int:
+    pool = _pool(target)
+    return sum(pool) - s["validation"] * len(pool) if n is None else n * len(pool)
+
+
+def _transfer(s: Mapping[str, Any], method: str) -> TransferSpec:
+    """The transfer of an ImageNet method: the pretrained weights of every layer but the
+    classifier kept (``layers=9``), frozen, partly frozen or fine-tuned."""
+    top = 9
+    if method == "linear probe":
+        return TransferSpec(layers=top, freeze=True)
+    if method == "fine-tune top":
+        return TransferSpec(layers=top, freeze=int(s["top_frozen"]))
+    if method == "fine-tune":
+        return TransferSpec(layers=top, freeze=False)
+    if method == "L2-SP":
+        return TransferSpec(layers=top, freeze=False, regularizer="l2sp", alpha=s["alpha"],
+                            beta=s["beta"])
+    raise ValueError(f"unknown ImageNet method {method!r}; valid: {', '.join(IMAGENET_METHODS)}")
+
+
+def run_specs(s: Mapping[str, Any], target: Target, n: int | None, seed: int,
+              rates: Mapping[str, float], glyph_sources: list[Source]) -> list[RunSpec]:
+    """Every run of one target, size and seed, each method at its rate in ``rates`` (keys
+    :data:`RATE_KEYS`)."""
+    d = DataSpec(target.dataset, target.options, classes=target.classes, n_per_class=n,
+                 subsample_seed=seed, validation=s["validation"])
+    images = _images(s, target, n)
+    tag = dict(target=target.name)
+    out = []
+    for arch, name in SCRATCH.items():
+        model = cnn_model(s) if arch == "cnn8" else imagenet_model(s, None)
+        out.append(RunSpec(d, model, train_config(s, images, rates[name]),
+                           transfer("scratch"), seed=seed)
+                   .with_tags(source="none", kind="none", method=name, **tag))
+    small = n is not None and n < s["size_boundary"]
+    for method in IMAGENET_METHODS:
+        if method in s["small_only"] and not small:
+            continue
+        out.append(RunSpec(d, imagenet_model(s), train_config(s, images, rates[method]),
+                           _transfer(s, method), seed=seed)
+                   .with_tags(source=IMAGENET, kind="imagenet", method=method, **tag))
+    for src in glyph_sources:
+        out.append(RunSpec(d, cnn_model(s), train_config(s, images, rates[GLYPH_FINE_TUNE]),
+                           transfer("fine-tune", source_run(s, src, seed)), seed=seed)
+                   .with_tags(source=src.name, kind="glyphs", method="fine-tune", **tag))
+    return out
+
+
+def search_specs(params: Mapping[str, Any]) -> list[RunSpec]:
+    """The runs the learning rates are chosen on: every method at every rate of its grid, on
+    the first target at the search size, for the search seeds, from the first glyph source.
+    Tagged with ``lr_choice``, the grid key (:func:`rate_key`) whose rate the run tests."""
+    s = settings(PROFILES, params)
+    search = s["search"]
+    target = targets(params)[0]
+    glyph = [src for src in sources(params) if src.kind == "glyphs"][:1]
+    grid = search["grid"]
+    out = []
+    for seed in range(search["seeds"]):
+        for method, rates in grid.items():
+            for lr in rates:
+                runs = run_specs(s, target, search["size"], seed,
+                                 {m: lr for m in grid}, glyph)
+                out += [r.with_tags(lr_choice=method) for r in runs
+                        if rate_key(r.tag_dict) == method]
+    return out
+
+
+def chosen_rates(search: Any) -> dict[str, float]:
+    """Per key of the search grid: the learning rate with the highest mean validation
+    accuracy over the search's runs (ties go to the smaller rate). ``search`` is the results
+    table of :func:`search_specs`; only ``val_acc`` is read, never a test column."""
+    from ...analysis import choose_on_validation
+
+    if "val_acc" not in search or search["val_acc"].isna().any():
+        raise ValueError("choosing a learning rate needs the validation accuracy of every run")
+    chosen = choose_on_validation(search, ["lr_choice"], "lr")
+    return {str(r.lr_choice): float(r.lr) for r in chosen.itertuples()}
+
+
+def specs(params: Mapping[str, Any], rates: Mapping[str, float] | None = None
+          ) -> list[RunSpec]:
+    """Every run of the page at the chosen ``rates`` (:func:`chosen_rates`; ``None``: the
+    first rate of each grid, for listing the design before the search has run).
+
+    Tags: ``target``, ``source`` (``"none"`` for scratch), ``kind`` (``imagenet``, ``glyphs``,
+    ``none``) and ``method`` (:data:`METHODS`, or ``fine-tune`` from a glyph source). The runs
+    of one seed share the target subsample, so methods and sources are paired by seed.
+    """
+    check_params(params)
+    s = settings(PROFILES, params)
+    if rates is None:
+        rates = {m: float(v[0]) for m, v in s["search"]["grid"].items()}
+    glyph = [src for src in sources(params) if src.kind == "glyphs"]
+    out: list[RunSpec] = []
+    for target in targets(params):
+        for n in sizes_of(s):
+            for seed in range(s["seeds"]):
+                out += run_specs(s, target, n, seed, rates, glyph)
+    return out
+
+
+def sample_specs(params: Mapping[str, Any]) -> dict[str, RunSpec]:
+    """The runs whose training images a page shows (seed 0): each target's whole split and
+    the source network of each glyph source."""
+    check_params(params)
+    s = settings(PROFILES, params)
+    out: dict[str, RunSpec] = {}
+    rates = {m: float(v[0]) for m, v in s["search"]["grid"].items()}
+    for target in targets(params):
+        out[f"target: {target.name}"] = run_specs(s, target, None, 0, rates, [])[0]
+    for src in sources(params):
+        run = source_run(s, src, 0)
+        if run is not None:
+            out[f"source: {src.name}"] = run
+    return out

@@ -1,0 +1,157 @@
+"""The numbers of the pretrained-source page: curves, paired gains and the claims.
+
+Every comparison is paired by seed: the runs of one seed share the target subsample, so the
+difference of two methods on one seed is one observation. A claim's per-seed value is that
+difference averaged over the targets (and, where it says so, over the small sizes); its
+interval is the Student-t interval over seeds (:func:`tlkit.analysis.mean_claim`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ...analysis import mean_claim, paired_tests
+from ..small_targets.curves import add_sizes
+from .design import IMAGENET, IMAGENET_METHODS, SCRATCH
+
+__all__ = ["CHOSEN", "line_of", "curves", "chosen_methods", "with_chosen", "gains", "gain_tests",
+           "effects", "claims"]
+
+#: The line of the ImageNet method chosen on validation, per target and size.
+CHOSEN = "ImageNet, method chosen on validation"
+
+
+def line_of(method: str, kind: str, source: str) -> str:
+    """The legend entry of a run: its method, or ``fine-tune from <source>`` for a glyph
+    source."""
+    return f"fine-tune from {source}" if kind == "glyphs" else method
+
+
+def curves(df: pd.DataFrame) -> pd.DataFrame:
+    """The results table with ``per_class``, ``size`` and ``line`` (:func:`line_of`)."""
+    df = add_sizes(df)
+    return df.assign(line=[line_of(m, k, s) for m, k, s in
+                           zip(df["method"], df["kind"], df["source"], strict=True)])
+
+
+def chosen_methods(df: pd.DataFrame) -> pd.DataFrame:
+    """Per target and size: the ImageNet method with the best mean validation accuracy over
+    seeds (ties to the first in :data:`IMAGENET_METHODS` order); only ``val_acc`` is read.
+    Columns ``target, size, method, val_acc``."""
+    from ...analysis import choose_on_validation
+
+    t = df[df["kind"] == "imagenet"]
+    if "val_acc" not in t or t["val_acc"].isna().any():
+        raise ValueError("choosing a method needs the validation accuracy of every run")
+    order = {m: i for i, m in enumerate(IMAGENET_METHODS)}
+    t = t.assign(order=t["method"].map(order))
+    chosen = choose_on_validation(t, ["target", "size"], "order")
+    return chosen.assign(method=[IMAGENET_METHODS[int(i)] for i in chosen["order"]])[
+        ["target", "size", "method", "val_acc"]]
+
+
+def with_chosen(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (from :func:`curves`) with the runs of :func:`chosen_methods` repeated under the
+    line :data:`CHOSEN`: what a practitioner who picks the method on validation gets."""
+    chosen = chosen_methods(df)
+    keep = df.merge(chosen[["target", "size", "method"]], on=["target", "size", "method"])
+    keep = keep[keep["kind"] == "imagenet"].assign(line=CHOSEN)
+    return pd.concat([df, keep], ignore_index=True)
+
+
+def gains(df: pd.DataFrame, baseline: str = SCRATCH["cnn8"]) -> pd.DataFrame:
+    """Per run other than ``baseline``: its test accuracy and that of ``baseline`` on the same
+    target, size and seed (``base``), and ``gain``, their difference."""
+    df = curves(df)
+    base = df[df["method"] == baseline].set_index(["target", "size", "seed"])["test_acc"]
+    runs = df[df["line"] != baseline].copy()
+    idx = pd.MultiIndex.from_frame(runs[["target", "size", "seed"]])
+    runs["base"] = base.reindex(idx).to_numpy()
+    runs["gain"] = runs["test_acc"] - runs["base"]
+    return runs[["target", "line", "source", "kind", "method", "per_class", "size", "seed",
+                 "test_acc", "base", "gain"]].reset_index(drop=True)
+
+
+def gain_tests(gain_table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """One row per target, line and size: the paired test against the baseline (``gain``,
+    ``ci_low``, ``ci_high``, ``p_value``, ``p_holm`` over the table, ``seeds``, ``verdict``:
+    ``positive``, ``negative`` or ``no clear difference``)."""
+    keys = ["target", "line", "per_class", "size"]
+    out = paired_tests(gain_table.dropna(subset=["base"]), keys, "test_acc", "base", level)
+    out = out.rename(columns={"mean_a": "accuracy", "mean_b": "baseline", "diff": "gain",
+                              "direction": "verdict"})
+    return out.sort_values(["target", "line", "per_class"], ignore_index=True)
+
+
+def _per_seed(df: pd.DataFrame, a: str, b: str, *, sizes: list[str],
+              targets: list[str] | None = None) -> pd.Series:
+    """Per seed: the mean over ``targets`` (default all) and ``sizes`` of line ``a`` minus
+    line ``b`` (paired on target, size and seed)."""
+    t = df[df["size"].isin(sizes)]
+    if targets is not None:
+        t = t[t["target"].isin(targets)]
+    wide = t.pivot_table(index=["target", "size", "seed"], columns="line", values="test_acc",
+                         aggfunc="first")
+    if a not in wide or b not in wide:
+        return pd.Series(dtype=float)
+    diff = (wide[a] - wide[b]).dropna()
+    return diff.groupby(level="seed").mean()
+
+
+def effects(df: pd.DataFrame, size_boundary: float, near_source: str | None
+            ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The per-seed values behind each claim about the methods, and values to glue.
+
+    "ImageNet" is :data:`CHOSEN`, the method chosen on validation per target and size.
+
+    * ``imagenet_vs_same_arch``: ImageNet minus EfficientNet-Lite0 from scratch, over every
+      target and small size (positive: the weights help);
+    * ``imagenet_vs_cnn8``: ImageNet minus the book's cnn8 from scratch, likewise (positive:
+      transfer helps small targets, the survey's claim);
+    * ``near_vs_imagenet``: fine-tuning from the near glyph source minus ImageNet, on the first
+      target (the one it is near), small sizes (positive: a small near source beats a huge
+      distant one);
+    * ``l2sp_vs_ft``: ImageNet L2-SP minus ImageNet fine-tuning, small sizes (positive; Li et
+      al., 2018);
+    * ``ft_vs_probe_all``: ImageNet fine-tuning minus the linear probe with the whole split,
+      over every target (positive: the ImageNet features need adapting to these targets).
+    """
+    t = with_chosen(curves(df))
+    order = t.sort_values("per_class")[["size", "per_class"]].drop_duplicates()
+    small = [s for s, n in order.itertuples(index=False) if n < size_boundary and s != "all"]
+    first = t["target"].iloc[0] if len(t) else ""
+    ft = "fine-tune"
+    found: dict[str, dict[str, Any]] = {
+        "imagenet_vs_same_arch": dict(
+            values=_per_seed(t, CHOSEN, SCRATCH["efficientnet_lite0"], sizes=small),
+            description="ImageNet (chosen on validation) - EfficientNet scratch, small sizes, "
+                        "all targets"),
+        "imagenet_vs_cnn8": dict(
+            values=_per_seed(t, CHOSEN, SCRATCH["cnn8"], sizes=small),
+            description="ImageNet (chosen on validation) - cnn8 scratch, small sizes, "
+                        "all targets"),
+        "l2sp_vs_ft": dict(values=_per_seed(t, "L2-SP", ft, sizes=small),
+                           description="ImageNet L2-SP - fine-tune, small sizes, all targets"),
+        "ft_vs_probe_all": dict(values=_per_seed(t, ft, "linear probe", sizes=["all"]),
+                                description="ImageNet fine-tune - linear probe, all, "
+                                            "all targets"),
+    }
+    if near_source is not None:
+        found["near_vs_imagenet"] = dict(
+            values=_per_seed(t, line_of(ft, "glyphs", near_source), CHOSEN, sizes=small,
+                             targets=[first]),
+            description=f"fine-tune from {near_source} - ImageNet (chosen on validation), "
+                        f"{first}, small sizes")
+    for e in found.values():
+        e.update(sign=1, published=0.0)
+    glue = dict(small_sizes=", ".join(small), imagenet=IMAGENET, first_target=first)
+    return found, glue
+
+
+def claims(found: Mapping[str, Mapping[str, Any]]) -> list[Any]:
+    """The claims of :func:`effects`, as :class:`tlkit.verdicts.Claim` objects."""
+    return [mean_claim(name, e["values"], sign=e["sign"], published=e["published"],
+                       description=e["description"]) for name, e in found.items()]

@@ -1,0 +1,74 @@
+"""Figures of the pretrained-source chapter: the lines of its learning curves, and how well each
+transferability score ranks the sources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .style import COLUMN, METHOD_COLOURS, bottom_legend, figure
+
+__all__ = ["PRETRAINED_STYLES", "line_styles", "agreement_plot"]
+
+#: Colours and markers of the chapter's methods: the baselines in black and grey, the ways of
+#: using the ImageNet weights in the colours the small-target chapter gives the same methods.
+PRETRAINED_STYLES: dict[str, dict] = {
+    "scratch (cnn8)": dict(color=METHOD_COLOURS["scratch"], marker="o", linestyle="-"),
+    "scratch (EfficientNet)": dict(color="#8c8c8c", marker="o", linestyle="--"),
+    "linear probe": dict(color=METHOD_COLOURS["linear probe"], marker="^", linestyle="--"),
+    "fine-tune top": dict(color="#9467bd", marker="v", linestyle=":"),
+    "fine-tune": dict(color=METHOD_COLOURS["fine-tune"], marker="s", linestyle="-"),
+    "ImageNet, method chosen on validation": dict(color="#1f3f99", marker="s", linestyle="-",
+                                                  linewidth=2.0),
+    "L2-SP": dict(color=METHOD_COLOURS["L2-SP"], marker="D", linestyle="-."),
+}
+_SOURCE_STYLES = (dict(color="#d62728", marker="P", linestyle="-"),
+                  dict(color="#8c564b", marker="X", linestyle="--"),
+                  dict(color="#e377c2", marker="*", linestyle="-."),
+                  dict(color="#17becf", marker="h", linestyle=":"))
+
+
+def line_styles(sources: Sequence[str]) -> dict[str, dict]:
+    """:data:`PRETRAINED_STYLES` and a style for each line ``fine-tune from <source>`` of the
+    given glyph ``sources``, in order."""
+    out = dict(PRETRAINED_STYLES)
+    for i, name in enumerate(sources):
+        out[f"fine-tune from {name}"] = _SOURCE_STYLES[i % len(_SOURCE_STYLES)]
+    return out
+
+
+def agreement_plot(summary: pd.DataFrame, reference: Mapping[str, float] | None = None
+                   ) -> Figure:
+    """Per score (rows): its mean weighted tau over tasks (left) and top-1 hit rate (right),
+    with their intervals (columns ``weighted_tau``, ``wtau_low``, ``wtau_high``, ``top1``,
+    ``top1_low``, ``top1_high`` of
+    :func:`tlkit.experiments.pretrained.bootstrap_agreement`); ``reference`` (default: the
+    table's ``TLlib`` column) is drawn as a diamond on the left."""
+    if reference is None and "TLlib" in summary:
+        reference = {s: v for s, v in zip(summary["score"], summary["TLlib"], strict=True)
+                     if np.isfinite(v)}
+    reference = reference or {}
+    fig, axes = figure(0.45 * len(summary) + 1.9, ncols=2, width=COLUMN, sharey=True,
+                       squeeze=False)
+    left, right = axes[0]
+    y = np.arange(len(summary))[::-1]
+    for ax, (mid, lo, hi), xlim, label in (
+            (left, ("weighted_tau", "wtau_low", "wtau_high"), (-1.05, 1.05), "weighted τ"),
+            (right, ("top1", "top1_low", "top1_high"), (-0.05, 1.05), "top-1 rate")):
+        m = summary[mid].to_numpy(dtype=float)
+        err = [m - summary[lo].to_numpy(dtype=float), summary[hi].to_numpy(dtype=float) - m]
+        ax.errorbar(m, y, xerr=err, fmt="o", color="#1f77b4", capsize=3, label="this page")
+        ax.set_xlim(*xlim)
+        ax.set_xlabel(label)
+        ax.grid(axis="x", color="0.9")
+    left.axvline(0, color="black", linewidth=0.9)
+    ref = [(y[i], reference[s]) for i, s in enumerate(summary["score"]) if s in reference]
+    if ref:
+        left.scatter([v for _, v in ref], [p for p, _ in ref], marker="D", color="#ff7f0e",
+                     zorder=3, label="TLlib benchmark")
+    left.set_yticks(y, summary["score"])
+    bottom_legend(fig, [left, right], ncol=2)
+    return fig
