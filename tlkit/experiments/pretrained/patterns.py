@@ -147,7 +147,7 @@ def effects(df: pd.DataFrame, size_boundary: float, near_source: str | None
                         f"{first}, small sizes")
     for e in found.values():
         e.update(sign=1, published=0.0)
-    glue = dict(small_sizes=", ".join(small), imagenet=IMAGENET, first_target=first)
+    glue = dict(small_sizes=", ".join(small), imagenet=IMAGENET)
     return found, glue
 
 

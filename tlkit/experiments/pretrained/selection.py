@@ -274,6 +274,5 @@ def agreement_claims(summary: pd.DataFrame, draws: Mapping[str, np.ndarray]) -> 
 
         out.append(Claim(f"wtau_{r.score.replace(' ', '_').replace('-', '_').lower()}",
                          float(r.weighted_tau), interval, float(p), 1, 0.0,
-                         f"{r.score} ranks the sources as fine-tuning does (mean weighted tau "
-                         "over tasks)"))
+                         f"{r.score}: mean weighted τ over tasks > 0"))
     return out
