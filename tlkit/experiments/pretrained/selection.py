@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -117,6 +118,35 @@ def _outputs(model: Any, images: Any, layer: int, batch: int = 256) -> tuple[np.
     return torch.cat(probs).numpy(), torch.cat(feats).numpy()
 
 
+def _scores(spec: RunSpec, networks: dict[str, Any], pools: dict[str, Any], net_key: str,
+            store: Any, distance_samples: int, gamma: float) -> dict[str, float]:
+    """The six scores of the source network of ``spec`` on the run's training images."""
+    from ... import runner
+    from ...measures import domain_similarity, h_score, leep, logme, nce, otdd
+    from ...measures.sampling import stratified_subsample
+
+    if net_key not in networks:
+        networks[net_key] = source_network(spec, store)
+    model = networks[net_key]
+    layer = _FEATURE_LAYER[spec.model.arch]
+    train = runner.load_data(spec, "train")
+    y = train.labels.numpy()
+    probs, feats = _outputs(model, train.images, layer)
+    out = dict(leep=leep(probs, y), nce=nce(probs.argmax(1), y), logme=logme(feats, y),
+               h_score=h_score(feats, y), otdd=math.nan, similarity=math.nan)
+    src = spec.transfer.source
+    if src is not None:
+        if net_key not in pools:
+            pool = runner.load_data(src, "train")
+            keep = stratified_subsample(pool.labels.numpy(), distance_samples, seed=0)
+            _, f_src = _outputs(model, pool.images[keep], layer)
+            pools[net_key] = (f_src, pool.labels.numpy()[keep])
+        f_src, y_src = pools[net_key]
+        out["otdd"] = otdd(f_src, y_src, feats, y, max_samples=distance_samples)
+        out["similarity"] = domain_similarity(f_src, y_src, feats, y, gamma=gamma)
+    return out
+
+
 def score_table(runs: Sequence[Any], *, distance_samples: int, store: Any = None,
                 gamma: float | None = None) -> pd.DataFrame:
     """Every score of every run in ``runs`` (records, e.g. :func:`selection_runs`), one row
@@ -126,39 +156,26 @@ def score_table(runs: Sequence[Any], *, distance_samples: int, store: Any = None
     :data:`SCORES`. ``gamma`` is the domain similarity's :math:`\\gamma` (default: the
     network-space value of the layer-transfer chapter).
     """
-    from ... import runner
-    from ...measures import domain_similarity, h_score, leep, logme, nce, otdd
-    from ...measures.sampling import stratified_subsample
     from ..layer_transfer import SIMILARITY_GAMMA
     from ..small_targets.curves import size_label
 
     gamma = SIMILARITY_GAMMA["network"] if gamma is None else gamma
     rows, networks, pools = [], {}, {}
+    cache: dict[Any, dict[str, float]] = {}  # scores of one network on one set of images
     for record in runs:
         spec = record.spec
         src = spec.transfer.source
         net_key = "imagenet" if src is None else src.key()
-        if net_key not in networks:
-            networks[net_key] = source_network(spec, store)
-        model = networks[net_key]
-        layer = _FEATURE_LAYER[spec.model.arch]
-        train = runner.load_data(spec, "train")
-        y = train.labels.numpy()
-        probs, feats = _outputs(model, train.images, layer)
-        row = dict(spec.tag_dict, per_class=spec.data.n_per_class, seed=spec.seed,
-                   size=size_label(spec.data.n_per_class), test_acc=record.metrics["test_acc"],
-                   leep=leep(probs, y), nce=nce(probs.argmax(1), y), logme=logme(feats, y),
-                   h_score=h_score(feats, y), otdd=math.nan, similarity=math.nan)
-        if src is not None:
-            if net_key not in pools:
-                pool = runner.load_data(src, "train")
-                keep = stratified_subsample(pool.labels.numpy(), distance_samples, seed=0)
-                _, f_src = _outputs(model, pool.images[keep], layer)
-                pools[net_key] = (f_src, pool.labels.numpy()[keep])
-            f_src, y_src = pools[net_key]
-            row["otdd"] = otdd(f_src, y_src, feats, y, max_samples=distance_samples)
-            row["similarity"] = domain_similarity(f_src, y_src, feats, y, gamma=gamma)
-        rows.append(row)
+        # the whole split is the same images whatever the subsample seed
+        data = spec.data if spec.data.n_per_class is not None else replace(spec.data,
+                                                                           subsample_seed=0)
+        if (net_key, data, spec.model) not in cache:
+            cache[net_key, data, spec.model] = _scores(
+                spec, networks, pools, net_key, store, distance_samples, gamma)
+        rows.append(dict(spec.tag_dict, per_class=spec.data.n_per_class, seed=spec.seed,
+                         size=size_label(spec.data.n_per_class),
+                         test_acc=record.metrics["test_acc"],
+                         **cache[net_key, data, spec.model]))
     out = pd.DataFrame(rows)
     if len(out):
         per_class = out["per_class"].astype(float)
