@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import data
-from ...data import registry
 from ...methods import transfer
 from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from .. import layer_transfer as lt
 from ..params import int_list, number, positive_int
 from ..profile import load_profiles, settings
-from ..small_targets.design import train_config
+from ..small_targets.design import pool_per_class, train_config
 
 __all__ = ["PROFILES", "METHODS", "IMAGENET", "IMAGENET_METHODS", "SCRATCH", "Target",
            "Source", "GLYPH_FINE_TUNE", "RATE_KEYS", "rate_key", "targets", "sources",
@@ -120,17 +119,6 @@ def source_run(s: Mapping[str, Any], source: Source, seed: int) -> RunSpec | Non
     return lt.source_spec(layer_params(s), split, "a", seed)
 
 
-def _pool(target: Target) -> list[int]:
-    src = registry.source(target.dataset)
-    opts = src.options(target.options)
-    counts = src.class_counts("train", opts)
-    names = src.classes(opts)
-    if counts is None:
-        raise ValueError(f"the class sizes of {target.dataset!r} are not known in advance")
-    chosen = names if target.classes is None else target.classes
-    return [counts[names.index(c)] for c in chosen]
-
-
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for a bad size list, seed count, step count, learning-rate grid or
     strength, an unknown dataset, class or split, or a size a target class cannot supply."""
@@ -173,7 +161,7 @@ def check_params(params: Mapping[str, Any]) -> None:
                              f"{g['split']!r}; valid: {', '.join(sorted(splits))}")
     lt.check_params(layer_params(s))
     for target in targets(params):
-        smallest = min(_pool(target)) - s["validation"]
+        smallest = min(pool_per_class(target)) - s["validation"]
         for n in [*sizes_of(s), search["size"]]:
             data.check(target.dataset, classes=target.classes, n_per_class=n,
                        **target.options)
@@ -184,7 +172,7 @@ def check_params(params: Mapping[str, Any]) -> None:
 
 
 def _images(s: Mapping[str, Any], target: Target, n: int | None) -> int:
-    pool = _pool(target)
+    pool = pool_per_class(target)
     return sum(pool) - s["validation"] * len(pool) if n is None else n * len(pool)
 
 

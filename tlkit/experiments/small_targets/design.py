@@ -133,7 +133,8 @@ def seeds_at(n: int | None, s: Mapping[str, Any]) -> int:
 
 
 def pool_per_class(study: Study) -> list[int]:
-    """Training images of each class of the study's target (the pool 'all' draws from)."""
+    """Training images of each class of the study's target (the pool 'all' draws from); any
+    target with ``dataset``, ``options`` and ``classes`` will do (the pretrained chapter's)."""
     src = registry.source(study.dataset)
     opts = src.options(study.options)
     counts = src.class_counts("train", opts)
