@@ -27,7 +27,7 @@ def test_frame_golden():
         "batch_size": 128, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
         "schedule": "cosine", "warmup_epochs": 0.0, "source_key": source.key(),
         "source_dataset": "glyphs", "layers": 2, "freeze": True, "frozen": 2, "lr_mult": 1.0,
-        "regularizer": "l2", "alpha": 0.01, "beta": 0.0, "bn_stats": "source",
+        "regularizer": "l2", "alpha": 0.01, "beta": 0.0, "sp_layers": None, "bn_stats": "source",
         "test_acc": 0.75, "test_loss": 0.5, "val_acc": 0.7, "val_loss": 0.6, "train_acc": 1.0,
         "train_loss": 0.1, "n_train": 10, "n_val": 4, "n_test": 8, "num_classes": 2,
         "key": spec.key(), "seed": 3, "compute": "cpu-fp32", "tlkit_version": "0.1.0",

@@ -41,7 +41,7 @@ def row(record: Record) -> dict[str, Any]:
         source_dataset=None if t.source is None else t.source.data.name,
         layers=t.layers, freeze=t.freeze, frozen=t.frozen, lr_mult=t.lr_mult,
         regularizer=t.regularizer,
-        alpha=t.alpha, beta=t.beta, bn_stats=t.bn_stats,
+        alpha=t.alpha, beta=t.beta, sp_layers=t.sp_layers, bn_stats=t.bn_stats,
     )
     out.update({k: record.metrics.get(k) for k in METRICS})
     p = record.provenance

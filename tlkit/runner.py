@@ -235,7 +235,7 @@ def _train(spec: RunSpec, source: State | None, dev: torch.device, progress: boo
     lr_mult = [t.lr_mult] * t.layers + [1.0] * (L - t.layers)
     config, penalty = spec.train, None
     if t.regularizer == "l2sp":
-        penalty = L2SP(model, t.layers, t.alpha, t.beta)
+        penalty = L2SP(model, t.sp_depth, t.alpha, t.beta)
         config = replace(config, weight_decay=0.0)
     result = fit(model, train_data.images, train_data.labels, test.images, test.labels, config,
                  frozen=frozen, lr_mult=lr_mult, penalty=penalty, seed=spec.seed_for("batches"),

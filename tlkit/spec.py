@@ -149,6 +149,10 @@ class TransferSpec:
         lr_mult: learning-rate multiplier of the copied layers when fine-tuned.
         regularizer: ``"l2"`` (weight decay towards zero) or ``"l2sp"`` (towards the source).
         alpha, beta: L2-SP strengths on copied and on new layers (Li et al., 2018).
+        sp_layers: with ``"l2sp"``, decay only the first ``sp_layers`` copied layers towards the
+            source and the copied layers above them, like the new ones, towards zero with
+            ``beta``: the mix of L2-SP on the lower and L2 on the upper layers of Plested,
+            Shen & Gedeon (2021). ``None``: every copied layer towards the source.
         bn_stats: batch-norm statistics of frozen copied layers: the source's (``"source"``)
             or recomputed on the target's training images before training (``"target"``,
             AdaBN: Li et al., 2016, *Revisiting batch normalization for practical domain
@@ -163,6 +167,7 @@ class TransferSpec:
     alpha: float = 0.01
     beta: float = 0.0
     bn_stats: str = "source"
+    sp_layers: int | None = None
 
     def __post_init__(self) -> None:
         if self.regularizer not in REGULARIZERS:
@@ -180,6 +185,24 @@ class TransferSpec:
         if not isinstance(self.freeze, bool) and self.freeze in (0, self.layers):
             # all or none of the copied layers: the same run as freeze=True / False, one key
             object.__setattr__(self, "freeze", self.freeze == self.layers)
+
+        if self.sp_layers is not None:
+            if self.regularizer != "l2sp":
+                raise ValueError("sp_layers splits the L2-SP penalty: it needs regularizer "
+                                 "'l2sp'")
+            if not _is_int(self.sp_layers) or not 0 <= self.sp_layers <= self.layers:
+                raise ValueError(f"sp_layers must be a number of copied layers in "
+                                 f"0..{self.layers}, got {self.sp_layers!r}")
+            if self.sp_layers == self.layers:
+                # every copied layer towards the source: plain L2-SP, one key
+                object.__setattr__(self, "sp_layers", None)
+
+    @property
+    def sp_depth(self) -> int:
+        """The number of leading layers that L2-SP decays towards the source."""
+        if self.regularizer != "l2sp":
+            return 0
+        return self.layers if self.sp_layers is None else int(self.sp_layers)
 
     @property
     def frozen(self) -> int:
@@ -233,6 +256,7 @@ class RunSpec:
         """The JSON-ready dict that defines the run (no tags)."""
         d = self.to_dict()
         _strip_tags(d)
+        _drop_unset(d)
         return d
 
     def key(self) -> str:
@@ -324,6 +348,20 @@ def _without_compute(d: dict[str, Any]) -> dict[str, Any]:
     if isinstance(src, dict):
         out["transfer"] = dict(out["transfer"], source=_without_compute(src))
     return out
+
+
+#: Transfer fields added after specs were first published, left out of a spec's identity at
+#: their default so that the runs that do not use them keep their design keys.
+_OPTIONAL_TRANSFER = {"sp_layers": None}
+
+
+def _drop_unset(d: dict[str, Any]) -> None:
+    t = d.get("transfer", {})
+    for name, default in _OPTIONAL_TRANSFER.items():
+        if name in t and t[name] == default:
+            del t[name]
+    if isinstance(t.get("source"), dict):
+        _drop_unset(t["source"])
 
 
 def _strip_tags(d: dict[str, Any]) -> None:

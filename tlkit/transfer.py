@@ -12,6 +12,10 @@ with convolutional networks*, ICML):
 * L2 (weight decay towards zero):  Omega(w) = alpha/2 * ||w||^2
 * L2-SP (decay towards the starting point w0 of the transferred layers, plain L2 on the new
   layers):  Omega(w) = alpha/2 * ||w_S - w0_S||^2 + beta/2 * ||w_new||^2
+* their mix (Plested, Shen & Gedeon, 2021, *Rethinking binary hyperparameters for deep
+  transfer learning*, ICONIP; arXiv:2107.08585): L2-SP on the lower ``k`` transferred layers
+  and L2 on the upper transferred and the new ones: :class:`L2SP` with ``n = k``, so that
+  the copied layers ``k .. n-1`` are counted with the new ones
 
 Both act on the weights of convolutional and linear modules; biases and normalisation
 parameters are not penalised.
@@ -115,7 +119,9 @@ class L2SP(nn.Module):
     Omega(w) = alpha/2 * sum_{l < n} ||w_l - w0_l||^2 + beta/2 * sum_{l >= n} ||w_l||^2
 
     where ``w0`` are the weights of the first ``n`` layers at construction time (the copied
-    source weights), and the second sum runs over the re-initialised layers. Only trainable
+    source weights), and the second sum runs over every layer above them: the re-initialised
+    layers, and with ``n`` below the number of copied layers also the upper copied ones (the
+    mix of L2-SP and L2 of Plested, Shen & Gedeon, 2021). Only trainable
     weights are penalised: a frozen prefix contributes nothing. Its gradient is
     ``alpha * (w - w0)`` on transferred weights and ``beta * w`` on new ones. Build it after the
     model has been moved to its device.
