@@ -34,6 +34,7 @@ NOTEBOOKS: dict[str, str] = {
     "01_layer_transfer": "tlkit.experiments.layer_transfer",
     "02_small_targets": "tlkit.experiments.small_targets",
     "03_pretrained": "tlkit.experiments.pretrained",
+    "04_hyperparameters": "tlkit.experiments.hyperparameters",
     "90_recipes": "tlkit.experiments.recipes",
 }
 
