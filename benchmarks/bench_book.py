@@ -2,11 +2,12 @@
 
     python benchmarks/bench_book.py [--profile quick] [--json out.json]
 
-Runs ``tlkit book --profile P`` twice in a temporary build folder with a temporary, empty run
-cache (``TLKIT_RESULTS``): the first build is cold (every run trains), the second warm (every
-run is a cache hit and the notebooks only re-plot). Per-notebook times come from the build's
-own log; peak memory is the largest total resident memory of the whole process tree (the
-build, the notebook kernels and their worker processes), sampled every 0.2 s.
+Runs ``tlkit book --profile P`` twice in a temporary build folder (``--build-dir`` keeps it)
+with an empty run cache (``TLKIT_RESULTS``; temporary unless ``--results`` names a folder):
+the first build is cold (every run trains), the second warm (every run is a cache hit and the
+notebooks only re-plot). Per-notebook times come from the build's own log; peak memory is the
+largest total resident memory of the whole process tree (the build, the notebook kernels and
+their worker processes), sampled every 0.2 s.
 """
 
 from __future__ import annotations
@@ -78,9 +79,14 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--build-dir", help="keep the built book here (default: a temporary "
                                             "folder, removed afterwards)")
+    parser.add_argument("--results", help="an empty folder for the run cache, kept afterwards "
+                                          "(default: a temporary one)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, TLKIT_RESULTS=str(Path(tmp) / "results"))
+        results = Path(args.results) if args.results else Path(tmp) / "results"
+        if results.exists() and any(results.iterdir()):
+            raise SystemExit(f"{results} is not empty: a cold build needs an empty run cache")
+        env = dict(os.environ, TLKIT_RESULTS=str(results))
         out = {"profile": args.profile, "cpus": os.cpu_count()}
         build_dir = Path(args.build_dir) if args.build_dir else Path(tmp) / "_build"
         for phase in ("cold", "warm"):
