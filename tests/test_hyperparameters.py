@@ -240,8 +240,17 @@ def test_a_transplant_of_the_same_setting_loses_nothing_and_is_never_held():
     df = _two_cells(replace(default, depth=5), replace(default, depth=5))
     found, moved = hp.effects(df, S)
     assert moved["same"].all() and (moved["loss"] == 0).all()
-    verdicts = judge(hp.claims(found)).set_index("claim")["verdict"]
-    assert verdicts["transplant_glyph_to_sd"] == "inconclusive"
+    # a setting against itself is zero by construction: not a test, not in the family
+    names = [c.name for c in hp.claims(found)]
+    assert "transplant_glyph_to_sd" not in names and "transplant_glyph_to_ls" not in names
+    assert set(names) == {"gain_glyph_ls", "gain_glyph_sd"}
+
+
+def test_a_cell_that_keeps_the_default_is_not_tested():
+    df = _two_cells(None, hp.Setting(3, 1.0, 0.9, "L2"))
+    found, _ = hp.effects(df, S)
+    assert "gain_glyph_ls" in found and "gain_glyph_ls" not in hp.tested(found)
+    assert "gain_glyph_sd" in hp.tested(found)
 
 
 def test_a_transplant_that_has_not_run_is_an_error_and_the_third_stage_lists_it():

@@ -280,7 +280,8 @@ def power_table(effects: Mapping[str, Mapping[str, Any]], alpha: float = 0.05) -
                          target=e["published"] / 2 if e["published"] else math.nan,
                          mde=mde(sd, n, alpha, family=family) if n > 1 else math.nan,
                          published=e["published"]))
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=["claim", "seeds", "sd", "half_width", "target", "mde",
+                                      "published"])
     out["reached"] = out["half_width"] <= out["target"]
     return out
 

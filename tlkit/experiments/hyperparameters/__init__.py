@@ -35,6 +35,7 @@ from .design import (
 from .patterns import (
     CELL_KEYS,
     SOURCE_KEYS,
+    SOURCE_NAMES,
     cell_choices,
     claims,
     combined_settings,
@@ -43,6 +44,7 @@ from .patterns import (
     knob_curves,
     recommendations,
     setting_of,
+    tested,
     transplant_settings,
     transplants,
 )
@@ -51,7 +53,8 @@ from .relation import relation_table
 __all__ = [
     "KNOB_LABELS", "KNOBS", "PROFILES", "REGULARIZATIONS", "Cell", "Setting", "cells",
     "check_params", "default_setting", "grid_settings", "knob_values", "pretrained_params",
-    "rate_of", "run_spec", "setting_specs", "specs", "CELL_KEYS", "SOURCE_KEYS",
+    "rate_of", "run_spec", "setting_specs", "specs", "CELL_KEYS", "SOURCE_KEYS", "SOURCE_NAMES",
     "cell_choices", "claims", "combined_settings", "effects", "knob_choices", "knob_curves",
-    "recommendations", "setting_of", "transplant_settings", "transplants", "relation_table",
+    "recommendations", "setting_of", "tested", "transplant_settings", "transplants",
+    "relation_table",
 ]

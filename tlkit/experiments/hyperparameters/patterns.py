@@ -15,6 +15,9 @@ interval over seeds (:func:`tlkit.analysis.mean_claim`).
 * ``transplant_<source>_<to>``: the central claim of the survey (Plested et al., 2022), the
   accuracy a cell loses when it takes, unchanged, the setting chosen for another cell
   (``to_sd``: large & similar's setting on small & dissimilar; ``to_ls``: the reverse).
+
+A comparison of a setting with itself (a cell that kept the default; two cells that chose the
+same setting) is zero by construction and is not tested (:func:`tested`).
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ import pandas as pd
 from ...analysis import mean_claim, t_interval
 from .design import KNOBS, Cell, Setting, default_setting, knob_values
 
-__all__ = ["CELL_KEYS", "SOURCE_KEYS", "setting_of", "knob_curves", "knob_choices",
+__all__ = ["CELL_KEYS", "SOURCE_KEYS", "SOURCE_NAMES", "setting_of", "knob_curves", "knob_choices",
            "combined_settings", "cell_choices", "transplants", "transplant_settings",
-           "recommendations", "effects",
+           "recommendations", "tested", "effects",
            "claims"]
 
 #: Short keys of the regions (claim names).
@@ -39,6 +42,8 @@ CELL_KEYS: Mapping[str, str] = {"large & similar": "ls", "small & similar": "ss"
                                 "large & dissimilar": "ld", "small & dissimilar": "sd"}
 #: Short keys of the source kinds (claim names).
 SOURCE_KEYS: Mapping[str, str] = {"glyphs": "glyph", "imagenet": "imagenet"}
+#: Short names of the source kinds (tables).
+SOURCE_NAMES: Mapping[str, str] = {"glyphs": "glyph", "imagenet": "ImageNet"}
 
 _CELL = ["source", "kind", "region"]
 
@@ -208,8 +213,9 @@ def transplant_settings(df: pd.DataFrame, s: Mapping[str, Any], cells: Sequence[
 
 
 def recommendations(df: pd.DataFrame, s: Mapping[str, Any]) -> pd.DataFrame:
-    """Per cell: the chosen setting (:func:`cell_choices`), its mean test accuracy and that of
-    the default, and the paired test gain with its 95% interval over seeds."""
+    """Per cell: the chosen setting (:func:`cell_choices`), its mean test accuracy with its 95%
+    interval over seeds (``test_low``, ``test_high``), that of the default, and the paired test
+    gain with its 95% interval over seeds."""
     chosen = cell_choices(df, s)
     rows = []
     for r in chosen.to_dict("records"):
@@ -218,9 +224,11 @@ def recommendations(df: pd.DataFrame, s: Mapping[str, Any]) -> pd.DataFrame:
         d = _paired(part, r["setting"], default)
         low, high = t_interval(d, 0.95)
         test = part.groupby("setting")["test_acc"].mean()
-        rows.append(dict(r, test_acc=float(test[r["setting"]]),
-                         default_acc=float(test[default]), gain=float(d.mean()),
-                         gain_low=low, gain_high=high, seeds=len(d)))
+        tlow, thigh = t_interval(part.loc[part["setting"] == r["setting"]]
+                                 .drop_duplicates("seed")["test_acc"], 0.95)
+        rows.append(dict(r, test_acc=float(test[r["setting"]]), test_low=tlow,
+                         test_high=thigh, default_acc=float(test[default]),
+                         gain=float(d.mean()), gain_low=low, gain_high=high, seeds=len(d)))
     return pd.DataFrame(rows)
 
 
@@ -242,8 +250,9 @@ def effects(df: pd.DataFrame, s: Mapping[str, Any]) -> tuple[dict[str, dict[str,
         default = default_setting(s, _arch(r.kind)).label()
         name = f"gain_{SOURCE_KEYS[r.kind]}_{CELL_KEYS[r.region]}"
         found[name] = dict(values=_paired(part, r.setting, default), published=0.0,
-                           description=f"{r.source}, {r.region}: the setting chosen on "
-                                       "validation minus the default recipe")
+                           description=f"{SOURCE_NAMES[r.kind]}, {r.region}: chosen "
+                                       "minus default",
+                           same=r.setting == default)
     rows = []
     for t in transplants(cell_choices(df, s)):
         part = _cell_rows(df, t["source"], t["to"])
@@ -253,14 +262,21 @@ def effects(df: pd.DataFrame, s: Mapping[str, Any]) -> tuple[dict[str, dict[str,
         loss = _paired(part, t["own"], t["setting"])
         name = f"transplant_{SOURCE_KEYS[t['kind']]}_to_{CELL_KEYS[t['to']]}"
         found[name] = dict(values=loss, published=0.0,
-                           description=f"{t['source']}: {t['to']}'s own setting minus "
-                                       f"{t['frm']}'s, on {t['to']}")
+                           description=f"{SOURCE_NAMES[t['kind']]}, on {t['to']}: own "
+                                       f"minus {t['frm']}'s", same=t["same"])
         low, high = t_interval(loss, 0.95)
         rows.append(dict(t, loss=float(loss.mean()), loss_low=low, loss_high=high))
     return found, pd.DataFrame(rows)
 
 
+def tested(found: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """The entries of :func:`effects` that compare two different settings. One that compares a
+    setting with itself (the cell kept the default; both cells chose the same setting) is zero
+    by construction: it is not a test, and is left out of the family."""
+    return {name: e for name, e in found.items() if not e.get("same")}
+
+
 def claims(found: Mapping[str, Mapping[str, Any]]) -> list[Any]:
-    """The page's family: every entry of :func:`effects`, claimed positive."""
+    """The page's family: every entry of :func:`tested`, claimed positive."""
     return [mean_claim(name, e["values"], sign=1, published=e["published"],
-                       description=e["description"]) for name, e in found.items()]
+                       description=e["description"]) for name, e in tested(found).items()]
