@@ -52,4 +52,4 @@ clean:
 	rm -rf _build
 
 clean-results:
-	rm -rf results
+	rm -rf "$${TLKIT_RESULTS:-results}"

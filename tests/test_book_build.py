@@ -124,6 +124,15 @@ def test_tiny_book_builds_and_only_reuses_the_other_notebooks(tmp_path: Path) ->
     assert "02_two" in lines[-1] and "tlkit book --profile quick" in lines[-1]
 
 
+def test_only_without_an_earlier_build_fails_on_the_command_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_book(tmp_path, {"01_one": ("print('one', profile)",),
+                                "02_two": ("print('two', profile)",)})
+    assert main(["book", "--root", str(root), "--profile", "smoke", "--only", "one"]) == 1
+    captured = capsys.readouterr()
+    assert "02_two" in captured.out and "HTML was not built" in captured.err
+
+
 def test_sphinx_warning_fails_the_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                         ) -> None:
     root = make_book(tmp_path / "project", {"01_one": ("print(1)",)},

@@ -117,3 +117,27 @@ def test_teaching_tools_sit_apart_from_the_research_core():
     graph = _graph()
     core = [n for n in graph if not n.startswith(("tlkit.teaching", "tlkit.cli"))]
     assert not [n for n in core if any(d.startswith("tlkit.teaching") for d in graph[n])]
+
+
+def test_import_tlkit_reaches_every_public_submodule_in_a_fresh_interpreter():
+    import subprocess
+    import sys
+
+    code = ("import sys, types, tlkit\n"
+            "assert 'matplotlib' not in sys.modules, 'import tlkit stays light'\n"
+            "assert callable(tlkit.data.load) and callable(tlkit.sweep.run)\n"
+            "for name in tlkit.SUBMODULES:\n"
+            "    assert isinstance(getattr(tlkit, name), types.ModuleType), name\n"
+            "try:\n"
+            "    tlkit.no_such_module\n"
+            "except AttributeError:\n"
+            "    pass\n"
+            "else:\n"
+            "    raise SystemExit('a missing attribute must raise AttributeError')\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    import tlkit
+
+    for name in tlkit.SUBMODULES:
+        assert (PACKAGE / f"{name}.py").exists() or (PACKAGE / name).is_dir(), name

@@ -65,8 +65,8 @@ def _book(args: argparse.Namespace) -> int:
     root = _root(args.root)
     _dask_address(args)
     try:
-        build_book(root, profile=args.profile, only=args.only, build_dir=args.build_dir,
-                   executor=args.executor, echo=_echo)
+        index = build_book(root, profile=args.profile, only=args.only, build_dir=args.build_dir,
+                           executor=args.executor, echo=_echo)
     except NotebookExecutionError as exc:
         if exc.traceback:
             print(exc.traceback, file=sys.stderr)
@@ -74,6 +74,8 @@ def _book(args: argparse.Namespace) -> int:
     except BookBuildError as exc:
         print(exc.log, file=sys.stderr)
         return _error(str(exc), EXIT_FAILED)
+    if index is None:  # --only, and another notebook has no executed copy of this profile
+        return _error("the HTML was not built (see above)", EXIT_FAILED)
     return 0
 
 

@@ -6,9 +6,16 @@ Layout under the results folder (``$TLKIT_RESULTS``, default ``./results``)::
     failed/<key>.json                  the last error of a run that raised (retried on rerun)
     checkpoints/<key[:2]>/<key>.pt     final weights of a run used as a source
 
+    damaged/<the same path>.<time>     a file that could not be read, kept for inspection
+
 Every file is written to a temporary name in the same folder and moved into place with
 :func:`os.replace`, which is atomic on POSIX and Windows: a process killed at any moment
 leaves either the old file, the complete new file, or a stray ``.tmp`` file that is ignored.
+
+**A cache that heals.** A record that is not valid JSON, is empty, has the wrong shape or
+names another key, and a checkpoint that torch cannot load (a disk that filled up, a file
+truncated or edited by hand), is moved under ``damaged/``, named in one warning line on
+standard error, and treated as missing: the sweep recomputes that run and nothing else.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +35,10 @@ import torch
 from .record import Record
 from .spec import RunSpec
 
-__all__ = ["Store", "results_root", "atomic_write_bytes"]
+__all__ = ["Store", "results_root", "atomic_write_bytes", "DAMAGED"]
+
+#: The folder (under the results folder) where damaged files are kept.
+DAMAGED = "damaged"
 
 
 def results_root() -> Path:
@@ -69,19 +81,57 @@ class Store:
     def checkpoint_path(self, key: str) -> Path:
         return self.root / "checkpoints" / key[:2] / f"{key}.pt"
 
+    # --- damage ---------------------------------------------------------------------------
+    def quarantine(self, path: Path, why: str) -> Path | None:
+        """Move a damaged file under ``damaged/`` (same relative path, a time suffix), say so
+        in one line on standard error, and return where it went (``None`` if another process
+        moved it first)."""
+        try:
+            rel = path.relative_to(self.root)
+        except ValueError:
+            rel = Path(path.name)
+        dest = self.root / DAMAGED / rel.parent / f"{rel.name}.{time.strftime('%Y%m%d-%H%M%S')}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, dest)
+        except FileNotFoundError:
+            return None
+        print(f"tlkit: warning: {path} is damaged ({why}); moved to {dest}, the run will be "
+              "recomputed", file=sys.stderr)
+        return dest
+
+    def _read_record(self, path: Path, key: str | None = None) -> Record | None:
+        """The record stored at ``path``, ``None`` if there is none; a damaged one is moved
+        aside (:meth:`quarantine`) and counts as none."""
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError(f"a JSON {type(data).__name__}, not an object")
+            record = Record.from_dict(data)
+            expected = key if key is not None else path.stem
+            if record.key != expected:
+                raise ValueError(f"it holds the record of run {record.key}")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            self.quarantine(path, _reason(exc))
+            return None
+        return record
+
     # --- records --------------------------------------------------------------------------
     def has(self, spec: RunSpec) -> bool:
-        return self.record_path(spec.key()).exists()
+        """Whether a readable record of ``spec`` is stored (a damaged one is moved aside)."""
+        key = spec.key()
+        return self._read_record(self.record_path(key), key) is not None
 
     def get(self, spec: RunSpec) -> Record | None:
         """The stored record of ``spec`` (with ``spec``'s tags), or ``None``."""
-        path = self.record_path(spec.key())
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            return None
-        record = Record.from_dict(data)
-        record.spec = spec
+        key = spec.key()
+        record = self._read_record(self.record_path(key), key)
+        if record is not None:
+            record.spec = spec
         return record
 
     def put(self, record: Record) -> Path:
@@ -105,13 +155,18 @@ class Store:
             return None
 
     def records(self) -> Iterator[Record]:
-        """Every stored record (with the tags it was first run with)."""
+        """Every readable stored record (with the tags it was first run with); damaged ones
+        are moved aside."""
         for path in sorted((self.root / "runs").glob("*/*.json")):
-            yield Record.from_dict(json.loads(path.read_text()))
+            record = self._read_record(path)
+            if record is not None:
+                yield record
 
     # --- checkpoints ----------------------------------------------------------------------
     def has_checkpoint(self, spec: RunSpec) -> bool:
-        return self.checkpoint_path(spec.key()).exists()
+        """Whether a loadable checkpoint of ``spec`` is stored (a damaged one is moved
+        aside)."""
+        return self.load_checkpoint(spec) is not None
 
     def save_checkpoint(self, spec: RunSpec, state: dict[str, Any]) -> Path:
         import io
@@ -123,7 +178,23 @@ class Store:
         return path
 
     def load_checkpoint(self, spec: RunSpec) -> dict[str, torch.Tensor] | None:
+        """The stored weights of ``spec``, ``None`` if there are none; a checkpoint that cannot
+        be loaded is moved aside (:meth:`quarantine`) and counts as none."""
         path = self.checkpoint_path(spec.key())
-        if not path.exists():
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
             return None
-        return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # truncated, zeroed, not a checkpoint: torch raises many kinds
+            self.quarantine(path, _reason(exc))
+            return None
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                                  for v in state.values()):
+            self.quarantine(path, "not a dict of tensors")
+            return None
+        return state
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:160] if text else type(exc).__name__

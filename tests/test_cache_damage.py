@@ -1,0 +1,109 @@
+"""A run cache that heals: a damaged record or checkpoint is moved aside, named in one warning
+line and recomputed, and nothing else is recomputed."""
+
+import json
+
+import pytest
+
+import tlkit.runner
+from tests.test_sweep import source, tiny, transfer
+from tlkit import sweep
+from tlkit.store import DAMAGED, Store
+
+
+@pytest.fixture
+def count_fits(monkeypatch):
+    calls = []
+    real = tlkit.runner.fit
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("seed"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tlkit.runner, "fit", counting)
+    return calls
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+def _not_json(path):
+    path.write_text("this is not JSON {")
+
+
+def _empty(path):
+    path.write_bytes(b"")
+
+
+def _wrong_shape(path):
+    path.write_text(json.dumps({"spec": 3}))
+
+
+def _a_list(path):
+    path.write_text("[1, 2, 3]")
+
+
+def _binary(path):
+    path.write_bytes(b"\xff\xfe\x00garbage")
+
+
+def _another_runs_record(path):
+    other = tiny(7)
+    sweep.run([other])
+    path.write_text(Store().record_path(other.key()).read_text())
+
+
+@pytest.mark.parametrize("damage", [_truncate, _not_json, _empty, _wrong_shape, _a_list,
+                                    _binary, _another_runs_record])
+def test_a_damaged_record_is_moved_aside_named_and_recomputed_alone(damage, count_fits,
+                                                                     capsys):
+    specs = [tiny(s) for s in range(3)]
+    first = sweep.run(specs)
+    store = Store()
+    path = store.record_path(specs[1].key())
+    damage(path)
+    before = len(count_fits)
+    capsys.readouterr()
+    again = sweep.run(specs)
+    assert len(count_fits) == before + 1, "only the damaged run is recomputed"
+    assert [r.metrics for r in again] == [r.metrics for r in first]
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if "damaged" in line]
+    assert len(warnings) == 1 and str(path) in warnings[0]
+    kept = list((store.root / DAMAGED).rglob(f"{path.name}.*"))
+    assert len(kept) == 1, "the damaged file is kept for inspection"
+
+
+def test_records_skips_and_moves_a_damaged_record(capsys):
+    specs = [tiny(s) for s in range(2)]
+    sweep.run(specs)
+    store = Store()
+    _truncate(store.record_path(specs[0].key()))
+    keys = [r.key for r in store.records()]
+    assert keys == [specs[1].key()]
+    assert "damaged" in capsys.readouterr().err
+    assert not store.has(specs[0]) and store.get(specs[0]) is None
+
+
+@pytest.mark.parametrize("damage", [_truncate, _empty, _not_json])
+def test_a_damaged_checkpoint_is_retrained_bit_identically(damage, count_fits, capsys):
+    specs = [transfer(2), transfer(3)]
+    first = sweep.run(specs)
+    store = Store()
+    good = store.load_checkpoint(source())
+    path = store.checkpoint_path(source().key())
+    damage(path)
+    before = len(count_fits)
+    capsys.readouterr()
+    again = sweep.run(specs + [transfer(4)])
+    # the source retrains (its checkpoint is gone), then only the new run
+    assert len(count_fits) == before + 2
+    assert [r.metrics for r in again[:2]] == [r.metrics for r in first]
+    healed = store.load_checkpoint(source())
+    assert healed.keys() == good.keys()
+    assert all((healed[k] == good[k]).all() for k in good)
+    err = capsys.readouterr().err
+    assert sum("damaged" in line for line in err.splitlines()) == 1 and str(path) in err
+    assert list((store.root / DAMAGED).rglob(f"{path.name}.*"))
