@@ -154,3 +154,49 @@ def test_missing_real_dataset_fails_before_any_training(tmp_path, monkeypatch, c
     with pytest.raises(DatasetUnavailableError, match="mnist"):
         sweep.run([tiny(0), mnist])
     assert count_fits == []
+
+
+_TWIN = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    import tlkit.runner
+    from tlkit import sweep
+    from tests.test_sweep import tiny, transfer
+
+    me, other = Path(sys.argv[1]), Path(sys.argv[2])
+    fits = []
+    real = tlkit.runner.fit
+
+    def slow(*args, **kwargs):
+        fits.append(1)
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    tlkit.runner.fit = slow
+    if __name__ == "__main__":
+        me.write_text("ready")
+        while not other.exists():  # start both sweeps together
+            time.sleep(0.01)
+        records = sweep.run([*(tiny(s) for s in range(4)), transfer(2), transfer(3)],
+                            executor="serial", progress=False)
+        print("FITS", len(fits), "RECORDS", len(records))
+""")
+
+
+def test_two_processes_on_one_results_folder_never_compute_a_run_twice(tmp_path):
+    """Two real sweeps of the same seven runs (a source and six), started together on one
+    results folder: every run is trained once in all, and both get every record."""
+    script = tmp_path / "twin.py"
+    script.write_text(_TWIN)
+    env = dict(os.environ, TLKIT_RESULTS=str(tmp_path / "results"), TLKIT_PROGRESS="0",
+               PYTHONPATH=os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]))
+    a, b = tmp_path / "a", tmp_path / "b"
+    procs = [subprocess.Popen([sys.executable, str(script), str(x), str(y)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for x, y in ((a, b), (b, a))]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (_out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+    counts = [[int(w) for w in out.split() if w.isdigit()] for out, _ in outs]
+    assert sum(c[0] for c in counts) == 7, counts  # 7 distinct runs, each trained once
+    assert all(c[1] == 6 for c in counts)

@@ -12,6 +12,14 @@ checkpoint of its run's source, trains, and returns the record (and, for a run t
 source, its weights); the sweep writes the checkpoint, then the record, atomically, as each
 run arrives. A sweep that is interrupted (even with ``kill -9``) resumes where it stopped and
 loses nothing finished.
+
+**Two sweeps on one results folder** (two terminals, a notebook beside ``make book``) never
+compute a run twice: a sweep holds the lock of a run's key (``locks/<key>.lock``, an OS file
+lock from the ``filelock`` package, released by the system if its process dies) from the moment
+it submits the run until its record is written. A run whose lock another process holds is set
+aside while the sweep does its other work; then the sweep waits for that lock and takes the
+other process's record (or, if that process failed or was killed, runs it itself). At most
+:data:`WINDOW` runs are in flight at a time, so that a sweep holds at most that many locks.
 """
 
 from __future__ import annotations
@@ -19,9 +27,12 @@ from __future__ import annotations
 import contextlib
 import os
 import traceback
+from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from .executors import SerialExecutor, make_executor
 from .record import Record
@@ -30,7 +41,17 @@ from .spec import RunSpec, compute_for
 from .store import Store
 from .train import resolve_device
 
-__all__ = ["run", "plan", "fetch_data", "SweepError", "execute_one"]
+__all__ = ["run", "plan", "fetch_data", "SweepError", "execute_one", "run_lock", "WINDOW"]
+
+#: The most runs a sweep has submitted and not yet stored (and so the most locks it holds).
+WINDOW = 128
+
+
+def run_lock(store: Store, key: str) -> FileLock:
+    """The lock of run ``key`` in ``store``: held while the run is computed and stored."""
+    path = store.root / "locks" / key[:2] / f"{key}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(path)
 
 
 class SweepError(RuntimeError):
@@ -166,34 +187,64 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
         bar = tqdm(total=total, desc=f"runs ({cached} cached)", disable=total == 0)
     failures: dict[str, str] = {}
 
-    def finish(future: Future, spec: RunSpec) -> None:
+    def finish(future: Future, spec: RunSpec, lock: FileLock) -> None:
         try:
             out = future.result()
         except Exception:  # noqa: BLE001 - a lost worker is a failed run
             out = {"key": spec.key(), "error": traceback.format_exc()}
-        if "record" in out:
-            if "state" in out:  # a source: its checkpoint first, so a record implies it
-                store.save_checkpoint(spec, out["state"])
-            store.put(Record.from_dict(out["record"]))
-        else:
-            failures[spec.key()] = out["error"]
-            store.put_failure(spec, out["error"])
+        try:
+            if "record" in out:
+                if "state" in out:  # a source: its checkpoint first, so a record implies it
+                    store.save_checkpoint(spec, out["state"])
+                store.put(Record.from_dict(out["record"]))
+            else:
+                failures[spec.key()] = out["error"]
+                store.put_failure(spec, out["error"])
+        finally:
+            lock.release()
         if bar is not None:
             bar.update()
 
+    def stored(spec: RunSpec, ckpt: bool) -> bool:
+        return store.has(spec) and (not ckpt or store.has_checkpoint(spec))
+
     for level in levels:
-        pending: dict[Future, RunSpec] = {}
-        for spec, ckpt in level:
-            failed_src = [src.key() for src in spec.sources() if src.key() in failures]
-            if failed_src:
-                failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
-                continue
-            pending[executor.submit(execute_one, spec.to_dict(), str(store.root), device,
-                                    ckpt)] = spec
-            for future in [f for f in pending if f.done()]:
-                finish(future, pending.pop(future))
-        for future in as_completed(pending):
-            finish(future, pending[future])
+        queue: deque[tuple[RunSpec, bool]] = deque(level)
+        elsewhere: deque[tuple[RunSpec, bool]] = deque()  # locked by another process
+        pending: dict[Future, tuple[RunSpec, FileLock]] = {}
+        while queue or pending or elsewhere:
+            while queue and len(pending) < WINDOW:
+                spec, ckpt = queue.popleft()
+                failed_src = [src.key() for src in spec.sources() if src.key() in failures]
+                if failed_src:
+                    failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
+                    continue
+                lock = run_lock(store, spec.key())
+                try:
+                    lock.acquire(timeout=0)
+                except Timeout:
+                    elsewhere.append((spec, ckpt))
+                    continue
+                if stored(spec, ckpt):  # another process stored it since the plan
+                    lock.release()
+                    if bar is not None:
+                        bar.update()
+                    continue
+                pending[executor.submit(execute_one, spec.to_dict(), str(store.root), device,
+                                        ckpt)] = (spec, lock)
+            if pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finish(future, *pending.pop(future))
+            elif elsewhere:  # nothing of ours is running: wait for the other process's run
+                spec, ckpt = elsewhere.popleft()
+                with run_lock(store, spec.key()):
+                    pass
+                if stored(spec, ckpt):
+                    if bar is not None:
+                        bar.update()
+                else:  # that process failed or was killed: run it here
+                    queue.append((spec, ckpt))
     if bar is not None:
         bar.close()
     records = [r for r in (store.get(s) for s in specs) if r is not None]
