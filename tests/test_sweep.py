@@ -200,3 +200,21 @@ def test_two_processes_on_one_results_folder_never_compute_a_run_twice(tmp_path)
     counts = [[int(w) for w in out.split() if w.isdigit()] for out, _ in outs]
     assert sum(c[0] for c in counts) == 7, counts  # 7 distinct runs, each trained once
     assert all(c[1] == 6 for c in counts)
+
+
+def test_a_script_without_a_main_guard_is_told_what_to_add_in_a_few_lines(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent("""
+        from tlkit import sweep
+        from tests.test_sweep import tiny
+        sweep.run([tiny(s) for s in range(4)], executor="process", progress=False)
+    """))
+    env = dict(os.environ, TLKIT_RESULTS=str(tmp_path / "results"), TLKIT_PROGRESS="0",
+               PYTHONPATH=os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode != 0
+    assert 'if __name__ == "__main__":' in done.stderr.splitlines()[-1]
+    assert not (tmp_path / "results" / "failed").exists(), "no misleading failure notes"
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert sum("main guard" in line for line in lines) <= 3  # the workers' lines, the error

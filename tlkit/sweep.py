@@ -30,6 +30,7 @@ import traceback
 from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from filelock import FileLock, Timeout
@@ -57,11 +58,29 @@ def run_lock(store: Store, key: str) -> FileLock:
 class SweepError(RuntimeError):
     """Some runs raised; ``records`` holds the finished ones, ``failures`` key -> traceback."""
 
-    def __init__(self, failures: dict[str, str], records: list[Record]) -> None:
+    def __init__(self, failures: dict[str, str], records: list[Record],
+                 message: str | None = None) -> None:
         self.failures, self.records = failures, records
-        first = next(iter(failures.values())).strip().splitlines()[-1]
-        super().__init__(f"{len(failures)} run(s) failed (finished runs are saved); "
-                         f"first error: {first}")
+        if message is None:
+            first = next(iter(failures.values())).strip().splitlines()[-1]
+            message = (f"{len(failures)} run(s) failed (finished runs are saved); "
+                       f"first error: {first}")
+        super().__init__(message)
+
+
+#: What to do when the worker processes die: usually a script without a main guard.
+GUARD_HINT = ("a worker process died (killed, out of memory, or started by a script without "
+              "a main guard); in a script, call tlkit.sweep.run(..., executor=\"process\") "
+              "under `if __name__ == \"__main__\":`, since each worker re-imports the "
+              "script")
+
+
+def _bootstrapping() -> bool:
+    """Whether this process is a spawned worker still importing its parent's main script (the
+    state in which :mod:`multiprocessing` refuses to start processes)."""
+    import multiprocessing.process
+
+    return bool(getattr(multiprocessing.process.current_process(), "_inheriting", False))
 
 
 def execute_one(spec_dict: dict[str, Any], root: str, device: str,
@@ -158,6 +177,13 @@ def run(
         ValueError: a spec is invalid (raised before anything runs).
         SweepError: some runs raised; every other run finished and was stored.
     """
+    if _bootstrapping():  # a worker importing a script that has no main guard
+        import sys
+
+        print("tlkit: error: a worker process, importing the script, reached "
+              "tlkit.sweep.run: put that call under `if __name__ == \"__main__\":`",
+              file=sys.stderr)
+        raise SystemExit(1)
     compute = compute_for(resolve_device(device).type)
     specs = [s if s.compute == compute else s.on(compute) for s in specs]
     for spec in _unique(specs).values():
@@ -186,14 +212,20 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
         cached = sum(store.has(s) for s in _unique(specs).values())
         bar = tqdm(total=total, desc=f"runs ({cached} cached)", disable=total == 0)
     failures: dict[str, str] = {}
+    broken: list[str] = []  # runs lost with a broken process pool (no failure note)
 
     def finish(future: Future, spec: RunSpec, lock: FileLock) -> None:
         try:
             out = future.result()
+        except BrokenProcessPool:
+            out = {"key": spec.key(), "error": traceback.format_exc(), "broken": True}
         except Exception:  # noqa: BLE001 - a lost worker is a failed run
             out = {"key": spec.key(), "error": traceback.format_exc()}
         try:
-            if "record" in out:
+            if "broken" in out:
+                failures[spec.key()] = out["error"]
+                broken.append(spec.key())
+            elif "record" in out:
                 if "state" in out:  # a source: its checkpoint first, so a record implies it
                     store.save_checkpoint(spec, out["state"])
                 store.put(Record.from_dict(out["record"]))
@@ -230,8 +262,15 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
                     if bar is not None:
                         bar.update()
                     continue
-                pending[executor.submit(execute_one, spec.to_dict(), str(store.root), device,
-                                        ckpt)] = (spec, lock)
+                try:
+                    future = executor.submit(execute_one, spec.to_dict(), str(store.root),
+                                             device, ckpt)
+                except BrokenProcessPool:
+                    lock.release()
+                    failures[spec.key()] = traceback.format_exc()
+                    broken.append(spec.key())
+                    continue
+                pending[future] = (spec, lock)
             if pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -248,6 +287,8 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
     if bar is not None:
         bar.close()
     records = [r for r in (store.get(s) for s in specs) if r is not None]
+    if broken:
+        raise SweepError(failures, records, f"{len(broken)} run(s) not run: {GUARD_HINT}")
     if failures:
         raise SweepError(failures, records)
     return records
