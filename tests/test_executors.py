@@ -1,5 +1,12 @@
 """Every executor gives the same records; runs use a fixed torch thread count."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -50,3 +57,41 @@ def test_runs_use_the_configured_thread_count(monkeypatch):
 def test_unknown_executor_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown executor"):
         make_executor("cluster")
+
+
+_PARENT = """
+import sys, time
+from tlkit.executors import make_executor
+
+if __name__ == "__main__":
+    pool = make_executor("process", workers=2)
+    futures = [pool.submit(time.sleep, 120) for _ in range(2)]
+    time.sleep(3)  # let both workers start
+    print(" ".join(str(pid) for pid in pool._processes), flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_pool_workers_end_with_their_parent(tmp_path, signum):
+    import psutil
+
+    script = tmp_path / "parent.py"
+    script.write_text(_PARENT)
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[1])
+    pids = [int(p) for p in parent.stdout.readline().split()]
+    assert len(pids) == 2
+    os.kill(parent.pid, signum)
+    parent.wait(timeout=30)
+
+    def alive(pid):
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids), "orphaned workers outlived their parent"

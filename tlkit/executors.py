@@ -11,6 +11,10 @@
   the workers with ``dask-jobqueue`` and pass the scheduler address (see the book's chapter on
   reproducing at full scale).
 
+A process-pool worker ends when its parent does, however the parent ends (``kill -9``
+included): it watches its parent's process id and exits once that process is gone, so no
+orphaned worker keeps its memory.
+
 Workers only read the run cache (a source's checkpoint, before a run that copies it); records
 and checkpoints are written by the process that calls :func:`tlkit.sweep.run`.
 """
@@ -39,7 +43,27 @@ class SerialExecutor:
         return future
 
 
-def _one_thread_worker() -> None:
+#: How often (seconds) a pool worker checks that its parent is alive.
+PARENT_POLL_SECONDS = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit this process as soon as ``parent`` is no longer its parent (it died, and the
+    worker was handed to another process)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="tlkit-parent-watch", daemon=True).start()
+
+
+def _one_thread_worker(parent: int | None = None) -> None:
+    if parent is not None:
+        _exit_with_parent(parent)
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["MKL_NUM_THREADS"] = "1"
     os.environ.setdefault("TLKIT_PROGRESS", "0")
@@ -88,7 +112,7 @@ def make_executor(kind: str = "serial", workers: int | None = None,
     if kind == "process":
         n = workers or os.cpu_count() or 1
         return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_one_thread_worker)
+                                   initializer=_one_thread_worker, initargs=(os.getpid(),))
     if kind == "dask":
         return DaskExecutor(address or os.environ.get("TLKIT_DASK_ADDRESS") or None, workers)
     raise ValueError(f"unknown executor {kind!r}; valid: {', '.join(EXECUTORS)}")
