@@ -35,7 +35,7 @@ import torch
 from .record import Record
 from .spec import RunSpec
 
-__all__ = ["Store", "results_root", "atomic_write_bytes", "DAMAGED"]
+__all__ = ["Store", "results_root", "atomic_write_bytes", "DAMAGED", "CacheNotWritableError"]
 
 #: The folder (under the results folder) where damaged files are kept.
 DAMAGED = "damaged"
@@ -62,6 +62,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+class CacheNotWritableError(OSError):
+    """The results folder cannot be written: raised before a sweep trains anything."""
+
+
 class Store:
     """Records and checkpoints of finished runs under one folder."""
 
@@ -80,6 +84,19 @@ class Store:
 
     def checkpoint_path(self, key: str) -> Path:
         return self.root / "checkpoints" / key[:2] / f"{key}.pt"
+
+    def check_writable(self) -> None:
+        """Raise :class:`CacheNotWritableError`, naming the folder, unless records can be
+        written under it: checked before a sweep trains anything, so that no finished run is
+        thrown away for want of a place to keep it."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.root / ".tlkit-write-check", b"")
+            (self.root / ".tlkit-write-check").unlink()
+        except OSError as exc:
+            raise CacheNotWritableError(
+                f"the results folder {self.root} is not writable ({exc.strerror or exc}); "
+                "set TLKIT_RESULTS to a folder you can write to") from exc
 
     # --- damage ---------------------------------------------------------------------------
     def quarantine(self, path: Path, why: str) -> Path | None:
@@ -105,7 +122,7 @@ class Store:
         aside (:meth:`quarantine`) and counts as none."""
         try:
             raw = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         try:
             data = json.loads(raw.decode("utf-8"))
@@ -183,7 +200,7 @@ class Store:
         path = self.checkpoint_path(spec.key())
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except Exception as exc:  # truncated, zeroed, not a checkpoint: torch raises many kinds
             self.quarantine(path, _reason(exc))

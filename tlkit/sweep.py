@@ -190,6 +190,8 @@ def run(
         validate(spec)
     store = store if store is not None else Store()
     levels = plan(specs, store)
+    if levels:  # a run to store: the folder must take it, checked before any training
+        store.check_writable()
     fetch_data([spec for level in levels for spec, _ in level])
     if not levels:
         executor = SerialExecutor()  # everything is cached: start no workers
