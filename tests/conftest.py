@@ -85,3 +85,19 @@ def smoke_assignments(smoke_results: Path, tmp_path_factory: pytest.TempPathFact
                      "smoke", "--no-run-tests"])
     assert code == 0
     return out
+
+
+@pytest.fixture
+def count_fits(monkeypatch):
+    """The seeds of every `fit` call the test makes (one entry per training)."""
+    from tlkit import runner
+
+    calls = []
+    real = runner.fit
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("seed"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "fit", counting)
+    return calls

@@ -5,23 +5,9 @@ import json
 
 import pytest
 
-import tlkit.runner
 from tests.test_sweep import source, tiny, transfer
 from tlkit import sweep
 from tlkit.store import DAMAGED, Store
-
-
-@pytest.fixture
-def count_fits(monkeypatch):
-    calls = []
-    real = tlkit.runner.fit
-
-    def counting(*args, **kwargs):
-        calls.append(kwargs.get("seed"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tlkit.runner, "fit", counting)
-    return calls
 
 
 def _truncate(path):

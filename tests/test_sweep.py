@@ -30,19 +30,6 @@ def transfer(n, seed=0, freeze=True):
     return tiny(seed, transfer=TransferSpec(source=source(), layers=n, freeze=freeze))
 
 
-@pytest.fixture
-def count_fits(monkeypatch):
-    calls = []
-    real = tlkit.runner.fit
-
-    def counting(*args, **kwargs):
-        calls.append(kwargs.get("seed"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tlkit.runner, "fit", counting)
-    return calls
-
-
 def test_same_spec_gives_identical_record():
     weights = tlkit.runner.train(source()).state
     a = tlkit.run(transfer(3), source=weights)
