@@ -10,7 +10,7 @@ import pytest
 from tlkit import sweep
 from tlkit.store import Store
 
-from .test_sweep import count_fits, tiny, transfer  # noqa: F401 - fixture
+from .test_sweep import tiny, transfer
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 
@@ -54,7 +54,7 @@ def test_dask_executor_by_name_with_an_address(tmp_path, cluster, monkeypatch):
     assert len(records) == 2
 
 
-def test_killed_worker_loses_no_finished_run(tmp_path, count_fits):  # noqa: F811
+def test_killed_worker_loses_no_finished_run(tmp_path, count_fits):
     store = Store(tmp_path)
     specs = [tiny(s, n=40) for s in range(24)]
     local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
