@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -93,3 +94,45 @@ def test_impossible_specs_are_rejected():
                 transfer=TransferSpec(source=_source(), layers=2))
     with pytest.raises(ValueError, match="n_per_class"):
         DataSpec("digits", n_per_class=0)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: TransferSpec(layers="3"), "TransferSpec.layers must be an integer, got str '3'"),
+    (lambda: TransferSpec(layers=True), "TransferSpec.layers must be an integer, got bool"),
+    (lambda: TransferSpec(lr_mult="0.1"), "TransferSpec.lr_mult must be a number"),
+    (lambda: TransferSpec(alpha=None), "TransferSpec.alpha must be a number"),
+    (lambda: TransferSpec(source="baseA", layers=2), "TransferSpec.source must be a RunSpec"),
+    (lambda: DataSpec("digits", n_per_class="5"), "DataSpec.n_per_class must be an integer"),
+    (lambda: DataSpec(5), "DataSpec.name must be a dataset name"),
+    (lambda: DataSpec("digits", classes="012"), "not a string"),
+    (lambda: ModelSpec(width="16"), "ModelSpec.width must be an integer"),
+    (lambda: RunSpec(DataSpec("digits"), seed="1"), "RunSpec.seed must be an integer"),
+    (lambda: RunSpec("digits"), "RunSpec.data must be a DataSpec"),
+])
+def test_constructors_reject_wrong_types_naming_the_field(make, message):
+    with pytest.raises(TypeError) as err:
+        make()
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: TransferSpec(layers=-1), "TransferSpec.layers must be >= 0"),
+    (lambda: TransferSpec(beta=float("nan")), "TransferSpec.beta must be >= 0"),
+    (lambda: DataSpec("digits", n_per_class=0), "DataSpec.n_per_class must be >= 1"),
+    (lambda: RunSpec(DataSpec("digits"), seed=-1), "RunSpec.seed must be >= 0"),
+])
+def test_constructors_reject_out_of_range_values(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
+
+
+def test_a_key_is_computed_once_per_spec_and_code(monkeypatch):
+    import tlkit.fingerprint
+
+    spec = _target()
+    first = spec.key()
+    with monkeypatch.context() as m:
+        m.setattr(RunSpec, "identity", lambda self: pytest.fail("hashed again"))
+        assert spec.key() == first  # kept on the frozen spec
+    monkeypatch.setattr(tlkit.fingerprint, "code_fingerprint", lambda: "1" * 16)
+    assert spec.key() != first  # other code: computed again

@@ -29,6 +29,9 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from .fields import check_int as _check_int
+from .fields import check_number as _check_number
+from .fields import check_type as _check_type
 from .train import TrainConfig
 
 __all__ = ["DataSpec", "ModelSpec", "TransferSpec", "RunSpec", "CACHE_VERSION", "REGULARIZERS",
@@ -55,6 +58,7 @@ def compute_for(device_type: str) -> str:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
 
 
 def _freeze(value: Any) -> Any:
@@ -96,17 +100,18 @@ class DataSpec:
     validation: int = 0
 
     def __post_init__(self) -> None:
+        _check_type("DataSpec", "name", self.name, str, "a dataset name (str)")
+        _check_int("DataSpec", "subsample_seed", self.subsample_seed, 0)
         object.__setattr__(self, "options", _options(self.options))
+        if isinstance(self.classes, str):
+            raise TypeError("DataSpec.classes must be a sequence of class names, not a string")
         if self.classes is not None:
             object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
             if len(set(self.classes)) != len(self.classes):
                 raise ValueError(f"repeated class names in {self.classes}")
-        if self.n_per_class is not None and (not _is_int(self.n_per_class)
-                                             or self.n_per_class < 1):
-            raise ValueError(f"n_per_class must be an integer >= 1 or None, got "
-                             f"{self.n_per_class!r}")
-        if not _is_int(self.validation) or self.validation < 0:
-            raise ValueError(f"validation must be an integer >= 0, got {self.validation!r}")
+        if self.n_per_class is not None:
+            _check_int("DataSpec", "n_per_class", self.n_per_class, 1)
+        _check_int("DataSpec", "validation", self.validation, 0)
 
     @property
     def option_dict(self) -> dict[str, Any]:
@@ -126,6 +131,11 @@ class ModelSpec:
     def __post_init__(self) -> None:
         from .models import ARCHITECTURES
 
+        _check_type("ModelSpec", "arch", self.arch, str, "an architecture name (str)")
+        _check_int("ModelSpec", "width", self.width, 1)
+        _check_int("ModelSpec", "size", self.size, 1)
+        if self.weights is not None:
+            _check_type("ModelSpec", "weights", self.weights, str, "a weights name or None")
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.arch!r}; valid: "
                              f"{', '.join(ARCHITECTURES)}")
@@ -170,14 +180,19 @@ class TransferSpec:
     sp_layers: int | None = None
 
     def __post_init__(self) -> None:
+        if self.source is not None:
+            _check_type("TransferSpec", "source", self.source, RunSpec, "a RunSpec or None")
+        _check_int("TransferSpec", "layers", self.layers, 0)
+        _check_type("TransferSpec", "freeze", self.freeze, (bool, int),
+                    "True, False or a number of copied layers")
+        for name in ("lr_mult", "alpha", "beta"):
+            _check_number("TransferSpec", name, getattr(self, name))
         if self.regularizer not in REGULARIZERS:
             raise ValueError(f"unknown regularizer {self.regularizer!r}; valid: "
                              f"{', '.join(REGULARIZERS)}")
         if self.bn_stats not in BN_STATS:
             raise ValueError(f"bn_stats must be one of {', '.join(BN_STATS)}, got "
                              f"{self.bn_stats!r}")
-        if self.layers < 0:
-            raise ValueError("layers must be >= 0")
         if not isinstance(self.freeze, bool) and not (
                 _is_int(self.freeze) and 0 <= self.freeze <= self.layers):
             raise ValueError(f"freeze must be True, False or a number of copied layers in "
@@ -225,6 +240,10 @@ class RunSpec:
     tags: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
+        for name, kind in (("data", DataSpec), ("model", ModelSpec), ("train", TrainConfig),
+                           ("transfer", TransferSpec)):
+            _check_type("RunSpec", name, getattr(self, name), kind, f"a {kind.__name__}")
+        _check_int("RunSpec", "seed", self.seed, 0)
         object.__setattr__(self, "tags", _options(self.tags))
         if self.compute not in COMPUTES:
             raise ValueError(f"compute must be one of {', '.join(COMPUTES)}, got "
@@ -264,9 +283,15 @@ class RunSpec:
         the canonical JSON of :meth:`identity`."""
         from .fingerprint import code_fingerprint
 
-        payload = json.dumps({"cache_version": CACHE_VERSION, "code": code_fingerprint(),
+        code = code_fingerprint()
+        cached = self.__dict__.get("_key")  # a frozen spec's key changes only with the code
+        if cached is not None and cached[0] == code:
+            return cached[1]
+        payload = json.dumps({"cache_version": CACHE_VERSION, "code": code,
                               "spec": self.identity()}, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        key = hashlib.sha256(payload.encode()).hexdigest()[:16]
+        self.__dict__["_key"] = (code, key)
+        return key
 
     def design_key(self) -> str:
         """16 hex digits of the spec alone: the same on every machine and for every version of
