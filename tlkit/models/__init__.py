@@ -17,6 +17,7 @@ from .base import (
     build_model,
     layer_parameters,
     num_layers,
+    prepare_weights,
     register,
     reset_layer,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "build_model",
     "layer_parameters",
     "num_layers",
+    "prepare_weights",
     "register",
     "reset_layer",
 ]

