@@ -97,10 +97,10 @@ def test_a_damaged_checkpoint_is_retrained_bit_identically(damage, count_fits, c
 
 def test_a_results_folder_that_cannot_be_written_fails_before_any_training(tmp_path,
                                                                           count_fits):
-    from tlkit.store import CacheNotWritableError
+    from tlkit.preflight import PreflightError
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the results folder should be")
-    with pytest.raises(CacheNotWritableError, match="not-a-folder"):
+    with pytest.raises(PreflightError, match="not-a-folder"):
         sweep.run([tiny(0), tiny(1)], store=Store(blocker / "results"))
     assert count_fits == []

@@ -134,11 +134,11 @@ def test_kill_9_loses_nothing_and_rerun_only_runs_the_missing(tmp_path, count_fi
 
 
 def test_missing_real_dataset_fails_before_any_training(tmp_path, monkeypatch, count_fits):
-    from tlkit.data import DatasetUnavailableError
+    from tlkit.preflight import PreflightError
 
     monkeypatch.setenv("TLKIT_DATA", str(tmp_path / "nowhere"))
     mnist = RunSpec(DataSpec("mnist", n_per_class=5), TINY_MODEL, TINY_TRAIN)
-    with pytest.raises(DatasetUnavailableError, match="mnist"):
+    with pytest.raises(PreflightError, match="mnist"):
         sweep.run([tiny(0), mnist])
     assert count_fits == []
 

@@ -24,7 +24,7 @@ from .params import PROFILE_NAMES, check_common
 from .profile import load_profiles, profile_table, settings
 
 __all__ = ["NOTEBOOKS", "PROFILES", "module_for", "check_params", "check_common", "settings",
-           "load_profiles", "profile_table"]
+           "load_profiles", "profile_table", "known_specs"]
 
 PROFILES = PROFILE_NAMES
 
@@ -53,3 +53,23 @@ def check_params(notebook: str, params: Mapping[str, Any]) -> None:
     module = module_for(notebook)
     if hasattr(module, "check_params"):
         module.check_params(params)
+
+
+#: Functions of an experiment module that list, from the parameters alone, runs it will need.
+_LISTINGS = ("specs", "search_specs", "layer_transfer_specs")
+
+
+def known_specs(notebook: str, params: Mapping[str, Any]) -> list[Any]:
+    """The runs a notebook is known to need before it starts: its module's ``specs``,
+    ``search_specs`` and ``layer_transfer_specs`` (rates chosen later on validation are their
+    grids' first, which need the same datasets and weights). ``[]`` for a notebook without
+    an experiment module."""
+    if notebook not in NOTEBOOKS:
+        return []
+    module = module_for(notebook)
+    out: list[Any] = []
+    for name in _LISTINGS:
+        listing = getattr(module, name, None)
+        if callable(listing):
+            out += listing(params)
+    return out

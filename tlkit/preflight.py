@@ -1,0 +1,121 @@
+"""What a sweep needs from the machine, checked before its first run trains.
+
+:func:`check` looks at every run a sweep is about to train (and their sources) at once and
+collects every problem before raising, so a user fixes them in one go rather than one per
+attempt:
+
+* the results folder takes new records (:meth:`tlkit.store.Store.check_writable`);
+* the files of every real dataset (both splits) are on disk, downloaded first where that is
+  allowed (not under ``$TLKIT_OFFLINE``), and match their published md5 (a file that passed is
+  not hashed again in the same process, so training reads it without a second check);
+* every pretrained checkpoint is available (:func:`tlkit.models.prepare_weights`: the shipped
+  EfficientNet-Lite0 package, torchvision's cache, a download where allowed).
+
+A problem of any kind is one line of :class:`PreflightError`, which names the file or folder
+and says what to do. Nothing has trained when it is raised.
+
+``tlkit notebook`` and ``tlkit book`` run the same checks before any kernel starts
+(:func:`tlkit.notebooks.check_notebooks`), for every notebook of the build at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .spec import RunSpec
+
+__all__ = ["PreflightError", "problems", "check", "DATASET_HINT"]
+
+
+class PreflightError(RuntimeError):
+    """Raised before any training; ``problems`` holds one message per problem found."""
+
+    def __init__(self, problems: Sequence[str], hints: Sequence[str] = ()) -> None:
+        self.problems, self.hints = list(problems), list(hints)
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            listed = "\n".join(f"  {i}. {p}" for i, p in enumerate(self.problems, start=1))
+            message = (f"{len(self.problems)} problems, found before any training:\n"
+                       f"{listed}")
+        super().__init__("\n".join([message, *self.hints]))
+
+
+#: How to get a dataset that is not on disk, said once however many are missing.
+DATASET_HINT = ("To get a dataset: run once with network access "
+                "(tlkit.data.load(NAME, download=True)), copy its files into the folder named, "
+                "or point TLKIT_DATA at a folder that holds them; `tlkit datasets` lists where "
+                "each one is looked for.")
+
+
+def _with_sources(specs: Iterable[RunSpec]) -> list[RunSpec]:
+    out: dict[str, RunSpec] = {}
+    for spec in specs:
+        for s in (spec, *spec.sources()):
+            out.setdefault(s.key(), s)
+    return list(out.values())
+
+
+def _dataset_problems(name: str, verify: bool) -> list[str]:
+    from .data import DatasetIntegrityError, DatasetUnavailableError, availability, data_root
+    from .data.real import REAL_DATASETS, ensure, offline
+
+    if availability(name) == "embedded":
+        return []
+    dataset, root = REAL_DATASETS[name], data_root()
+    absent = [split for split in ("train", "test") if not dataset.present(root, split)]
+    if absent and offline():  # one line for the dataset, not one per split
+        files = [f for split in absent for f in dataset.required(split)]
+        return [f"dataset {name!r} ({' and '.join(absent)} split{'s' * (len(absent) > 1)}) "
+                f"is not in {dataset.folder(root)} (looked for {', '.join(dict.fromkeys(files))})"
+                " and downloads are off (TLKIT_OFFLINE is set)"]
+    found: list[str] = []
+    for split in ("train", "test"):
+        try:
+            ensure(dataset, root, split, download=None)
+            if verify:
+                dataset.verify(root, split)
+        except (DatasetUnavailableError, DatasetIntegrityError) as exc:
+            found.append(str(exc))
+        except OSError as exc:  # unreadable file or folder
+            found.append(f"dataset {name!r} ({split} split) cannot be read in "
+                         f"{dataset.folder(root)}: {exc}")
+    return found
+
+
+def problems(specs: Sequence[RunSpec], store: Any | None = None) -> list[str]:
+    """Every problem that would stop ``specs`` (and their sources) from training and being
+    stored in ``store`` (``None``: do not check a results folder); downloads what it may."""
+    from .models import WeightsUnavailableError, prepare_weights
+
+    found: list[str] = []
+    if store is not None:
+        from .store import CacheNotWritableError
+
+        try:
+            store.check_writable()
+        except CacheNotWritableError as exc:
+            found.append(str(exc))
+    every = _with_sources(specs)
+    datasets: dict[str, bool] = {}
+    for spec in every:
+        verify = bool(spec.data.option_dict.get("verify", True))
+        datasets[spec.data.name] = datasets.get(spec.data.name, False) or verify
+    for name, verify in datasets.items():
+        found += _dataset_problems(name, verify)
+    weights = {(s.model.arch, s.model.weights) for s in every if s.model.weights is not None}
+    for arch, name in sorted(weights):
+        try:
+            prepare_weights(arch, name)
+        except (WeightsUnavailableError, ValueError) as exc:
+            found.append(str(exc))
+    return found
+
+
+def check(specs: Sequence[RunSpec], store: Any | None = None) -> None:
+    """Raise :class:`PreflightError` listing :func:`problems` when there is any."""
+    found = problems(specs, store)
+    if found:
+        missing_data = any(p.startswith("dataset ") and "not " in p for p in found)
+        raise PreflightError(found, [DATASET_HINT] if missing_data else [])
