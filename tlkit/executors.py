@@ -13,7 +13,9 @@
 
 A process-pool worker ends when its parent does, however the parent ends (``kill -9``
 included): it watches its parent's process id and exits once that process is gone, so no
-orphaned worker keeps its memory.
+orphaned worker keeps its memory. Workers ignore Ctrl-C (``SIGINT``, which a terminal sends to
+every process of the job): the parent takes it, and :func:`stop_now` ends the workers at once
+instead of letting them finish their runs.
 
 Workers only read the run cache (a source's checkpoint, before a run that copies it); records
 and checkpoints are written by the process that calls :func:`tlkit.sweep.run`.
@@ -26,7 +28,7 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["EXECUTORS", "SerialExecutor", "DaskExecutor", "make_executor"]
+__all__ = ["EXECUTORS", "SerialExecutor", "DaskExecutor", "make_executor", "stop_now"]
 
 EXECUTORS = ("serial", "process", "dask")
 
@@ -62,6 +64,9 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _one_thread_worker(parent: int | None = None) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if parent is not None:
         _exit_with_parent(parent)
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -111,8 +116,45 @@ def make_executor(kind: str = "serial", workers: int | None = None,
         return SerialExecutor()
     if kind == "process":
         n = workers or os.cpu_count() or 1
-        return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_one_thread_worker, initargs=(os.getpid(),))
+        return _Pool(n, mp_context=multiprocessing.get_context("spawn"),
+                     initializer=_one_thread_worker, initargs=(os.getpid(),))
     if kind == "dask":
         return DaskExecutor(address or os.environ.get("TLKIT_DASK_ADDRESS") or None, workers)
     raise ValueError(f"unknown executor {kind!r}; valid: {', '.join(EXECUTORS)}")
+
+
+class _Pool(ProcessPoolExecutor):
+    """A process pool whose workers start with Ctrl-C ignored: the parent ignores ``SIGINT``
+    for the moment it spawns one, and the disposition carries over to the new interpreter, so
+    a Ctrl-C while a worker is still importing does not print that worker's traceback."""
+
+    def _spawn_process(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            super()._spawn_process()  # type: ignore[misc]
+            return
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            super()._spawn_process()  # type: ignore[misc]
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def stop_now(executor: Any) -> None:
+    """Stop ``executor`` without waiting for its running calls (after Ctrl-C): the workers of
+    a process pool are terminated (their calls fail as a broken pool; nobody waits for them)."""
+    if isinstance(executor, ProcessPoolExecutor):
+        terminate = getattr(executor, "terminate_workers", None)  # Python >= 3.14
+        if terminate is not None:
+            terminate()
+            return
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            process.terminate()
+        executor.shutdown(wait=False)
+    elif hasattr(executor, "shutdown"):
+        try:
+            executor.shutdown(wait=False)
+        except TypeError:  # an executor whose shutdown takes no arguments
+            executor.shutdown()
