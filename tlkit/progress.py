@@ -1,0 +1,182 @@
+"""The progress of sweeps: a bar in the terminal, and a report that crosses into notebooks.
+
+A sweep counts its runs (:class:`SweepProgress`): the distinct runs it needs, how many the run
+cache already holds, and how many are done so far (from the cache, stored by another process, or
+trained). Run from a terminal or a script, it draws a ``tqdm`` bar (off with
+``TLKIT_PROGRESS=0``). Inside a notebook kernel started by ``tlkit notebook`` or ``tlkit book``
+the bar is off (it would end up on the page), and the sweep writes its counts instead to the
+file named by ``$TLKIT_PROGRESS_FILE``, a small JSON document replaced atomically after each
+run; the command watches that file (:class:`ProgressMonitor`) and shows the counts in the
+terminal: a bar on a terminal, a line at every quarter in a log.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = ["ENV_FILE", "LARGE_SWEEP", "SweepProgress", "ProgressMonitor", "bar_enabled",
+           "describe"]
+
+#: The environment variable that names the file a sweep reports its counts to.
+ENV_FILE = "TLKIT_PROGRESS_FILE"
+#: Sweeps of at least this many runs say so before planning (hashing and cache look-ups).
+LARGE_SWEEP = 5000
+
+_SWEEPS = itertools.count(1)
+
+
+def bar_enabled() -> bool:
+    """Whether sweeps draw a bar: ``$TLKIT_PROGRESS`` is not ``0``, ``false`` or ``no``."""
+    return os.environ.get("TLKIT_PROGRESS", "1").strip().lower() not in ("0", "false", "no")
+
+
+def _write(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, path)
+    except OSError:  # a report is a courtesy: never let it stop a sweep
+        pass
+
+
+class SweepProgress:
+    """The counts of one sweep, drawn as a bar and/or reported to ``$TLKIT_PROGRESS_FILE``.
+
+    Args:
+        runs: the distinct runs the sweep needs (sources included).
+        to_do: how many of them the cache does not hold.
+        bar: draw a ``tqdm`` bar on standard error.
+    """
+
+    def __init__(self, runs: int, to_do: int, bar: bool) -> None:
+        self.runs, self.to_do, self.cached = runs, to_do, runs - to_do
+        self.done = 0  # of the runs to do
+        self.started = time.time()
+        self.id = f"{os.getpid()}-{next(_SWEEPS)}"
+        file = os.environ.get(ENV_FILE)
+        self._file = Path(file) if file else None
+        self._bar = None
+        if bar and to_do:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=to_do, desc=f"runs ({self.cached} of {runs} cached)")
+        self._report(finished=False)
+
+    def _report(self, finished: bool) -> None:
+        if self._file is not None and self.to_do:  # a cached sweep has nothing to show
+            _write(self._file, {"id": self.id, "runs": self.runs, "cached": self.cached,
+                                "to_do": self.to_do, "done": self.done,
+                                "started": self.started, "finished": finished})
+
+    def advance(self) -> None:
+        """One more run of the sweep is stored."""
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update()
+        self._report(finished=False)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._report(finished=True)
+
+
+def describe(state: dict[str, Any]) -> str:
+    """``"12 of 40 runs trained (80 more from the cache), 0:35 elapsed"``."""
+    seconds = int(time.time() - float(state.get("started", time.time())))
+    return (f"{state['done']} of {state['to_do']} runs trained ({state['cached']} more from "
+            f"the cache), {seconds // 60}:{seconds % 60:02d} elapsed")
+
+
+class ProgressMonitor:
+    """Shows in the terminal the sweeps of a notebook that runs in another process.
+
+    ``with ProgressMonitor() as monitor:`` gives ``monitor.env``, the environment the kernel
+    must inherit; a thread polls the report file every ``interval`` seconds. On a terminal a
+    bar follows each sweep; otherwise a line is printed when a sweep starts, at each quarter
+    of its runs, and when it ends.
+    """
+
+    def __init__(self, stream: TextIO | None = None, interval: float = 0.5,
+                 tty: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.interval = interval
+        self.tty = self.stream.isatty() if tty is None else tty
+        self._dir = Path(tempfile.mkdtemp(prefix="tlkit-progress-"))
+        self.path = self._dir / "sweep.json"
+        self.env = {ENV_FILE: str(self.path)}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="tlkit-progress", daemon=True)
+        self._current: str | None = None
+        self._quarter = -1
+        self._finished = False
+        self._bar: Any = None
+
+    def __enter__(self) -> ProgressMonitor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.poll()  # the last report
+        if self._bar is not None:
+            self._bar.close()
+        self.path.unlink(missing_ok=True)
+        try:
+            self._dir.rmdir()
+        except OSError:
+            pass
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.poll()
+
+    def _read(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def poll(self) -> None:
+        """Read the report and show what changed."""
+        state = self._read()
+        if state is None or not state.get("to_do"):
+            return  # nothing to train: a cached sweep is not worth a line
+        if state["id"] != self._current:
+            self._start(state)
+        elif self._finished:
+            return
+        finished = bool(state.get("finished"))
+        if self._bar is not None:
+            self._bar.n = state["done"]
+            self._bar.set_postfix_str(f"{state['cached']} cached", refresh=False)
+            self._bar.refresh()
+            if finished:
+                self._bar.close()
+                self._bar = None
+        else:
+            quarter = 4 * state["done"] // state["to_do"]
+            if quarter > self._quarter or (finished and self._quarter < 4):
+                self._quarter = 4 if finished else quarter
+                print(f"      {describe(state)}", file=self.stream, flush=True)
+        self._finished = finished
+
+    def _start(self, state: dict[str, Any]) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        self._current, self._quarter, self._finished = state["id"], -1, False
+        if self.tty:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=state["to_do"], file=self.stream, desc="      runs",
+                             leave=True, dynamic_ncols=True)
