@@ -31,6 +31,7 @@ from typing import Any
 from .experiments import PROFILES
 from .notebooks import (
     NOTEBOOK_DIR,
+    check_notebooks,
     check_parameters,
     execute,
     resolve_parameters,
@@ -192,6 +193,7 @@ def build_book(
     *,
     executor: str | None = None,
     echo: Callable[[str], Any] = print,
+    sweep_progress: Any = None,
 ) -> Path | None:
     """Execute the book's notebooks and build its HTML; return the path of ``index.html``.
 
@@ -206,10 +208,15 @@ def build_book(
         executor: Passed to every notebook as its ``executor`` parameter (``serial``,
             ``process``, ``dask``); ``None`` keeps each notebook's default.
         echo: Receives one line per step (notebook executed, HTML built, total time).
+        sweep_progress: A text stream (``sys.stderr``) that shows the progress of each
+            notebook's sweeps, or ``None``.
 
     Raises:
         ValueError: a bad profile, an unknown ``only`` or a bad notebook parameter (raised
             before anything runs).
+        tlkit.preflight.PreflightError: a dataset, pretrained weights or the results folder
+            that the notebooks to run need is not usable (every problem listed, before any
+            notebook runs).
         FileNotFoundError: ``_toc.yml`` or a notebook it lists is missing.
         tlkit.notebooks.NotebookExecutionError: a notebook failed.
         BookBuildError: Jupyter Book failed.
@@ -224,15 +231,21 @@ def build_book(
         given["executor"] = executor
     notebooks = toc_notebooks(root)
     selected = [_pick(notebooks, only)] if only is not None else notebooks
+    checked = []
     for path in notebooks:
-        check_parameters(path.stem, resolve_parameters(path, given))
+        params = resolve_parameters(path, given)
+        check_parameters(path.stem, params)
+        checked.append((path.stem, params))
+    # datasets, weights and the results folder, for every notebook to run, in one message
+    check_notebooks([c for c in checked if c[0] in {p.stem for p in selected}], root, echo=echo)
 
     staged = build / "src" / NOTEBOOK_DIR
     times: dict[str, float] = {}
     for number, path in enumerate(selected, start=1):
         target = staged / path.name
         echo(f"[{number}/{len(selected)}] {NOTEBOOK_DIR}/{path.name} (profile {profile}) ...")
-        times[path.stem] = execute(path, target, given, cwd=root)
+        times[path.stem] = execute(path, target, given, cwd=root,
+                                   sweep_progress=sweep_progress)
         echo(f"      executed in {times[path.stem]:.1f} s -> {target}")
 
     if only is not None:

@@ -66,7 +66,7 @@ def _book(args: argparse.Namespace) -> int:
     _dask_address(args)
     try:
         index = build_book(root, profile=args.profile, only=args.only, build_dir=args.build_dir,
-                           executor=args.executor, echo=_echo)
+                           executor=args.executor, echo=_echo, sweep_progress=sys.stderr)
     except NotebookExecutionError as exc:
         if exc.traceback:
             print(exc.traceback, file=sys.stderr)
@@ -82,6 +82,7 @@ def _book(args: argparse.Namespace) -> int:
 def _notebook(args: argparse.Namespace) -> int:
     from .notebooks import (
         NotebookExecutionError,
+        check_notebooks,
         check_parameters,
         execute,
         find_notebook,
@@ -107,11 +108,13 @@ def _notebook(args: argparse.Namespace) -> int:
         given["profile"] = args.profile
     params = resolve_parameters(path, given)
     check_parameters(path.stem, params)
+    check_notebooks([(path.stem, params)], root, echo=_echo)
     injected = {key: params[key] for key in given}
     output = Path(args.output) if args.output else root / "_build" / "notebooks" / path.name
     _echo(f"executing {path} with {_describe(injected)} ...")
     try:
-        seconds = execute(path, output, injected, cwd=root, progress_bar=sys.stderr.isatty())
+        seconds = execute(path, output, injected, cwd=root, progress_bar=sys.stderr.isatty(),
+                          sweep_progress=sys.stderr)
     except NotebookExecutionError as exc:
         if exc.traceback:
             print(exc.traceback, file=sys.stderr)
@@ -271,6 +274,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tlkit`` command with ``argv`` (default: ``sys.argv[1:]``); return its status."""
     from .data import DatasetUnavailableError, UnknownDatasetError
+    from .preflight import PreflightError
 
     try:
         args = parser().parse_args(argv)
@@ -279,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError, UnknownDatasetError,
-            DatasetUnavailableError) as exc:
+            DatasetUnavailableError, PreflightError) as exc:
         return _error(str(exc).strip() or type(exc).__name__)
     except ModuleNotFoundError as exc:
         if exc.name not in _BOOK_MODULES:
@@ -287,4 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(f"{exc.name} is not installed; install the book's tools with "
                       "pip install 'tlkit[book]'")
     except KeyboardInterrupt:
-        return _error("interrupted", 130)
+        import logging
+
+        # the notebook client's pending tasks would each log their cancellation at exit
+        logging.getLogger("asyncio").disabled = True
+        return _error("interrupted; the finished runs are kept in the run cache, and running "
+                      "the same command again resumes", 130)

@@ -17,7 +17,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ __all__ = [
     "convert_value",
     "resolve_parameters",
     "check_parameters",
+    "check_notebooks",
     "execute",
 ]
 
@@ -55,7 +56,7 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 #: Environment set while a notebook runs: no progress bars in the saved outputs.
 #: Environment of every notebook executed by tlkit: no progress bars, and figures glued for the
 #: book rather than shown where they are drawn (:func:`tlkit.pages.figure`).
-EXECUTION_ENV = {"TLKIT_PROGRESS": "0", "TLKIT_GLUE_ONLY": "1"}
+EXECUTION_ENV = {"TLKIT_PROGRESS": "0", "TLKIT_GLUE_ONLY": "1", "TLKIT_BATCH_KERNEL": "1"}
 
 _PREFIX = re.compile(r"^\d+_")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -218,6 +219,7 @@ def execute(
     *,
     cwd: str | os.PathLike[str] | None = None,
     progress_bar: bool = False,
+    sweep_progress: Any = None,
 ) -> float:
     """Execute the notebook at ``path`` with papermill into ``output``; return the seconds taken.
 
@@ -226,6 +228,9 @@ def execute(
     ``parameters`` are injected; the notebook's other defaults stay as written. The executed
     copy records the injected parameters and the profile (the notebook's default when not
     given) under ``metadata.tlkit``. The source notebook is never modified.
+
+    ``sweep_progress``, a text stream such as ``sys.stderr``, shows there the progress of the
+    notebook's sweeps (:class:`tlkit.progress.ProgressMonitor`); ``None`` shows nothing.
 
     Raises:
         NotebookExecutionError: a cell raised; the partially executed copy stays at ``output``.
@@ -237,7 +242,13 @@ def execute(
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
-        with environment(EXECUTION_ENV):
+        with contextlib.ExitStack() as stack:
+            env = dict(EXECUTION_ENV)
+            if sweep_progress is not None:
+                from .progress import ProgressMonitor
+
+                env.update(stack.enter_context(ProgressMonitor(sweep_progress)).env)
+            stack.enter_context(environment(env))
             papermill.execute_notebook(
                 str(path), str(output), parameters=dict(parameters), kernel_name=KERNEL,
                 cwd=None if cwd is None else str(cwd), progress_bar=progress_bar,
@@ -256,3 +267,31 @@ def execute(
     _record_metadata(output, path.stem, profile, parameters, seconds,
                      Path(cwd) if cwd is not None else Path.cwd())
     return seconds
+
+
+def check_notebooks(notebooks: Sequence[tuple[str, Mapping[str, Any]]],
+                    cwd: str | os.PathLike[str],
+                    echo: Callable[[str], Any] | None = None) -> None:
+    """Check, before any kernel starts, what the runs of ``notebooks`` (``(stem, parameters)``
+    pairs, to be executed in ``cwd``) need and the run cache there lacks: the results folder,
+    the datasets and the pretrained weights (:func:`tlkit.preflight.check`, every problem of
+    every notebook in one message). ``echo`` hears of a large sweep being planned.
+
+    Raises:
+        tlkit.preflight.PreflightError: the problems found.
+    """
+    from . import preflight
+    from .experiments import known_specs
+    from .progress import LARGE_SWEEP
+    from .store import Store, results_root
+    from .sweep import plan
+
+    store = Store(Path(cwd) / results_root())
+    missing = []
+    for stem, params in notebooks:
+        listed = known_specs(stem, params)
+        if echo is not None and len(listed) >= LARGE_SWEEP:
+            echo(f"planning {len(listed):,} runs of {stem} ...")
+        missing += [spec for level in plan(listed, store) for spec, _ in level]
+    if missing:
+        preflight.check(missing, store)

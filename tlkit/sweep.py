@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import traceback
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -35,14 +36,16 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from .executors import SerialExecutor, make_executor
+from . import preflight
+from .executors import SerialExecutor, make_executor, stop_now
+from .progress import LARGE_SWEEP, SweepProgress, bar_enabled
 from .record import Record
 from .runner import MissingSourceError, validate
 from .spec import RunSpec, compute_for
 from .store import Store
 from .train import resolve_device
 
-__all__ = ["run", "plan", "fetch_data", "SweepError", "execute_one", "run_lock", "WINDOW"]
+__all__ = ["run", "plan", "SweepError", "execute_one", "run_lock", "WINDOW"]
 
 #: The most runs a sweep has submitted and not yet stored (and so the most locks it holds).
 WINDOW = 128
@@ -132,29 +135,6 @@ def plan(specs: Sequence[RunSpec], store: Store) -> list[list[tuple[RunSpec, boo
     return [levels[k] for k in sorted(levels)]
 
 
-def fetch_data(specs: Sequence[RunSpec]) -> None:
-    """Download every real dataset the specs (and their sources) need and is not on disk.
-
-    Runs before any training, so an offline machine fails at once with
-    :class:`tlkit.data.DatasetUnavailableError` naming the dataset and the folder.
-    """
-    from . import data
-
-    seen: set[str] = set()
-    for spec in _unique([*specs, *(src for s in specs for src in s.sources())]).values():
-        name = spec.data.name
-        if name in seen or data.availability(name) != "needs download":
-            continue
-        seen.add(name)
-        for split in ("train", "test"):
-            if data.availability(name, split=split) == "needs download":
-                data.load(name, split)
-
-
-def _progress_default() -> bool:
-    return os.environ.get("TLKIT_PROGRESS", "1") not in ("0", "false", "no")
-
-
 def run(
     specs: Sequence[RunSpec],
     *,
@@ -175,44 +155,51 @@ def run(
 
     Raises:
         ValueError: a spec is invalid (raised before anything runs).
+        tlkit.preflight.PreflightError: the results folder, a dataset or pretrained weights
+            the missing runs need are not usable; every such problem is listed (raised before
+            anything trains).
         SweepError: some runs raised; every other run finished and was stored.
+        KeyboardInterrupt: Ctrl-C; the finished runs are stored and the workers of a
+            process pool the sweep started are ended.
     """
     if _bootstrapping():  # a worker importing a script that has no main guard
-        import sys
-
         print("tlkit: error: a worker process, importing the script, reached "
               "tlkit.sweep.run: put that call under `if __name__ == \"__main__\":`",
               file=sys.stderr)
         raise SystemExit(1)
+    if len(specs) >= LARGE_SWEEP:
+        print(f"tlkit: planning a sweep of {len(specs):,} runs (checking each one's spec and "
+              "looking it up in the run cache) ...", file=sys.stderr, flush=True)
     compute = compute_for(resolve_device(device).type)
     specs = [s if s.compute == compute else s.on(compute) for s in specs]
     for spec in _unique(specs).values():
         validate(spec)
     store = store if store is not None else Store()
     levels = plan(specs, store)
-    if levels:  # a run to store: the folder must take it, checked before any training
-        store.check_writable()
-    fetch_data([spec for level in levels for spec, _ in level])
+    if levels:  # the folder, the datasets and the weights, all checked before any training
+        preflight.check([spec for level in levels for spec, _ in level], store)
     if not levels:
         executor = SerialExecutor()  # everything is cached: start no workers
     with contextlib.ExitStack() as stack:
-        if executor is None or isinstance(executor, str):
+        owned = executor is None or isinstance(executor, str)
+        if owned:
             executor = make_executor(executor or "serial")
             if hasattr(executor, "shutdown"):
                 stack.callback(executor.shutdown)
-        return _execute(specs, levels, store, executor, device, progress)
+        try:
+            return _execute(specs, levels, store, executor, device, progress)
+        except KeyboardInterrupt:
+            if owned:  # workers ignore Ctrl-C: end them rather than wait for their runs
+                stop_now(executor)
+            raise
 
 
 def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], store: Store,
              executor: Any, device: str, progress: bool | None) -> list[Record]:
     """Submit the planned runs level by level, store each result as it arrives."""
     total = sum(len(level) for level in levels)
-    bar = None
-    if progress if progress is not None else _progress_default():
-        from tqdm import tqdm
-
-        cached = sum(store.has(s) for s in _unique(specs).values())
-        bar = tqdm(total=total, desc=f"runs ({cached} cached)", disable=total == 0)
+    runs = len(_unique([*specs, *(src for s in specs for src in s.sources())]))
+    bar = SweepProgress(runs, total, progress if progress is not None else bar_enabled())
     failures: dict[str, str] = {}
     broken: list[str] = []  # runs lost with a broken process pool (no failure note)
 
@@ -236,61 +223,82 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
                 store.put_failure(spec, out["error"])
         finally:
             lock.release()
-        if bar is not None:
-            bar.update()
+        bar.advance()
 
     def stored(spec: RunSpec, ckpt: bool) -> bool:
         return store.has(spec) and (not ckpt or store.has_checkpoint(spec))
 
-    for level in levels:
-        queue: deque[tuple[RunSpec, bool]] = deque(level)
-        elsewhere: deque[tuple[RunSpec, bool]] = deque()  # locked by another process
-        pending: dict[Future, tuple[RunSpec, FileLock]] = {}
-        while queue or pending or elsewhere:
-            while queue and len(pending) < WINDOW:
-                spec, ckpt = queue.popleft()
-                failed_src = [src.key() for src in spec.sources() if src.key() in failures]
-                if failed_src:
-                    failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
-                    continue
-                lock = run_lock(store, spec.key())
-                try:
-                    lock.acquire(timeout=0)
-                except Timeout:
-                    elsewhere.append((spec, ckpt))
-                    continue
-                if stored(spec, ckpt):  # another process stored it since the plan
-                    lock.release()
-                    if bar is not None:
-                        bar.update()
-                    continue
-                try:
-                    future = executor.submit(execute_one, spec.to_dict(), str(store.root),
-                                             device, ckpt)
-                except BrokenProcessPool:
-                    lock.release()
-                    failures[spec.key()] = traceback.format_exc()
-                    broken.append(spec.key())
-                    continue
-                pending[future] = (spec, lock)
-            if pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    finish(future, *pending.pop(future))
-            elif elsewhere:  # nothing of ours is running: wait for the other process's run
-                spec, ckpt = elsewhere.popleft()
-                with run_lock(store, spec.key()):
-                    pass
-                if stored(spec, ckpt):
-                    if bar is not None:
-                        bar.update()
-                else:  # that process failed or was killed: run it here
-                    queue.append((spec, ckpt))
-    if bar is not None:
+    pending: dict[Future, tuple[RunSpec, FileLock]] = {}
+    try:
+        for level in levels:
+            _execute_level(level, pending, executor, store, device, failures, broken,
+                           finish, stored, bar)
+    except KeyboardInterrupt:
+        for _, lock in pending.values():  # give the unfinished runs back
+            lock.release()
         bar.close()
+        print(f"tlkit: sweep interrupted after {bar.done} of {total} runs; the finished runs "
+              "are stored, run it again to resume", file=sys.stderr)
+        if os.environ.get("TLKIT_BATCH_KERNEL") == "1":
+            # a kernel of `tlkit notebook`/`tlkit book`, shut down next: its event loop's
+            # pending tasks would each be logged, on the terminal, as destroyed
+            import logging
+
+            logging.getLogger("asyncio").disabled = True
+        raise
+    bar.close()
     records = [r for r in (store.get(s) for s in specs) if r is not None]
     if broken:
         raise SweepError(failures, records, f"{len(broken)} run(s) not run: {GUARD_HINT}")
     if failures:
         raise SweepError(failures, records)
     return records
+
+
+def _execute_level(level: list[tuple[RunSpec, bool]],
+                   pending: dict[Future, tuple[RunSpec, FileLock]], executor: Any,
+                   store: Store, device: str, failures: dict[str, str], broken: list[str],
+                   finish: Any, stored: Any, bar: SweepProgress) -> None:
+    """Run one level of the plan: submit its runs (at most :data:`WINDOW` at a time), store
+    each as it finishes, and wait for runs that another process holds."""
+    queue: deque[tuple[RunSpec, bool]] = deque(level)
+    elsewhere: deque[tuple[RunSpec, bool]] = deque()  # locked by another process
+    while queue or pending or elsewhere:
+        while queue and len(pending) < WINDOW:
+            spec, ckpt = queue.popleft()
+            failed_src = [src.key() for src in spec.sources() if src.key() in failures]
+            if failed_src:
+                failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
+                continue
+            lock = run_lock(store, spec.key())
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                elsewhere.append((spec, ckpt))
+                continue
+            if stored(spec, ckpt):  # another process stored it since the plan
+                lock.release()
+                bar.advance()
+                continue
+            try:
+                future = executor.submit(execute_one, spec.to_dict(), str(store.root),
+                                         device, ckpt)
+            except BrokenProcessPool:
+                lock.release()
+                failures[spec.key()] = traceback.format_exc()
+                broken.append(spec.key())
+                continue
+            pending[future] = (spec, lock)
+        if pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                finish(future, *pending[future])
+                del pending[future]  # after finish: an interrupted finish leaves its lock here
+        elif elsewhere:  # nothing of ours is running: wait for the other process's run
+            spec, ckpt = elsewhere.popleft()
+            with run_lock(store, spec.key()):
+                pass
+            if stored(spec, ckpt):
+                bar.advance()
+            else:  # that process failed or was killed: run it here
+                queue.append((spec, ckpt))
