@@ -67,7 +67,8 @@ class SweepProgress:
         if bar and to_do:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=to_do, desc=f"runs ({self.cached} of {runs} cached)")
+            self._bar = tqdm(total=to_do, unit="run",
+                             desc=f"runs ({self.cached} of {runs} from the cache)")
         self._report(finished=False)
 
     def _report(self, finished: bool) -> None:
@@ -158,7 +159,7 @@ class ProgressMonitor:
         finished = bool(state.get("finished"))
         if self._bar is not None:
             self._bar.n = state["done"]
-            self._bar.set_postfix_str(f"{state['cached']} cached", refresh=False)
+            self._bar.set_postfix_str(f"{state['cached']} more from the cache", refresh=False)
             self._bar.refresh()
             if finished:
                 self._bar.close()
@@ -178,5 +179,5 @@ class ProgressMonitor:
         if self.tty:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=state["to_do"], file=self.stream, desc="      runs",
-                             leave=True, dynamic_ncols=True)
+            self._bar = tqdm(total=state["to_do"], file=self.stream, desc="      runs trained",
+                             unit="run", leave=True, dynamic_ncols=True)
