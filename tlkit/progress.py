@@ -7,7 +7,10 @@ trained). Run from a terminal or a script, it draws a ``tqdm`` bar (off with
 the bar is off (it would end up on the page), and the sweep writes its counts instead to the
 file named by ``$TLKIT_PROGRESS_FILE``, a small JSON document replaced atomically after each
 run; the command watches that file (:class:`ProgressMonitor`) and shows the counts in the
-terminal: a bar on a terminal, a line at every quarter in a log.
+terminal: a bar on a terminal, a line at every quarter in a log. Each sweep, when it ends, also
+appends its counts to a log beside that file (:func:`sweeps_log`), which the command sums into
+the executed notebook's metadata (:meth:`ProgressMonitor.summary`) for the book's page of
+execution statistics.
 """
 
 from __future__ import annotations
@@ -15,15 +18,15 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 __all__ = ["ENV_FILE", "LARGE_SWEEP", "SweepProgress", "ProgressMonitor", "bar_enabled",
-           "describe"]
+           "describe", "sweeps_log"]
 
 #: The environment variable that names the file a sweep reports its counts to.
 ENV_FILE = "TLKIT_PROGRESS_FILE"
@@ -36,6 +39,11 @@ _SWEEPS = itertools.count(1)
 def bar_enabled() -> bool:
     """Whether sweeps draw a bar: ``$TLKIT_PROGRESS`` is not ``0``, ``false`` or ``no``."""
     return os.environ.get("TLKIT_PROGRESS", "1").strip().lower() not in ("0", "false", "no")
+
+
+def sweeps_log(report: Path) -> Path:
+    """The file beside ``report`` to which each sweep appends one JSON line when it ends."""
+    return report.with_name(f"{report.stem}-sweeps.jsonl")
 
 
 def _write(path: Path, state: dict[str, Any]) -> None:
@@ -54,10 +62,17 @@ class SweepProgress:
         runs: the distinct runs the sweep needs (sources included).
         to_do: how many of them the cache does not hold.
         bar: draw a ``tqdm`` bar on standard error.
+        compute: where the runs compute (``cpu-fp32``, ``cuda-bf16``), for the log.
+        keys: the keys of those runs, for the log (so that a run two sweeps of one notebook
+            share is counted once).
     """
 
-    def __init__(self, runs: int, to_do: int, bar: bool) -> None:
+    def __init__(self, runs: int, to_do: int, bar: bool, compute: str | None = None,
+                 keys: Sequence[str] = ()) -> None:
         self.runs, self.to_do, self.cached = runs, to_do, runs - to_do
+        self.compute, self.keys = compute, list(keys)
+        self.trained: list[str] = []  # keys trained and stored by this sweep
+        self.failed: list[str] = []
         self.done = 0  # of the runs to do
         self.started = time.time()
         self.id = f"{os.getpid()}-{next(_SWEEPS)}"
@@ -77,9 +92,12 @@ class SweepProgress:
                                 "to_do": self.to_do, "done": self.done,
                                 "started": self.started, "finished": finished})
 
-    def advance(self) -> None:
-        """One more run of the sweep is stored."""
+    def advance(self, key: str | None = None, outcome: str = "trained") -> None:
+        """One more run of the sweep is done: ``"trained"`` here, ``"stored"`` meanwhile by
+        another process, or ``"failed"`` (``key`` is kept for the log)."""
         self.done += 1
+        if key is not None and outcome in ("trained", "failed"):
+            (self.trained if outcome == "trained" else self.failed).append(key)
         if self._bar is not None:
             self._bar.update()
         self._report(finished=False)
@@ -88,6 +106,16 @@ class SweepProgress:
         if self._bar is not None:
             self._bar.close()
         self._report(finished=True)
+        if self._file is not None:
+            line = {"runs": self.runs, "cached": self.cached, "to_do": self.to_do,
+                    "done": self.done, "compute": self.compute,
+                    "seconds": round(time.time() - self.started, 2),
+                    "keys": self.keys, "trained": self.trained, "failed": self.failed}
+            try:
+                with sweeps_log(self._file).open("a") as log:
+                    log.write(json.dumps(line) + "\n")
+            except OSError:
+                pass
 
 
 def describe(state: dict[str, Any]) -> str:
@@ -100,17 +128,18 @@ def describe(state: dict[str, Any]) -> str:
 class ProgressMonitor:
     """Shows in the terminal the sweeps of a notebook that runs in another process.
 
-    ``with ProgressMonitor() as monitor:`` gives ``monitor.env``, the environment the kernel
-    must inherit; a thread polls the report file every ``interval`` seconds. On a terminal a
-    bar follows each sweep; otherwise a line is printed when a sweep starts, at each quarter
-    of its runs, and when it ends.
+    ``with ProgressMonitor(sys.stderr) as monitor:`` gives ``monitor.env``, the environment
+    the kernel must inherit; a thread polls the report file every ``interval`` seconds. On a
+    terminal a bar follows each sweep; otherwise a line is printed when a sweep starts, at each
+    quarter of its runs, and when it ends. With ``stream=None`` nothing is shown and only
+    :meth:`summary` is kept.
     """
 
     def __init__(self, stream: TextIO | None = None, interval: float = 0.5,
                  tty: bool | None = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
+        self.stream = stream
         self.interval = interval
-        self.tty = self.stream.isatty() if tty is None else tty
+        self.tty = bool(stream is not None and stream.isatty()) if tty is None else tty
         self._dir = Path(tempfile.mkdtemp(prefix="tlkit-progress-"))
         self.path = self._dir / "sweep.json"
         self.env = {ENV_FILE: str(self.path)}
@@ -122,20 +151,53 @@ class ProgressMonitor:
         self._bar: Any = None
 
     def __enter__(self) -> ProgressMonitor:
-        self._thread.start()
+        if self.stream is not None:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
-        self.poll()  # the last report
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        if self.stream is not None:
+            self.poll()  # the last report
         if self._bar is not None:
             self._bar.close()
-        self.path.unlink(missing_ok=True)
+        self._summary = self._read_log()
+        for path in (self.path, sweeps_log(self.path)):
+            path.unlink(missing_ok=True)
         try:
             self._dir.rmdir()
         except OSError:
             pass
+
+    def _read_log(self) -> list[dict[str, Any]]:
+        try:
+            lines = sweeps_log(self.path).read_text().splitlines()
+        except OSError:
+            return []
+        out = []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The sweeps seen: ``{"sweeps", "runs", "runs_trained", "runs_cached", "computes"}``
+        over distinct runs: ``runs`` needed, ``runs_trained`` trained by these sweeps, and
+        ``runs_cached`` the others (from the cache, or stored meanwhile by another process;
+        a run that failed counts in neither)."""
+        sweeps = getattr(self, "_summary", None)
+        if sweeps is None:
+            sweeps = self._read_log()
+        needed = {k for s in sweeps for k in s.get("keys", ())}
+        trained = {k for s in sweeps for k in s.get("trained", ())}
+        failed = {k for s in sweeps for k in s.get("failed", ())}
+        return {"sweeps": len(sweeps), "runs": len(needed), "runs_trained": len(trained),
+                "runs_cached": len(needed - trained - failed),
+                "computes": sorted({s["compute"] for s in sweeps if s.get("compute")})}
 
     def _watch(self) -> None:
         while not self._stop.wait(self.interval):

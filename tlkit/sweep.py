@@ -198,8 +198,9 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
              executor: Any, device: str, progress: bool | None) -> list[Record]:
     """Submit the planned runs level by level, store each result as it arrives."""
     total = sum(len(level) for level in levels)
-    runs = len(_unique([*specs, *(src for s in specs for src in s.sources())]))
-    bar = SweepProgress(runs, total, progress if progress is not None else bar_enabled())
+    needed = _unique([*specs, *(src for s in specs for src in s.sources())])
+    bar = SweepProgress(len(needed), total, progress if progress is not None else bar_enabled(),
+                        compute=specs[0].compute if specs else None, keys=list(needed))
     failures: dict[str, str] = {}
     broken: list[str] = []  # runs lost with a broken process pool (no failure note)
 
@@ -223,7 +224,7 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
                 store.put_failure(spec, out["error"])
         finally:
             lock.release()
-        bar.advance()
+        bar.advance(spec.key(), "trained" if "record" in out else "failed")
 
     def stored(spec: RunSpec, ckpt: bool) -> bool:
         return store.has(spec) and (not ckpt or store.has_checkpoint(spec))
@@ -269,6 +270,7 @@ def _execute_level(level: list[tuple[RunSpec, bool]],
             failed_src = [src.key() for src in spec.sources() if src.key() in failures]
             if failed_src:
                 failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
+                bar.advance(spec.key(), "failed")
                 continue
             lock = run_lock(store, spec.key())
             try:
@@ -278,7 +280,7 @@ def _execute_level(level: list[tuple[RunSpec, bool]],
                 continue
             if stored(spec, ckpt):  # another process stored it since the plan
                 lock.release()
-                bar.advance()
+                bar.advance(spec.key(), "stored")
                 continue
             try:
                 future = executor.submit(execute_one, spec.to_dict(), str(store.root),
@@ -287,6 +289,7 @@ def _execute_level(level: list[tuple[RunSpec, bool]],
                 lock.release()
                 failures[spec.key()] = traceback.format_exc()
                 broken.append(spec.key())
+                bar.advance(spec.key(), "failed")
                 continue
             pending[future] = (spec, lock)
         if pending:
@@ -299,6 +302,6 @@ def _execute_level(level: list[tuple[RunSpec, bool]],
             with run_lock(store, spec.key()):
                 pass
             if stored(spec, ckpt):
-                bar.advance()
+                bar.advance(spec.key(), "stored")
             else:  # that process failed or was killed: run it here
                 queue.append((spec, ckpt))
