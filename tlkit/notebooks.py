@@ -181,12 +181,36 @@ def _relative(path: str, start: Path) -> str:
         return Path(path).name
 
 
+def environment_summary() -> dict[str, Any]:
+    """The library versions and the machine of this interpreter (the kernels run on it)."""
+    import datetime
+    import platform
+
+    import numpy
+    import torch
+    import torchvision
+
+    from . import __version__
+
+    return {"versions": {"tlkit": __version__, "torch": torch.__version__,
+                         "torchvision": torchvision.__version__, "numpy": numpy.__version__,
+                         "python": platform.python_version()},
+            "machine": {"system": f"{platform.system()} {platform.machine()}",
+                        "cpus": os.cpu_count(),
+                        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available()
+                        else None},
+            "executed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds")}
+
+
 def _record_metadata(output: Path, stem: str, profile: Any, parameters: Mapping[str, Any],
-                     seconds: float, cwd: Path) -> None:
+                     seconds: float, cwd: Path, sweeps: Mapping[str, Any]) -> None:
     """Add ``metadata.tlkit``; papermill's paths become relative, so that the published
     notebook does not show the folders of the machine that built it; the cell papermill injects
     is removed from the page (the parameters of the run are recorded in ``metadata.tlkit``, and
-    each page states its profile in its prose) and the ``parameters`` cell folded."""
+    each page states its profile in its prose) and the ``parameters`` cell folded. ``sweeps``
+    (:meth:`tlkit.progress.ProgressMonitor.summary`) and :func:`environment_summary` are kept
+    for the book's page of execution statistics."""
     import nbformat
 
     from . import __version__
@@ -208,6 +232,8 @@ def _record_metadata(output: Path, stem: str, profile: Any, parameters: Mapping[
         "parameters": dict(parameters),
         "seconds": round(seconds, 1),
         "tlkit_version": __version__,
+        "sweeps": dict(sweeps),
+        **environment_summary(),
     }
     nbformat.write(nb, str(output))
 
@@ -226,8 +252,9 @@ def execute(
     The kernel is ``python3`` on the current interpreter, started in ``cwd`` (so every notebook
     of a book shares the run cache ``results/`` there) with ``TLKIT_PROGRESS=0``. Only
     ``parameters`` are injected; the notebook's other defaults stay as written. The executed
-    copy records the injected parameters and the profile (the notebook's default when not
-    given) under ``metadata.tlkit``. The source notebook is never modified.
+    copy records under ``metadata.tlkit`` the injected parameters, the profile (the notebook's
+    default when not given), the seconds taken, the runs its sweeps trained and took from the
+    cache, the library versions and the machine. The source notebook is never modified.
 
     ``sweep_progress``, a text stream such as ``sys.stderr``, shows there the progress of the
     notebook's sweeps (:class:`tlkit.progress.ProgressMonitor`); ``None`` shows nothing.
@@ -243,12 +270,10 @@ def execute(
     start = time.perf_counter()
     try:
         with contextlib.ExitStack() as stack:
-            env = dict(EXECUTION_ENV)
-            if sweep_progress is not None:
-                from .progress import ProgressMonitor
+            from .progress import ProgressMonitor
 
-                env.update(stack.enter_context(ProgressMonitor(sweep_progress)).env)
-            stack.enter_context(environment(env))
+            monitor = stack.enter_context(ProgressMonitor(sweep_progress))
+            stack.enter_context(environment({**EXECUTION_ENV, **monitor.env}))
             papermill.execute_notebook(
                 str(path), str(output), parameters=dict(parameters), kernel_name=KERNEL,
                 cwd=None if cwd is None else str(cwd), progress_bar=progress_bar,
@@ -265,7 +290,7 @@ def execute(
         declared = read_parameters(path).get("profile")
         profile = declared.default if declared is not None else None
     _record_metadata(output, path.stem, profile, parameters, seconds,
-                     Path(cwd) if cwd is not None else Path.cwd())
+                     Path(cwd) if cwd is not None else Path.cwd(), monitor.summary())
     return seconds
 
 
