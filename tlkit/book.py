@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .execution import write_page
 from .experiments import PROFILES
 from .notebooks import (
     NOTEBOOK_DIR,
@@ -261,6 +262,7 @@ def build_book(
 
     html_start = time.perf_counter()
     _stage_sources(root, build / "src")
+    write_page(build / "src", [staged / p.name for p in notebooks])
     echo(f"building HTML with jupyter-book (strict) into {build / 'html'} ...")
     index = _run_jupyter_book(build)
     now = time.perf_counter()
