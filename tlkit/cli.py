@@ -5,6 +5,7 @@
     tlkit book [--profile smoke|quick|full] [--only NAME] [--build-dir DIR] [--root DIR]
     tlkit notebook NAME [-p KEY VALUE ...] [--profile P] [--output PATH] [--root DIR]
     tlkit datasets [--root DIR]
+    tlkit results export|import ARCHIVE [--results DIR]
     tlkit assignments [--only NAME ...] [--profile P] [--out DIR] [--no-run-tests] [--root DIR]
     tlkit grade NOTEBOOK SUBMISSIONS [--out DIR] [--timeout S] [--assignments DIR]
     tlkit --version
@@ -136,6 +137,30 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _results(args: argparse.Namespace) -> int:
+    from .archive import ArchiveError, export_results, import_results, read_manifest
+    from .store import CacheNotWritableError, Store
+
+    store = Store(args.results) if args.results else Store()
+    try:
+        if args.action == "export":
+            done = export_results(args.archive, store)
+            _echo(f"exported {done.records} records and {done.checkpoints} checkpoints from "
+                  f"{store.root} to {done.path} ({done.bytes / 1e6:.1f} MB)"
+                  + (f"; left out {done.skipped} records of other code" if done.skipped else ""))
+        else:
+            got = import_results(args.archive, store)
+            _echo(f"imported {got.records} records and {got.checkpoints} checkpoints into "
+                  f"{store.root}" + (f"; kept {got.kept} already there" if got.kept else ""))
+            computes = read_manifest(args.archive).get("computes", [])
+            if computes and computes != ["cpu-fp32"]:
+                _echo(f"they computed as {', '.join(computes)}: on a machine without a GPU, "
+                      f"build from them with TLKIT_COMPUTE={computes[-1]}")
+    except (ArchiveError, CacheNotWritableError) as exc:
+        return _error(str(exc))
+    return 0
+
+
 def _assignments(args: argparse.Namespace) -> int:
     from .teaching.assignments import AssignmentError, TeachingToolsMissingError, generate
 
@@ -225,6 +250,19 @@ def parser() -> argparse.ArgumentParser:
     datasets.add_argument("--root", metavar="DIR",
                           help="data folder (default: $TLKIT_DATA or ~/.cache/tlkit/data)")
     datasets.set_defaults(run=_datasets)
+
+    results = commands.add_parser(
+        "results", help="export the run cache to an archive, or import one",
+        description="`export` writes the records of this code in the run cache, and the "
+                    "checkpoints of source runs, to one archive with checksums and the "
+                    "provenance of this machine; `import` verifies an archive and merges it, "
+                    "so the book builds without training. An archive of another format "
+                    "version, altered or truncated, or made by other code is refused whole.")
+    results.add_argument("action", choices=("export", "import"))
+    results.add_argument("archive", metavar="ARCHIVE", help="the archive (.tar.gz)")
+    results.add_argument("--results", metavar="DIR",
+                         help="the run cache (default: $TLKIT_RESULTS or ./results)")
+    results.set_defaults(run=_results)
 
     assignments = commands.add_parser(
         "assignments", help="generate student and autograder notebooks with otter-grader",

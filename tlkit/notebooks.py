@@ -309,12 +309,12 @@ def check_notebooks(notebooks: Sequence[tuple[str, Mapping[str, Any]]],
     from .experiments import known_specs
     from .progress import LARGE_SWEEP
     from .store import Store, results_root
-    from .sweep import plan
+    from .sweep import compute_of, on_compute, plan
 
     store = Store(Path(cwd) / results_root())
     missing = []
     for stem, params in notebooks:
-        listed = known_specs(stem, params)
+        listed = on_compute(known_specs(stem, params), compute_of(params.get("device", "auto")))
         if echo is not None and len(listed) >= LARGE_SWEEP:
             echo(f"planning {len(listed):,} runs of {stem} ...")
         missing += [spec for level in plan(listed, store) for spec, _ in level]

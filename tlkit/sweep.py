@@ -45,7 +45,8 @@ from .spec import RunSpec, compute_for
 from .store import Store
 from .train import resolve_device
 
-__all__ = ["run", "plan", "SweepError", "execute_one", "run_lock", "WINDOW"]
+__all__ = ["run", "plan", "compute_of", "on_compute", "SweepError", "execute_one", "run_lock",
+           "WINDOW"]
 
 #: The most runs a sweep has submitted and not yet stored (and so the most locks it holds).
 WINDOW = 128
@@ -115,6 +116,29 @@ def execute_one(spec_dict: dict[str, Any], root: str, device: str,
     return out
 
 
+def compute_of(device: str = "auto") -> str:
+    """Where a sweep on ``device`` computes (``cpu-fp32``, ``cuda-bf16``; part of every key).
+
+    ``$TLKIT_COMPUTE`` overrides it: a machine without a GPU builds the book from results
+    computed on one (``TLKIT_COMPUTE=cuda-bf16`` after ``tlkit results import``), and a run
+    missing from them is an error instead of a run computed elsewhere.
+    """
+    forced = os.environ.get("TLKIT_COMPUTE", "").strip()
+    if forced:
+        from .spec import COMPUTES
+
+        if forced not in COMPUTES:
+            raise ValueError(f"TLKIT_COMPUTE must be one of {', '.join(COMPUTES)}, got "
+                             f"{forced!r}")
+        return forced
+    return compute_for(resolve_device(device).type)
+
+
+def on_compute(specs: Iterable[RunSpec], compute: str) -> list[RunSpec]:
+    """``specs`` (and their sources) made to compute on ``compute``."""
+    return [s if s.compute == compute else s.on(compute) for s in specs]
+
+
 def _unique(specs: Iterable[RunSpec]) -> dict[str, RunSpec]:
     out: dict[str, RunSpec] = {}
     for s in specs:
@@ -170,12 +194,19 @@ def run(
     if len(specs) >= LARGE_SWEEP:
         print(f"tlkit: planning a sweep of {len(specs):,} runs (checking each one's spec and "
               "looking it up in the run cache) ...", file=sys.stderr, flush=True)
-    compute = compute_for(resolve_device(device).type)
-    specs = [s if s.compute == compute else s.on(compute) for s in specs]
+    compute = compute_of(device)
+    specs = on_compute(specs, compute)
     for spec in _unique(specs).values():
         validate(spec)
     store = store if store is not None else Store()
     levels = plan(specs, store)
+    here = compute_for(resolve_device(device).type)
+    if levels and compute != here:
+        missing = sum(len(level) for level in levels)
+        raise preflight.PreflightError([
+            f"{missing} run(s) computed as {compute} (TLKIT_COMPUTE) are not in the run cache "
+            f"{store.root}, and this machine computes {here}: import the results that hold "
+            "them (tlkit results import), or unset TLKIT_COMPUTE to compute them here"])
     if levels:  # the folder, the datasets and the weights, all checked before any training
         preflight.check([spec for level in levels for spec, _ in level], store)
     if not levels:

@@ -35,8 +35,7 @@ class MissingRunError(LookupError):
 def specs(notebook: str, params: Mapping[str, Any]) -> list[Any]:
     """Every run the notebook ``notebook`` (a file stem) executes with ``params``, on the
     compute that ``params["device"]`` resolves to, as its sweep does."""
-    from ..spec import compute_for
-    from ..train import resolve_device
+    from ..sweep import compute_of, on_compute
 
     if notebook == "00_quickstart":
         from ..experiments import quickstart
@@ -52,8 +51,7 @@ def specs(notebook: str, params: Mapping[str, Any]) -> list[Any]:
         found = st.specs(params) + st.layer_transfer_specs(params)
     else:
         raise ValueError(f"no reference runs are defined for notebook {notebook!r}")
-    compute = compute_for(resolve_device(params.get("device", "auto")).type)
-    return [s if s.compute == compute else s.on(compute) for s in found]
+    return on_compute(found, compute_of(params.get("device", "auto")))
 
 
 def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, *,
