@@ -24,7 +24,7 @@ from .params import PROFILE_NAMES, check_common
 from .profile import load_profiles, profile_table, settings
 
 __all__ = ["NOTEBOOKS", "PROFILES", "module_for", "check_params", "check_common", "settings",
-           "load_profiles", "profile_table", "known_specs"]
+           "load_profiles", "profile_table", "known_specs", "with_overrides"]
 
 PROFILES = PROFILE_NAMES
 
@@ -47,8 +47,37 @@ def module_for(notebook: str) -> ModuleType:
         raise ValueError(f"unknown notebook {notebook!r}; valid: {', '.join(NOTEBOOKS)}") from None
 
 
+def with_overrides(notebook: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with its ``overrides`` (a mapping of the profile's own settings, e.g.
+    ``{"validation": 2, "sizes": [1]}``) merged in, as the notebook merges them.
+
+    Raises:
+        ValueError: ``overrides`` is not a mapping, or names a setting the profile lacks.
+    """
+    overrides = params.get("overrides")
+    out = {k: v for k, v in params.items() if k != "overrides"}
+    if overrides is None:
+        return out
+    if not isinstance(overrides, Mapping):
+        raise ValueError(f"overrides must be a mapping of the profile's settings, such as "
+                         f"{{validation: 2}}, got {overrides!r}")
+    profile = params.get("profile", "quick")
+    known = getattr(module_for(notebook), "PROFILES", {}).get(profile, {})
+    unknown = [k for k in overrides if k not in known]
+    if unknown:
+        raise ValueError(f"overrides names {', '.join(map(str, unknown))}, not a setting of the "
+                         f"{profile} profile of {notebook}; valid: {', '.join(known)}")
+    twice = [k for k in overrides if out.get(k) is not None]
+    if twice:
+        raise ValueError(f"{', '.join(twice)} given both as a parameter and in overrides; "
+                         "give each once")
+    return {**out, **overrides}
+
+
 def check_params(notebook: str, params: Mapping[str, Any]) -> None:
-    """Common checks, then the notebook's own ``check_params``."""
+    """Common checks, then the notebook's own ``check_params`` (on ``params`` with its
+    ``overrides`` merged in, :func:`with_overrides`)."""
+    params = with_overrides(notebook, params)
     check_common(params)
     module = module_for(notebook)
     if hasattr(module, "check_params"):
@@ -66,6 +95,7 @@ def known_specs(notebook: str, params: Mapping[str, Any]) -> list[Any]:
     an experiment module."""
     if notebook not in NOTEBOOKS:
         return []
+    params = with_overrides(notebook, params)
     module = module_for(notebook)
     out: list[Any] = []
     for name in _LISTINGS:
