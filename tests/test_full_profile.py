@@ -1,6 +1,7 @@
 """The full profile's real-data paths, executed on small files in each dataset's own format
-(:mod:`tests.real_fixtures`): every reader, the checks before training, and the quickstart
-run in the full profile, shrunk by its ``overrides`` parameter, through to its last cell."""
+(:mod:`tests.real_fixtures`): every reader, the checks before training, and the quickstart and
+layer-transfer notebooks run in the full profile, shrunk by their ``overrides`` parameter,
+through to their last cell."""
 
 import pytest
 import torch
@@ -68,20 +69,33 @@ SHRUNK = ("{seeds: 2, sizes: [1], width: 4, size: 16, validation: 1, recipes: "
           "{epochs: 1, batch_size: 32, lr: 0.02}}}")
 
 
-def test_the_quickstart_runs_in_the_full_profile_to_its_last_cell(on_fixtures, tmp_path,
-                                                                 monkeypatch, capsys):
+#: The layer-transfer chapter's full profile (CIFAR-10, CIFAR-100 and MNIST splits; axes to
+#: KMNIST, Fashion-MNIST and SVHN), shrunk: two images per class, depths 1 and 7, two seeds.
+SHRUNK_LT = ("{seeds: 2, axis_seeds: 2, depths: [1, 7], middle: [3], axis_depths: [1, 7], "
+             "width: 8, size: 16, target_per_class: 2, axis_per_class: 2, validation: 1, "
+             "distance_samples: 100, recipes: {scratch: {epochs: 4, batch_size: 16, lr: 0.05}, "
+             "transfer: {epochs: 4, batch_size: 16, lr: 0.02}}}")
+
+
+@pytest.mark.parametrize("notebook, overrides, trained", [
+    ("00_quickstart", SHRUNK, 7),  # the source, and 3 conditions x 2 seeds
+    ("01_layer_transfer", SHRUNK_LT, 118),
+])
+def test_a_notebook_runs_in_the_full_profile_to_its_last_cell(on_fixtures, tmp_path, notebook,
+                                                              overrides, trained,
+                                                              monkeypatch, capsys):
     import nbformat
 
     from tlkit.cli import main
 
     monkeypatch.setenv("TLKIT_OFFLINE", "1")
     out = tmp_path / "full.ipynb"
-    code = main(["notebook", "00_quickstart", "--profile", "full", "-p", "executor", "serial",
-                 "-p", "overrides", SHRUNK, "--output", str(out)])
+    code = main(["notebook", notebook, "--profile", "full", "-p", "executor", "serial",
+                 "-p", "overrides", overrides, "--output", str(out)])
     assert code == 0, capsys.readouterr().err
     executed = nbformat.read(str(out), as_version=4)
     assert executed.metadata["tlkit"]["profile"] == "full"
-    assert executed.metadata["tlkit"]["sweeps"]["runs_trained"] == 7  # source + 3 x 2 seeds
+    assert executed.metadata["tlkit"]["sweeps"]["runs_trained"] == trained
     last = [c for c in executed.cells if c.cell_type == "code"][-1]
     assert last.get("execution_count") is not None  # the last cell ran
     assert not any(o.get("output_type") == "error" for c in executed.cells

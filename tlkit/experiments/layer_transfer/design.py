@@ -242,6 +242,12 @@ def check_params(params: Mapping[str, Any]) -> None:
     for d in datasets:
         data.check(d.name, classes=d.classes, n_per_class=(d.n_per_class or 1) + d.validation,
                    **d.option_dict)
+    # every one of these is measured: the halves of each split, and each axis's targets
+    most = max(len(d.classes or data.info(d.name).classes) for d in datasets)
+    if positive_int("distance_samples", s["distance_samples"]) < most:
+        raise ValueError(f"distance_samples must be at least the number of classes of each "
+                         f"dataset whose distance is measured (up to {most} here), so that "
+                         f"every class is sampled; got {s['distance_samples']}")
 
 
 def specs(params: Mapping[str, Any]) -> list[RunSpec]:
