@@ -53,9 +53,10 @@ def test_the_methods_freeze_what_they_say():
     assert l2sp.transfer.regularizer == "l2sp"
 
 
-@pytest.mark.parametrize("freeze", [-1, 10, 2.5, "3"])
-def test_a_partial_freeze_must_be_a_number_of_copied_layers(freeze):
-    with pytest.raises(ValueError, match="freeze"):
+@pytest.mark.parametrize("freeze, error", [(-1, ValueError), (10, ValueError),
+                                           (2.5, TypeError), ("3", TypeError)])
+def test_a_partial_freeze_must_be_a_number_of_copied_layers(freeze, error):
+    with pytest.raises(error, match="freeze"):
         TransferSpec(layers=9, freeze=freeze)
     assert TransferSpec(layers=9, freeze=True).frozen == 9
     assert TransferSpec(layers=9, freeze=False).frozen == 0

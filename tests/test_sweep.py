@@ -110,9 +110,19 @@ def test_kill_9_loses_nothing_and_rerun_only_runs_the_missing(tmp_path, count_fi
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(os.path.dirname(__file__))!r})
+        import time
         import test_sweep as t
+        import tlkit.runner
         from tlkit import sweep
         from tlkit.store import Store
+
+        real = tlkit.runner.fit
+
+        def slow(*args, **kwargs):  # long enough runs that the kill lands mid-sweep
+            time.sleep(0.2)
+            return real(*args, **kwargs)
+
+        tlkit.runner.fit = slow
         sweep.run([t.tiny(s, n=30) for s in range(40)], store=Store({str(results)!r}),
                   progress=False)
     """)
