@@ -1,7 +1,6 @@
 """The full profile's real-data paths, executed on small files in each dataset's own format
-(:mod:`tests.real_fixtures`): every reader, the checks before training, and the quickstart and
-layer-transfer notebooks run in the full profile, shrunk by their ``overrides`` parameter,
-through to their last cell."""
+(:mod:`tests.real_fixtures`): every reader, the checks before training, and every notebook run
+in the full profile, shrunk by its ``overrides`` parameter, through to its last cell."""
 
 import pytest
 import torch
@@ -61,29 +60,86 @@ def test_the_checks_before_training_find_every_checksum_mismatch(on_fixtures, mo
     assert problems(specs) == []
 
 
+def _recipes(roles, **recipe):
+    return {role: dict(recipe) for role in roles}
+
+
+QS_ROLES = ("source", "scratch", "frozen features", "fine-tuned")
 #: The quickstart's full profile (EMNIST letters -> MNIST, cnn8), shrunk: one image per class,
 #: two seeds, a tiny network, one epoch per run.
-SHRUNK = ("{seeds: 2, sizes: [1], width: 4, size: 16, validation: 1, recipes: "
-          "{source: {epochs: 1, batch_size: 64, lr: 0.05}, scratch: {epochs: 1, batch_size: 32, "
-          "lr: 0.02}, frozen features: {epochs: 1, batch_size: 32, lr: 0.02}, fine-tuned: "
-          "{epochs: 1, batch_size: 32, lr: 0.02}}}")
-
-
+QUICKSTART = {
+    "seeds": 2, "sizes": [1], "width": 4, "size": 16, "validation": 1,
+    "recipes": _recipes(QS_ROLES, epochs=1, batch_size=32, lr=0.02),
+    "recipe_search": {"seeds": 2, "size": 1,
+                      "grid": {role: {"lr": [0.02], "epochs": [1]} for role in QS_ROLES}},
+}
 #: The layer-transfer chapter's full profile (CIFAR-10, CIFAR-100 and MNIST splits; axes to
 #: KMNIST, Fashion-MNIST and SVHN), shrunk: two images per class, depths 1 and 7, two seeds.
-SHRUNK_LT = ("{seeds: 2, axis_seeds: 2, depths: [1, 7], middle: [3], axis_depths: [1, 7], "
-             "width: 8, size: 16, target_per_class: 2, axis_per_class: 2, validation: 1, "
-             "distance_samples: 100, recipes: {scratch: {epochs: 4, batch_size: 16, lr: 0.05}, "
-             "transfer: {epochs: 4, batch_size: 16, lr: 0.02}}}")
+LAYERS = {
+    "width": 8, "size": 16, "validation": 1, "target_per_class": 2, "axis_per_class": 2,
+    "distance_samples": 100,
+    "recipes": _recipes(("scratch", "transfer"), epochs=4, batch_size=16, lr=0.03),
+    "recipe_search": {"seeds": 2, "transfer_depths": [1, 7],
+                      "grid": {"scratch": {"lr": [0.05], "epochs": [2]},
+                               "transfer": {"lr": [0.02], "epochs": [2]}}},
+}
+LAYER_RUNS = {**LAYERS, "seeds": 2, "axis_seeds": 2, "depths": [1, 7], "middle": [3],
+              "axis_depths": [1, 7]}
+ST_ROLES = [f"{m}_{size}" for m in ("scratch", "linear probe", "fine-tune", "L2-SP")
+            for size in ("small", "large")]
+#: The small-targets chapter's full profile (CIFAR-100, KMNIST and Fashion-MNIST targets from
+#: the layer-transfer chapter's sources and ResNet-18), shrunk: sizes 1 and all, two seeds.
+SMALL = {
+    "sizes": [1, None], "seed_schedule": [[1, 2], [None, 2]], "steps": 4, "min_epochs": 1,
+    "batch_size": 16, "validation": 1, "bn_sizes": [1], "layer_transfer": LAYERS,
+    "recipe_search": {"seeds": 2, "sizes": {"small": 1, "large": 2},
+                      "grid": {role: {"lr": [0.02]} for role in ST_ROLES}},
+}
+PT_METHODS = ("scratch (cnn8)", "scratch (EfficientNet)", "linear probe", "fine-tune top",
+              "fine-tune", "L2-SP", "fine-tune (glyph source)")
+#: The pretrained chapter's full profile (EfficientNet-Lite0's shipped ImageNet weights and three
+#: glyph-trained sources on MNIST, KMNIST and Fashion-MNIST targets), shrunk.
+PRETRAINED = {
+    "sizes": [1], "seeds": 2, "steps": 4, "min_epochs": 1, "batch_size": 16, "validation": 1,
+    "imagenet_size": 32, "distance_samples": 100, "layer_transfer": LAYERS,
+    "search": {"size": 1, "seeds": 2, "grid": {m: [0.02] for m in PT_METHODS}},
+}
+GRID = {"lr_ratio": [1.0, 0.1], "momentum": [0.9],
+        "regularization": ["L2", "L2-SP lower + L2 upper"]}
+#: The hyperparameter chapter's full profile, shrunk: two values of depth and learning-rate
+#: ratio, one momentum, two regularisers.
+HYPER = {"seeds": 2, "small": 1, "pretrained": PRETRAINED,
+         "grid": {"cnn8": {"depth": [7, 3], **GRID},
+                  "efficientnet_lite0": {"depth": [9, 5], **GRID}}}
+RECIPES = {"00_quickstart": QUICKSTART, "01_layer_transfer": LAYERS, "02_small_targets": SMALL}
 
 
-@pytest.mark.parametrize("notebook, overrides, trained", [
-    ("00_quickstart", SHRUNK, 7),  # the source, and 3 conditions x 2 seeds
-    ("01_layer_transfer", SHRUNK_LT, 118),
+@pytest.fixture
+def imagenet_file(tmp_path, monkeypatch):
+    """A checkpoint where torch keeps torchvision's ResNet-18 ImageNet weights: randomly
+    initialised weights of the right shapes, standing in for the downloaded file (the code
+    path is exercised; no number of it means anything)."""
+    import torchvision
+
+    folder = tmp_path / "torch" / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.save(torchvision.models.resnet18().state_dict(), folder / "resnet18-f37072fd.pth")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+
+@pytest.mark.parametrize("notebook, overrides", [
+    ("00_quickstart", QUICKSTART),
+    ("01_layer_transfer", LAYER_RUNS),
+    ("02_small_targets", SMALL),
+    ("03_pretrained", PRETRAINED),
+    ("04_hyperparameters", HYPER),
+    ("90_recipes", RECIPES),
 ])
-def test_a_notebook_runs_in_the_full_profile_to_its_last_cell(on_fixtures, tmp_path, notebook,
-                                                              overrides, trained,
+def test_a_notebook_runs_in_the_full_profile_to_its_last_cell(on_fixtures, imagenet_file,
+                                                              tmp_path, notebook, overrides,
                                                               monkeypatch, capsys):
+    import json
+
     import nbformat
 
     from tlkit.cli import main
@@ -91,15 +147,31 @@ def test_a_notebook_runs_in_the_full_profile_to_its_last_cell(on_fixtures, tmp_p
     monkeypatch.setenv("TLKIT_OFFLINE", "1")
     out = tmp_path / "full.ipynb"
     code = main(["notebook", notebook, "--profile", "full", "-p", "executor", "serial",
-                 "-p", "overrides", overrides, "--output", str(out)])
+                 "-p", "overrides", json.dumps(overrides), "--output", str(out)])
     assert code == 0, capsys.readouterr().err
     executed = nbformat.read(str(out), as_version=4)
-    assert executed.metadata["tlkit"]["profile"] == "full"
-    assert executed.metadata["tlkit"]["sweeps"]["runs_trained"] == trained
+    meta = executed.metadata["tlkit"]
+    assert meta["profile"] == "full" and meta["sweeps"]["runs_trained"] > 0
     last = [c for c in executed.cells if c.cell_type == "code"][-1]
     assert last.get("execution_count") is not None  # the last cell ran
     assert not any(o.get("output_type") == "error" for c in executed.cells
                    if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def test_the_quickstart_trains_each_of_its_runs_once(on_fixtures, tmp_path, monkeypatch,
+                                                     capsys):
+    import json
+
+    import nbformat
+
+    from tlkit.cli import main
+
+    monkeypatch.setenv("TLKIT_OFFLINE", "1")
+    out = tmp_path / "full.ipynb"
+    assert main(["notebook", "00_quickstart", "--profile", "full", "-p", "executor", "serial",
+                 "-p", "overrides", json.dumps(QUICKSTART), "--output", str(out)]) == 0
+    sweeps = nbformat.read(str(out), as_version=4).metadata["tlkit"]["sweeps"]
+    assert sweeps["runs_trained"] == 7  # the source, and 3 conditions x 2 seeds
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -24,7 +24,7 @@ from .params import PROFILE_NAMES, check_common
 from .profile import load_profiles, profile_table, settings
 
 __all__ = ["NOTEBOOKS", "PROFILES", "module_for", "check_params", "check_common", "settings",
-           "load_profiles", "profile_table", "known_specs", "with_overrides"]
+           "load_profiles", "profile_table", "known_specs", "with_overrides", "LINKED"]
 
 PROFILES = PROFILE_NAMES
 
@@ -47,9 +47,23 @@ def module_for(notebook: str) -> ModuleType:
         raise ValueError(f"unknown notebook {notebook!r}; valid: {', '.join(NOTEBOOKS)}") from None
 
 
+#: Settings a notebook takes from another notebook's profile (its sources, its targets), and
+#: the key of its ``overrides`` that holds overrides of that profile: the runs it shares stay
+#: the same runs when both notebooks are given the same overrides.
+LINKED: dict[str, dict[str, str]] = {
+    "02_small_targets": {"layer_transfer": "01_layer_transfer"},
+    "03_pretrained": {"layer_transfer": "01_layer_transfer"},
+    "04_hyperparameters": {"pretrained": "03_pretrained"},
+    "90_recipes": {name: name for name in ("00_quickstart", "01_layer_transfer",
+                                           "02_small_targets")},
+}
+
+
 def with_overrides(notebook: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` with its ``overrides`` (a mapping of the profile's own settings, e.g.
-    ``{"validation": 2, "sizes": [1]}``) merged in, as the notebook merges them.
+    ``{"validation": 2, "sizes": [1]}``) merged in, as the notebook merges them. A key of
+    :data:`LINKED` (``layer_transfer``) holds overrides of the linked notebook's profile,
+    checked the same way.
 
     Raises:
         ValueError: ``overrides`` is not a mapping, or names a setting the profile lacks.
@@ -63,10 +77,15 @@ def with_overrides(notebook: str, params: Mapping[str, Any]) -> dict[str, Any]:
                          f"{{validation: 2}}, got {overrides!r}")
     profile = params.get("profile", "quick")
     known = getattr(module_for(notebook), "PROFILES", {}).get(profile, {})
-    unknown = [k for k in overrides if k not in known]
+    linked = LINKED.get(notebook, {})
+    for key, other in linked.items():
+        if key in overrides:  # checked as that notebook's own overrides
+            with_overrides(other, {"profile": profile, "overrides": overrides[key]})
+    unknown = [k for k in overrides if k not in known and k not in linked]
     if unknown:
         raise ValueError(f"overrides names {', '.join(map(str, unknown))}, not a setting of the "
-                         f"{profile} profile of {notebook}; valid: {', '.join(known)}")
+                         f"{profile} profile of {notebook}; valid: "
+                         f"{', '.join([*known, *linked])}")
     twice = [k for k in overrides if out.get(k) is not None]
     if twice:
         raise ValueError(f"{', '.join(twice)} given both as a parameter and in overrides; "

@@ -52,6 +52,12 @@ def grid_points(grid: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
     return sorted(points, key=lambda p: p.get("epochs", 0))  # stable: grid order within
 
 
+def experiment_params(params: Mapping[str, Any], notebook: str) -> dict[str, Any]:
+    """The parameters of ``notebook`` whose recipes this page searches: the same profile, with
+    the overrides this page was given for that notebook (``{"01_layer_transfer": {...}}``)."""
+    return {"profile": params.get("profile", "quick"), **(params.get(notebook) or {})}
+
+
 def _experiments(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
     out = []
     for notebook in NOTEBOOKS:
@@ -65,7 +71,7 @@ def declared(params: Mapping[str, Any]) -> pd.DataFrame:
     """The recipes the profiles declare: one row per experiment and role."""
     rows = []
     for notebook, module in _experiments(params):
-        s = settings(module.PROFILES, {"profile": params.get("profile", "quick")})
+        s = settings(module.PROFILES, experiment_params(params, notebook))
         for role, recipe in s["recipes"].items():
             rows.append(dict(experiment=notebook, role=role, **recipe))
     return pd.DataFrame(rows)
@@ -76,9 +82,9 @@ def search_specs(params: Mapping[str, Any]) -> list[RunSpec]:
     ``point`` (the grid point's index, cheapest first) and the grid's settings)."""
     out = []
     for notebook, module in _experiments(params):
-        s = settings(module.PROFILES, {"profile": params.get("profile", "quick")})
+        s = settings(module.PROFILES, experiment_params(params, notebook))
         search = s["recipe_search"]
-        tasks = module.recipe_tasks({"profile": s["profile"]})
+        tasks = module.recipe_tasks(experiment_params(params, notebook))
         for role, task in tasks.items():
             templates = task if isinstance(task, list | tuple) else [task]
             for i, point in enumerate(grid_points(search["grid"][role])):
@@ -105,7 +111,7 @@ def budgets(params: Mapping[str, Any]) -> dict[str, float]:
     shown with its validation accuracy but not chosen."""
     out = {}
     for notebook, module in _experiments(params):
-        s = settings(module.PROFILES, {"profile": params.get("profile", "quick")})
+        s = settings(module.PROFILES, experiment_params(params, notebook))
         out[notebook] = float(s["recipe_search"].get("max_epochs", math.inf))
     return out
 

@@ -122,8 +122,8 @@ class Cell:
 
 def pretrained_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters of the pretrained chapter whose sources, targets and recipe this page
-    tunes (the same profile)."""
-    return {"profile": params.get("profile", "quick")}
+    tunes (the same profile, with the ``pretrained`` overrides of this page's, if any)."""
+    return {"profile": params.get("profile", "quick"), **(params.get("pretrained") or {})}
 
 
 def cells(params: Mapping[str, Any]) -> list[Cell]:

@@ -76,8 +76,9 @@ class Source:
 
 
 def layer_params(s: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters of the layer-transfer experiment whose base networks this one copies."""
-    return {"profile": s["profile"]}
+    """Parameters of the layer-transfer experiment whose base networks this one copies
+    (the same profile, with the ``layer_transfer`` overrides of this one's, if any)."""
+    return {"profile": s["profile"], **(s.get("layer_transfer") or {})}
 
 
 def targets(params: Mapping[str, Any]) -> list[Target]:

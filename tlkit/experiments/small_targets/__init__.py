@@ -45,6 +45,7 @@ from .design import (
     Study,
     bucket,
     check_params,
+    layer_params,
     layer_transfer_specs,
     lr_of,
     methods_for,
@@ -78,5 +79,5 @@ __all__ = [
     "gains", "gain_tests", "crossover_size", "crossovers", "method_differences",
     "distance_table", "distance_boundary", "layer_transfer_cells", "map_cells", "region_of",
     "region_summary", "method_region_summary", "effects", "claims", "probe_and_bn", "small_mean",
-    "sample_specs",
+    "sample_specs", "layer_params",
 ]

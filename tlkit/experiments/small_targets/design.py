@@ -79,8 +79,9 @@ class Study:
 
 
 def layer_params(s: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters of the layer-transfer experiment whose sources this one shares."""
-    return {"profile": s["profile"]}
+    """Parameters of the layer-transfer experiment whose sources this one shares
+    (the same profile, with the ``layer_transfer`` overrides of this one's, if any)."""
+    return {"profile": s["profile"], **(s.get("layer_transfer") or {})}
 
 
 def studies(params: Mapping[str, Any]) -> list[Study]:
