@@ -158,8 +158,10 @@ def test_a_notebook_runs_in_the_full_profile_to_its_last_cell(on_fixtures, image
                    if c.cell_type == "code" for o in c.get("outputs", []))
 
 
-def test_the_quickstart_trains_each_of_its_runs_once(on_fixtures, tmp_path, monkeypatch,
-                                                     capsys):
+def test_exported_results_rebuild_a_page_elsewhere_without_training(on_fixtures, tmp_path,
+                                                                    monkeypatch, capsys):
+    """The quickstart in the full profile, exported, imported into another results folder and
+    executed again there: every run comes from the archive."""
     import json
 
     import nbformat
@@ -167,11 +169,21 @@ def test_the_quickstart_trains_each_of_its_runs_once(on_fixtures, tmp_path, monk
     from tlkit.cli import main
 
     monkeypatch.setenv("TLKIT_OFFLINE", "1")
-    out = tmp_path / "full.ipynb"
-    assert main(["notebook", "00_quickstart", "--profile", "full", "-p", "executor", "serial",
-                 "-p", "overrides", json.dumps(QUICKSTART), "--output", str(out)]) == 0
-    sweeps = nbformat.read(str(out), as_version=4).metadata["tlkit"]["sweeps"]
-    assert sweeps["runs_trained"] == 7  # the source, and 3 conditions x 2 seeds
+
+    def run(results, out):
+        monkeypatch.setenv("TLKIT_RESULTS", str(results))
+        assert main(["notebook", "00_quickstart", "--profile", "full", "-p", "executor",
+                     "serial", "-p", "overrides", json.dumps(QUICKSTART), "--output",
+                     str(out)]) == 0, capsys.readouterr().err
+        return nbformat.read(str(out), as_version=4).metadata["tlkit"]["sweeps"]
+
+    first = run(tmp_path / "maintainer", tmp_path / "first.ipynb")
+    assert first["runs_trained"] == 7  # the source, and 3 conditions x 2 seeds
+    archive = str(tmp_path / "results.tar.gz")
+    assert main(["results", "export", archive, "--results", str(tmp_path / "maintainer")]) == 0
+    assert main(["results", "import", archive, "--results", str(tmp_path / "reader")]) == 0
+    again = run(tmp_path / "reader", tmp_path / "again.ipynb")
+    assert (again["runs_trained"], again["runs_cached"]) == (0, 7)
 
 
 @pytest.mark.parametrize("overrides, message", [
