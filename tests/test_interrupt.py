@@ -39,17 +39,31 @@ def _start(args, tmp_path):
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
+def _cmdline(process):
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # ended, or a zombie, since it was listed
+        return ""
+
+
+def _alive(process):
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def _wait_for_workers(proc, n, timeout=120):
     """The descendants of ``proc`` once ``n`` pool workers are running."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"exited early: {proc.communicate()[1]}")
         family = psutil.Process(proc.pid).children(recursive=True)
-        workers = [p for p in family if "spawn_main" in " ".join(p.cmdline())]
+        workers = [p for p in family if "spawn_main" in _cmdline(p)]
         if len(workers) >= n:
             time.sleep(3)  # let them import and start training
             return psutil.Process(proc.pid).children(recursive=True)
-        if proc.poll() is not None:
-            pytest.fail(f"exited early: {proc.communicate()[1]}")
         time.sleep(0.2)
     pytest.fail("the workers did not start")
 
@@ -61,10 +75,9 @@ def _ctrl_c(proc, family):
     _, err = proc.communicate(timeout=60)
     stopped = time.monotonic() - start
     deadline = time.monotonic() + 10
-    while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in family) \
-            and time.monotonic() < deadline:
+    while any(_alive(p) for p in family) and time.monotonic() < deadline:
         time.sleep(0.2)
-    left = [p.pid for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    left = [p.pid for p in family if _alive(p)]
     assert not left, f"processes outlived Ctrl-C: {left}"
     return err, stopped
 
