@@ -173,9 +173,10 @@ def run(
     executor) or a name for :func:`tlkit.executors.make_executor` (``"serial"``,
     ``"process"``); a named executor is shut down when the sweep ends.
 
-    Every spec (and its sources) is made to compute where ``device`` resolves
-    (:meth:`~tlkit.spec.RunSpec.on`): ``compute`` is part of a run's key, so records made on
-    a GPU in bfloat16 and on the CPU in float32 never stand in for each other.
+    Every spec (and its sources) is made to compute where ``device`` resolves, or as
+    ``$TLKIT_COMPUTE`` says (:func:`compute_of`, :meth:`~tlkit.spec.RunSpec.on`): ``compute``
+    is part of a run's key, so records made on a GPU in bfloat16 and on the CPU in float32
+    never stand in for each other.
 
     Raises:
         ValueError: a spec is invalid (raised before anything runs).
