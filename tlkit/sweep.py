@@ -263,9 +263,50 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
 
     pending: dict[Future, tuple[RunSpec, FileLock]] = {}
     try:
-        for level in levels:
-            _execute_level(level, pending, executor, store, device, failures, broken,
-                           finish, stored, bar)
+        for level in levels:  # sources first: every target finds its source's checkpoint
+            queue: deque[tuple[RunSpec, bool]] = deque(level)
+            elsewhere: deque[tuple[RunSpec, bool]] = deque()  # locked by another process
+            while queue or pending or elsewhere:
+                while queue and len(pending) < WINDOW:
+                    spec, ckpt = queue.popleft()
+                    failed_src = [src.key() for src in spec.sources() if src.key() in failures]
+                    if failed_src:
+                        failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
+                        bar.advance(spec.key(), "failed")
+                        continue
+                    lock = run_lock(store, spec.key())
+                    try:
+                        lock.acquire(timeout=0)
+                    except Timeout:
+                        elsewhere.append((spec, ckpt))
+                        continue
+                    if stored(spec, ckpt):  # another process stored it since the plan
+                        lock.release()
+                        bar.advance(spec.key(), "stored")
+                        continue
+                    try:
+                        future = executor.submit(execute_one, spec.to_dict(), str(store.root),
+                                                 device, ckpt)
+                    except BrokenProcessPool:
+                        lock.release()
+                        failures[spec.key()] = traceback.format_exc()
+                        broken.append(spec.key())
+                        bar.advance(spec.key(), "failed")
+                        continue
+                    pending[future] = (spec, lock)
+                if pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:  # removed after finish: if Ctrl-C cuts finish
+                        finish(future, *pending[future])  # short, the lock is still listed
+                        del pending[future]
+                elif elsewhere:  # nothing of ours is running: wait for the other process's run
+                    spec, ckpt = elsewhere.popleft()
+                    with run_lock(store, spec.key()):
+                        pass
+                    if stored(spec, ckpt):
+                        bar.advance(spec.key(), "stored")
+                    else:  # that process failed or was killed: run it here
+                        queue.append((spec, ckpt))
     except KeyboardInterrupt:
         for _, lock in pending.values():  # give the unfinished runs back
             lock.release()
@@ -286,54 +327,3 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
     if failures:
         raise SweepError(failures, records)
     return records
-
-
-def _execute_level(level: list[tuple[RunSpec, bool]],
-                   pending: dict[Future, tuple[RunSpec, FileLock]], executor: Any,
-                   store: Store, device: str, failures: dict[str, str], broken: list[str],
-                   finish: Any, stored: Any, bar: SweepProgress) -> None:
-    """Run one level of the plan: submit its runs (at most :data:`WINDOW` at a time), store
-    each as it finishes, and wait for runs that another process holds."""
-    queue: deque[tuple[RunSpec, bool]] = deque(level)
-    elsewhere: deque[tuple[RunSpec, bool]] = deque()  # locked by another process
-    while queue or pending or elsewhere:
-        while queue and len(pending) < WINDOW:
-            spec, ckpt = queue.popleft()
-            failed_src = [src.key() for src in spec.sources() if src.key() in failures]
-            if failed_src:
-                failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
-                bar.advance(spec.key(), "failed")
-                continue
-            lock = run_lock(store, spec.key())
-            try:
-                lock.acquire(timeout=0)
-            except Timeout:
-                elsewhere.append((spec, ckpt))
-                continue
-            if stored(spec, ckpt):  # another process stored it since the plan
-                lock.release()
-                bar.advance(spec.key(), "stored")
-                continue
-            try:
-                future = executor.submit(execute_one, spec.to_dict(), str(store.root),
-                                         device, ckpt)
-            except BrokenProcessPool:
-                lock.release()
-                failures[spec.key()] = traceback.format_exc()
-                broken.append(spec.key())
-                bar.advance(spec.key(), "failed")
-                continue
-            pending[future] = (spec, lock)
-        if pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                finish(future, *pending[future])
-                del pending[future]  # after finish: an interrupted finish leaves its lock here
-        elif elsewhere:  # nothing of ours is running: wait for the other process's run
-            spec, ckpt = elsewhere.popleft()
-            with run_lock(store, spec.key()):
-                pass
-            if stored(spec, ckpt):
-                bar.advance(spec.key(), "stored")
-            else:  # that process failed or was killed: run it here
-                queue.append((spec, ckpt))
