@@ -186,15 +186,11 @@ def environment_summary() -> dict[str, Any]:
     import datetime
     import platform
 
-    import numpy
     import torch
-    import torchvision
 
-    from . import __version__
+    from .runner import library_versions
 
-    return {"versions": {"tlkit": __version__, "torch": torch.__version__,
-                         "torchvision": torchvision.__version__, "numpy": numpy.__version__,
-                         "python": platform.python_version()},
+    return {"versions": library_versions(),
             "machine": {"system": f"{platform.system()} {platform.machine()}",
                         "cpus": os.cpu_count(),
                         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available()

@@ -31,7 +31,7 @@ from .train import fit, resolve_device
 from .transfer import L2SP, load_layers, recompute_batchnorm, reinitialize_layers
 
 __all__ = ["MissingSourceError", "Trained", "run", "train", "validate", "load_data",
-           "initial_model", "provenance", "cpu_threads"]
+           "initial_model", "provenance", "library_versions", "cpu_threads"]
 
 State = Mapping[str, torch.Tensor]
 
@@ -48,19 +48,22 @@ class Trained:
     state: dict[str, torch.Tensor]
 
 
-def provenance(device: torch.device, wall_seconds: float, started: float) -> dict[str, Any]:
-    """Library versions, the code fingerprint, device and timing of a run."""
+def library_versions() -> dict[str, str]:
+    """The versions of tlkit, torch, torchvision, numpy and Python of this interpreter."""
     import numpy
     import torchvision
 
+    return {"tlkit": __version__, "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version()}
+
+
+def provenance(device: torch.device, wall_seconds: float, started: float) -> dict[str, Any]:
+    """Library versions, the code fingerprint, device and timing of a run."""
     from .fingerprint import code_fingerprint
 
     return {
-        "tlkit": __version__,
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "numpy": numpy.__version__,
-        "python": platform.python_version(),
+        **library_versions(),
         "platform": sys.platform,
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
         "code": code_fingerprint(),
