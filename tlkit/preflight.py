@@ -117,5 +117,13 @@ def check(specs: Sequence[RunSpec], store: Any | None = None) -> None:
     """Raise :class:`PreflightError` listing :func:`problems` when there is any."""
     found = problems(specs, store)
     if found:
-        missing_data = any(p.startswith("dataset ") and "not " in p for p in found)
-        raise PreflightError(found, [DATASET_HINT] if missing_data else [])
+        unavailable = _unavailable_datasets(specs)
+        raise PreflightError(found, [DATASET_HINT] if unavailable else [])
+
+
+def _unavailable_datasets(specs: Sequence[RunSpec]) -> list[str]:
+    """The real datasets of ``specs`` with a split whose files are not on disk."""
+    from .data import availability
+
+    names = dict.fromkeys(s.data.name for s in _with_sources(specs))
+    return [n for n in names if availability(n) == "needs download"]
