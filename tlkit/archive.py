@@ -69,6 +69,7 @@ class Imported:
     records: int  # new in the cache
     checkpoints: int
     kept: int  # already in the cache, left as they were
+    computes: tuple[str, ...]  # where the archive's records computed
 
 
 def _sha256(data: bytes) -> str:
@@ -221,4 +222,4 @@ def import_results(path: str | os.PathLike[str], store: Store | None = None) -> 
             ckpts += 1
         else:
             new += 1
-    return Imported(new, ckpts, kept)
+    return Imported(new, ckpts, kept, tuple(manifest.get("computes", ())))

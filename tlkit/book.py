@@ -232,13 +232,11 @@ def build_book(
         given["executor"] = executor
     notebooks = toc_notebooks(root)
     selected = [_pick(notebooks, only)] if only is not None else notebooks
-    checked = []
+    params = {path: resolve_parameters(path, given) for path in notebooks}
     for path in notebooks:
-        params = resolve_parameters(path, given)
-        check_parameters(path.stem, params)
-        checked.append((path.stem, params))
+        check_parameters(path.stem, params[path])
     # datasets, weights and the results folder, for every notebook to run, in one message
-    check_notebooks([c for c in checked if c[0] in {p.stem for p in selected}], root, echo=echo)
+    check_notebooks([(path.stem, params[path]) for path in selected], root, echo=echo)
 
     staged = build / "src" / NOTEBOOK_DIR
     times: dict[str, float] = {}

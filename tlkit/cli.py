@@ -138,7 +138,7 @@ def _datasets(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> int:
-    from .archive import ArchiveError, export_results, import_results, read_manifest
+    from .archive import ArchiveError, export_results, import_results
     from .store import CacheNotWritableError, Store
 
     store = Store(args.results) if args.results else Store()
@@ -152,10 +152,9 @@ def _results(args: argparse.Namespace) -> int:
             got = import_results(args.archive, store)
             _echo(f"imported {got.records} records and {got.checkpoints} checkpoints into "
                   f"{store.root}" + (f"; kept {got.kept} already there" if got.kept else ""))
-            computes = read_manifest(args.archive).get("computes", [])
-            if computes and computes != ["cpu-fp32"]:
-                _echo(f"they computed as {', '.join(computes)}: on a machine without a GPU, "
-                      f"build from them with TLKIT_COMPUTE={computes[-1]}")
+            if got.computes and got.computes != ("cpu-fp32",):
+                _echo(f"they computed as {', '.join(got.computes)}: on a machine without a "
+                      f"GPU, build from them with TLKIT_COMPUTE={got.computes[-1]}")
     except (ArchiveError, CacheNotWritableError) as exc:
         return _error(str(exc))
     return 0

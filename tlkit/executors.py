@@ -153,8 +153,5 @@ def stop_now(executor: Any) -> None:
         for process in list((getattr(executor, "_processes", None) or {}).values()):
             process.terminate()
         executor.shutdown(wait=False)
-    elif hasattr(executor, "shutdown"):
-        try:
-            executor.shutdown(wait=False)
-        except TypeError:  # an executor whose shutdown takes no arguments
-            executor.shutdown()
+    elif hasattr(executor, "shutdown"):  # Dask: its workers are its cluster's to end
+        executor.shutdown(wait=False)

@@ -149,6 +149,7 @@ class ProgressMonitor:
         self._quarter = -1
         self._finished = False
         self._bar: Any = None
+        self._summary: list[dict[str, Any]] | None = None  # the sweeps log, read on exit
 
     def __enter__(self) -> ProgressMonitor:
         if self.stream is not None:
@@ -189,9 +190,7 @@ class ProgressMonitor:
         over distinct runs: ``runs`` needed, ``runs_trained`` trained by these sweeps, and
         ``runs_cached`` the others (from the cache, or stored meanwhile by another process;
         a run that failed counts in neither)."""
-        sweeps = getattr(self, "_summary", None)
-        if sweeps is None:
-            sweeps = self._read_log()
+        sweeps = self._summary if self._summary is not None else self._read_log()
         needed = {k for s in sweeps for k in s.get("keys", ())}
         trained = {k for s in sweeps for k in s.get("trained", ())}
         failed = {k for s in sweeps for k in s.get("failed", ())}
