@@ -97,7 +97,7 @@ def _driver():
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    driver.set_script_timeout(30)
+    driver.set_script_timeout(90)  # MathJax on a loaded 2-core machine can take long
     return driver
 
 
