@@ -105,6 +105,21 @@ def test_a_failing_run_is_recorded_and_the_others_are_kept(monkeypatch):
     assert Store().failure(tiny(1)) is None
 
 
+def test_serial_sweep_stores_each_run_before_training_the_next(monkeypatch):
+    """A run that has finished is on disk before the next one starts, so a kill or a crash
+    in the middle of a serial sweep loses at most the run in progress."""
+    real = tlkit.runner.fit
+    seen: list[int] = []
+
+    def checking(*args, **kwargs):
+        seen.append(sum(Store().has(tiny(s)) for s in range(4)))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tlkit.runner, "fit", checking)
+    sweep.run([tiny(s) for s in range(4)], executor="serial")
+    assert seen == [0, 1, 2, 3]
+
+
 def test_kill_9_loses_nothing_and_rerun_only_runs_the_missing(tmp_path, count_fits):
     results = tmp_path / "killed"
     script = textwrap.dedent(f"""
@@ -117,9 +132,13 @@ def test_kill_9_loses_nothing_and_rerun_only_runs_the_missing(tmp_path, count_fi
         from tlkit.store import Store
 
         real = tlkit.runner.fit
+        calls = []
 
-        def slow(*args, **kwargs):  # long enough runs that the kill lands mid-sweep
-            time.sleep(0.2)
+        def slow(*args, **kwargs):  # the sixth training never ends: the kill lands mid-sweep
+            calls.append(1)
+            if len(calls) > 5:
+                time.sleep(3600)
+            time.sleep(0.1)
             return real(*args, **kwargs)
 
         tlkit.runner.fit = slow
@@ -133,7 +152,7 @@ def test_kill_9_loses_nothing_and_rerun_only_runs_the_missing(tmp_path, count_fi
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = {p.stem for p in results.glob("runs/*/*.json")}
-    assert 3 <= len(done) < 40, "the sweep should have been killed part-way"
+    assert 3 <= len(done) <= 5, "the sweep should have been killed part-way"
     specs = [tiny(s, n=30) for s in range(40)]
     records = sweep.run(specs, store=Store(results))
     assert len(records) == 40

@@ -294,6 +294,9 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
                         bar.advance(spec.key(), "failed")
                         continue
                     pending[future] = (spec, lock)
+                    if future.done():  # run at submit (serial): stored before the next trains
+                        finish(future, spec, lock)
+                        del pending[future]
                 if pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:  # removed after finish: if Ctrl-C cuts finish
