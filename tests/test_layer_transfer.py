@@ -165,6 +165,12 @@ def test_smoke_run_yields_every_column_the_figures_use(smoke_frame):
     rel = lt.relative_to_base(df)
     assert {"relative", "base_b"} <= set(rel.columns)
     assert np.allclose(rel.loc[rel["layers"] == 0, "relative"], 1.0)
+    zero = df.copy()  # a baseB with no correct answer: no ratio, never an infinite one
+    first = zero["condition"].eq("baseB") & zero["seed"].eq(zero["seed"].min())
+    zero.loc[first, "test_acc"] = 0.0
+    rel0 = lt.relative_to_base(zero)
+    hit = rel0["seed"].eq(zero["seed"].min()) & rel0["split"].isin(zero.loc[first, "split"])
+    assert rel0.loc[hit, "relative"].isna().all() and np.isfinite(rel0.loc[~hit, "relative"]).all()
     gains = lt.axis_gains(df)
     assert {"target", "condition", "layers", "seed", "gain", "scratch"} <= set(gains.columns)
     assert np.allclose(gains.loc[gains["layers"] == 0, "gain"], 0.0)

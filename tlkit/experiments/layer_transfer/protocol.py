@@ -83,11 +83,12 @@ def protocol_curves(df: pd.DataFrame) -> pd.DataFrame:
 def relative_to_base(df: pd.DataFrame) -> pd.DataFrame:
     """:func:`protocol_curves` with ``base_b`` (baseB's test accuracy on the same split and
     seed) and ``relative`` = test accuracy / ``base_b`` (Yosinski's "performance relative to
-    baseB")."""
+    baseB"). A baseB that classified nothing right (``base_b`` = 0) has no ratio: ``relative``
+    is NaN there, not infinite."""
     p = _protocol(df)
     curves = with_baseline(protocol_curves(df), p[p["condition"] == "baseB"],
                            on=["split", "seed"], name="base_b")
-    return curves.assign(relative=curves["test_acc"] / curves["base_b"])
+    return curves.assign(relative=curves["test_acc"] / curves["base_b"].where(curves["base_b"] > 0))
 
 
 def differences(df: pd.DataFrame, split: str, a: str, n: int, b: str, m: int = 0,
