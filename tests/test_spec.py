@@ -108,11 +108,29 @@ def test_impossible_specs_are_rejected():
     (lambda: ModelSpec(width="16"), "ModelSpec.width must be an integer"),
     (lambda: RunSpec(DataSpec("digits"), seed="1"), "RunSpec.seed must be an integer"),
     (lambda: RunSpec("digits"), "RunSpec.data must be a DataSpec"),
+    (lambda: TrainConfig(lr="0.1"), "TrainConfig.lr must be a number, got str"),
+    (lambda: TrainConfig(epochs=2.0), "TrainConfig.epochs must be an integer, got float"),
 ])
 def test_constructors_reject_wrong_types_naming_the_field(make, message):
     with pytest.raises(TypeError) as err:
         make()
     assert message in str(err.value)
+
+
+def test_an_integer_and_the_equal_float_are_one_run():
+    """``alpha=0`` and ``alpha=0.0`` (or ``lr=1`` and ``1.0``) name the same run: one key, one
+    record, the same random streams."""
+    def run(**kw):
+        train = {k: kw.pop(k) for k in ("lr", "weight_decay") if k in kw}
+        return RunSpec(DataSpec("digits"), train=TrainConfig(**train),
+                       transfer=TransferSpec(source=_source(), layers=2, freeze=False,
+                                             regularizer="l2sp", **kw))
+    a = run(alpha=0, beta=1, lr_mult=1, lr=1, weight_decay=0)
+    b = run(alpha=0.0, beta=1.0, lr_mult=1.0, lr=1.0, weight_decay=0.0)
+    assert a.key() == b.key() and a.design_key() == b.design_key()
+    assert a.seed_for("init") == b.seed_for("init")
+    assert RunSpec.from_dict(a.to_dict()).key() == a.key()
+    assert run(alpha=0).key() != run(alpha=0.01).key()
 
 
 @pytest.mark.parametrize("make, message", [

@@ -185,8 +185,9 @@ class TransferSpec:
         _check_int("TransferSpec", "layers", self.layers, 0)
         _check_type("TransferSpec", "freeze", self.freeze, (bool, int),
                     "True, False or a number of copied layers")
-        for name in ("lr_mult", "alpha", "beta"):
+        for name in ("lr_mult", "alpha", "beta"):  # floats, so that alpha=0 and 0.0 share a key
             _check_number("TransferSpec", name, getattr(self, name))
+            object.__setattr__(self, name, float(getattr(self, name)))
         if self.regularizer not in REGULARIZERS:
             raise ValueError(f"unknown regularizer {self.regularizer!r}; valid: "
                              f"{', '.join(REGULARIZERS)}")

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .fields import check_int, check_number
 from .models import LayeredModel
 from .transfer import check_depth, freeze_layers, layerwise_param_groups
 
@@ -60,11 +61,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an integer, got {value!r}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be at least 1")
+            check_int("TrainConfig", name, getattr(self, name), 1)
+        for name in ("lr", "momentum", "weight_decay", "warmup_epochs"):
+            check_number("TrainConfig", name, getattr(self, name))
+            object.__setattr__(self, name, float(getattr(self, name)))  # lr=1 and 1.0: one key
         if not 0 <= self.warmup_epochs < self.epochs:
             raise ValueError(f"warmup_epochs must lie in [0, epochs), got {self.warmup_epochs}")
         if self.lr <= 0 or not 0 <= self.momentum < 1 or self.weight_decay < 0:
