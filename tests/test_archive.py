@@ -137,3 +137,25 @@ def test_results_of_another_device_are_used_without_training(tmp_path, monkeypat
     with pytest.raises(PreflightError, match="computed as cuda-bf16"):
         sweep.run([tiny(0), tiny(2)], store=there, device="cpu")
     assert len(count_fits) == fits
+
+
+def test_a_file_changed_during_export_leaves_no_archive(tmp_path, exported, monkeypatch):
+    """A record rewritten between the manifest and its copy (a sweep on the same folder) is
+    caught: the export fails and the archive that was there before is left as it was."""
+    import tlkit.archive as archive
+
+    done, _ = exported
+    before = done.path.read_bytes()
+    real = archive._add
+
+    def meddling(tar, name, data):
+        real(tar, name, data)
+        if name == archive.MANIFEST:  # after the checksums are taken, before the copies
+            first = sorted((tmp_path / "here" / "runs").glob("*/*.json"))[0]
+            first.write_bytes(first.read_bytes() + b" ")
+
+    monkeypatch.setattr(archive, "_add", meddling)
+    with pytest.raises(ArchiveError, match="changed while the archive was written"):
+        export_results(done.path, Store(tmp_path / "here"))
+    assert done.path.read_bytes() == before
+    assert not list(tmp_path.glob(".results.tar.gz.*.tmp"))

@@ -32,12 +32,13 @@ import json
 import os
 import re
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .record import Record
-from .store import Store, atomic_write_bytes
+from .store import Store, atomic_write_bytes, atomic_writer
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ArchiveError", "Exported", "Imported", "export_results",
            "import_results", "read_manifest"]
@@ -82,43 +83,56 @@ def _current(record: Record) -> bool:
 
 
 def export_results(path: str | os.PathLike[str], store: Store | None = None) -> Exported:
-    """Write the records of this code in ``store`` (and their checkpoints) to ``path``."""
+    """Write the records of this code in ``store`` (and their checkpoints) to ``path``.
+
+    The archive is written one member at a time (memory holds one file, not the archive), to a
+    temporary file that becomes ``path`` only when it is complete.
+
+    Raises:
+        ArchiveError: the cache holds no record of this code, or a file changed while the
+            archive was written (a sweep on the same folder); ``path`` is left as it was.
+    """
     from .fingerprint import code_fingerprint
     from .notebooks import environment_summary
     from .spec import CACHE_VERSION
 
     store = store if store is not None else Store()
-    members: dict[str, bytes] = {}
+    files: dict[str, dict[str, Any]] = {}
     skipped, computes = 0, set()
     for record in store.records():
         if not _current(record):
             skipped += 1
             continue
         computes.add(record.spec.compute)
-        rel = store.record_path(record.key).relative_to(store.root).as_posix()
-        members[rel] = store.record_path(record.key).read_bytes()
-        ckpt = store.checkpoint_path(record.key)
-        if ckpt.is_file():
-            members[ckpt.relative_to(store.root).as_posix()] = ckpt.read_bytes()
-    if not members:
+        for member in (store.record_path(record.key), store.checkpoint_path(record.key)):
+            if member.is_file():
+                data = member.read_bytes()
+                files[member.relative_to(store.root).as_posix()] = {
+                    "sha256": _sha256(data), "bytes": len(data)}
+    if not files:
         raise ArchiveError(f"the run cache {store.root} holds no record of this code to export "
                            f"({skipped} of other code); build the book first")
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "code": code_fingerprint(),
                 "cache_version": CACHE_VERSION, "computes": sorted(computes),
-                **environment_summary(),
-                "files": {name: {"sha256": _sha256(data), "bytes": len(data)}
-                          for name, data in sorted(members.items())}}
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in [(MANIFEST, json.dumps(manifest, indent=1).encode()),
-                           *sorted(members.items())]:
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode = len(data), 0, 0o644
-            tar.addfile(info, io.BytesIO(data))
+                **environment_summary(), "files": dict(sorted(files.items()))}
     path = Path(path)
-    atomic_write_bytes(path, buffer.getvalue())
-    n_ckpt = sum(name.startswith("checkpoints/") for name in members)
-    return Exported(path, len(members) - n_ckpt, n_ckpt, skipped, path.stat().st_size)
+    with atomic_writer(path) as fh, tarfile.open(fileobj=fh, mode="w:gz") as tar:
+        _add(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
+        for name, expected in manifest["files"].items():
+            data = (store.root / name).read_bytes()
+            if len(data) != expected["bytes"] or _sha256(data) != expected["sha256"]:
+                raise ArchiveError(f"{store.root / name} changed while the archive was "
+                                   "written (a sweep on the same results folder?); export again "
+                                   "when it has finished")
+            _add(tar, name, data)
+    n_ckpt = sum(name.startswith("checkpoints/") for name in files)
+    return Exported(path, len(files) - n_ckpt, n_ckpt, skipped, path.stat().st_size)
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), 0, 0o644
+    tar.addfile(info, io.BytesIO(data))
 
 
 def _open(path: Path) -> tarfile.TarFile:
@@ -155,12 +169,15 @@ def _manifest(tar: tarfile.TarFile, path: Path) -> dict[str, Any]:
     return manifest
 
 
-def _read_members(tar: tarfile.TarFile, path: Path, manifest: dict[str, Any]
-                  ) -> dict[str, bytes]:
+def _members(tar: tarfile.TarFile, path: Path, manifest: dict[str, Any]
+             ) -> Iterator[tuple[str, bytes]]:
+    """Every member but the manifest, ``(name, data)``, one at a time, each checked against
+    the manifest (its name, size and SHA-256); at the end, that none the manifest lists is
+    missing."""
     files: dict[str, Any] = manifest.get("files") or {}
-    out: dict[str, bytes] = {}
+    seen: set[str] = set()
     try:
-        for member in tar.getmembers():
+        for member in tar:
             if member.name == MANIFEST:
                 continue
             if not member.isfile() or not _MEMBER.match(member.name) or member.name not in files:
@@ -172,54 +189,65 @@ def _read_members(tar: tarfile.TarFile, path: Path, manifest: dict[str, Any]
             if len(data) != expected.get("bytes") or _sha256(data) != expected.get("sha256"):
                 raise ArchiveError(f"{member.name} in {path} does not match its checksum "
                                    "(a truncated or corrupted archive); copy or export it again")
-            out[member.name] = data
+            seen.add(member.name)
+            yield member.name, data
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ArchiveError(f"{path} is truncated or corrupted ({exc}); copy or export it "
                            "again") from None
-    missing = sorted(set(files) - set(out))
+    missing = sorted(set(files) - seen)
     if missing:
         raise ArchiveError(f"{path} lacks {len(missing)} file(s) its manifest lists (first: "
                            f"{missing[0]}): a truncated archive; copy or export it again")
-    return out
+
+
+def _check_record(name: str, data: bytes, path: Path, manifest: dict[str, Any]) -> None:
+    """``ArchiveError`` unless ``data`` is a record this code computes, stored under its key."""
+    from .fingerprint import code_fingerprint
+
+    try:
+        record = Record.from_dict(json.loads(data))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ArchiveError(f"{name} in {path} is not a record ({exc})") from None
+    if record.key != Path(name).stem or not _current(record):
+        made_by = manifest.get("versions", {}).get("tlkit", "?")
+        raise ArchiveError(
+            f"{path} holds records made by a different computation (code "
+            f"{manifest.get('code')}, tlkit {made_by}; this installation computes code "
+            f"{code_fingerprint()}): none is imported. Rebuild the results with this code, "
+            f"or install the tlkit that made them")
 
 
 def import_results(path: str | os.PathLike[str], store: Store | None = None) -> Imported:
     """Verify the archive at ``path`` and merge it into ``store``.
 
+    Two passes over the archive, each holding one member in memory: the first checks every
+    member (checksums, names, that each record is one this code computes), the second writes
+    checkpoints and then records.
+
     Raises:
         ArchiveError: the archive is unreadable, of another format version, altered, truncated,
             or holds records this code does not compute (nothing is written then).
     """
-    from .fingerprint import code_fingerprint
-
     path, store = Path(path), store if store is not None else Store()
     with _open(path) as tar:
         manifest = _manifest(tar, path)
-        members = _read_members(tar, path, manifest)
-    for name, data in members.items():
-        if not name.startswith("runs/"):
-            continue
-        try:
-            record = Record.from_dict(json.loads(data))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ArchiveError(f"{name} in {path} is not a record ({exc})") from None
-        if record.key != Path(name).stem or not _current(record):
-            made_by = manifest.get("versions", {}).get("tlkit", "?")
-            raise ArchiveError(
-                f"{path} holds records made by a different computation (code "
-                f"{manifest.get('code')}, tlkit {made_by}; this installation computes code "
-                f"{code_fingerprint()}): none is imported. Rebuild the results with this code, "
-                f"or install the tlkit that made them")
+        for name, data in _members(tar, path, manifest):
+            if name.startswith("runs/"):
+                _check_record(name, data, path, manifest)
     store.check_writable()
     new = kept = ckpts = 0
-    for name, data in sorted(members.items()):  # checkpoints before the records that need them
-        target = store.root / name
-        if target.exists():
-            kept += 1
-            continue
-        atomic_write_bytes(target, data)
-        if name.startswith("checkpoints/"):
-            ckpts += 1
-        else:
-            new += 1
+    for kind in ("checkpoints/", "runs/"):  # checkpoints before the records that need them
+        with _open(path) as tar:
+            for name, data in _members(tar, path, _manifest(tar, path)):
+                if not name.startswith(kind):
+                    continue
+                target = store.root / name
+                if target.exists():
+                    kept += 1
+                    continue
+                atomic_write_bytes(target, data)
+                if kind == "checkpoints/":
+                    ckpts += 1
+                else:
+                    new += 1
     return Imported(new, ckpts, kept, tuple(manifest.get("computes", ())))

@@ -28,14 +28,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
 from .record import Record
 from .spec import RunSpec
 
-__all__ = ["Store", "results_root", "atomic_write_bytes", "DAMAGED", "CacheNotWritableError"]
+__all__ = ["Store", "results_root", "atomic_write_bytes", "atomic_writer", "DAMAGED",
+           "CacheNotWritableError"]
 
 #: The folder (under the results folder) where damaged files are kept.
 DAMAGED = "damaged"
@@ -46,13 +47,16 @@ def results_root() -> Path:
     return Path(os.environ.get("TLKIT_RESULTS", "results")).expanduser()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A binary file that becomes ``path`` when the block ends without an error (temporary
+    file beside it, fsync, rename); on an error ``path`` is untouched and the temporary file
+    removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -60,6 +64,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_writer`)."""
+    with atomic_writer(path) as fh:
+        fh.write(data)
 
 
 class CacheNotWritableError(OSError):

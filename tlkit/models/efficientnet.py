@@ -118,9 +118,8 @@ class LayerEfficientNetLite(LayeredModel):
     def __init__(self, num_classes: int, in_channels: int = 3,
                  weights: str | None = None) -> None:
         super().__init__()
-        if weights not in (None, "imagenet"):
-            raise ValueError(f"unknown EfficientNet-Lite0 weights {weights!r}; valid: "
-                             "'imagenet' or None")
+        if weights is not None:
+            _check_weights(weights)
         stem = nn.Sequential(_Input(in_channels), _conv_bn(3, 32, 3, 2))
         stages = []
         for repeats, k, stride, expansion, cin, cout in STAGES:
@@ -214,10 +213,14 @@ def _build(num_classes: int, *, in_channels: int = 3, input_size: int = 224, wid
     return LayerEfficientNetLite(num_classes, in_channels, weights)
 
 
-def _prepare(name: str) -> None:
+def _check_weights(name: str) -> None:
     if name != "imagenet":
         raise ValueError(f"unknown EfficientNet-Lite0 weights {name!r}; valid: 'imagenet' or "
                          "None")
+
+
+def _prepare(name: str) -> None:
+    _check_weights(name)
     weights_path()
 
 
