@@ -105,6 +105,34 @@ def test_a_failing_run_is_recorded_and_the_others_are_kept(monkeypatch):
     assert Store().failure(tiny(1)) is None
 
 
+def test_a_diverged_run_is_not_trained_again(monkeypatch, count_fits):
+    """Divergence is a property of the spec: a rerun reports it without training it (a crash
+    is retried); code that changes the run's key trains it afresh."""
+    real = tlkit.runner.fit
+
+    def diverging(*args, **kwargs):
+        if kwargs.get("seed") == tiny(1).seed_for("batches"):
+            real(*args, **kwargs)
+            raise FloatingPointError("training diverged: the loss is not finite; lower lr")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tlkit.runner, "fit", diverging)
+    specs = [tiny(0), tiny(1), tiny(2)]
+    with pytest.raises(sweep.SweepError, match="diverged"):
+        sweep.run(specs)
+    assert len(count_fits) == 3 and Store().diverged(tiny(1)) is not None
+    with pytest.raises(sweep.SweepError, match="diverged") as info:
+        sweep.run(specs)
+    assert len(count_fits) == 3, "the diverged run was trained again"
+    assert list(info.value.failures) == [tiny(1).key()] and len(info.value.records) == 2
+    assert sweep.plan(specs, Store()) == []
+    dependent = tiny(1, transfer=TransferSpec(source=tiny(1), layers=2))
+    with pytest.raises(sweep.SweepError) as info:
+        sweep.run([dependent])
+    assert "not run: its source run" in info.value.failures[dependent.key()]
+    assert len(count_fits) == 3
+
+
 def test_serial_sweep_stores_each_run_before_training_the_next(monkeypatch):
     """A run that has finished is on disk before the next one starts, so a kill or a crash
     in the middle of a serial sweep loses at most the run in progress."""

@@ -169,11 +169,29 @@ class Store:
             self.failure_path(record.key).unlink()
         return path
 
-    def put_failure(self, spec: RunSpec, error: str) -> Path:
+    def put_failure(self, spec: RunSpec, error: str, *, diverged: bool = False) -> Path:
+        """Note that a run raised ``error``. A run that ``diverged`` (its loss became
+        infinite: a property of the spec, as deterministic as a record) is not run again by
+        a sweep while the note exists; any other failure is retried."""
         path = self.failure_path(spec.key())
-        payload = {"key": spec.key(), "spec": spec.to_dict(), "error": error}
+        payload = {"key": spec.key(), "spec": spec.to_dict(), "error": error,
+                   "diverged": diverged}
         atomic_write_bytes(path, json.dumps(payload, indent=1).encode())
         return path
+
+    def diverged(self, spec: RunSpec) -> str | None:
+        """The error of ``spec`` if it is noted as diverged (for this key), else ``None``."""
+        path = self.failure_path(spec.key())
+        try:
+            note = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return None
+        if isinstance(note, dict) and note.get("diverged") is True and note.get(
+                "key") == spec.key():
+            return str(note.get("error", "diverged"))
+        return None
 
     def failure(self, spec: RunSpec) -> str | None:
         try:

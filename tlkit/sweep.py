@@ -108,8 +108,9 @@ def execute_one(spec_dict: dict[str, Any], root: str, device: str,
                     f"the checkpoint of source run {spec.transfer.source.key()} is not in "
                     f"{root}; it is written before any run that copies it is submitted")
         trained = train(spec, source=source, device=device)
-    except Exception:  # noqa: BLE001 - reported per run
-        return {"key": spec.key(), "error": traceback.format_exc()}
+    except Exception as exc:  # noqa: BLE001 - reported per run
+        return {"key": spec.key(), "error": traceback.format_exc(),
+                "diverged": isinstance(exc, FloatingPointError)}
     out: dict[str, Any] = {"key": spec.key(), "record": trained.record.to_dict()}
     if keep_state:
         out["state"] = trained.state
@@ -147,14 +148,17 @@ def _unique(specs: Iterable[RunSpec]) -> dict[str, RunSpec]:
 
 
 def plan(specs: Sequence[RunSpec], store: Store) -> list[list[tuple[RunSpec, bool]]]:
-    """The missing runs, grouped in levels (sources first), each with its checkpoint flag."""
+    """The missing runs, grouped in levels (sources first), each with its checkpoint flag.
+
+    A run noted as diverged (:meth:`~tlkit.store.Store.diverged`) is not missing: training it
+    again would diverge again. :func:`run` reports it as failed without training it."""
     sources = _unique(src for s in specs for src in s.sources())
     everything = _unique([*sources.values(), *specs])
     levels: dict[int, list[tuple[RunSpec, bool]]] = {}
     for key, spec in everything.items():
         needs_ckpt = key in sources
         done = store.has(spec) and (not needs_ckpt or store.has_checkpoint(spec))
-        if not done:
+        if not done and store.diverged(spec) is None:
             levels.setdefault(len(spec.sources()), []).append((spec, needs_ckpt))
     return [levels[k] for k in sorted(levels)]
 
@@ -234,6 +238,11 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
     bar = SweepProgress(len(needed), total, progress if progress is not None else bar_enabled(),
                         compute=specs[0].compute if specs else None, keys=list(needed))
     failures: dict[str, str] = {}
+    for key, spec in needed.items():  # diverged before: failed again, without training
+        if not store.has(spec):
+            error = store.diverged(spec)
+            if error is not None:
+                failures[key] = error
     broken: list[str] = []  # runs lost with a broken process pool (no failure note)
 
     def finish(future: Future, spec: RunSpec, lock: FileLock) -> None:
@@ -253,7 +262,7 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
                 store.put(Record.from_dict(out["record"]))
             else:
                 failures[spec.key()] = out["error"]
-                store.put_failure(spec, out["error"])
+                store.put_failure(spec, out["error"], diverged=out.get("diverged", False))
         finally:
             lock.release()
         bar.advance(spec.key(), "trained" if "record" in out else "failed")

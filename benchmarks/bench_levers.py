@@ -1,0 +1,207 @@
+"""What each speed lever gives cnn8 training on the CPU, alone and combined.
+
+    python benchmarks/bench_levers.py [--steps 60] [--repeats 3] [--json out.json]
+
+A bare PyTorch loop (one network, eager, float32, SGD with Nesterov momentum, batches of 64,
+13 classes, one torch thread) is the reference at three sizes: 8 px width 8 (the book's quick
+profiles today), 16 px width 16 and 32 px width 16. Each variant trains the same number of
+steps on the same random tensors and is reported as images per second and as a ratio to the
+reference, best of ``--repeats`` after a warm-up:
+
+* ``channels_last``: the network and its inputs in NHWC memory format;
+* ``foreach``: the optimiser's multi-tensor step (``foreach=True``);
+* ``bf16``: bfloat16 autocast (a different numerical precision: a compute setting of its own);
+* ``compile``: ``torch.compile`` of the network (its compilation time reported separately);
+* ``grouped K``: K networks as one model (grouped convolutions, batched matrix products), each
+  network its own batch; images per second count all K networks' images;
+* ``tlkit.fit``: the project's trainer as it stands, with its own choice of levers.
+
+Peak memory of the process (resident set) is reported after each variant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import time
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from tlkit.models import LayerCNN
+from tlkit.runner import cpu_threads
+from tlkit.train import TrainConfig, fit
+
+CLASSES, BATCH = 13, 64
+SIZES = ((8, 8), (16, 16), (32, 16))
+
+
+class GroupedCNN8(nn.Module):
+    """K cnn8 networks in one module: convolutions with ``groups=K``, batch norm over the K
+    networks' channels (per channel, so per network), fully connected layers as batched
+    matrix products. Input (B, K*C, H, W): network k sees channels k*C..(k+1)*C-1."""
+
+    def __init__(self, k: int, size: int, width: int) -> None:
+        super().__init__()
+        w, self.k = width, k
+        chans = [1, w, 2 * w, 4 * w, 4 * w, 4 * w]
+        pools = [True, True, False, False, True]
+        self.convs = nn.ModuleList()
+        for c_in, c_out, pool in zip(chans[:-1], chans[1:], pools, strict=True):
+            self.convs.append(nn.Sequential(
+                nn.Conv2d(k * c_in, k * c_out, 3, padding=1, bias=False, groups=k),
+                nn.BatchNorm2d(k * c_out), nn.ReLU(inplace=True),
+                *([nn.MaxPool2d(2)] if pool else [])))
+        side = size // 8
+        dims = [4 * w * side * side, 16 * w, 16 * w, CLASSES]
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.randn(k, a, b) * (2 / a) ** 0.5)
+            for a, b in zip(dims[:-1], dims[1:], strict=True))
+        self.biases = nn.ParameterList(nn.Parameter(torch.zeros(k, 1, b)) for b in dims[1:])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.convs:
+            x = conv(x)
+        b = x.shape[0]
+        h = x.reshape(b, self.k, -1).transpose(0, 1)  # (K, B, features)
+        for i, (w, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = torch.baddbmm(bias, h, w)
+            if i < len(self.weights) - 1:
+                h = F.relu(h)
+        return h  # (K, B, classes)
+
+
+def loop(size: int, width: int, steps: int, *, channels_last=False, foreach=False, bf16=False,
+         compiled=False) -> tuple[float, float]:
+    """Seconds for ``steps`` training steps, and the compilation's seconds (first steps)."""
+    torch.manual_seed(0)
+    model = LayerCNN(CLASSES, 1, size, width)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(BATCH * 8, 1, size, size, generator=g)
+    y = torch.randint(0, CLASSES, (BATCH * 8,), generator=g)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True,
+                          weight_decay=5e-4, foreach=foreach)
+    forward = torch.compile(model) if compiled else model
+    model.train()
+
+    def step(i: int) -> None:
+        j = (i % 8) * BATCH
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = forward(x[j:j + BATCH])
+        loss = F.cross_entropy(logits.float(), y[j:j + BATCH])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    t0 = time.perf_counter()
+    for i in range(3):
+        step(i)
+    warm = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    return time.perf_counter() - t0, warm
+
+
+def grouped(size: int, width: int, steps: int, k: int) -> float:
+    torch.manual_seed(0)
+    model = GroupedCNN8(k, size, width)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(BATCH, k, size, size, generator=g)
+    y = torch.randint(0, CLASSES, (k, BATCH), generator=g)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    model.train()
+
+    def step() -> None:
+        logits = model(x)
+        # the sum over networks of each one's mean loss: each gradient is its own network's
+        loss = F.cross_entropy(logits.reshape(-1, CLASSES), y.reshape(-1), reduction="sum") / BATCH
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return time.perf_counter() - t0
+
+
+def trainer(size: int, width: int, steps: int) -> float:
+    torch.manual_seed(0)
+    model = LayerCNN(CLASSES, 1, size, width)
+    g = torch.Generator().manual_seed(0)
+    n = BATCH * steps
+    x = torch.rand(n, 1, size, size, generator=g)
+    y = torch.randint(0, CLASSES, (n,), generator=g)
+    cfg = TrainConfig(epochs=1, batch_size=BATCH, lr=0.01)
+    t0 = time.perf_counter()
+    fit(model, x, y, x[:8], y[:8], cfg, device="cpu")
+    return time.perf_counter() - t0
+
+
+def peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ks", default="4,8,32", help="K of the grouped variants")
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    torch.set_num_threads(cpu_threads())
+    steps, rows = args.steps, []
+    variants = {
+        "bare loop": {},
+        "channels_last": {"channels_last": True},
+        "foreach": {"foreach": True},
+        "bf16": {"bf16": True},
+        "channels_last + foreach": {"channels_last": True, "foreach": True},
+        "channels_last + bf16": {"channels_last": True, "bf16": True},
+    }
+    if not args.no_compile:
+        variants["compile"] = {"compiled": True}
+        variants["compile + channels_last"] = {"compiled": True, "channels_last": True}
+    for size, width in SIZES:
+        base = None
+        for name, kw in variants.items():
+            timed = [loop(size, width, steps, **kw) for _ in range(args.repeats)]
+            seconds, warm = min(t for t, _ in timed), timed[0][1]
+            ips = steps * BATCH / seconds
+            base = base or ips
+            rows.append({"size": size, "width": width, "variant": name, "images_s": ips,
+                         "ratio": ips / base, "first_steps_s": warm, "peak_gb": peak_gb()})
+            print(f"{size:>2} px w{width:<2} {name:<26} {ips:9.0f} img/s {ips / base:5.2f}x"
+                  f" (first 3 steps {warm:.2f} s)", flush=True)
+        for k in map(int, args.ks.split(",")):
+            seconds = min(grouped(size, width, steps, k) for _ in range(args.repeats))
+            ips = k * steps * BATCH / seconds
+            rows.append({"size": size, "width": width, "variant": f"grouped K={k}",
+                         "images_s": ips, "ratio": ips / base, "peak_gb": peak_gb()})
+            print(f"{size:>2} px w{width:<2} {'grouped K=' + str(k):<26} {ips:9.0f} img/s "
+                  f"{ips / base:5.2f}x", flush=True)
+        seconds = min(trainer(size, width, steps) for _ in range(args.repeats))
+        ips = steps * BATCH / seconds
+        rows.append({"size": size, "width": width, "variant": "tlkit.fit", "images_s": ips,
+                     "ratio": ips / base, "peak_gb": peak_gb()})
+        print(f"{size:>2} px w{width:<2} {'tlkit.fit':<26} {ips:9.0f} img/s {ips / base:5.2f}x",
+              flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"machine": platform.processor() or platform.machine(),
+                       "torch": torch.__version__, "threads": torch.get_num_threads(),
+                       "steps": steps, "batch": BATCH, "rows": rows}, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
