@@ -318,11 +318,15 @@ class FeatureSpace:
         features: images ``(N, C, H, W)`` -> float array ``(N, d)``.
         gamma: the :math:`\\gamma` of the similarity :math:`\\exp(-\\gamma\\,\\mathrm{EMD})` of
             Cui et al. in this space.
+        identity: what ``features`` computes, as a string (``"pixels:8"``, the key of the
+            network whose features they are): with it, distances in this space are cached in
+            the results folder (:mod:`tlkit.computed`); empty: computed on every call.
     """
 
     name: str
     features: Callable[[Any], np.ndarray]
     gamma: float
+    identity: str = ""
 
 
 @dataclass(frozen=True)
@@ -359,19 +363,36 @@ def distance_table(pairs: Iterable[DistancePair], model: Any, max_samples: int,
     the domain similarity of Cui et al. (2018), a monotone transform of the EMD. The row also
     has the pair's labels and ``source_classes`` and ``classes`` (the number of each).
     """
-    from .measures import class_mean_emd, otdd
+    from dataclasses import asdict
+
+    from .computed import cached
 
     rows = []
     for p in pairs:
-        xs, ys = pool(p.source, model)
-        xt, yt = pool(p.target, model)
-        row: dict[str, Any] = dict(p.labels, source_classes=len(np.unique(ys)),
-                                   classes=len(np.unique(yt)))
-        for space in p.spaces:
-            fs, ft = space.features(xs), space.features(xt)
-            row[f"otdd_{space.name}"] = otdd(fs, ys, ft, yt, max_samples=max_samples, seed=seed)
-            emd = class_mean_emd(fs, ys, ft, yt)
-            row[f"emd_{space.name}"] = emd
-            row[f"similarity_{space.name}"] = math.exp(-space.gamma * emd)
-        rows.append(row)
+        def measure(p: DistancePair = p) -> dict[str, Any]:
+            return _measure(p, model, max_samples, seed)
+
+        if all(space.identity for space in p.spaces):
+            inputs = {"source": asdict(p.source), "target": asdict(p.target),
+                      "model": asdict(model), "max_samples": max_samples, "seed": seed,
+                      "spaces": [[s.name, s.identity, s.gamma] for s in p.spaces]}
+            measured = cached("distances", inputs, measure, modules=["measures", "analysis.py"])
+        else:
+            measured = measure()
+        rows.append(dict(p.labels, **measured))
     return pd.DataFrame(rows)
+
+
+def _measure(p: DistancePair, model: Any, max_samples: int, seed: int) -> dict[str, Any]:
+    from .measures import class_mean_emd, otdd
+
+    xs, ys = pool(p.source, model)
+    xt, yt = pool(p.target, model)
+    row: dict[str, Any] = dict(source_classes=len(np.unique(ys)), classes=len(np.unique(yt)))
+    for space in p.spaces:
+        fs, ft = space.features(xs), space.features(xt)
+        row[f"otdd_{space.name}"] = otdd(fs, ys, ft, yt, max_samples=max_samples, seed=seed)
+        emd = class_mean_emd(fs, ys, ft, yt)
+        row[f"emd_{space.name}"] = emd
+        row[f"similarity_{space.name}"] = math.exp(-space.gamma * emd)
+    return row

@@ -119,7 +119,7 @@ def pixel_space(feature_size: int) -> FeatureSpace:
     from ...measures import pixel_features
 
     return FeatureSpace("pixels", lambda im: pixel_features(im, size=feature_size),
-                        SIMILARITY_GAMMA["pixels"])
+                        SIMILARITY_GAMMA["pixels"], identity=f"pixels:{feature_size}")
 
 
 def distance_table(params: Mapping[str, Any], *, store: Any = None,
@@ -142,7 +142,7 @@ def distance_table(params: Mapping[str, Any], *, store: Any = None,
         if network:
             spaces.append(FeatureSpace(
                 "network", lambda im, src=source: network_features(src, im, store=store),
-                SIMILARITY_GAMMA["network"]))
+                SIMILARITY_GAMMA["network"], identity=f"network:{source.key()}:7"))
         for t in ax.targets:
             pairs.append(DistancePair(source.data, target_spec(params, t, 0).data, tuple(spaces),
                                       dict(axis=ax.name, target=t.name, family=t.family,

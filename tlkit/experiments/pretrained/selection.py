@@ -156,9 +156,14 @@ def score_table(runs: Sequence[Any], *, distance_samples: int, store: Any = None
     :data:`SCORES`. ``gamma`` is the domain similarity's :math:`\\gamma` (default: the
     network-space value of the layer-transfer chapter).
     """
+    from dataclasses import asdict
+
+    from ...computed import cached
+    from ...store import Store
     from ..layer_transfer import SIMILARITY_GAMMA
     from ..small_targets.curves import size_label
 
+    store = store if store is not None else Store()
     gamma = SIMILARITY_GAMMA["network"] if gamma is None else gamma
     rows, networks, pools = [], {}, {}
     cache: dict[Any, dict[str, float]] = {}  # scores of one network on one set of images
@@ -170,8 +175,15 @@ def score_table(runs: Sequence[Any], *, distance_samples: int, store: Any = None
         data = spec.data if spec.data.n_per_class is not None else replace(spec.data,
                                                                            subsample_seed=0)
         if (net_key, data, spec.model) not in cache:
-            cache[net_key, data, spec.model] = _scores(
-                spec, networks, pools, net_key, store, distance_samples, gamma)
+            inputs = {"network": net_key if src is not None else
+                      f"{spec.model.arch}:{spec.model.weights}", "data": asdict(data),
+                      "model": asdict(spec.model), "distance_samples": distance_samples,
+                      "gamma": gamma, "layer": _FEATURE_LAYER[spec.model.arch]}
+            cache[net_key, data, spec.model] = cached(
+                "scores", inputs,
+                lambda spec=spec, net_key=net_key: _scores(
+                    spec, networks, pools, net_key, store, distance_samples, gamma),
+                modules=["measures", "experiments/pretrained/selection.py"], store=store)
         rows.append(dict(spec.tag_dict, per_class=spec.data.n_per_class, seed=spec.seed,
                          size=size_label(spec.data.n_per_class),
                          test_acc=record.metrics["test_acc"],
