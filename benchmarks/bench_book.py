@@ -7,7 +7,9 @@ with an empty run cache (``TLKIT_RESULTS``; temporary unless ``--results`` names
 the first build is cold (every run trains), the second warm (every run is a cache hit and the
 notebooks only re-plot). Per-notebook times come from the build's own log; peak memory is the
 largest total resident memory of the whole process tree (the build, the notebook kernels and
-their worker processes), sampled every 0.2 s.
+their worker processes), sampled every 0.2 s. After the cold build it also prints the stored
+runs' summed wall time by kind of run and, per notebook, the fraction of its workers' time
+that went into runs (``busy`` in the executed notebook's metadata).
 """
 
 from __future__ import annotations
@@ -69,8 +71,35 @@ def build(profile: str, build_dir: Path, env: dict[str, str]) -> dict:
     notebooks = {m.group(1): float(m.group(2)) for m in re.finditer(
         r"notebooks/(\S+)\.ipynb \(profile \w+\) \.\.\.\s+executed in ([\d.]+) s", log)}
     html = re.search(r"built in ([\d.]+) s", log)
-    return {"wall_s": wall, "notebooks_s": notebooks,
+    busy = {}
+    for nb in sorted((build_dir / "src" / "notebooks").glob("*.ipynb")):
+        meta = json.loads(nb.read_text()).get("metadata", {}).get("tlkit", {})
+        if "busy" in meta.get("sweeps", {}):
+            busy[nb.stem] = meta["sweeps"]["busy"]
+    return {"wall_s": wall, "notebooks_s": notebooks, "busy": busy,
             "html_s": float(html.group(1)) if html else None, "peak_rss_gb": peak / 2**30}
+
+
+def kind_of(spec: dict) -> str:
+    """The kind of a run, as in the table of run-seconds (benchmarks/README.md)."""
+    m, t = spec["model"], spec["transfer"]
+    name = f"{m['arch']} width {m['width']}, {m['size']} px"
+    if m["arch"] != "cnn8":
+        return f"{m['arch']}, {m['size']} px"
+    if t.get("source") is None and not t.get("layers"):
+        return f"{name}, from scratch"
+    return f"{name}, {'frozen' if t.get('frozen', 0) else 'fine-tuned'} transfer"
+
+
+def run_seconds(results: Path) -> dict[str, dict[str, float]]:
+    """Count and summed wall seconds of the stored runs, by kind."""
+    out: dict[str, dict[str, float]] = {}
+    for path in (results / "runs").rglob("*.json"):
+        record = json.loads(path.read_text())
+        kind = out.setdefault(kind_of(record["spec"]), {"runs": 0, "seconds": 0.0})
+        kind["runs"] += 1
+        kind["seconds"] += record["provenance"]["wall_seconds"]
+    return dict(sorted(out.items()))
 
 
 def main() -> None:
@@ -94,7 +123,13 @@ def main() -> None:
             r = out[phase]
             per = ", ".join(f"{k} {v:.0f} s" for k, v in r["notebooks_s"].items())
             print(f"{phase}: {r['wall_s']:.0f} s in all ({per}; HTML {r['html_s']:.0f} s); "
-                  f"peak memory {r['peak_rss_gb']:.2f} GB")
+                  f"peak memory {r['peak_rss_gb']:.2f} GB; workers busy "
+                  + ", ".join(f"{k} {v:.0%}" for k, v in r["busy"].items()))
+            if phase == "cold":
+                out["run_seconds"] = run_seconds(results)
+                for kind, v in out["run_seconds"].items():
+                    print(f"  {kind}: {v['runs']} runs, {v['seconds']:.0f} run-seconds "
+                          f"({v['seconds'] / v['runs']:.2f} s each)")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
 

@@ -33,12 +33,15 @@ def test_an_executed_notebook_counts_distinct_runs_trained_and_cached(tmp_path):
     execute(path, first, {}, cwd=REPO)
     sweeps = nbformat.read(str(first), as_version=4).metadata["tlkit"]["sweeps"]
     # 4 distinct runs (source, two targets, one more); the shared one trained once
+    busy = sweeps.pop("busy")
     assert sweeps == {"sweeps": 2, "runs": 4, "runs_trained": 4, "runs_cached": 0,
                       "computes": ["cpu-fp32"]}
+    assert 0 < busy <= 1, "the serial sweep's one worker spent part of its time in runs"
     second = tmp_path / "second.ipynb"
     execute(path, second, {}, cwd=REPO)
     again = nbformat.read(str(second), as_version=4).metadata["tlkit"]
     assert again["sweeps"]["runs_trained"] == 0 and again["sweeps"]["runs_cached"] == 4
+    assert "busy" not in again["sweeps"], "nothing trained, no busy fraction"
     assert again["versions"]["torch"] and again["machine"]["cpus"] >= 1
 
     rows = notebook_rows([first, second])

@@ -133,6 +133,30 @@ def test_a_diverged_run_is_not_trained_again(monkeypatch, count_fits):
     assert len(count_fits) == 3
 
 
+def test_sources_first_then_the_longest_runs_and_targets_once_their_source_is_stored(
+        count_fits):
+    from dataclasses import replace
+
+    from tlkit.sweep import _ReadyQueue, cost
+
+    short, long_ = tiny(0), replace(tiny(1), train=replace(TINY_TRAIN, epochs=3))
+    targets = [transfer(1), transfer(3)]
+    assert cost(long_) > cost(short) and cost(transfer(5)) < cost(transfer(1))
+    queue = _ReadyQueue([(short, False), (long_, False), *[(t, False) for t in targets],
+                         (source(), True)])
+    assert queue.pop()[0] == source(), "the source goes first"
+    assert queue.pop()[0] == long_ and queue.pop()[0] == short and not queue.ready
+    assert queue, "the targets still wait for their source"
+    queue.finished(source().key())
+    assert {queue.pop()[0].key() for _ in targets} == {t.key() for t in targets}
+    assert not queue
+
+    sweep.run([short, long_, *targets])
+    order = list(count_fits)
+    assert order[0] == source().seed_for("batches")
+    assert order.index(long_.seed_for("batches")) < order.index(short.seed_for("batches"))
+
+
 def test_serial_sweep_stores_each_run_before_training_the_next(monkeypatch):
     """A run that has finished is on disk before the next one starts, so a kill or a crash
     in the middle of a serial sweep loses at most the run in progress."""

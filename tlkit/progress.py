@@ -68,8 +68,10 @@ class SweepProgress:
     """
 
     def __init__(self, runs: int, to_do: int, bar: bool, compute: str | None = None,
-                 keys: Sequence[str] = ()) -> None:
+                 keys: Sequence[str] = (), workers: int | None = None) -> None:
         self.runs, self.to_do, self.cached = runs, to_do, runs - to_do
+        self.workers = workers  # runs at once (None: not known, e.g. a remote cluster)
+        self.run_seconds = 0.0  # wall time of the runs trained, summed over workers
         self.compute, self.keys = compute, list(keys)
         self.trained: list[str] = []  # keys trained and stored by this sweep
         self.failed: list[str] = []
@@ -92,10 +94,13 @@ class SweepProgress:
                                 "to_do": self.to_do, "done": self.done,
                                 "started": self.started, "finished": finished})
 
-    def advance(self, key: str | None = None, outcome: str = "trained") -> None:
-        """One more run of the sweep is done: ``"trained"`` here, ``"stored"`` meanwhile by
-        another process, or ``"failed"`` (``key`` is kept for the log)."""
+    def advance(self, key: str | None = None, outcome: str = "trained",
+                seconds: float = 0.0) -> None:
+        """One more run of the sweep is done: ``"trained"`` here (in ``seconds`` of a
+        worker's time), ``"stored"`` meanwhile by another process, or ``"failed"`` (``key`` is
+        kept for the log)."""
         self.done += 1
+        self.run_seconds += seconds
         if key is not None and outcome in ("trained", "failed"):
             (self.trained if outcome == "trained" else self.failed).append(key)
         if self._bar is not None:
@@ -110,6 +115,7 @@ class SweepProgress:
             line = {"runs": self.runs, "cached": self.cached, "to_do": self.to_do,
                     "done": self.done, "compute": self.compute,
                     "seconds": round(time.time() - self.started, 2),
+                    "workers": self.workers, "run_seconds": round(self.run_seconds, 2),
                     "keys": self.keys, "trained": self.trained, "failed": self.failed}
             try:
                 with sweeps_log(self._file).open("a") as log:
@@ -187,6 +193,8 @@ class ProgressMonitor:
 
     def summary(self) -> dict[str, Any]:
         """The sweeps seen: ``{"sweeps", "runs", "runs_trained", "runs_cached", "computes"}``
+        and, where runs were trained, ``"busy"``: the fraction of the workers' time (sweep
+        seconds times workers) spent in runs
         over distinct runs: ``runs`` needed, ``runs_trained`` trained by these sweeps, and
         ``runs_cached`` the others (from the cache, or stored meanwhile by another process;
         a run that failed counts in neither)."""
@@ -194,9 +202,14 @@ class ProgressMonitor:
         needed = {k for s in sweeps for k in s.get("keys", ())}
         trained = {k for s in sweeps for k in s.get("trained", ())}
         failed = {k for s in sweeps for k in s.get("failed", ())}
-        return {"sweeps": len(sweeps), "runs": len(needed), "runs_trained": len(trained),
-                "runs_cached": len(needed - trained - failed),
-                "computes": sorted({s["compute"] for s in sweeps if s.get("compute")})}
+        out = {"sweeps": len(sweeps), "runs": len(needed), "runs_trained": len(trained),
+               "runs_cached": len(needed - trained - failed),
+               "computes": sorted({s["compute"] for s in sweeps if s.get("compute")})}
+        training = [s for s in sweeps if s.get("trained") and s.get("workers")]
+        if training:  # how much of the workers' time went into runs
+            out["busy"] = round(sum(s["run_seconds"] for s in training) / sum(
+                s["seconds"] * s["workers"] for s in training), 3)
+        return out
 
     def _watch(self) -> None:
         while not self._stop.wait(self.interval):

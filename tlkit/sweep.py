@@ -4,8 +4,10 @@
 each one up in the :class:`~tlkit.store.Store` by its key and submits only the missing runs to
 an executor with the ``concurrent.futures`` interface (``submit(fn, *args) -> Future``): the
 in-process :class:`~tlkit.executors.SerialExecutor` by default; a process pool or a Dask
-``Client`` work the same way. Source runs are executed first, level by level, so every target
-finds its source checkpoint.
+``Client`` work the same way. A run is submitted as soon as its source run is stored, so
+every target finds its source's checkpoint; among the runs ready, sources go first and then
+the longest runs (:func:`cost`), so that workers do not wait for one source while other work
+is ready.
 
 The sweep is the one writer of the run cache: a worker (:func:`execute_one`) reads the
 checkpoint of its run's source, trains, and returns the record (and, for a run that serves as a
@@ -46,7 +48,7 @@ from .store import Store
 from .train import resolve_device
 
 __all__ = ["run", "plan", "compute_of", "on_compute", "SweepError", "execute_one", "run_lock",
-           "WINDOW"]
+           "WINDOW", "cost"]
 
 #: The most runs a sweep has submitted and not yet stored (and so the most locks it holds).
 WINDOW = 128
@@ -230,13 +232,89 @@ def run(
             raise
 
 
+def _workers(executor: Any) -> int | None:
+    """How many runs ``executor`` trains at once (``None`` when it cannot say)."""
+    if isinstance(executor, SerialExecutor):
+        return 1
+    count = getattr(executor, "_max_workers", None)  # a process pool
+    if isinstance(count, int):
+        return count
+    client = getattr(executor, "client", None)  # tlkit's Dask executor
+    try:
+        return sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+    except Exception:  # noqa: BLE001 - only a statistic
+        return None
+
+
+def cost(spec: RunSpec) -> float:
+    """A rough count of a run's work, to start the longest runs first: the images it trains
+    on times its epochs, the pixels of an image and the network's width (squared, as the
+    channels of its convolutions are), less the share of the layers it keeps frozen.
+    EfficientNet-Lite0 counts as a network of width 64. Only the order of runs depends on it,
+    never a result."""
+    d, m, t = spec.data, spec.model, spec.transfer
+    classes = len(d.classes) if d.classes is not None else 10
+    images = classes * (d.n_per_class if d.n_per_class is not None else 500)
+    width = m.width if m.arch == "cnn8" else 64
+    trained_share = 1.0 - 0.5 * t.frozen / 8
+    return images * spec.train.epochs * m.size ** 2 * width ** 2 * trained_share
+
+
+class _ReadyQueue:
+    """The planned runs, released to the executor as soon as their source is stored.
+
+    A run whose source run is itself planned waits for that run to finish (:meth:`finished`,
+    whether it succeeded or failed: a failed source fails its runs when they are popped).
+    Among the ready runs, sources come first, the ones with the most runs waiting on them
+    first, then the longest runs by :func:`cost`, so that no worker waits for a source while
+    there is other work and the longest runs do not start last."""
+
+    def __init__(self, runs: Sequence[tuple[RunSpec, bool]]) -> None:
+        import heapq
+
+        self._heapq = heapq
+        planned = {spec.key() for spec, _ in runs}
+        self._waiting: dict[str, list[tuple[RunSpec, bool]]] = {}
+        self._dependents: dict[str, int] = {}
+        for spec, _ in runs:
+            for src in spec.sources():
+                self._dependents[src.key()] = self._dependents.get(src.key(), 0) + 1
+        self.ready: list[tuple[tuple[float, float, int], RunSpec, bool]] = []
+        self._count = 0
+        for spec, ckpt in runs:
+            src = spec.transfer.source
+            if src is not None and src.key() in planned:
+                self._waiting.setdefault(src.key(), []).append((spec, ckpt))
+            else:
+                self.push(spec, ckpt)
+
+    def push(self, spec: RunSpec, ckpt: bool) -> None:
+        self._count += 1
+        order = (-self._dependents.get(spec.key(), 0), -cost(spec), self._count)
+        self._heapq.heappush(self.ready, (order, spec, ckpt))
+
+    def pop(self) -> tuple[RunSpec, bool]:
+        _, spec, ckpt = self._heapq.heappop(self.ready)
+        return spec, ckpt
+
+    def finished(self, key: str) -> None:
+        """Run ``key`` is stored or has failed: release the runs that copy it."""
+        for spec, ckpt in self._waiting.pop(key, []):
+            self.push(spec, ckpt)
+
+    def __bool__(self) -> bool:
+        return bool(self.ready) or bool(self._waiting)
+
+
 def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], store: Store,
              executor: Any, device: str, progress: bool | None) -> list[Record]:
-    """Submit the planned runs level by level, store each result as it arrives."""
+    """Submit the planned runs, each once its source is stored (:class:`_ReadyQueue`), and
+    store each result as it arrives."""
     total = sum(len(level) for level in levels)
     needed = _unique([*specs, *(src for s in specs for src in s.sources())])
     bar = SweepProgress(len(needed), total, progress if progress is not None else bar_enabled(),
-                        compute=specs[0].compute if specs else None, keys=list(needed))
+                        compute=specs[0].compute if specs else None, keys=list(needed),
+                        workers=_workers(executor))
     failures: dict[str, str] = {}
     for key, spec in needed.items():  # diverged before: failed again, without training
         if not store.has(spec):
@@ -244,6 +322,7 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
             if error is not None:
                 failures[key] = error
     broken: list[str] = []  # runs lost with a broken process pool (no failure note)
+    elsewhere: deque[tuple[RunSpec, bool]] = deque()  # locked by another process
 
     def finish(future: Future, spec: RunSpec, lock: FileLock) -> None:
         try:
@@ -265,60 +344,68 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
                 store.put_failure(spec, out["error"], diverged=out.get("diverged", False))
         finally:
             lock.release()
-        bar.advance(spec.key(), "trained" if "record" in out else "failed")
+        seconds = out["record"]["provenance"].get("wall_seconds", 0.0) if "record" in out else 0
+        bar.advance(spec.key(), "trained" if "record" in out else "failed", seconds)
 
     def stored(spec: RunSpec, ckpt: bool) -> bool:
         return store.has(spec) and (not ckpt or store.has_checkpoint(spec))
 
     pending: dict[Future, tuple[RunSpec, FileLock]] = {}
+    queue = _ReadyQueue([run for level in levels for run in level])
     try:
-        for level in levels:  # sources first: every target finds its source's checkpoint
-            queue: deque[tuple[RunSpec, bool]] = deque(level)
-            elsewhere: deque[tuple[RunSpec, bool]] = deque()  # locked by another process
-            while queue or pending or elsewhere:
-                while queue and len(pending) < WINDOW:
-                    spec, ckpt = queue.popleft()
-                    failed_src = [src.key() for src in spec.sources() if src.key() in failures]
-                    if failed_src:
-                        failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
-                        bar.advance(spec.key(), "failed")
-                        continue
-                    lock = run_lock(store, spec.key())
-                    try:
-                        lock.acquire(timeout=0)
-                    except Timeout:
-                        elsewhere.append((spec, ckpt))
-                        continue
-                    if stored(spec, ckpt):  # another process stored it since the plan
-                        lock.release()
-                        bar.advance(spec.key(), "stored")
-                        continue
-                    try:
-                        future = executor.submit(execute_one, spec.to_dict(), str(store.root),
-                                                 device, ckpt)
-                    except BrokenProcessPool:
-                        lock.release()
-                        failures[spec.key()] = traceback.format_exc()
-                        broken.append(spec.key())
-                        bar.advance(spec.key(), "failed")
-                        continue
-                    pending[future] = (spec, lock)
-                    if future.done():  # run at submit (serial): stored before the next trains
-                        finish(future, spec, lock)
-                        del pending[future]
-                if pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:  # removed after finish: if Ctrl-C cuts finish
-                        finish(future, *pending[future])  # short, the lock is still listed
-                        del pending[future]
-                elif elsewhere:  # nothing of ours is running: wait for the other process's run
-                    spec, ckpt = elsewhere.popleft()
-                    with run_lock(store, spec.key()):
-                        pass
-                    if stored(spec, ckpt):
-                        bar.advance(spec.key(), "stored")
-                    else:  # that process failed or was killed: run it here
-                        queue.append((spec, ckpt))
+        while queue or pending or elsewhere:
+            while queue.ready and len(pending) < WINDOW:
+                spec, ckpt = queue.pop()
+                failed_src = [src.key() for src in spec.sources() if src.key() in failures]
+                if failed_src:
+                    failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
+                    bar.advance(spec.key(), "failed")
+                    queue.finished(spec.key())
+                    continue
+                lock = run_lock(store, spec.key())
+                try:
+                    lock.acquire(timeout=0)
+                except Timeout:
+                    elsewhere.append((spec, ckpt))
+                    continue
+                if stored(spec, ckpt):  # another process stored it since the plan
+                    lock.release()
+                    bar.advance(spec.key(), "stored")
+                    queue.finished(spec.key())
+                    continue
+                try:
+                    future = executor.submit(execute_one, spec.to_dict(), str(store.root),
+                                             device, ckpt)
+                except BrokenProcessPool:
+                    lock.release()
+                    failures[spec.key()] = traceback.format_exc()
+                    broken.append(spec.key())
+                    bar.advance(spec.key(), "failed")
+                    queue.finished(spec.key())
+                    continue
+                pending[future] = (spec, lock)
+                if future.done():  # run at submit (serial): stored before the next trains
+                    finish(future, spec, lock)
+                    del pending[future]
+                    queue.finished(spec.key())
+            if pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:  # removed after finish: if Ctrl-C cuts finish
+                    spec = pending[future][0]
+                    finish(future, *pending[future])  # short, the lock is still listed
+                    del pending[future]
+                    queue.finished(spec.key())
+            elif elsewhere:  # nothing of ours is running: wait for the other process's run
+                spec, ckpt = elsewhere.popleft()
+                with run_lock(store, spec.key()):
+                    pass
+                if stored(spec, ckpt):
+                    bar.advance(spec.key(), "stored")
+                    queue.finished(spec.key())
+                else:  # that process failed or was killed: run it here
+                    queue.push(spec, ckpt)
+            elif queue:  # pragma: no cover - every waiting run's source is planned
+                raise RuntimeError("sweep: runs wait for sources that are not planned")
     except KeyboardInterrupt:
         for _, lock in pending.values():  # give the unfinished runs back
             lock.release()
