@@ -89,15 +89,21 @@ def smoke_assignments(smoke_results: Path, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture
 def count_fits(monkeypatch):
-    """The seeds of every `fit` call the test makes (one entry per training)."""
-    from tlkit import runner
+    """The seeds of every training the test makes, alone (`fit`) or batched (`fit_many`: one
+    entry per network)."""
+    from tlkit import batched, runner
 
     calls = []
-    real = runner.fit
+    real, real_many = runner.fit, batched.fit_many
 
     def counting(*args, **kwargs):
         calls.append(kwargs.get("seed"))
         return real(*args, **kwargs)
 
+    def counting_many(members):
+        calls.extend(m.seed for m in members)
+        return real_many(members)
+
     monkeypatch.setattr(runner, "fit", counting)
+    monkeypatch.setattr(batched, "fit_many", counting_many)
     return calls

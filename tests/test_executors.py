@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import tlkit.batched
 import tlkit.runner
 from tlkit import sweep
 from tlkit.executors import make_executor
@@ -37,13 +38,18 @@ def test_cached_sweep_starts_no_workers(tmp_path, monkeypatch):
 
 def test_runs_use_the_configured_thread_count(monkeypatch):
     seen = []
-    real = tlkit.runner.fit
+    real, real_many = tlkit.runner.fit, tlkit.batched.fit_many
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return real(*args, **kwargs)
 
+    def spy_many(members):
+        seen.append(torch.get_num_threads())
+        return real_many(members)
+
     monkeypatch.setattr(tlkit.runner, "fit", spy)
+    monkeypatch.setattr(tlkit.batched, "fit_many", spy_many)
     before = torch.get_num_threads()
     monkeypatch.setenv("TLKIT_THREADS", "1")
     record = tlkit.run(tiny())

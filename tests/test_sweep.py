@@ -88,6 +88,7 @@ def test_bad_spec_fails_before_anything_runs(count_fits):
 
 
 def test_a_failing_run_is_recorded_and_the_others_are_kept(monkeypatch):
+    monkeypatch.setenv("TLKIT_BATCH", "0")  # a fault in one run trained alone
     real = tlkit.runner.fit
 
     def flaky(*args, **kwargs):
@@ -108,6 +109,7 @@ def test_a_failing_run_is_recorded_and_the_others_are_kept(monkeypatch):
 def test_a_diverged_run_is_not_trained_again(monkeypatch, count_fits):
     """Divergence is a property of the spec: a rerun reports it without training it (a crash
     is retried); code that changes the run's key trains it afresh."""
+    monkeypatch.setenv("TLKIT_BATCH", "0")  # a run trained alone (batched: test_batched.py)
     real = tlkit.runner.fit
 
     def diverging(*args, **kwargs):
@@ -160,6 +162,7 @@ def test_sources_first_then_the_longest_runs_and_targets_once_their_source_is_st
 def test_serial_sweep_stores_each_run_before_training_the_next(monkeypatch):
     """A run that has finished is on disk before the next one starts, so a kill or a crash
     in the middle of a serial sweep loses at most the run in progress."""
+    monkeypatch.setenv("TLKIT_BATCH", "0")  # runs trained alone (batched: test_batched.py)
     real = tlkit.runner.fit
     seen: list[int] = []
 
@@ -175,8 +178,10 @@ def test_serial_sweep_stores_each_run_before_training_the_next(monkeypatch):
 def test_kill_9_loses_nothing_and_rerun_only_runs_the_missing(tmp_path, count_fits):
     results = tmp_path / "killed"
     script = textwrap.dedent(f"""
+        import os
         import sys
         sys.path.insert(0, {str(os.path.dirname(__file__))!r})
+        os.environ["TLKIT_BATCH"] = "0"  # runs trained alone (batched: test_batched.py)
         import time
         import test_sweep as t
         import tlkit.runner
@@ -225,8 +230,9 @@ def test_missing_real_dataset_fails_before_any_training(tmp_path, monkeypatch, c
 
 
 _TWIN = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
     from pathlib import Path
+    os.environ["TLKIT_BATCH"] = "0"  # runs trained alone, each slowed down
     import tlkit.runner
     from tlkit import sweep
     from tests.test_sweep import tiny, transfer

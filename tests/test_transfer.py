@@ -127,7 +127,7 @@ def test_layerwise_learning_rates():
 def test_the_runner_splits_l2sp_at_sp_layers(monkeypatch):
     """L2-SP on the lower copied layers only: the copied layers above ``sp_layers`` are pulled
     towards zero with the new ones (the mix of Plested, Shen & Gedeon)."""
-    from tlkit import DataSpec, ModelSpec, RunSpec, TrainConfig, TransferSpec, runner
+    from tlkit import DataSpec, ModelSpec, RunSpec, TrainConfig, TransferSpec, batched, runner
 
     built = []
     real = runner.L2SP
@@ -136,13 +136,23 @@ def test_the_runner_splits_l2sp_at_sp_layers(monkeypatch):
         built.append((n, alpha, beta))
         return real(model, n, alpha, beta)
 
+    real_many = batched.fit_many
+
+    def spy_many(members):
+        built.extend((m.sp_depth, m.alpha, m.beta) for m in members)
+        return real_many(members)
+
     monkeypatch.setattr(runner, "L2SP", spy)
+    monkeypatch.setattr(batched, "fit_many", spy_many)
     tiny, train = ModelSpec(width=2, size=16), TrainConfig(epochs=1, batch_size=32, lr=0.05)
     src = RunSpec(DataSpec("digits", classes=("5", "6", "7"), n_per_class=10), tiny, train)
     state = runner.train(src, device="cpu").state
-    for sp, expected in ((2, 2), (None, 4)):
-        t = TransferSpec(source=src, layers=4, freeze=False, regularizer="l2sp", alpha=0.1,
-                         beta=0.001, sp_layers=sp)
-        spec = RunSpec(DataSpec("digits", classes=("0", "1"), n_per_class=10), tiny, train, t)
-        runner.train(spec, source=state, device="cpu")
-        assert built[-1] == (expected, 0.1, 0.001)
+    for alone in ("0", "1"):  # trained alone with tlkit.train.fit, and by the batched engine
+        monkeypatch.setenv("TLKIT_BATCH", alone)
+        for sp, expected in ((2, 2), (None, 4)):
+            t = TransferSpec(source=src, layers=4, freeze=False, regularizer="l2sp", alpha=0.1,
+                             beta=0.001, sp_layers=sp)
+            spec = RunSpec(DataSpec("digits", classes=("0", "1"), n_per_class=10), tiny, train,
+                           t)
+            runner.train(spec, source=state, device="cpu")
+            assert built[-1] == (expected, 0.1, 0.001)

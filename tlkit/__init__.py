@@ -18,9 +18,10 @@ from .spec import DataSpec, ModelSpec, RunSpec, TransferSpec  # noqa: E402
 from .train import TrainConfig  # noqa: E402
 
 #: The public submodules, imported when first used as attributes of the package.
-SUBMODULES = ("analysis", "book", "data", "diagrams", "executors", "experiments", "measures",
-              "methods", "models", "pages", "plots", "power", "results", "runner", "spec",
-              "stats", "store", "sweep", "teaching", "train", "transfer", "verdicts")
+SUBMODULES = ("analysis", "batched", "book", "computed", "data", "diagrams", "executors",
+              "experiments", "measures", "methods", "models", "pages", "plots", "power",
+              "results", "runner", "spec", "stats", "store", "sweep", "teaching", "train",
+              "transfer", "verdicts")
 
 __all__ = ["__version__", "run", "Record", "RunSpec", "DataSpec", "ModelSpec", "TransferSpec",
            "TrainConfig", "SUBMODULES"]

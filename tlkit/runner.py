@@ -17,7 +17,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,7 +30,7 @@ from .spec import RunSpec, compute_for
 from .train import fit, resolve_device
 from .transfer import L2SP, load_layers, recompute_batchnorm, reinitialize_layers
 
-__all__ = ["MissingSourceError", "Trained", "run", "train", "validate", "load_data",
+__all__ = ["MissingSourceError", "Trained", "run", "train", "train_many", "validate", "load_data",
            "initial_model", "provenance", "library_versions", "cpu_threads"]
 
 State = Mapping[str, torch.Tensor]
@@ -192,6 +192,13 @@ def train(
             f"{spec.transfer.source.key()}: pass that run's trained weights as source=..., or "
             "run both through tlkit.sweep.run, which trains every source first")
     dev = resolve_device(device)
+    from .batched import enabled, signature
+
+    if dev.type == "cpu" and enabled() and signature(spec) is not None:  # batched engine
+        result = train_many([spec], [source])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
     with _torch_threads(dev):
         return _train(spec, source, dev, progress)
 
@@ -223,35 +230,140 @@ def initial_model(spec: RunSpec, num_classes: int, source: State | None = None) 
     return model
 
 
-def _train(spec: RunSpec, source: State | None, dev: torch.device, progress: bool) -> Trained:
-    started, t0 = time.time(), time.perf_counter()
+@dataclass
+class _Prepared:
+    """A run ready to train: its network (built, copied, frozen layers' statistics set) and
+    data, and the settings :func:`tlkit.train.fit` takes."""
 
+    spec: RunSpec
+    model: Any
+    train: Any
+    val: Any
+    test: Any
+    config: Any
+    lr_mult: list[float]
+    started: float
+    t0: float
+
+
+def _prepare(spec: RunSpec, source: State | None, dev: torch.device) -> _Prepared:
+    started, t0 = time.time(), time.perf_counter()
     train_data, test = load_data(spec, "train"), load_data(spec, "test")
     val = load_data(spec, "val") if spec.data.validation else None
     m, t = spec.model, spec.transfer
     model = initial_model(spec, train_data.num_classes, source)
-    frozen = t.frozen
     model.to(dev)
-    if frozen and t.bn_stats == "target":
-        recompute_batchnorm(model, train_data.images, frozen)
+    if t.frozen and t.bn_stats == "target":
+        recompute_batchnorm(model, train_data.images, t.frozen)
     L = num_layers(m.arch)
     lr_mult = [t.lr_mult] * t.layers + [1.0] * (L - t.layers)
-    config, penalty = spec.train, None
+    config = spec.train
     if t.regularizer == "l2sp":
-        penalty = L2SP(model, t.sp_depth, t.alpha, t.beta)
         config = replace(config, weight_decay=0.0)
-    result = fit(model, train_data.images, train_data.labels, test.images, test.labels, config,
-                 frozen=frozen, lr_mult=lr_mult, penalty=penalty, seed=spec.seed_for("batches"),
-                 device=dev, amp=spec.compute == "cuda-bf16", progress=progress,
-                 x_val=None if val is None else val.images,
-                 y_val=None if val is None else val.labels)
-    metrics = dict(result.metrics)
+    return _Prepared(spec, model, train_data, val, test, config, lr_mult, started, t0)
+
+
+def _trained(p: _Prepared, metrics: dict[str, Any], history: dict[str, Any],
+             dev: torch.device, wall_seconds: float | None = None, **extra: Any) -> Trained:
+    metrics = dict(metrics)
     fit_seconds = metrics.pop("seconds")
-    metrics.update(n_train=len(train_data), n_val=0 if val is None else len(val),
-                   n_test=len(test), num_classes=train_data.num_classes)
-    prov = provenance(dev, time.perf_counter() - t0, started)
-    prov["fit_seconds"] = fit_seconds
-    record = Record(spec=spec, key=spec.key(), metrics=metrics, history=result.history,
+    metrics.update(n_train=len(p.train), n_val=0 if p.val is None else len(p.val),
+                   n_test=len(p.test), num_classes=p.train.num_classes)
+    if wall_seconds is None:
+        wall_seconds = time.perf_counter() - p.t0
+    prov = provenance(dev, wall_seconds, p.started)
+    prov.update(fit_seconds=fit_seconds, **extra)
+    record = Record(spec=p.spec, key=p.spec.key(), metrics=metrics, history=history,
                     provenance=prov)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in p.model.state_dict().items()}
     return Trained(record, state)
+
+
+def _train(spec: RunSpec, source: State | None, dev: torch.device, progress: bool) -> Trained:
+    p = _prepare(spec, source, dev)
+    t = spec.transfer
+    penalty = L2SP(p.model, t.sp_depth, t.alpha, t.beta) if t.regularizer == "l2sp" else None
+    result = fit(p.model, p.train.images, p.train.labels, p.test.images, p.test.labels,
+                 p.config, frozen=t.frozen, lr_mult=p.lr_mult, penalty=penalty,
+                 seed=spec.seed_for("batches"), device=dev, amp=spec.compute == "cuda-bf16",
+                 progress=progress, x_val=None if p.val is None else p.val.images,
+                 y_val=None if p.val is None else p.val.labels)
+    return _trained(p, result.metrics, result.history, dev)
+
+
+def train_many(
+    specs: Sequence[RunSpec],
+    sources: Sequence[State | None],
+) -> list[Trained | Exception]:
+    """Execute several runs on the CPU, training those that can as one computation
+    (:mod:`tlkit.batched`: runs with equal :func:`~tlkit.batched.signature` and equal amounts
+    of data; a single such run trains beside a copy of itself, so that every run of that kind
+    is computed the same way); every other run trains alone with :func:`tlkit.train.fit`.
+
+    Returns, per spec, its :class:`Trained` or the exception it raised (a run whose loss
+    stopped being finite gets a ``FloatingPointError``, as alone). A batched run's record
+    says ``batched: K`` in its provenance and its wall time is the batch's divided by K.
+    """
+    if len(specs) != len(sources):
+        raise ValueError("train_many takes one source (or None) per spec")
+    dev = torch.device("cpu")
+    with _torch_threads(dev):
+        return _train_many(specs, sources, dev)
+
+
+def _train_many(specs: Sequence[RunSpec], sources: Sequence[State | None],
+                dev: torch.device) -> list[Trained | Exception]:
+    from .batched import Member, fit_many, signature
+
+    out: list[Trained | Exception | None] = [None] * len(specs)
+    prepared: dict[int, _Prepared] = {}
+    for i, (spec, source) in enumerate(zip(specs, sources, strict=True)):
+        if signature(spec) is None:
+            out[i] = _safely(lambda spec=spec, source=source: train(spec, source=source,
+                                                                     device="cpu"))
+            continue
+        try:
+            validate(spec)
+            if spec.transfer.source is not None and source is None:
+                raise MissingSourceError(f"run {spec.key()} needs its source's weights")
+            prepared[i] = _prepare(spec, source, dev)
+        except Exception as exc:  # noqa: BLE001 - reported per run
+            out[i] = exc
+    groups: dict[tuple, list[int]] = {}
+    for i, p in prepared.items():
+        shape = (signature(p.spec), tuple(p.train.images.shape),
+                 None if p.val is None else tuple(p.val.images.shape),
+                 tuple(p.test.images.shape), p.train.num_classes)
+        groups.setdefault(shape, []).append(i)
+    for members in groups.values():
+        batch = []
+        for i in members:
+            p, t = prepared[i], specs[i].transfer
+            l2sp = t.regularizer == "l2sp"
+            batch.append(Member(
+                p.model, p.train.images, p.train.labels, p.test.images, p.test.labels,
+                p.config, t.frozen, p.lr_mult, specs[i].seed_for("batches"),
+                None if p.val is None else p.val.images, None if p.val is None else p.val.labels,
+                sp_depth=t.sp_depth if l2sp else 0, alpha=t.alpha if l2sp else 0.0,
+                beta=t.beta if l2sp else None))
+        try:
+            results = fit_many(batch)
+        except Exception as exc:  # noqa: BLE001 - the whole batch failed
+            for i in members:
+                out[i] = exc
+            continue
+        share = (time.perf_counter() - min(prepared[i].t0 for i in members)) / len(members)
+        for i, result in zip(members, results, strict=True):
+            if "error" in result:
+                out[i] = FloatingPointError(result["error"])
+            else:
+                out[i] = _trained(prepared[i], result["metrics"], result["history"], dev,
+                                  wall_seconds=share, batched=len(members))
+    return out  # type: ignore[return-value]
+
+
+def _safely(fn: Any) -> Trained | Exception:
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - reported per run
+        return exc

@@ -7,7 +7,10 @@ in-process :class:`~tlkit.executors.SerialExecutor` by default; a process pool o
 ``Client`` work the same way. A run is submitted as soon as its source run is stored, so
 every target finds its source's checkpoint; among the runs ready, sources go first and then
 the longest runs (:func:`cost`), so that workers do not wait for one source while other work
-is ready.
+is ready. On the CPU, ready runs of one :func:`tlkit.batched.signature` (cnn8 runs of one
+shape) go to a worker together, at most :data:`tlkit.batched.K_MAX` of them and shared out
+among the workers, and train as one grouped network (:func:`execute_many`); a run's record is
+the same whichever runs it trained with. A kill loses only the batches in progress.
 
 The sweep is the one writer of the run cache: a worker (:func:`execute_one`) reads the
 checkpoint of its run's source, trains, and returns the record (and, for a run that serves as a
@@ -38,7 +41,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from . import preflight
+from . import batched, preflight
+from .batched import K_MAX, signature
 from .executors import SerialExecutor, make_executor, stop_now
 from .progress import LARGE_SWEEP, SweepProgress, bar_enabled
 from .record import Record
@@ -47,8 +51,8 @@ from .spec import RunSpec, compute_for
 from .store import Store
 from .train import resolve_device
 
-__all__ = ["run", "plan", "compute_of", "on_compute", "SweepError", "execute_one", "run_lock",
-           "WINDOW", "cost"]
+__all__ = ["run", "plan", "compute_of", "on_compute", "SweepError", "execute_one",
+           "execute_many", "run_lock", "WINDOW", "cost"]
 
 #: The most runs a sweep has submitted and not yet stored (and so the most locks it holds).
 WINDOW = 128
@@ -116,6 +120,36 @@ def execute_one(spec_dict: dict[str, Any], root: str, device: str,
     out: dict[str, Any] = {"key": spec.key(), "record": trained.record.to_dict()}
     if keep_state:
         out["state"] = trained.state
+    return out
+
+
+def execute_many(spec_dicts: list[dict[str, Any]], root: str, device: str,
+                 keep_states: list[bool]) -> list[dict[str, Any]]:
+    """Worker entry point for a batch: the runs of ``spec_dicts`` trained together where they
+    can (:func:`tlkit.runner.train_many`), each returned as :func:`execute_one` returns it. A
+    single spec is :func:`execute_one`."""
+    from .runner import train_many
+
+    if len(spec_dicts) == 1:
+        return [execute_one(spec_dicts[0], root, device, keep_states[0])]
+    specs = [RunSpec.from_dict(d) for d in spec_dicts]
+    sources: list[Any] = []
+    store = Store(root)
+    for spec in specs:
+        src = spec.transfer.source
+        sources.append(None if src is None else store.load_checkpoint(src))
+    results = train_many(specs, sources)
+    out = []
+    for spec, keep, result in zip(specs, keep_states, results, strict=True):
+        if isinstance(result, Exception):
+            error = "".join(traceback.format_exception(result))
+            out.append({"key": spec.key(), "error": error,
+                        "diverged": isinstance(result, FloatingPointError)})
+            continue
+        item: dict[str, Any] = {"key": spec.key(), "record": result.record.to_dict()}
+        if keep:
+            item["state"] = result.state
+        out.append(item)
     return out
 
 
@@ -297,6 +331,25 @@ class _ReadyQueue:
         _, spec, ckpt = self._heapq.heappop(self.ready)
         return spec, ckpt
 
+    def take_like(self, signature: tuple, most: int) -> list[tuple[RunSpec, bool]]:
+        """Up to ``most`` ready runs of ``signature`` (:func:`tlkit.batched.signature`), in
+        the queue's order, taken out of it."""
+        from .batched import signature as signature_of
+
+        if most <= 0:
+            return []
+        matching = sorted(e for e in self.ready if signature_of(e[1]) == signature)[:most]
+        if matching:
+            taken = {id(e) for e in matching}
+            self.ready = [e for e in self.ready if id(e) not in taken]
+            self._heapq.heapify(self.ready)
+        return [(spec, ckpt) for _, spec, ckpt in matching]
+
+    def count_like(self, signature: tuple) -> int:
+        from .batched import signature as signature_of
+
+        return sum(signature_of(e[1]) == signature for e in self.ready)
+
     def finished(self, key: str) -> None:
         """Run ``key`` is stored or has failed: release the runs that copy it."""
         for spec, ckpt in self._waiting.pop(key, []):
@@ -324,77 +377,105 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
     broken: list[str] = []  # runs lost with a broken process pool (no failure note)
     elsewhere: deque[tuple[RunSpec, bool]] = deque()  # locked by another process
 
-    def finish(future: Future, spec: RunSpec, lock: FileLock) -> None:
+    def finish(future: Future, batch: list[tuple[RunSpec, FileLock]]) -> None:
         try:
-            out = future.result()
+            outs = future.result()
         except BrokenProcessPool:
-            out = {"key": spec.key(), "error": traceback.format_exc(), "broken": True}
+            error = traceback.format_exc()
+            outs = [{"key": spec.key(), "error": error, "broken": True} for spec, _ in batch]
         except Exception:  # noqa: BLE001 - a lost worker is a failed run
-            out = {"key": spec.key(), "error": traceback.format_exc()}
-        try:
-            if "broken" in out:
-                failures[spec.key()] = out["error"]
-                broken.append(spec.key())
-            elif "record" in out:
-                if "state" in out:  # a source: its checkpoint first, so a record implies it
-                    store.save_checkpoint(spec, out["state"])
-                store.put(Record.from_dict(out["record"]))
-            else:
-                failures[spec.key()] = out["error"]
-                store.put_failure(spec, out["error"], diverged=out.get("diverged", False))
-        finally:
-            lock.release()
-        seconds = out["record"]["provenance"].get("wall_seconds", 0.0) if "record" in out else 0
-        bar.advance(spec.key(), "trained" if "record" in out else "failed", seconds)
+            error = traceback.format_exc()
+            outs = [{"key": spec.key(), "error": error} for spec, _ in batch]
+        for (spec, lock), out in zip(batch, outs, strict=True):
+            try:
+                if "broken" in out:
+                    failures[spec.key()] = out["error"]
+                    broken.append(spec.key())
+                elif "record" in out:
+                    if "state" in out:  # a source: its checkpoint first, so a record implies it
+                        store.save_checkpoint(spec, out["state"])
+                    store.put(Record.from_dict(out["record"]))
+                else:
+                    failures[spec.key()] = out["error"]
+                    store.put_failure(spec, out["error"], diverged=out.get("diverged", False))
+            finally:
+                lock.release()
+            seconds = (out["record"]["provenance"].get("wall_seconds", 0.0)
+                       if "record" in out else 0.0)
+            bar.advance(spec.key(), "trained" if "record" in out else "failed", seconds)
 
     def stored(spec: RunSpec, ckpt: bool) -> bool:
         return store.has(spec) and (not ckpt or store.has_checkpoint(spec))
 
-    pending: dict[Future, tuple[RunSpec, FileLock]] = {}
+    pending: dict[Future, list[tuple[RunSpec, FileLock]]] = {}
     queue = _ReadyQueue([run for level in levels for run in level])
+    batching = resolve_device(device).type == "cpu" and batched.enabled()
+    workers = _workers(executor) or 1
+
+    def claim(spec: RunSpec, ckpt: bool) -> FileLock | None:
+        """The run's lock, or ``None`` when it is not to be submitted (handled here)."""
+        failed_src = [src.key() for src in spec.sources() if src.key() in failures]
+        if failed_src:
+            failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
+            bar.advance(spec.key(), "failed")
+            queue.finished(spec.key())
+            return None
+        lock = run_lock(store, spec.key())
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            elsewhere.append((spec, ckpt))
+            return None
+        if stored(spec, ckpt):  # another process stored it since the plan
+            lock.release()
+            bar.advance(spec.key(), "stored")
+            queue.finished(spec.key())
+            return None
+        return lock
+
+    def collect(future: Future) -> None:
+        batch = pending[future]
+        finish(future, batch)  # removed after finish: if Ctrl-C cuts finish short, the
+        del pending[future]  # locks are still listed
+        for spec, _ in batch:
+            queue.finished(spec.key())
+
     try:
         while queue or pending or elsewhere:
-            while queue.ready and len(pending) < WINDOW:
-                spec, ckpt = queue.pop()
-                failed_src = [src.key() for src in spec.sources() if src.key() in failures]
-                if failed_src:
-                    failures[spec.key()] = f"not run: its source run {failed_src[0]} failed"
-                    bar.advance(spec.key(), "failed")
-                    queue.finished(spec.key())
-                    continue
-                lock = run_lock(store, spec.key())
-                try:
-                    lock.acquire(timeout=0)
-                except Timeout:
-                    elsewhere.append((spec, ckpt))
-                    continue
-                if stored(spec, ckpt):  # another process stored it since the plan
-                    lock.release()
-                    bar.advance(spec.key(), "stored")
-                    queue.finished(spec.key())
+            while queue.ready and sum(map(len, pending.values())) < WINDOW:
+                first = queue.pop()
+                runs = [first]
+                sig = signature(first[0]) if batching else None
+                if sig is not None:  # runs like it, shared out among the workers
+                    like = queue.count_like(sig) + 1
+                    size = min(K_MAX, -(-like // workers))
+                    runs += queue.take_like(sig, size - 1)
+                batch, ckpts = [], []
+                for spec, ckpt in runs:
+                    lock = claim(spec, ckpt)
+                    if lock is not None:
+                        batch.append((spec, lock))
+                        ckpts.append(ckpt)
+                if not batch:
                     continue
                 try:
-                    future = executor.submit(execute_one, spec.to_dict(), str(store.root),
-                                             device, ckpt)
+                    future = executor.submit(execute_many, [x.to_dict() for x, _ in batch],
+                                             str(store.root), device, ckpts)
                 except BrokenProcessPool:
-                    lock.release()
-                    failures[spec.key()] = traceback.format_exc()
-                    broken.append(spec.key())
-                    bar.advance(spec.key(), "failed")
-                    queue.finished(spec.key())
+                    for spec, lock in batch:
+                        lock.release()
+                        failures[spec.key()] = traceback.format_exc()
+                        broken.append(spec.key())
+                        bar.advance(spec.key(), "failed")
+                        queue.finished(spec.key())
                     continue
-                pending[future] = (spec, lock)
+                pending[future] = batch
                 if future.done():  # run at submit (serial): stored before the next trains
-                    finish(future, spec, lock)
-                    del pending[future]
-                    queue.finished(spec.key())
+                    collect(future)
             if pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:  # removed after finish: if Ctrl-C cuts finish
-                    spec = pending[future][0]
-                    finish(future, *pending[future])  # short, the lock is still listed
-                    del pending[future]
-                    queue.finished(spec.key())
+                for future in done:
+                    collect(future)
             elif elsewhere:  # nothing of ours is running: wait for the other process's run
                 spec, ckpt = elsewhere.popleft()
                 with run_lock(store, spec.key()):
@@ -407,8 +488,9 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
             elif queue:  # pragma: no cover - every waiting run's source is planned
                 raise RuntimeError("sweep: runs wait for sources that are not planned")
     except KeyboardInterrupt:
-        for _, lock in pending.values():  # give the unfinished runs back
-            lock.release()
+        for batch in pending.values():  # give the unfinished runs back
+            for _, lock in batch:
+                lock.release()
         bar.close()
         print(f"tlkit: sweep interrupted after {bar.done} of {total} runs; the finished runs "
               "are stored, run it again to resume", file=sys.stderr)
