@@ -311,12 +311,18 @@ def train_many(
         return _train_many(specs, sources, dev)
 
 
+#: The most bytes of images a batch of runs holds (:func:`train_many`): a batch is trained as
+#: soon as its runs' images reach it, so a sweep of large datasets never holds many at once.
+BATCH_BYTES = 512 * 2**20
+
+
 def _train_many(specs: Sequence[RunSpec], sources: Sequence[State | None],
                 dev: torch.device) -> list[Trained | Exception]:
-    from .batched import Member, fit_many, signature
+    from .batched import signature
 
     out: list[Trained | Exception | None] = [None] * len(specs)
-    prepared: dict[int, _Prepared] = {}
+    groups: dict[tuple, list[tuple[int, _Prepared]]] = {}
+    sizes: dict[tuple, int] = {}
     for i, (spec, source) in enumerate(zip(specs, sources, strict=True)):
         if signature(spec) is None:
             out[i] = _safely(lambda spec=spec, source=source: train(spec, source=source,
@@ -326,40 +332,52 @@ def _train_many(specs: Sequence[RunSpec], sources: Sequence[State | None],
             validate(spec)
             if spec.transfer.source is not None and source is None:
                 raise MissingSourceError(f"run {spec.key()} needs its source's weights")
-            prepared[i] = _prepare(spec, source, dev)
+            p = _prepare(spec, source, dev)
         except Exception as exc:  # noqa: BLE001 - reported per run
             out[i] = exc
-    groups: dict[tuple, list[int]] = {}
-    for i, p in prepared.items():
-        shape = (signature(p.spec), tuple(p.train.images.shape),
+            continue
+        shape = (signature(spec), tuple(p.train.images.shape),
                  None if p.val is None else tuple(p.val.images.shape),
                  tuple(p.test.images.shape), p.train.num_classes)
-        groups.setdefault(shape, []).append(i)
-    for members in groups.values():
-        batch = []
-        for i in members:
-            p, t = prepared[i], specs[i].transfer
-            l2sp = t.regularizer == "l2sp"
-            batch.append(Member(
-                p.model, p.train.images, p.train.labels, p.test.images, p.test.labels,
-                p.config, t.frozen, p.lr_mult, specs[i].seed_for("batches"),
-                None if p.val is None else p.val.images, None if p.val is None else p.val.labels,
-                sp_depth=t.sp_depth if l2sp else 0, alpha=t.alpha if l2sp else 0.0,
-                beta=t.beta if l2sp else None))
-        try:
-            results = fit_many(batch)
-        except Exception as exc:  # noqa: BLE001 - the whole batch failed
-            for i in members:
-                out[i] = exc
-            continue
-        share = (time.perf_counter() - min(prepared[i].t0 for i in members)) / len(members)
-        for i, result in zip(members, results, strict=True):
-            if "error" in result:
-                out[i] = FloatingPointError(result["error"])
-            else:
-                out[i] = _trained(prepared[i], result["metrics"], result["history"], dev,
-                                  wall_seconds=share, batched=len(members))
+        groups.setdefault(shape, []).append((i, p))
+        sizes[shape] = sizes.get(shape, 0) + sum(
+            d.images.nbytes for d in (p.train, p.val, p.test) if d is not None)
+        if sizes[shape] >= BATCH_BYTES:  # train it now rather than hold more images
+            _fit_group(groups.pop(shape), specs, out, dev)
+            del sizes[shape]
+    for group in groups.values():
+        _fit_group(group, specs, out, dev)
     return out  # type: ignore[return-value]
+
+
+def _fit_group(group: list[tuple[int, _Prepared]], specs: Sequence[RunSpec],
+               out: list[Any], dev: torch.device) -> None:
+    """Train prepared runs of one shape as one batch; their results go into ``out``."""
+    from .batched import Member, fit_many
+
+    batch = []
+    for i, p in group:
+        t = specs[i].transfer
+        l2sp = t.regularizer == "l2sp"
+        batch.append(Member(
+            p.model, p.train.images, p.train.labels, p.test.images, p.test.labels,
+            p.config, t.frozen, p.lr_mult, specs[i].seed_for("batches"),
+            None if p.val is None else p.val.images, None if p.val is None else p.val.labels,
+            sp_depth=t.sp_depth if l2sp else 0, alpha=t.alpha if l2sp else 0.0,
+            beta=t.beta if l2sp else None))
+    try:
+        results = fit_many(batch)
+    except Exception as exc:  # noqa: BLE001 - the whole batch failed
+        for i, _ in group:
+            out[i] = exc
+        return
+    share = (time.perf_counter() - min(p.t0 for _, p in group)) / len(group)
+    for (i, p), result in zip(group, results, strict=True):
+        if "error" in result:
+            out[i] = FloatingPointError(result["error"])
+        else:
+            out[i] = _trained(p, result["metrics"], result["history"], dev,
+                              wall_seconds=share, batched=len(group))
 
 
 def _safely(fn: Any) -> Trained | Exception:
