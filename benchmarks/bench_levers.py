@@ -14,7 +14,9 @@ reference, best of ``--repeats`` after a warm-up:
 * ``compile``: ``torch.compile`` of the network (its compilation time reported separately);
 * ``grouped K``: K networks as one model (grouped convolutions, batched matrix products), each
   network its own batch; images per second count all K networks' images;
-* ``tlkit.fit``: the project's trainer as it stands, with its own choice of levers.
+* ``tlkit batched K``: K networks in ``tlkit.batched.fit_many`` (grouped layers in
+  channels-last, one SGD update for all), each its own batch;
+* ``tlkit.fit``: the project's trainer for one network, with its own choice of levers.
 
 Peak memory of the process (resident set) is reported after each variant.
 """
@@ -147,6 +149,25 @@ def trainer(size: int, width: int, steps: int) -> float:
     return time.perf_counter() - t0
 
 
+def engine(size: int, width: int, steps: int, k: int) -> float:
+    """Seconds for ``steps`` steps of each of ``k`` networks in tlkit's batched engine."""
+    from tlkit.batched import Member, fit_many
+
+    g = torch.Generator().manual_seed(0)
+    n = BATCH * steps
+    members = []
+    for j in range(k):
+        torch.manual_seed(j)
+        x = torch.rand(n, 1, size, size, generator=g)
+        y = torch.randint(0, CLASSES, (n,), generator=g)
+        members.append(Member(LayerCNN(CLASSES, 1, size, width), x, y, x[:8], y[:8],
+                              TrainConfig(epochs=1, batch_size=BATCH, lr=0.01), 0, [1.0] * 8,
+                              seed=j))
+    t0 = time.perf_counter()
+    fit_many(members)
+    return time.perf_counter() - t0
+
+
 def peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
@@ -190,6 +211,13 @@ def main() -> None:
                          "images_s": ips, "ratio": ips / base, "peak_gb": peak_gb()})
             print(f"{size:>2} px w{width:<2} {'grouped K=' + str(k):<26} {ips:9.0f} img/s "
                   f"{ips / base:5.2f}x", flush=True)
+        for k in map(int, args.ks.split(",")):
+            seconds = min(engine(size, width, steps, k) for _ in range(args.repeats))
+            ips = k * steps * BATCH / seconds
+            rows.append({"size": size, "width": width, "variant": f"tlkit batched K={k}",
+                         "images_s": ips, "ratio": ips / base, "peak_gb": peak_gb()})
+            print(f"{size:>2} px w{width:<2} {'tlkit batched K=' + str(k):<26} {ips:9.0f} "
+                  f"img/s {ips / base:5.2f}x", flush=True)
         seconds = min(trainer(size, width, steps) for _ in range(args.repeats))
         ips = steps * BATCH / seconds
         rows.append({"size": size, "width": width, "variant": "tlkit.fit", "images_s": ips,

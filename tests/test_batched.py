@@ -140,6 +140,8 @@ def test_the_serial_sweep_trains_runs_of_one_signature_together(monkeypatch):
     assert batched.signature(specs[0]) == batched.signature(specs[1])
     assert batched.signature(specs[0]) != batched.signature(specs[-1])
     assert batched.signature(specs[0].on("cuda-bf16")) is None
+    large = RunSpec(specs[0].data, ModelSpec(width=16, size=16), TRAIN)
+    assert batched.signature(large) is None, "grouping does not pay at 16 px width 16"
 
 
 def test_a_diverging_network_fails_alone_in_its_batch(count_fits):

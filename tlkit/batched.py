@@ -22,9 +22,10 @@ tolerance that ``tests/test_batched.py`` states; and its result does not depend 
 it was batched with (the grouped convolution computes every group the same way whatever the
 others hold, which that test checks on the machine it runs on).
 
-Runs train together when :func:`signature` is equal: cnn8 on the CPU in float32, the same
-width, input size, channels, frozen depth, batch size and epochs, and the same amounts of
-data (checked again on the loaded tensors). Anything else trains alone.
+Runs train together when :func:`signature` is equal: cnn8 on the CPU in float32 at small
+sizes (:data:`MAX_WORK`), the same width, input size, channels, frozen depth, batch size and
+epochs, and the same amounts of data (checked again on the loaded tensors). Anything else
+trains alone with :func:`tlkit.train.fit`.
 """
 
 from __future__ import annotations
@@ -43,10 +44,16 @@ from torch.nn import functional as F
 from .models import LayeredModel
 from .train import TrainConfig, channels_last, lr_factor, validation_epochs
 
-__all__ = ["Member", "signature", "fit_many", "padded", "enabled", "K_MAX"]
+__all__ = ["Member", "signature", "fit_many", "padded", "enabled", "K_MAX", "MAX_WORK"]
 
 #: The most networks trained as one (the gain levels off above 8 to 16 at 8 pixels).
 K_MAX = 16
+
+#: The largest first-layer output (pixels times width) trained batched: grouping pays where
+#: a step's fixed costs dominate (8 px width 8: 2.7x the bare loop at K = 16, against 1.3x
+#: alone) and not above (16 px width 16: 1.3x batched as alone; 32 px width 16: 0.9x against
+#: 1.4x), ``benchmarks/bench_levers.py``.
+MAX_WORK = 1024
 
 _CONV_LAYERS = 5
 
@@ -63,9 +70,10 @@ def enabled() -> bool:
 
 def signature(spec: Any) -> tuple | None:
     """What runs trained together must share, from the spec alone (no data loaded); ``None``
-    for a run that trains alone (not cnn8, not on the CPU in float32)."""
+    for a run that trains alone (not cnn8, not on the CPU in float32, or images so large that
+    grouping does not pay: :data:`MAX_WORK`)."""
     m, d, t = spec.model, spec.data, spec.transfer
-    if m.arch != "cnn8" or spec.compute != "cpu-fp32":
+    if m.arch != "cnn8" or spec.compute != "cpu-fp32" or m.size ** 2 * m.width > MAX_WORK:
         return None
     data = (d.name, d.options, d.classes if d.n_per_class is None else len(d.classes or ()),
             d.n_per_class, d.validation)
