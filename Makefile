@@ -37,6 +37,9 @@ assignments: $(TEACH_STAMP)
 	$(BIN)/tlkit assignments
 
 benchmarks: $(STAMP)
+	$(BIN)/python benchmarks/bench_profile.py --json benchmarks/last_profile.json
+	$(BIN)/python benchmarks/bench_levers.py --json benchmarks/last_levers.json
+	$(BIN)/python benchmarks/bench_runs.py --json benchmarks/last_runs.json
 	$(BIN)/python benchmarks/bench_train.py --json benchmarks/last_train.json
 	$(BIN)/python benchmarks/bench_executors.py --json benchmarks/last_executors.json
 	$(BIN)/python benchmarks/bench_book.py --profile quick --json benchmarks/last_book.json

@@ -76,6 +76,8 @@ def build(profile: str, build_dir: Path, env: dict[str, str]) -> dict:
         meta = json.loads(nb.read_text()).get("metadata", {}).get("tlkit", {})
         if "busy" in meta.get("sweeps", {}):
             busy[nb.stem] = meta["sweeps"]["busy"]
+        if meta.get("seconds") is not None:  # the notebook's own record of its execution
+            notebooks.setdefault(nb.stem, meta["seconds"])
     return {"wall_s": wall, "notebooks_s": notebooks, "busy": busy,
             "html_s": float(html.group(1)) if html else None, "peak_rss_gb": peak / 2**30}
 
@@ -86,9 +88,10 @@ def kind_of(spec: dict) -> str:
     name = f"{m['arch']} width {m['width']}, {m['size']} px"
     if m["arch"] != "cnn8":
         return f"{m['arch']}, {m['size']} px"
-    if t.get("source") is None and not t.get("layers"):
-        return f"{name}, from scratch"
-    return f"{name}, {'frozen' if t.get('frozen', 0) else 'fine-tuned'} transfer"
+    if t.get("source") is None:
+        return f"{name}, from scratch" if not t.get("layers") else f"{name}, random frozen"
+    frozen = t.get("freeze", True) is True or (t.get("freeze") or 0) > 0
+    return f"{name}, {'frozen' if frozen else 'fine-tuned'} transfer"
 
 
 def run_seconds(results: Path) -> dict[str, dict[str, float]]:
