@@ -204,26 +204,19 @@ def main() -> None:
                          "ratio": ips / base, "first_steps_s": warm, "peak_gb": peak_gb()})
             print(f"{size:>2} px w{width:<2} {name:<26} {ips:9.0f} img/s {ips / base:5.2f}x"
                   f" (first 3 steps {warm:.2f} s)", flush=True)
-        for k in map(int, args.ks.split(",")):
-            seconds = min(grouped(size, width, steps, k) for _ in range(args.repeats))
+        many = [(f"{label} K={k}", fn, k) for label, fn in (("grouped", grouped),
+                                                             ("tlkit batched", engine))
+                for k in map(int, args.ks.split(","))]
+        for name, fn, k in [*many, ("tlkit.fit", None, 1)]:
+            if fn is None:
+                seconds = min(trainer(size, width, steps) for _ in range(args.repeats))
+            else:
+                seconds = min(fn(size, width, steps, k) for _ in range(args.repeats))
             ips = k * steps * BATCH / seconds
-            rows.append({"size": size, "width": width, "variant": f"grouped K={k}",
-                         "images_s": ips, "ratio": ips / base, "peak_gb": peak_gb()})
-            print(f"{size:>2} px w{width:<2} {'grouped K=' + str(k):<26} {ips:9.0f} img/s "
-                  f"{ips / base:5.2f}x", flush=True)
-        for k in map(int, args.ks.split(",")):
-            seconds = min(engine(size, width, steps, k) for _ in range(args.repeats))
-            ips = k * steps * BATCH / seconds
-            rows.append({"size": size, "width": width, "variant": f"tlkit batched K={k}",
-                         "images_s": ips, "ratio": ips / base, "peak_gb": peak_gb()})
-            print(f"{size:>2} px w{width:<2} {'tlkit batched K=' + str(k):<26} {ips:9.0f} "
-                  f"img/s {ips / base:5.2f}x", flush=True)
-        seconds = min(trainer(size, width, steps) for _ in range(args.repeats))
-        ips = steps * BATCH / seconds
-        rows.append({"size": size, "width": width, "variant": "tlkit.fit", "images_s": ips,
-                     "ratio": ips / base, "peak_gb": peak_gb()})
-        print(f"{size:>2} px w{width:<2} {'tlkit.fit':<26} {ips:9.0f} img/s {ips / base:5.2f}x",
-              flush=True)
+            rows.append({"size": size, "width": width, "variant": name, "images_s": ips,
+                         "ratio": ips / base, "peak_gb": peak_gb()})
+            print(f"{size:>2} px w{width:<2} {name:<26} {ips:9.0f} img/s {ips / base:5.2f}x",
+                  flush=True)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"machine": platform.processor() or platform.machine(),
