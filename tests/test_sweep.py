@@ -139,12 +139,12 @@ def test_sources_first_then_the_longest_runs_and_targets_once_their_source_is_st
         count_fits):
     from dataclasses import replace
 
-    from tlkit.sweep import _ReadyQueue, cost
+    from tlkit.schedule import ReadyQueue, cost
 
     short, long_ = tiny(0), replace(tiny(1), train=replace(TINY_TRAIN, epochs=3))
     targets = [transfer(1), transfer(3)]
     assert cost(long_) > cost(short) and cost(transfer(5)) < cost(transfer(1))
-    queue = _ReadyQueue([(short, False), (long_, False), *[(t, False) for t in targets],
+    queue = ReadyQueue([(short, False), (long_, False), *[(t, False) for t in targets],
                          (source(), True)])
     assert queue.pop()[0] == source(), "the source goes first"
     assert queue.pop()[0] == long_ and queue.pop()[0] == short and not queue.ready

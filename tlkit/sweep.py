@@ -6,8 +6,8 @@ an executor with the ``concurrent.futures`` interface (``submit(fn, *args) -> Fu
 in-process :class:`~tlkit.executors.SerialExecutor` by default; a process pool or a Dask
 ``Client`` work the same way. A run is submitted as soon as its source run is stored, so
 every target finds its source's checkpoint; among the runs ready, sources go first and then
-the longest runs (:func:`cost`), so that workers do not wait for one source while other work
-is ready. On the CPU, ready runs of one :func:`tlkit.batched.signature` (cnn8 runs of one
+the longest runs (:mod:`tlkit.schedule`), so that workers do not wait for one source while
+other work is ready. On the CPU, ready runs of one :func:`tlkit.batched.signature` (cnn8 runs of one
 shape) go to a worker together, at most :data:`tlkit.batched.K_MAX` of them and shared out
 among the workers, and train as one grouped network (:func:`execute_many`); a run's record is
 the same whichever runs it trained with. A kill loses only the batches in progress.
@@ -46,10 +46,12 @@ from .batched import K_MAX, signature
 from .executors import SerialExecutor, make_executor, stop_now
 from .progress import LARGE_SWEEP, SweepProgress, bar_enabled
 from .record import Record
-from .runner import MissingSourceError, validate
+from .runner import validate
+from .schedule import ReadyQueue, cost, workers_of
 from .spec import RunSpec, compute_for
 from .store import Store
 from .train import resolve_device
+from .worker import execute_many, execute_one
 
 __all__ = ["run", "plan", "compute_of", "on_compute", "SweepError", "execute_one",
            "execute_many", "run_lock", "WINDOW", "cost"]
@@ -91,66 +93,6 @@ def _bootstrapping() -> bool:
     import multiprocessing.process
 
     return bool(getattr(multiprocessing.process.current_process(), "_inheriting", False))
-
-
-def execute_one(spec_dict: dict[str, Any], root: str, device: str,
-                keep_state: bool) -> dict[str, Any]:
-    """Worker entry point: run one spec, return its record dict or the error's traceback.
-
-    Reads the checkpoint of the spec's source run from the store at ``root`` (never writes).
-    With ``keep_state`` the run's final weights come back under ``"state"`` (CPU tensors) for
-    the sweep to save. Takes and returns plain objects so that it pickles for process pools and
-    Dask.
-    """
-    from .runner import train
-
-    spec = RunSpec.from_dict(spec_dict)
-    try:
-        source = None
-        if spec.transfer.source is not None:
-            source = Store(root).load_checkpoint(spec.transfer.source)
-            if source is None:
-                raise MissingSourceError(
-                    f"the checkpoint of source run {spec.transfer.source.key()} is not in "
-                    f"{root}; it is written before any run that copies it is submitted")
-        trained = train(spec, source=source, device=device)
-    except Exception as exc:  # noqa: BLE001 - reported per run
-        return {"key": spec.key(), "error": traceback.format_exc(),
-                "diverged": isinstance(exc, FloatingPointError)}
-    out: dict[str, Any] = {"key": spec.key(), "record": trained.record.to_dict()}
-    if keep_state:
-        out["state"] = trained.state
-    return out
-
-
-def execute_many(spec_dicts: list[dict[str, Any]], root: str, device: str,
-                 keep_states: list[bool]) -> list[dict[str, Any]]:
-    """Worker entry point for a batch: the runs of ``spec_dicts`` trained together where they
-    can (:func:`tlkit.runner.train_many`), each returned as :func:`execute_one` returns it. A
-    single spec is :func:`execute_one`."""
-    from .runner import train_many
-
-    if len(spec_dicts) == 1:
-        return [execute_one(spec_dicts[0], root, device, keep_states[0])]
-    specs = [RunSpec.from_dict(d) for d in spec_dicts]
-    sources: list[Any] = []
-    store = Store(root)
-    for spec in specs:
-        src = spec.transfer.source
-        sources.append(None if src is None else store.load_checkpoint(src))
-    results = train_many(specs, sources)
-    out = []
-    for spec, keep, result in zip(specs, keep_states, results, strict=True):
-        if isinstance(result, Exception):
-            error = "".join(traceback.format_exception(result))
-            out.append({"key": spec.key(), "error": error,
-                        "diverged": isinstance(result, FloatingPointError)})
-            continue
-        item: dict[str, Any] = {"key": spec.key(), "record": result.record.to_dict()}
-        if keep:
-            item["state"] = result.state
-        out.append(item)
-    return out
 
 
 def compute_of(device: str = "auto") -> str:
@@ -266,108 +208,15 @@ def run(
             raise
 
 
-def _workers(executor: Any) -> int | None:
-    """How many runs ``executor`` trains at once (``None`` when it cannot say)."""
-    if isinstance(executor, SerialExecutor):
-        return 1
-    count = getattr(executor, "_max_workers", None)  # a process pool
-    if isinstance(count, int):
-        return count
-    client = getattr(executor, "client", None)  # tlkit's Dask executor
-    try:
-        return sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
-    except Exception:  # noqa: BLE001 - only a statistic
-        return None
-
-
-def cost(spec: RunSpec) -> float:
-    """A rough count of a run's work, to start the longest runs first: the images it trains
-    on times its epochs, the pixels of an image and the network's width (squared, as the
-    channels of its convolutions are), less the share of the layers it keeps frozen.
-    EfficientNet-Lite0 counts as a network of width 64. Only the order of runs depends on it,
-    never a result."""
-    d, m, t = spec.data, spec.model, spec.transfer
-    classes = len(d.classes) if d.classes is not None else 10
-    images = classes * (d.n_per_class if d.n_per_class is not None else 500)
-    width = m.width if m.arch == "cnn8" else 64
-    trained_share = 1.0 - 0.5 * t.frozen / 8
-    return images * spec.train.epochs * m.size ** 2 * width ** 2 * trained_share
-
-
-class _ReadyQueue:
-    """The planned runs, released to the executor as soon as their source is stored.
-
-    A run whose source run is itself planned waits for that run to finish (:meth:`finished`,
-    whether it succeeded or failed: a failed source fails its runs when they are popped).
-    Among the ready runs, sources come first, the ones with the most runs waiting on them
-    first, then the longest runs by :func:`cost`, so that no worker waits for a source while
-    there is other work and the longest runs do not start last."""
-
-    def __init__(self, runs: Sequence[tuple[RunSpec, bool]]) -> None:
-        import heapq
-
-        self._heapq = heapq
-        planned = {spec.key() for spec, _ in runs}
-        self._waiting: dict[str, list[tuple[RunSpec, bool]]] = {}
-        self._dependents: dict[str, int] = {}
-        for spec, _ in runs:
-            for src in spec.sources():
-                self._dependents[src.key()] = self._dependents.get(src.key(), 0) + 1
-        self.ready: list[tuple[tuple[float, float, int], RunSpec, bool]] = []
-        self._count = 0
-        for spec, ckpt in runs:
-            src = spec.transfer.source
-            if src is not None and src.key() in planned:
-                self._waiting.setdefault(src.key(), []).append((spec, ckpt))
-            else:
-                self.push(spec, ckpt)
-
-    def push(self, spec: RunSpec, ckpt: bool) -> None:
-        self._count += 1
-        order = (-self._dependents.get(spec.key(), 0), -cost(spec), self._count)
-        self._heapq.heappush(self.ready, (order, spec, ckpt))
-
-    def pop(self) -> tuple[RunSpec, bool]:
-        _, spec, ckpt = self._heapq.heappop(self.ready)
-        return spec, ckpt
-
-    def take_like(self, signature: tuple, most: int) -> list[tuple[RunSpec, bool]]:
-        """Up to ``most`` ready runs of ``signature`` (:func:`tlkit.batched.signature`), in
-        the queue's order, taken out of it."""
-        from .batched import signature as signature_of
-
-        if most <= 0:
-            return []
-        matching = sorted(e for e in self.ready if signature_of(e[1]) == signature)[:most]
-        if matching:
-            taken = {id(e) for e in matching}
-            self.ready = [e for e in self.ready if id(e) not in taken]
-            self._heapq.heapify(self.ready)
-        return [(spec, ckpt) for _, spec, ckpt in matching]
-
-    def count_like(self, signature: tuple) -> int:
-        from .batched import signature as signature_of
-
-        return sum(signature_of(e[1]) == signature for e in self.ready)
-
-    def finished(self, key: str) -> None:
-        """Run ``key`` is stored or has failed: release the runs that copy it."""
-        for spec, ckpt in self._waiting.pop(key, []):
-            self.push(spec, ckpt)
-
-    def __bool__(self) -> bool:
-        return bool(self.ready) or bool(self._waiting)
-
-
 def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], store: Store,
              executor: Any, device: str, progress: bool | None) -> list[Record]:
-    """Submit the planned runs, each once its source is stored (:class:`_ReadyQueue`), and
-    store each result as it arrives."""
+    """Submit the planned runs, each once its source is stored
+    (:class:`~tlkit.schedule.ReadyQueue`), and store each result as it arrives."""
     total = sum(len(level) for level in levels)
     needed = _unique([*specs, *(src for s in specs for src in s.sources())])
     bar = SweepProgress(len(needed), total, progress if progress is not None else bar_enabled(),
                         compute=specs[0].compute if specs else None, keys=list(needed),
-                        workers=_workers(executor))
+                        workers=workers_of(executor))
     failures: dict[str, str] = {}
     for key, spec in needed.items():  # diverged before: failed again, without training
         if not store.has(spec):
@@ -408,9 +257,9 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
         return store.has(spec) and (not ckpt or store.has_checkpoint(spec))
 
     pending: dict[Future, list[tuple[RunSpec, FileLock]]] = {}
-    queue = _ReadyQueue([run for level in levels for run in level])
+    queue = ReadyQueue([run for level in levels for run in level])
     batching = resolve_device(device).type == "cpu" and batched.enabled()
-    workers = _workers(executor) or 1
+    workers = workers_of(executor) or 1
 
     def claim(spec: RunSpec, ckpt: bool) -> FileLock | None:
         """The run's lock, or ``None`` when it is not to be submitted (handled here)."""
