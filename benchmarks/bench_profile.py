@@ -20,6 +20,10 @@ already trained one run) with timers around each stage:
 
 Outside the run: storing its record (``Store.put``), pickling what a pool worker sends back,
 and starting a pool worker (a fresh interpreter importing torch and tlkit).
+
+The cnn8 runs are profiled as ``tlkit.train.fit`` trains them alone (``TLKIT_BATCH=0`` unless
+set otherwise): the batched engine's stages are one computation for many runs, measured by
+``bench_levers.py`` and ``bench_runs.py`` instead.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import pickle
 import platform
 import statistics
@@ -173,6 +178,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
+    os.environ.setdefault("TLKIT_BATCH", "0")
     torch.set_num_threads(runner.cpu_threads())
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -42,7 +42,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .models import LayeredModel
-from .train import TrainConfig, channels_last, lr_factor, validation_epochs
+from .train import EVAL_BATCH, TrainConfig, channels_last, lr_factor, validation_epochs
 
 __all__ = ["Member", "signature", "fit_many", "padded", "enabled", "K_MAX", "MAX_WORK"]
 
@@ -370,7 +370,7 @@ def _shape(m: Member) -> tuple:
 
 @torch.no_grad()
 def _evaluate(net: _Grouped, x: torch.Tensor, y: torch.Tensor,
-              batch_size: int = 1024) -> tuple[list[float], list[float]]:
+              batch_size: int = EVAL_BATCH) -> tuple[list[float], list[float]]:
     """Mean cross-entropy and accuracy of each network on its own images (eval mode)."""
     k, n = x.shape[0], x.shape[1]
     loss_sum, correct = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.long)

@@ -39,6 +39,11 @@ __all__ = ["TrainConfig", "FitResult", "fit", "resolve_device", "evaluate", "pre
 
 SCHEDULES = ("cosine", "constant")
 
+#: Images per forward pass when evaluating: at 1,024 the activations of EfficientNet-Lite0 at
+#: 32 px (and of 16 cnn8 networks batched) outgrow the CPU's caches and evaluation runs at
+#: half the speed of 256 (``benchmarks/README.md``); at 8 px one cnn8 is as fast either way.
+EVAL_BATCH = 256
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -98,7 +103,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 @torch.no_grad()
 def prefix_features(
-    model: LayeredModel, x: torch.Tensor, n: int, batch_size: int = 1024
+    model: LayeredModel, x: torch.Tensor, n: int, batch_size: int = EVAL_BATCH
 ) -> torch.Tensor:
     """Output of layers ``0..n-1`` in evaluation mode, computed in batches."""
     if n == 0:
@@ -113,7 +118,8 @@ def prefix_features(
 
 @torch.no_grad()
 def evaluate(
-    model: LayeredModel, x: torch.Tensor, y: torch.Tensor, start: int = 0, batch_size: int = 1024
+    model: LayeredModel, x: torch.Tensor, y: torch.Tensor, start: int = 0,
+    batch_size: int = EVAL_BATCH,
 ) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``layers[start:]`` on inputs ``x`` (eval mode)."""
     was_training = model.training
