@@ -18,7 +18,8 @@ reference, best of ``--repeats`` after a warm-up:
   channels-last, one SGD update for all), each its own batch;
 * ``tlkit.fit``: the project's trainer for one network, with its own choice of levers.
 
-Peak memory of the process (resident set) is reported after each variant.
+Peak memory of the process (resident set) is reported after each variant. Last, evaluation
+(no gradients) by images per forward pass, which sets ``tlkit.train.EVAL_BATCH``.
 """
 
 from __future__ import annotations
@@ -168,6 +169,44 @@ def engine(size: int, width: int, steps: int, k: int) -> float:
     return time.perf_counter() - t0
 
 
+def evaluation(batch_sizes: tuple[int, ...] = (1024, 256, 128)) -> list[dict]:
+    """Seconds to evaluate 2,600 images (best of 3) by images per forward pass: one
+    EfficientNet-Lite0 at 32 px (random weights), one cnn8 and 16 batched cnn8 at 8 px."""
+    import copy
+
+    from tlkit.batched import _evaluate, _Grouped
+    from tlkit.models import build_model
+    from tlkit.train import evaluate
+
+    def best(fn) -> float:
+        fn()
+        out = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+        return min(out)
+
+    eff = build_model("efficientnet_lite0", CLASSES, in_channels=3, input_size=32,
+                      weights=None).eval().to(memory_format=torch.channels_last)
+    x3 = torch.rand(2600, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    cnn = LayerCNN(CLASSES, 1, 8, 8).eval().to(memory_format=torch.channels_last)
+    x1, y = torch.rand(2600, 1, 8, 8), torch.randint(0, CLASSES, (2600,))
+    group = _Grouped([copy.deepcopy(cnn) for _ in range(16)], 0)
+    xs, ys = x1.expand(16, *x1.shape).contiguous(), y.expand(16, -1).contiguous()
+    rows = []
+    for bs in batch_sizes:
+        row = {"batch": bs,
+               "efficientnet_32px_s": best(lambda bs=bs: evaluate(eff, x3, y, batch_size=bs)),
+               "cnn8_8px_s": best(lambda bs=bs: evaluate(cnn, x1, y, batch_size=bs)),
+               "cnn8_8px_16_batched_s": best(lambda bs=bs: _evaluate(group, xs, ys, bs))}
+        rows.append(row)
+        print(f"evaluation of 2,600 images, {bs} per pass: EfficientNet-Lite0 32 px "
+              f"{row['efficientnet_32px_s']:.3f} s, cnn8 {row['cnn8_8px_s']:.4f} s, 16 cnn8 "
+              f"batched {row['cnn8_8px_16_batched_s']:.3f} s", flush=True)
+    return rows
+
+
 def peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
@@ -217,11 +256,13 @@ def main() -> None:
                          "ratio": ips / base, "peak_gb": peak_gb()})
             print(f"{size:>2} px w{width:<2} {name:<26} {ips:9.0f} img/s {ips / base:5.2f}x",
                   flush=True)
+    evaluations = evaluation()
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"machine": platform.processor() or platform.machine(),
                        "torch": torch.__version__, "threads": torch.get_num_threads(),
-                       "steps": steps, "batch": BATCH, "rows": rows}, fh, indent=2)
+                       "steps": steps, "batch": BATCH, "rows": rows,
+                       "evaluation": evaluations}, fh, indent=2)
 
 
 if __name__ == "__main__":
