@@ -11,7 +11,16 @@ input shape train faster as one network of K groups (``benchmarks/bench_levers.p
 * the loss is the sum over networks of each network's mean cross-entropy, so the gradient of
   every parameter is its own network's;
 * SGD with (Nesterov) momentum runs as one elementwise update whose learning rate, momentum,
-  weight decay and L2-SP coefficients are tensors with one value per network.
+  weight decay and L2-SP coefficients are tensors with one value per network k, the update of
+  ``torch.optim.SGD`` (Sutskever et al., 2013, *On the importance of initialization and
+  momentum in deep learning*, ICML) with the L2-SP gradient of Li et al. (2018):
+
+      d = g + lambda_k w + alpha_k (w - w0)            (lambda_k: L2 or L2-SP's beta; alpha_k:
+      v <- mu_k v + d                                    L2-SP's pull towards the start w0)
+      w <- w - eta_k m_l f_k(t) (d + mu_k v if Nesterov else v)
+
+  with ``m_l`` the layer's learning-rate multiplier and ``f_k(t)`` the network's schedule
+  (:func:`tlkit.train.lr_factor`).
 
 Every network keeps what makes it its own run: its initial weights (built and copied from its
 source exactly as when it trains alone), its batch order (its own generator, seeded as in
