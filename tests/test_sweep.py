@@ -146,7 +146,7 @@ def test_sources_first_then_the_longest_runs_and_targets_once_their_source_is_st
     assert cost(long_) > cost(short) and cost(transfer(5)) < cost(transfer(1))
     queue = ReadyQueue([(short, False), (long_, False), *[(t, False) for t in targets],
                          (source(), True)])
-    assert queue.pop()[0] == source(), "the source goes first"
+    assert queue.pop()[:2] == (source(), True), "the source goes first"
     assert queue.pop()[0] == long_ and queue.pop()[0] == short and not queue.ready
     assert queue, "the targets still wait for their source"
     queue.finished(source().key())

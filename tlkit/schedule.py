@@ -10,9 +10,11 @@ only when it starts.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from typing import Any
 
+from .batched import signature
 from .executors import SerialExecutor
 from .spec import RunSpec
 
@@ -57,16 +59,14 @@ class ReadyQueue:
     there is other work and the longest runs do not start last."""
 
     def __init__(self, runs: Sequence[tuple[RunSpec, bool]]) -> None:
-        import heapq
-
-        self._heapq = heapq
         planned = {spec.key() for spec, _ in runs}
         self._waiting: dict[str, list[tuple[RunSpec, bool]]] = {}
         self._dependents: dict[str, int] = {}
         for spec, _ in runs:
             for src in spec.sources():
                 self._dependents[src.key()] = self._dependents.get(src.key(), 0) + 1
-        self.ready: list[tuple[tuple[float, float, int], RunSpec, bool]] = []
+        #: (order, batch signature, spec, checkpoint flag), a heap by order
+        self.ready: list[tuple[tuple[float, float, int], tuple | None, RunSpec, bool]] = []
         self._count = 0
         for spec, ckpt in runs:
             src = spec.transfer.source
@@ -78,30 +78,27 @@ class ReadyQueue:
     def push(self, spec: RunSpec, ckpt: bool) -> None:
         self._count += 1
         order = (-self._dependents.get(spec.key(), 0), -cost(spec), self._count)
-        self._heapq.heappush(self.ready, (order, spec, ckpt))
+        heapq.heappush(self.ready, (order, signature(spec), spec, ckpt))
 
-    def pop(self) -> tuple[RunSpec, bool]:
-        _, spec, ckpt = self._heapq.heappop(self.ready)
-        return spec, ckpt
+    def pop(self) -> tuple[RunSpec, bool, tuple | None]:
+        """The next run, its checkpoint flag and its :func:`tlkit.batched.signature`."""
+        _, sig, spec, ckpt = heapq.heappop(self.ready)
+        return spec, ckpt, sig
 
-    def take_like(self, signature: tuple, most: int) -> list[tuple[RunSpec, bool]]:
-        """Up to ``most`` ready runs of ``signature`` (:func:`tlkit.batched.signature`), in
-        the queue's order, taken out of it."""
-        from .batched import signature as signature_of
-
+    def take_like(self, sig: tuple, most: int) -> list[tuple[RunSpec, bool]]:
+        """Up to ``most`` ready runs of signature ``sig``, in the queue's order, taken out of
+        it."""
         if most <= 0:
             return []
-        matching = sorted(e for e in self.ready if signature_of(e[1]) == signature)[:most]
+        matching = sorted((e for e in self.ready if e[1] == sig), key=lambda e: e[0])[:most]
         if matching:
             taken = {id(e) for e in matching}
             self.ready = [e for e in self.ready if id(e) not in taken]
-            self._heapq.heapify(self.ready)
-        return [(spec, ckpt) for _, spec, ckpt in matching]
+            heapq.heapify(self.ready)
+        return [(spec, ckpt) for _, _, spec, ckpt in matching]
 
-    def count_like(self, signature: tuple) -> int:
-        from .batched import signature as signature_of
-
-        return sum(signature_of(e[1]) == signature for e in self.ready)
+    def count_like(self, sig: tuple) -> int:
+        return sum(e[1] == sig for e in self.ready)
 
     def finished(self, key: str) -> None:
         """Run ``key`` is stored or has failed: release the runs that copy it."""

@@ -42,19 +42,19 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from . import batched, preflight
-from .batched import K_MAX, signature
+from .batched import K_MAX
 from .executors import SerialExecutor, make_executor, stop_now
 from .progress import LARGE_SWEEP, SweepProgress, bar_enabled
 from .record import Record
 from .runner import validate
-from .schedule import ReadyQueue, cost, workers_of
+from .schedule import ReadyQueue, workers_of
 from .spec import RunSpec, compute_for
 from .store import Store
 from .train import resolve_device
 from .worker import execute_many, execute_one
 
 __all__ = ["run", "plan", "compute_of", "on_compute", "SweepError", "execute_one",
-           "execute_many", "run_lock", "WINDOW", "cost"]
+           "execute_many", "run_lock", "WINDOW"]
 
 #: The most runs a sweep has submitted and not yet stored (and so the most locks it holds).
 WINDOW = 128
@@ -292,10 +292,9 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
     try:
         while queue or pending or elsewhere:
             while queue.ready and sum(map(len, pending.values())) < WINDOW:
-                first = queue.pop()
-                runs = [first]
-                sig = signature(first[0]) if batching else None
-                if sig is not None:  # runs like it, shared out among the workers
+                spec, ckpt, sig = queue.pop()
+                runs = [(spec, ckpt)]
+                if batching and sig is not None:  # runs like it, shared out among the workers
                     like = queue.count_like(sig) + 1
                     size = min(K_MAX, -(-like // workers))
                     runs += queue.take_like(sig, size - 1)
