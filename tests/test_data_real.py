@@ -309,3 +309,22 @@ def test_real_mnist_test_set(mnist_root):
     with pytest.raises(DatasetUnavailableError):
         load("mnist", "train", root=mnist_root, download=False)
     assert "on disk (test only)" in td.datasets_table(root=mnist_root)
+
+
+def test_class_names_written_out_are_torchvision_s():
+    from torchvision.datasets import KMNIST, FashionMNIST
+
+    assert real_module.FASHION_MNIST_CLASSES == tuple(FashionMNIST.classes)
+    assert real_module.KMNIST_CLASSES == tuple(KMNIST.classes)
+
+
+def test_torchvision_is_imported_only_to_read_a_real_dataset():
+    import subprocess
+    import sys
+
+    code = ("import sys, tlkit, tlkit.sweep, tlkit.runner, tlkit.data\n"
+            "from tlkit.experiments import layer_transfer\n"
+            "tlkit.runner.library_versions()\n"
+            "assert 'torchvision' not in sys.modules, 'torchvision imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

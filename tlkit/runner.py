@@ -50,11 +50,12 @@ class Trained:
 
 def library_versions() -> dict[str, str]:
     """The versions of tlkit, torch, torchvision, numpy and Python of this interpreter."""
+    from importlib.metadata import version
+
     import numpy
-    import torchvision
 
     return {"tlkit": __version__, "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "numpy": numpy.__version__,
+            "torchvision": version("torchvision"), "numpy": numpy.__version__,
             "python": platform.python_version()}
 
 

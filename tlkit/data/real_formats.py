@@ -6,6 +6,7 @@ the datasets and reads them through these classes.
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import shutil
@@ -17,9 +18,6 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 
 import torch
-from torchvision.datasets import CIFAR10, EMNIST, MNIST, SVHN
-from torchvision.datasets.mnist import read_image_file, read_label_file
-from torchvision.datasets.utils import download_and_extract_archive, download_url, extract_archive
 
 from .base import DatasetIntegrityError
 from .integrity import verify_md5
@@ -29,6 +27,37 @@ __all__ = ["RealDataset", "IdxDataset", "EmnistLetters", "Cifar", "Svhn", "unche
            "DOWNLOAD_ERRORS"]
 
 DOWNLOAD_ERRORS = (URLError, HTTPError, OSError, RuntimeError)
+
+
+def _tv(module: str, name: str) -> Any:
+    """``name`` from ``torchvision.<module>``, imported when first needed: importing
+    torchvision takes over a second (it imports its models and ``torch._dynamo``), which every
+    notebook kernel and worker would otherwise pay without reading a real dataset."""
+    return getattr(importlib.import_module(f"torchvision.{module}"), name)
+
+
+def _emnist() -> Any:
+    return _tv("datasets", "EMNIST")
+
+
+def read_image_file(path: str) -> torch.Tensor:
+    return _tv("datasets.mnist", "read_image_file")(path)
+
+
+def read_label_file(path: str) -> torch.Tensor:
+    return _tv("datasets.mnist", "read_label_file")(path)
+
+
+def extract_archive(*args: Any, **kwargs: Any) -> Any:
+    return _tv("datasets.utils", "extract_archive")(*args, **kwargs)
+
+
+def download_and_extract_archive(*args: Any, **kwargs: Any) -> None:
+    _tv("datasets.utils", "download_and_extract_archive")(*args, **kwargs)
+
+
+def download_url(*args: Any, **kwargs: Any) -> None:
+    _tv("datasets.utils", "download_url")(*args, **kwargs)
 
 
 def _read_idx(folder: Path, stem: str, reader: Callable[[str], torch.Tensor]) -> torch.Tensor:
@@ -97,7 +126,12 @@ class RealDataset:
 class IdxDataset(RealDataset):
     """MNIST, Fashion-MNIST and KMNIST: four gzipped IDX files with published md5s."""
 
-    torchvision_class: type[MNIST] = MNIST
+    torchvision_name: str = "MNIST"
+
+    @property
+    def torchvision_class(self) -> Any:
+        """The torchvision dataset class whose resources, md5s and mirrors this one uses."""
+        return _tv("datasets", self.torchvision_name)
 
     def _stems(self, split: str) -> list[str]:
         prefix = "train" if validate_split(split) == "train" else "t10k"
@@ -181,14 +215,14 @@ class EmnistLetters(RealDataset):
             raise DatasetIntegrityError(
                 f"cannot check dataset {self.name!r}: its md5 is published for the archive "
                 f"{archive.name}, which is not in {archive.parent}. Put it there (expected md5 "
-                f"{EMNIST.md5}), or pass verify=False to skip the check."
+                f"{_emnist().md5}), or pass verify=False to skip the check."
             )
-        verify_md5(archive, EMNIST.md5, self.name)
+        verify_md5(archive, _emnist().md5, self.name)
 
     def download(self, root: Path, split: str) -> None:
         folder = self.folder(root)
         folder.mkdir(parents=True, exist_ok=True)
-        download_and_extract_archive(EMNIST.url, download_root=str(folder), md5=EMNIST.md5)
+        download_and_extract_archive(_emnist().url, download_root=str(folder), md5=_emnist().md5)
         gzip_folder = folder / "gzip"
         for name in sorted(os.listdir(gzip_folder)):
             if name.endswith(".gz"):
@@ -219,7 +253,7 @@ def unchecked(cls: type, files: Callable[[Any], list[str]]) -> type:
             self.classes = pickle.load(handle, encoding="latin1")[self.meta["key"]]
 
     body: dict[str, Any] = {"_check_integrity": _check_integrity}
-    if issubclass(cls, CIFAR10):
+    if issubclass(cls, _tv("datasets", "CIFAR10")):
         body["_load_meta"] = _load_meta
     return type(f"_Unchecked{cls.__name__}", (cls,), body)
 
@@ -228,7 +262,12 @@ def unchecked(cls: type, files: Callable[[Any], list[str]]) -> type:
 class Cifar(RealDataset):
     """CIFAR-10 and CIFAR-100: pickled batches extracted from one tar archive."""
 
-    torchvision_class: type[CIFAR10] = CIFAR10
+    torchvision_name: str = "CIFAR10"
+
+    @property
+    def torchvision_class(self) -> Any:
+        """``torchvision.datasets.CIFAR10`` or ``CIFAR100``."""
+        return _tv("datasets", self.torchvision_name)
 
     def _listed(self, split: str) -> list[tuple[str, str]]:
         cls = self.torchvision_class
@@ -267,7 +306,8 @@ class Svhn(RealDataset):
     """SVHN cropped digits: one MATLAB file per split."""
 
     def _listed(self, split: str) -> tuple[str, str, str]:
-        return tuple(SVHN.split_list[validate_split(split)])  # (url, filename, md5)
+        # (url, filename, md5)
+        return tuple(_tv("datasets", "SVHN").split_list[validate_split(split)])
 
     def required(self, split: str) -> list[str]:
         return [self._listed(split)[1]]
@@ -282,7 +322,7 @@ class Svhn(RealDataset):
 
     def read(self, root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         name = self._listed(split)[1]
-        cls = unchecked(SVHN, lambda ds: [os.path.join(ds.root, name)])
+        cls = unchecked(_tv("datasets", "SVHN"), lambda ds: [os.path.join(ds.root, name)])
         dataset = cls(str(self.folder(root)), split=split, download=False)
         images = torch.from_numpy(dataset.data).contiguous()
         return images, torch.as_tensor(dataset.labels, dtype=torch.int64)
