@@ -62,7 +62,7 @@ def test_failing_notebook_stops_the_build_and_keeps_its_partial_copy(tmp_path: P
     tracked = {p: p.read_bytes() for p in (root / "notebooks").iterdir()}
     build = tmp_path / "build"
     with pytest.raises(NotebookExecutionError) as info:
-        build_book(root, "smoke", build_dir=build, echo=lambda line: None)
+        build_book(root, "smoke", build_dir=build, echo=lambda line: None, jobs=1)
     error = info.value
     assert (error.notebook, error.cell_index, error.ename, error.evalue) == (
         "02_fail", 3, "ValueError", "boom")
@@ -75,6 +75,41 @@ def test_failing_notebook_stops_the_build_and_keeps_its_partial_copy(tmp_path: P
     assert not (build / "src" / "notebooks" / "03_after.ipynb").exists()
     assert not (build / "html").exists()
     assert {p: p.read_bytes() for p in (root / "notebooks").iterdir()} == tracked
+
+
+def test_notebooks_with_nothing_to_train_execute_together(tmp_path: Path) -> None:
+    """Two notebooks that wait for each other to start finish only when they run at once."""
+    meet = tmp_path / "meet"
+    meet.mkdir()
+
+    def waits_for(me: str, other: str) -> tuple[str, ...]:
+        return (f"import pathlib, time\nhere = pathlib.Path({str(meet)!r})\n"
+                f"(here / {me!r}).touch()\n"
+                f"deadline = time.monotonic() + 120\n"
+                f"while not (here / {other!r}).exists():\n"
+                f"    assert time.monotonic() < deadline, 'ran alone'\n"
+                f"    time.sleep(0.1)",)
+
+    root = make_book(tmp_path / "project", {"01_a": waits_for("a", "b"),
+                                            "02_b": waits_for("b", "a")})
+    lines: list[str] = []
+    assert build_book(root, "smoke", echo=lines.append, jobs=2).is_file()
+    assert any("2 at a time" in line for line in lines)
+    assert sum("executed in" in line for line in lines) == 2
+
+
+def test_a_notebook_failing_beside_others_is_reported_whole(tmp_path: Path) -> None:
+    root = make_book(tmp_path / "project", {"01_ok": ("print(profile)",),
+                                            "02_fail": ("raise ValueError('boom')",)})
+    build = tmp_path / "build"
+    with pytest.raises(NotebookExecutionError) as info:
+        build_book(root, "smoke", build_dir=build, echo=lambda line: None, jobs=2)
+    error = info.value  # raised in another process and carried back with every field
+    assert (error.notebook, error.cell_index, error.ename, error.evalue) == (
+        "02_fail", 2, "ValueError", "boom")
+    assert error.output == build / "src" / "notebooks" / "02_fail.ipynb"
+    assert (build / "src" / "notebooks" / "01_ok.ipynb").is_file()
+    assert not (build / "html").exists()
 
 
 def test_failing_notebook_on_the_command_line(tmp_path: Path,

@@ -6,7 +6,9 @@
    every notebook's parameters before anything runs;
 2. execute each notebook (parameter ``profile``) into the staging folder
    ``<build>/src/notebooks/``; the kernel runs in the book's root, so all notebooks share the
-   run cache ``results/`` and a rebuild only re-executes the notebooks, not the runs;
+   run cache ``results/`` and a rebuild only re-executes the notebooks, not the runs. The
+   notebooks that have runs to train execute first, one at a time (each sweep uses every core);
+   those whose known runs are all cached then execute together, one per core;
 3. copy ``_config.yml``, ``_toc.yml`` and ``book/`` into ``<build>/src/`` and render the
    diagrams (:func:`tlkit.diagrams.render_all`) into ``<build>/src/book/_generated``;
 4. run ``jupyter-book build <build>/src -n -W --keep-going --all``: any Sphinx warning (a broken
@@ -24,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ __all__ = [
     "staged_profile",
     "jupyter_book_command",
     "build_book",
+    "default_jobs",
 ]
 
 #: What is copied from the book's root into the staging folder besides the notebooks.
@@ -186,6 +189,48 @@ def _run_jupyter_book(build: Path) -> Path:
     return index
 
 
+def default_jobs() -> int:
+    """How many notebooks with nothing to train execute at once: one per core, at most four
+    (each kernel holds its imports and plots, about half a gigabyte)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _execute_in_process(path: str, target: str, given: dict[str, Any], root: str,
+                        progress: bool) -> float:
+    return execute(Path(path), Path(target), given, cwd=Path(root),
+                   sweep_progress=sys.stderr if progress else None)
+
+
+def _execute_together(paths: Sequence[Path], staged: Path, given: dict[str, Any], root: Path,
+                      jobs: int, progress: bool) -> Iterator[tuple[Path, float]]:
+    """Execute ``paths`` at most ``jobs`` at a time; yield each with its seconds as it finishes.
+    Each runs in a process of its own, since a notebook's execution sets environment variables
+    that its kernel inherits. After a failure no other notebook starts; those already running
+    finish (nothing executed is lost) and the failure first in the book's order is raised."""
+    if jobs <= 1 or len(paths) == 1:
+        for path in paths:
+            yield path, _execute_in_process(str(path), str(staged / path.name), given,
+                                            str(root), progress)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    failed: dict[Path, BaseException] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context) as pool:
+        futures = {pool.submit(_execute_in_process, str(p), str(staged / p.name), given,
+                               str(root), progress): p for p in paths}
+        for future in as_completed(futures):
+            try:
+                yield futures[future], future.result()
+            except Exception as exc:  # noqa: BLE001 - raised below, after the others finish
+                failed[futures[future]] = exc
+                for other in futures:
+                    other.cancel()  # those not started yet
+    if failed:
+        raise failed[min(failed, key=list(paths).index)]
+
+
 def build_book(
     root: str | os.PathLike[str] = ".",
     profile: str = "quick",
@@ -195,6 +240,7 @@ def build_book(
     executor: str | None = None,
     echo: Callable[[str], Any] = print,
     sweep_progress: Any = None,
+    jobs: int | None = None,
 ) -> Path | None:
     """Execute the book's notebooks and build its HTML; return the path of ``index.html``.
 
@@ -211,6 +257,9 @@ def build_book(
         echo: Receives one line per step (notebook executed, HTML built, total time).
         sweep_progress: A text stream (``sys.stderr``) that shows the progress of each
             notebook's sweeps, or ``None``.
+        jobs: How many notebooks whose known runs are all in the run cache execute at once,
+            each in a process and a kernel of its own (default :func:`default_jobs`); the
+            notebooks that train execute one at a time, before them.
 
     Raises:
         ValueError: a bad profile, an unknown ``only`` or a bad notebook parameter (raised
@@ -236,16 +285,30 @@ def build_book(
     for path in notebooks:
         check_parameters(path.stem, params[path])
     # datasets, weights and the results folder, for every notebook to run, in one message
-    check_notebooks([(path.stem, params[path]) for path in selected], root, echo=echo)
+
+    lacking = check_notebooks([(path.stem, params[path]) for path in selected], root, echo=echo)
 
     staged = build / "src" / NOTEBOOK_DIR
     times: dict[str, float] = {}
-    for number, path in enumerate(selected, start=1):
+    number = {path: n for n, path in enumerate(selected, start=1)}
+    # a notebook that trains runs alone (its sweep uses every core); the others together
+    together = [p for p in selected if not lacking.get(p.stem)]
+    for path in (p for p in selected if p not in together):
         target = staged / path.name
-        echo(f"[{number}/{len(selected)}] {NOTEBOOK_DIR}/{path.name} (profile {profile}) ...")
+        echo(f"[{number[path]}/{len(selected)}] {NOTEBOOK_DIR}/{path.name} "
+             f"(profile {profile}) ...")
         times[path.stem] = execute(path, target, given, cwd=root,
                                    sweep_progress=sweep_progress)
         echo(f"      executed in {times[path.stem]:.1f} s -> {target}")
+    if together:
+        jobs = default_jobs() if jobs is None else jobs
+        names = ", ".join(f"[{number[p]}/{len(selected)}] {p.stem}" for p in together)
+        echo(f"{names}: every known run cached, {min(jobs, len(together))} at a time "
+             f"(profile {profile}) ...")
+        for path, seconds in _execute_together(together, staged, given, root, jobs,
+                                               sweep_progress is not None):
+            times[path.stem] = seconds
+            echo(f"      {path.stem} executed in {seconds:.1f} s -> {staged / path.name}")
 
     if only is not None:
         missing = [p for p in notebooks if staged_profile(staged / p.name) != profile]

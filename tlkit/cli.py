@@ -2,7 +2,7 @@
 
 ::
 
-    tlkit book [--profile smoke|quick|full] [--only NAME] [--build-dir DIR] [--root DIR]
+    tlkit book [--profile smoke|quick|full] [--only NAME] [--build-dir DIR] [--root DIR] [--jobs N]
     tlkit notebook NAME [-p KEY VALUE ...] [--profile P] [--output PATH] [--root DIR]
     tlkit datasets [--root DIR]
     tlkit results export|import ARCHIVE [--results DIR]
@@ -59,6 +59,17 @@ def _dask_address(args: argparse.Namespace) -> None:
         os.environ["TLKIT_DASK_ADDRESS"] = args.dask_address
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _book(args: argparse.Namespace) -> int:
     from .book import BookBuildError, build_book
     from .notebooks import NotebookExecutionError
@@ -67,7 +78,8 @@ def _book(args: argparse.Namespace) -> int:
     _dask_address(args)
     try:
         index = build_book(root, profile=args.profile, only=args.only, build_dir=args.build_dir,
-                           executor=args.executor, echo=_echo, sweep_progress=sys.stderr)
+                           executor=args.executor, echo=_echo, sweep_progress=sys.stderr,
+                           jobs=args.jobs)
     except NotebookExecutionError as exc:
         if exc.traceback:
             print(exc.traceback, file=sys.stderr)
@@ -222,6 +234,9 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("--dask-address", metavar="ADDRESS",
                       help="Dask scheduler for --executor dask (else $TLKIT_DASK_ADDRESS, or a "
                            "LocalCluster)")
+    book.add_argument("--jobs", type=_positive, metavar="N",
+                      help="notebooks with nothing to train executed at once (default: one per "
+                           "core, at most 4)")
     book.set_defaults(run=_book)
 
     notebook = commands.add_parser(

@@ -88,6 +88,11 @@ class NotebookExecutionError(RuntimeError):
         super().__init__(f"notebook {notebook} failed in {where}: {error}\n"
                          f"the partially executed copy is kept at {output}")
 
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        """Pickled by its fields, so that it crosses from a process that executed a notebook."""
+        return (type(self), (self.notebook, self.cell_index, self.execution_count, self.ename,
+                             self.evalue, self.traceback, self.output))
+
 
 def find_root(start: str | os.PathLike[str] | None = None) -> Path:
     """The book's root: the first of ``start`` (default: the current directory) and its parents
@@ -292,11 +297,12 @@ def execute(
 
 def check_notebooks(notebooks: Sequence[tuple[str, Mapping[str, Any]]],
                     cwd: str | os.PathLike[str],
-                    echo: Callable[[str], Any] | None = None) -> None:
+                    echo: Callable[[str], Any] | None = None) -> dict[str, int]:
     """Check, before any kernel starts, what the runs of ``notebooks`` (``(stem, parameters)``
     pairs, to be executed in ``cwd``) need and the run cache there lacks: the results folder,
     the datasets and the pretrained weights (:func:`tlkit.preflight.check`, every problem of
-    every notebook in one message). ``echo`` hears of a large sweep being planned.
+    every notebook in one message). ``echo`` hears of a large sweep being planned. Returns how
+    many of each notebook's known runs (:func:`tlkit.experiments.known_specs`) are missing.
 
     Raises:
         tlkit.preflight.PreflightError: the problems found.
@@ -305,14 +311,18 @@ def check_notebooks(notebooks: Sequence[tuple[str, Mapping[str, Any]]],
     from .experiments import known_specs
     from .progress import LARGE_SWEEP
     from .store import Store, results_root
-    from .sweep import compute_of, on_compute, plan
+    from .sweep import placed, plan
 
     store = Store(Path(cwd) / results_root())
-    missing = []
+    missing: list[Any] = []
+    counts: dict[str, int] = {}
     for stem, params in notebooks:
-        listed = on_compute(known_specs(stem, params), compute_of(params.get("device", "auto")))
+        listed = placed(known_specs(stem, params), params.get("device", "auto"))
         if echo is not None and len(listed) >= LARGE_SWEEP:
             echo(f"planning {len(listed):,} runs of {stem} ...")
-        missing += [spec for level in plan(listed, store) for spec, _ in level]
+        lacking = [spec for level in plan(listed, store) for spec, _ in level]
+        counts[stem] = len(lacking)
+        missing += lacking
     if missing:
         preflight.check(missing, store)
+    return counts
