@@ -20,7 +20,8 @@ __all__ = ["PAGE", "notebook_rows", "page", "write_page", "wall_time"]
 #: The page, relative to the book's source folder.
 PAGE = Path("book") / "execution_statistics.md"
 
-_COMPUTE_NAMES = {"cpu-fp32": "CPU, float32", "cuda-bf16": "CUDA, bfloat16"}
+_COMPUTE_NAMES = {"cpu-fp32": "CPU, float32", "cpu-bf16": "CPU, bfloat16",
+                  "cuda-bf16": "CUDA, bfloat16"}
 
 
 _NBSP = "\u00a0"

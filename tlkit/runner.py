@@ -26,7 +26,7 @@ import torch
 from . import __version__
 from .models import build_model, num_layers
 from .record import Record
-from .spec import RunSpec, compute_for
+from .spec import RunSpec
 from .train import fit, resolve_device
 from .transfer import L2SP, load_layers, recompute_batchnorm, reinitialize_layers
 
@@ -184,7 +184,7 @@ def train(
     validate(spec)
     if device == "auto":
         device = "cpu" if spec.compute.startswith("cpu") else "cuda"
-    if compute_for(resolve_device(device).type) != spec.compute:
+    if spec.compute.split("-")[0] != resolve_device(device).type:
         raise ValueError(f"run {spec.key()} computes on {spec.compute}, not on device "
                          f"{device!r}; make the spec with spec.on(...) for that device")
     if spec.transfer.source is not None and source is None:
@@ -286,7 +286,7 @@ def _train(spec: RunSpec, source: State | None, dev: torch.device, progress: boo
     penalty = L2SP(p.model, t.sp_depth, t.alpha, t.beta) if t.regularizer == "l2sp" else None
     result = fit(p.model, p.train.images, p.train.labels, p.test.images, p.test.labels,
                  p.config, frozen=t.frozen, lr_mult=p.lr_mult, penalty=penalty,
-                 seed=spec.seed_for("batches"), device=dev, amp=spec.compute == "cuda-bf16",
+                 seed=spec.seed_for("batches"), device=dev, amp=spec.compute.endswith("-bf16"),
                  progress=progress, x_val=None if p.val is None else p.val.images,
                  y_val=None if p.val is None else p.val.labels)
     return _trained(p, result.metrics, result.history, dev)

@@ -10,8 +10,9 @@ source model is itself a spec whose checkpoint every experiment shares.
 ``tags`` are labels for tables and plots (``condition="AnB+"``); they are not part of the
 run's identity and do not enter the key. The key also hashes :data:`CACHE_VERSION` and the
 fingerprint of the code that computes a record (:func:`tlkit.fingerprint.code_fingerprint`), and
-the spec names where it computes (``compute``: ``cpu-fp32`` or ``cuda-bf16``), so a record made
-by other code or on other hardware is never taken for this run.
+the spec names where and in what precision it computes (``compute``: ``cpu-fp32``, ``cpu-bf16``
+or ``cuda-bf16``), so a record made by other code, on other hardware or in another precision is
+never taken for this run.
 
 **Seeds.** ``seed`` is the replicate. The run's initial weights and batch order come from
 streams derived from ``(seed, role)`` (:meth:`RunSpec.seed_for`), where the role is everything
@@ -35,7 +36,7 @@ from .fields import check_type as _check_type
 from .train import TrainConfig
 
 __all__ = ["DataSpec", "ModelSpec", "TransferSpec", "RunSpec", "CACHE_VERSION", "REGULARIZERS",
-           "BN_STATS", "COMPUTES", "compute_for"]
+           "BN_STATS", "COMPUTES", "CPU_PRECISIONS", "compute_for"]
 
 #: Bumped when the meaning of a spec changes; with the code fingerprint it invalidates records.
 CACHE_VERSION = 2
@@ -43,14 +44,22 @@ CACHE_VERSION = 2
 REGULARIZERS = ("l2", "l2sp")
 #: Batch-norm statistics of frozen copied layers: the source's, or recomputed on the target.
 BN_STATS = ("source", "target")
-#: Where and in what precision a run computes: CPU in float32, CUDA with bfloat16 autocast.
-COMPUTES = ("cpu-fp32", "cuda-bf16")
+#: Where and in what precision a run computes: CPU in float32 or with bfloat16 autocast, CUDA
+#: with bfloat16 autocast. A design that asks for bfloat16 on the CPU builds its specs with
+#: ``compute="cpu-bf16"``; records of different computes never stand in for each other.
+COMPUTES = ("cpu-fp32", "cpu-bf16", "cuda-bf16")
+#: The precisions a run on the CPU may compute in.
+CPU_PRECISIONS = ("fp32", "bf16")
 
 
-def compute_for(device_type: str) -> str:
-    """The ``compute`` of a run on a device of type ``"cpu"`` or ``"cuda"``."""
+def compute_for(device_type: str, precision: str = "fp32") -> str:
+    """The ``compute`` of a run on a device of type ``"cpu"`` (in ``precision``, ``fp32`` or
+    ``bf16``) or ``"cuda"`` (always bfloat16 autocast)."""
     if device_type == "cpu":
-        return "cpu-fp32"
+        if precision not in CPU_PRECISIONS:
+            raise ValueError(f"runs on the CPU compute in {' or '.join(CPU_PRECISIONS)}, not "
+                             f"{precision!r}")
+        return f"cpu-{precision}"
     if device_type == "cuda":
         return "cuda-bf16"
     raise ValueError(f"runs compute on cpu or cuda, not {device_type!r}")

@@ -53,7 +53,7 @@ from .store import Store
 from .train import resolve_device
 from .worker import execute_many, execute_one
 
-__all__ = ["run", "plan", "compute_of", "on_compute", "SweepError", "execute_one",
+__all__ = ["run", "plan", "compute_of", "on_compute", "placed", "SweepError", "execute_one",
            "execute_many", "run_lock", "WINDOW"]
 
 #: The most runs a sweep has submitted and not yet stored (and so the most locks it holds).
@@ -95,27 +95,48 @@ def _bootstrapping() -> bool:
     return bool(getattr(multiprocessing.process.current_process(), "_inheriting", False))
 
 
-def compute_of(device: str = "auto") -> str:
-    """Where a sweep on ``device`` computes (``cpu-fp32``, ``cuda-bf16``; part of every key).
+def _forced() -> str | None:
+    forced = os.environ.get("TLKIT_COMPUTE", "").strip()
+    if not forced:
+        return None
+    from .spec import COMPUTES
+
+    if forced not in COMPUTES:
+        raise ValueError(f"TLKIT_COMPUTE must be one of {', '.join(COMPUTES)}, got {forced!r}")
+    return forced
+
+
+def compute_of(device: str = "auto", precision: str = "fp32") -> str:
+    """Where a sweep on ``device`` computes a run made in ``precision`` on the CPU
+    (``cpu-fp32``, ``cpu-bf16``, ``cuda-bf16``; part of every key).
 
     ``$TLKIT_COMPUTE`` overrides it: a machine without a GPU builds the book from results
     computed on one (``TLKIT_COMPUTE=cuda-bf16`` after ``tlkit results import``), and a run
     missing from them is an error instead of a run computed elsewhere.
     """
-    forced = os.environ.get("TLKIT_COMPUTE", "").strip()
-    if forced:
-        from .spec import COMPUTES
-
-        if forced not in COMPUTES:
-            raise ValueError(f"TLKIT_COMPUTE must be one of {', '.join(COMPUTES)}, got "
-                             f"{forced!r}")
-        return forced
-    return compute_for(resolve_device(device).type)
+    return _forced() or compute_for(resolve_device(device).type, precision)
 
 
 def on_compute(specs: Iterable[RunSpec], compute: str) -> list[RunSpec]:
     """``specs`` (and their sources) made to compute on ``compute``."""
     return [s if s.compute == compute else s.on(compute) for s in specs]
+
+
+def placed(specs: Iterable[RunSpec], device: str = "auto") -> list[RunSpec]:
+    """``specs`` (and their sources) made to compute where ``device`` resolves: on the CPU a
+    spec made for the CPU keeps its precision (``cpu-fp32``, ``cpu-bf16``) and any other
+    computes in float32; on CUDA every run computes with bfloat16 autocast; ``$TLKIT_COMPUTE``
+    overrides both (:func:`compute_of`)."""
+    forced = _forced()
+    if forced is not None:
+        return on_compute(specs, forced)
+    kind = resolve_device(device).type
+    out = []
+    for s in specs:
+        mine = s.compute.split("-")[1] if s.compute.startswith("cpu-") else "fp32"
+        compute = compute_for(kind, mine if kind == "cpu" else "fp32")
+        out.append(s if s.compute == compute else s.on(compute))
+    return out
 
 
 def _unique(specs: Iterable[RunSpec]) -> dict[str, RunSpec]:
@@ -155,9 +176,9 @@ def run(
     executor) or a name for :func:`tlkit.executors.make_executor` (``"serial"``,
     ``"process"``); a named executor is shut down when the sweep ends.
 
-    Every spec (and its sources) is made to compute where ``device`` resolves, or as
-    ``$TLKIT_COMPUTE`` says (:func:`compute_of`, :meth:`~tlkit.spec.RunSpec.on`): ``compute``
-    is part of a run's key, so records made on a GPU in bfloat16 and on the CPU in float32
+    Every spec (and its sources) is made to compute where ``device`` resolves, in its own
+    precision on the CPU, or as ``$TLKIT_COMPUTE`` says (:func:`placed`): ``compute`` is part
+    of a run's key, so records made on a GPU in bfloat16 and on the CPU in float32 or bfloat16
     never stand in for each other.
 
     Raises:
@@ -177,19 +198,19 @@ def run(
     if len(specs) >= LARGE_SWEEP:
         print(f"tlkit: planning a sweep of {len(specs):,} runs (checking each one's spec and "
               "looking it up in the run cache) ...", file=sys.stderr, flush=True)
-    compute = compute_of(device)
-    specs = on_compute(specs, compute)
+    specs = placed(specs, device)
     for spec in _unique(specs).values():
         validate(spec)
     store = store if store is not None else Store()
     levels = plan(specs, store)
-    here = compute_for(resolve_device(device).type)
-    if levels and compute != here:
-        missing = sum(len(level) for level in levels)
+    here = resolve_device(device).type
+    elsewhere = [s for level in levels for s, _ in level if s.compute.split("-")[0] != here]
+    if elsewhere:
         raise preflight.PreflightError([
-            f"{missing} run(s) computed as {compute} (TLKIT_COMPUTE) are not in the run cache "
-            f"{store.root}, and this machine computes {here}: import the results that hold "
-            "them (tlkit results import), or unset TLKIT_COMPUTE to compute them here"])
+            f"{len(elsewhere)} run(s) computed as {elsewhere[0].compute} (TLKIT_COMPUTE) are "
+            f"not in the run cache {store.root}, and this machine computes on {here}: import "
+            "the results that hold them (tlkit results import), or unset TLKIT_COMPUTE to "
+            "compute them here"])
     if levels:  # the folder, the datasets and the weights, all checked before any training
         preflight.check([spec for level in levels for spec, _ in level], store)
     if not levels:

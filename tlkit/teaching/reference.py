@@ -35,7 +35,7 @@ class MissingRunError(LookupError):
 def specs(notebook: str, params: Mapping[str, Any]) -> list[Any]:
     """Every run the notebook ``notebook`` (a file stem) executes with ``params``, on the
     compute that ``params["device"]`` resolves to, as its sweep does."""
-    from ..sweep import compute_of, on_compute
+    from ..sweep import placed
 
     if notebook == "00_quickstart":
         from ..experiments import quickstart
@@ -51,7 +51,7 @@ def specs(notebook: str, params: Mapping[str, Any]) -> list[Any]:
         found = st.specs(params) + st.layer_transfer_specs(params)
     else:
         raise ValueError(f"no reference runs are defined for notebook {notebook!r}")
-    return on_compute(found, compute_of(params.get("device", "auto")))
+    return placed(found, params.get("device", "auto"))
 
 
 def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, *,

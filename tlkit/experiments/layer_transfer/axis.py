@@ -130,14 +130,14 @@ def distance_table(params: Mapping[str, Any], *, store: Any = None,
     Rows: ``axis, target, family, dataset, classes`` and the columns of
     :func:`tlkit.analysis.distance_table`, nearest first by ``otdd_pixels``.
     """
-    from ...sweep import compute_of
+    from ...sweep import placed
 
     s = settings(PROFILES, params)
     by_name = {x.name: x for x in splits(params)}
-    compute = compute_of(params.get("device", "auto"))  # where the sweep stored the source
+    device = params.get("device", "auto")  # where the sweep stored the source
     pairs = []
     for ax in axes(params):
-        source = source_spec(params, by_name[ax.source], "a", 0).on(compute)
+        source = placed([source_spec(params, by_name[ax.source], "a", 0)], device)[0]
         spaces = [pixel_space(s["feature_size"])]
         if network:
             spaces.append(FeatureSpace(
