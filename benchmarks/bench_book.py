@@ -6,8 +6,11 @@ Runs ``tlkit book --profile P`` twice in a temporary build folder (``--build-dir
 with an empty run cache (``TLKIT_RESULTS``; temporary unless ``--results`` names a folder):
 the first build is cold (every run trains), the second warm (every run is a cache hit and the
 notebooks only re-plot). Per-notebook times come from the build's own log; peak memory is the
-largest total resident memory of the whole process tree (the build, the notebook kernels and
-their worker processes), sampled every 0.2 s. After the cold build it also prints the stored
+largest total memory of the whole process tree (the build, the notebook kernels and their
+worker processes), sampled every 0.25 s, both as the sum of resident sets (which counts the
+pages of the torch libraries every process maps once per process) and as the sum of
+proportional set sizes (each shared page divided among the processes that map it: the
+physical memory the build holds). After the cold build it also prints the stored
 runs' summed wall time by kind of run and, per notebook, the fraction of its workers' time
 that went into runs (``busy`` in the executed notebook's metadata).
 """
@@ -30,14 +33,36 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def tree_rss(proc: psutil.Process) -> int:
-    total = 0
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes: private pages plus an equal share of each shared page
+    (the torch libraries every process maps are counted once over all of them, not once each)."""
+    with open(f"/proc/{pid}/smaps_rollup") as fh:
+        for line in fh:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def tree_memory(proc: psutil.Process) -> tuple[int, int, list[tuple[int, int, str]]]:
+    """The total resident and proportional memory of ``proc`` and its descendants, and each
+    one's (rss, pss, name)."""
+    each = []
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            total += p.memory_info().rss
-        except psutil.Error:
+            each.append((p.memory_info().rss, _pss(p.pid), _role(p)))
+        except (psutil.Error, OSError):
             pass
-    return total
+    return (sum(r for r, _, _ in each), sum(q for _, q, _ in each), sorted(each, reverse=True))
+
+
+def _role(p: psutil.Process) -> str:
+    """A short name for a process of the build: the build, a kernel, a worker, Sphinx."""
+    cmd = " ".join(p.cmdline())
+    for needle, name in (("ipykernel", "kernel"), ("multiprocessing", "worker"),
+                         ("jupyter-book", "jupyter-book"), ("tlkit book", "build")):
+        if needle in cmd:
+            return name
+    return p.name()
 
 
 def build(profile: str, build_dir: Path, env: dict[str, str]) -> dict:
@@ -46,18 +71,21 @@ def build(profile: str, build_dir: Path, env: dict[str, str]) -> dict:
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
-    peak = 0
+    peak, peak_pss, at_peak, peak_at = 0, 0, [], 0.0
     watched = psutil.Process(proc.pid)
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss, at_peak, peak_at
         while not done.is_set():
             try:
-                peak = max(peak, tree_rss(watched))
+                rss, pss, each = tree_memory(watched)
+                peak_pss = max(peak_pss, pss)
+                if rss > peak:
+                    peak, at_peak, peak_at = rss, each, time.perf_counter() - start
             except psutil.Error:
                 pass
-            time.sleep(0.2)
+            time.sleep(0.25)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -79,7 +107,10 @@ def build(profile: str, build_dir: Path, env: dict[str, str]) -> dict:
         if meta.get("seconds") is not None:  # the notebook's own record of its execution
             notebooks.setdefault(nb.stem, meta["seconds"])
     return {"wall_s": wall, "notebooks_s": notebooks, "busy": busy,
-            "html_s": float(html.group(1)) if html else None, "peak_rss_gb": peak / 2**30}
+            "html_s": float(html.group(1)) if html else None, "peak_rss_gb": peak / 2**30,
+            "peak_pss_gb": peak_pss / 2**30, "peak_at_s": round(peak_at, 1),
+            "at_peak_gb": [(name, round(rss / 2**30, 2), round(pss / 2**30, 2))
+                           for rss, pss, name in at_peak]}
 
 
 def kind_of(spec: dict) -> str:
@@ -128,6 +159,9 @@ def main() -> None:
             print(f"{phase}: {r['wall_s']:.0f} s in all ({per}; HTML {r['html_s']:.0f} s); "
                   f"peak memory {r['peak_rss_gb']:.2f} GB; workers busy "
                   + ", ".join(f"{k} {v:.0%}" for k, v in r["busy"].items()))
+            print(f"  peak proportional memory {r['peak_pss_gb']:.2f} GB; at the resident peak "
+                  f"({r['peak_at_s']:.0f} s in), resident/proportional: "
+                  + ", ".join(f"{n} {g:.2f}/{q:.2f} GB" for n, g, q in r["at_peak_gb"]))
             if phase == "cold":
                 out["run_seconds"] = run_seconds(results)
                 for kind, v in out["run_seconds"].items():

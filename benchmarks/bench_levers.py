@@ -16,7 +16,8 @@ reference, best of ``--repeats`` after a warm-up:
   network its own batch; images per second count all K networks' images;
 * ``tlkit batched K``: K networks in ``tlkit.batched.fit_many`` (grouped layers in
   channels-last, one SGD update for all), each its own batch;
-* ``tlkit.fit``: the project's trainer for one network, with its own choice of levers.
+* ``tlkit.fit``: the project's trainer for one network, with its own choice of levers, in
+  float32 and as a ``cpu-bf16`` run (bfloat16 autocast).
 
 Peak memory of the process (resident set) is reported after each variant. Last, evaluation
 (no gradients) by images per forward pass, which sets ``tlkit.train.EVAL_BATCH``.
@@ -137,7 +138,7 @@ def grouped(size: int, width: int, steps: int, k: int) -> float:
     return time.perf_counter() - t0
 
 
-def trainer(size: int, width: int, steps: int) -> float:
+def trainer(size: int, width: int, steps: int, amp: bool = False) -> float:
     torch.manual_seed(0)
     model = LayerCNN(CLASSES, 1, size, width)
     g = torch.Generator().manual_seed(0)
@@ -146,7 +147,7 @@ def trainer(size: int, width: int, steps: int) -> float:
     y = torch.randint(0, CLASSES, (n,), generator=g)
     cfg = TrainConfig(epochs=1, batch_size=BATCH, lr=0.01)
     t0 = time.perf_counter()
-    fit(model, x, y, x[:8], y[:8], cfg, device="cpu")
+    fit(model, x, y, x[:8], y[:8], cfg, device="cpu", amp=amp)
     return time.perf_counter() - t0
 
 
@@ -246,9 +247,10 @@ def main() -> None:
         many = [(f"{label} K={k}", fn, k) for label, fn in (("grouped", grouped),
                                                              ("tlkit batched", engine))
                 for k in map(int, args.ks.split(","))]
-        for name, fn, k in [*many, ("tlkit.fit", None, 1)]:
+        for name, fn, k in [*many, ("tlkit.fit", None, 1), ("tlkit.fit, cpu-bf16", None, 1)]:
             if fn is None:
-                seconds = min(trainer(size, width, steps) for _ in range(args.repeats))
+                seconds = min(trainer(size, width, steps, amp=name.endswith("bf16"))
+                              for _ in range(args.repeats))
             else:
                 seconds = min(fn(size, width, steps, k) for _ in range(args.repeats))
             ips = k * steps * BATCH / seconds
