@@ -58,6 +58,7 @@ def notebook_rows(notebooks: Sequence[str | os.PathLike[str]]) -> list[dict[str,
             "sweeps": sweeps.get("sweeps"),
             "trained": sweeps.get("runs_trained"),
             "cached": sweeps.get("runs_cached"),
+            "busy": sweeps.get("busy"),
             "computes": [_COMPUTE_NAMES.get(c, c) for c in sweeps.get("computes", [])],
             "gpu": machine.get("gpu"),
             "versions": meta.get("versions") or {},
@@ -110,6 +111,12 @@ def page(rows: Sequence[Mapping[str, Any]]) -> str:
         f"| **{_count(sum(r['trained'] or 0 for r in rows))}** "
         f"| **{_count(sum(r['cached'] or 0 for r in rows))}** | |" + (" |" if per_row else ""))
     lines.append("")
+    busy = [r for r in rows if r.get("busy") is not None]
+    if busy:
+        each = ", ".join(f"{r['notebook']} {r['busy']:.0%}" for r in busy)
+        lines += ["Where a notebook trained runs, its sweeps' workers spent this share of the "
+                  f"time they were up training them (the rest is starting and waiting): {each}.",
+                  ""]
     if len(environments) == 1:
         lines.append(f"Every notebook ran with {environments.pop()}.")
     lines.append("")

@@ -41,8 +41,9 @@ SCHEDULES = ("cosine", "constant")
 
 #: Images per forward pass when evaluating: at 1,024 the activations of EfficientNet-Lite0 at
 #: 32 px (and of 16 cnn8 networks batched) outgrow the CPU's caches and evaluation runs at
-#: half the speed of 256 (``benchmarks/README.md``); at 8 px one cnn8 is as fast either way.
-EVAL_BATCH = 256
+#: half the speed of 128, and 128 is 1.2 times as fast as 256 (``benchmarks/README.md``); one
+#: cnn8 at 8 px loses a few milliseconds a run, 16 batched ones nothing.
+EVAL_BATCH = 128
 
 
 @dataclass(frozen=True)
