@@ -20,6 +20,7 @@ is computed again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -36,14 +37,23 @@ def modules_fingerprint(modules: Sequence[str]) -> str:
     """16 hex digits of the syntax trees of ``modules`` (files or folders relative to the
     package, docstrings left out) and of :func:`~tlkit.fingerprint.code_fingerprint`."""
     digest = hashlib.sha256(code_fingerprint().encode())
-    for entry in sorted(modules):
+    digest.update(_sources(tuple(sorted(modules))).encode())
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _sources(modules: tuple[str, ...]) -> str:
+    """The digest of the syntax trees of ``modules``, parsed once per process (as the code
+    fingerprint is): the source files of an installation do not change under a process."""
+    digest = hashlib.sha256()
+    for entry in modules:
         path = _PACKAGE / entry
         if not path.exists():
             raise ValueError(f"no module {entry!r} in tlkit")
         for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             digest.update(file.relative_to(_PACKAGE).as_posix().encode())
             digest.update(source_fingerprint(file.read_text(encoding="utf-8")).encode())
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()
 
 
 def _key(kind: str, inputs: Mapping[str, Any], modules: Sequence[str]) -> str:
