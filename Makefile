@@ -39,6 +39,7 @@ assignments: $(TEACH_STAMP)
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/bench_profile.py --json benchmarks/last_profile.json
 	$(BIN)/python benchmarks/bench_levers.py --json benchmarks/last_levers.json
+	$(BIN)/python benchmarks/bench_precision.py --json benchmarks/last_precision.json
 	$(BIN)/python benchmarks/bench_runs.py --json benchmarks/last_runs.json
 	$(BIN)/python benchmarks/bench_train.py --json benchmarks/last_train.json
 	$(BIN)/python benchmarks/bench_executors.py --json benchmarks/last_executors.json
