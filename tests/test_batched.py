@@ -140,11 +140,12 @@ def test_the_serial_sweep_trains_runs_of_one_signature_together(monkeypatch):
     assert batched.signature(specs[0]) == batched.signature(specs[1])
     assert batched.signature(specs[0]) != batched.signature(specs[-1])
     assert batched.signature(specs[0].on("cuda-bf16")) is None
+    assert batched.signature(specs[0].on("cpu-bf16")) is None, "bfloat16 runs train alone"
     large = RunSpec(specs[0].data, ModelSpec(width=16, size=16), TRAIN)
     assert batched.signature(large) is None, "grouping does not pay at 16 px width 16"
 
 
-def test_a_diverging_network_fails_alone_in_its_batch(count_fits):
+def test_a_diverging_network_fails_alone_in_its_batch(count_fits, tmp_path):
     specs = [run(0), run(1, lr=1e6), run(2)]
     with pytest.raises(sweep.SweepError, match="diverged") as info:
         sweep.run(specs)
@@ -154,7 +155,7 @@ def test_a_diverging_network_fails_alone_in_its_batch(count_fits):
     with pytest.raises(sweep.SweepError):
         sweep.run(specs)
     assert len(count_fits) == 3, "nothing trained again"
-    alone = [r.metrics for r in sweep.run([run(0), run(2)], store=Store("elsewhere"))]
+    alone = [r.metrics for r in sweep.run([run(0), run(2)], store=Store(tmp_path / "elsewhere"))]
     assert [r.metrics for r in info.value.records] == alone or not groups_computed_alone()
 
 
