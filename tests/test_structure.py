@@ -141,3 +141,21 @@ def test_import_tlkit_reaches_every_public_submodule_in_a_fresh_interpreter():
 
     for name in tlkit.SUBMODULES:
         assert (PACKAGE / f"{name}.py").exists() or (PACKAGE / name).is_dir(), name
+
+
+def test_no_run_cache_or_checkpoint_is_committed():
+    """Records, locks and checkpoints are made by running, never part of the repository."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    made = [f for f in tracked if f.endswith((".lock", ".pt", ".pth", ".ckpt"))
+            or any(part in ("runs", "locks", "checkpoints", "computed")
+                   for part in Path(f).parts[:-1])]
+    assert made == []

@@ -8,11 +8,10 @@ canonical JSON, so the same run has the same key in every process, on every mach
 source model is itself a spec whose checkpoint every experiment shares.
 
 ``tags`` are labels for tables and plots (``condition="AnB+"``); they are not part of the
-run's identity and do not enter the key. The key also hashes :data:`CACHE_VERSION` and the
-fingerprint of the code that computes a record (:func:`tlkit.fingerprint.code_fingerprint`), and
-the spec names where and in what precision it computes (``compute``: ``cpu-fp32``, ``cpu-bf16``
-or ``cuda-bf16``), so a record made by other code, on other hardware or in another precision is
-never taken for this run.
+run's identity and do not enter the key. The key also hashes :data:`CACHE_VERSION`, the
+code's fingerprint (:func:`tlkit.fingerprint.code_fingerprint`) and ``compute`` (where and in
+what precision: :data:`COMPUTES`), so a record made by other code, on other hardware or in
+another precision is never taken for this run.
 
 **Seeds.** ``seed`` is the replicate. The run's initial weights and batch order come from
 streams derived from ``(seed, role)`` (:meth:`RunSpec.seed_for`), where the role is everything
@@ -44,30 +43,25 @@ CACHE_VERSION = 2
 REGULARIZERS = ("l2", "l2sp")
 #: Batch-norm statistics of frozen copied layers: the source's, or recomputed on the target.
 BN_STATS = ("source", "target")
-#: Where and in what precision a run computes: CPU in float32 or with bfloat16 autocast, CUDA
-#: with bfloat16 autocast. A design that asks for bfloat16 on the CPU builds its specs with
-#: ``compute="cpu-bf16"``; records of different computes never stand in for each other.
+#: Where and in what precision a run computes (part of its key): the CPU in float32 or with
+#: bfloat16 autocast (a design's choice: ``spec.on("cpu-bf16")``), CUDA with bfloat16 autocast.
 COMPUTES = ("cpu-fp32", "cpu-bf16", "cuda-bf16")
-#: The precisions a run on the CPU may compute in.
 CPU_PRECISIONS = ("fp32", "bf16")
 
 
 def compute_for(device_type: str, precision: str = "fp32") -> str:
-    """The ``compute`` of a run on a device of type ``"cpu"`` (in ``precision``, ``fp32`` or
-    ``bf16``) or ``"cuda"`` (always bfloat16 autocast)."""
-    if device_type == "cpu":
-        if precision not in CPU_PRECISIONS:
-            raise ValueError(f"runs on the CPU compute in {' or '.join(CPU_PRECISIONS)}, not "
-                             f"{precision!r}")
+    """The ``compute`` of a run on ``"cpu"`` in ``precision`` or on ``"cuda"`` (bfloat16)."""
+    if device_type == "cpu" and precision in CPU_PRECISIONS:
         return f"cpu-{precision}"
     if device_type == "cuda":
         return "cuda-bf16"
+    if device_type == "cpu":
+        raise ValueError(f"runs on the CPU compute in fp32 or bf16, not {precision!r}")
     raise ValueError(f"runs compute on cpu or cuda, not {device_type!r}")
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
 
 
 def _freeze(value: Any) -> Any:
@@ -256,8 +250,7 @@ class RunSpec:
         _check_int("RunSpec", "seed", self.seed, 0)
         object.__setattr__(self, "tags", _options(self.tags))
         if self.compute not in COMPUTES:
-            raise ValueError(f"compute must be one of {', '.join(COMPUTES)}, got "
-                             f"{self.compute!r}")
+            raise ValueError(f"compute must be one of {', '.join(COMPUTES)}, got {self.compute!r}")
         from .models import num_layers
 
         top = num_layers(self.model.arch) - 1
