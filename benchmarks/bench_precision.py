@@ -8,9 +8,9 @@ channels-last otherwise) and once as ``cpu-bf16`` (``fit`` in channels-last with
 autocast). The specs are the quick layer-transfer profile's baseA (cnn8, 13 glyph classes,
 from scratch) at 8 px width 8, 16 px width 16 and 32 px width 16 (glyphs rendered at that
 size; 100 images per class and 10 epochs, to keep the benchmark short), and the quick
-pretrained chapter's EfficientNet-Lite0 fine-tuning at 32 px (10 images per class). For each it reports the
-seconds of a run in each precision and their ratio, and the paired difference of test
-accuracy (bf16 - fp32) over the seeds with its 95% t-interval. Seeds 1000 and up: none of
+pretrained chapter's EfficientNet-Lite0 fine-tuning at 32 px (10 images per class). For each
+it reports the seconds of a run in each precision and their ratio, and the paired difference
+of test accuracy (bf16 - fp32) over the seeds with its 95% t-interval. Seeds 1000 and up: none of
 them is a seed the book reports.
 """
 
