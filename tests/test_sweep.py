@@ -292,3 +292,42 @@ def test_a_script_without_a_main_guard_is_told_what_to_add_in_a_few_lines(tmp_pa
     assert not (tmp_path / "results" / "failed").exists(), "no misleading failure notes"
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert sum("main guard" in line for line in lines) <= 3  # the workers' lines, the error
+
+
+def test_a_sweep_keeps_a_batch_per_worker_in_flight_and_one_waiting(tmp_path):
+    """Runs that can start wait in the sweep's queue, not the executor's: with two workers at
+    most three batches are submitted and unfinished, and runs of one signature that are ready
+    together leave as few batches as the workers can share."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Counting(ThreadPoolExecutor):
+        def __init__(self) -> None:
+            super().__init__(max_workers=2)
+            self.live = self.most = 0
+            self.sizes: list[int] = []
+            self.guard = threading.Lock()
+
+        def submit(self, fn, *args, **kwargs):
+            with self.guard:
+                self.live += 1
+                self.most = max(self.most, self.live)
+                self.sizes.append(len(args[0]))
+            future = super().submit(fn, *args, **kwargs)
+            future.add_done_callback(self._done)
+            return future
+
+        def _done(self, _future) -> None:
+            with self.guard:
+                self.live -= 1
+
+    alone = [tiny(s, n=10 + s) for s in range(6)]  # six training-set sizes: six signatures
+    executor = Counting()
+    with executor:
+        records = sweep.run(alone, store=Store(tmp_path / "a"), executor=executor)
+    assert len(records) == 6 and executor.most <= 3 and len(executor.sizes) == 6
+    alike = [tiny(s) for s in range(12)]  # one signature, all ready at the start
+    executor = Counting()
+    with executor:
+        sweep.run(alike, store=Store(tmp_path / "b"), executor=executor)
+    assert executor.sizes == [6, 6]

@@ -25,6 +25,11 @@ it submits the run until its record is written. A run whose lock another process
 aside while the sweep does its other work; then the sweep waits for that lock and takes the
 other process's record (or, if that process failed or was killed, runs it itself). At most
 :data:`WINDOW` runs are in flight at a time, so that a sweep holds at most that many locks.
+
+**Order.** Runs start as their sources are stored (:class:`~tlkit.schedule.ReadyQueue`). A sweep
+keeps one batch of runs per worker in flight and one more waiting; the rest wait in the queue,
+so that on the CPU the small cnn8 runs released while the workers are busy train together
+(:mod:`tlkit.batched`) in larger batches.
 """
 
 from __future__ import annotations
@@ -281,6 +286,11 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
     queue = ReadyQueue([run for level in levels for run in level])
     batching = resolve_device(device).type == "cpu" and batched.enabled()
     workers = workers_of(executor) or 1
+    # A batch per worker and one more waiting (where the executor says how many workers it
+    # has): the runs released meanwhile wait in the queue, where they join the runs of their
+    # signature and the queue's order (sources first, the longest next) still applies to
+    # them, instead of leaving in small batches the moment they can start.
+    ahead = workers + 1 if workers_of(executor) is not None else None
 
     def claim(spec: RunSpec, ckpt: bool) -> FileLock | None:
         """The run's lock, or ``None`` when it is not to be submitted (handled here)."""
@@ -312,12 +322,13 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
 
     try:
         while queue or pending or elsewhere:
-            while queue.ready and sum(map(len, pending.values())) < WINDOW:
+            while (queue.ready and sum(map(len, pending.values())) < WINDOW
+                   and (ahead is None or len(pending) < ahead)):
                 spec, ckpt, sig = queue.pop()
                 runs = [(spec, ckpt)]
-                if batching and sig is not None:  # runs like it, shared out among the workers
+                if batching and sig is not None:  # runs like it, shared among the free workers
                     like = queue.count_like(sig) + 1
-                    size = min(K_MAX, -(-like // workers))
+                    size = min(K_MAX, -(-like // max(1, workers - len(pending))))
                     runs += queue.take_like(sig, size - 1)
                 batch, ckpts = [], []
                 for spec, ckpt in runs:
