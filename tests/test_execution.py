@@ -50,7 +50,7 @@ def test_an_executed_notebook_counts_distinct_runs_trained_and_cached(tmp_path):
     assert f"| 4 | 0 | {cpu} |" in text and f"| 0 | 4 | {cpu} |" in text
     assert "Every notebook ran with tlkit " in text
     assert "| **all notebooks** |" in text and "**4** | **4**" in text
-    assert f"training them (the rest is starting and waiting): first {busy:.0%}." in text
+    assert f"starting up and waiting for work): first {busy:.0%}." in text
 
 
 def test_a_notebook_without_statistics_shows_dashes(tmp_path):

@@ -114,9 +114,8 @@ def page(rows: Sequence[Mapping[str, Any]]) -> str:
     busy = [r for r in rows if r.get("busy") is not None]
     if busy:
         each = ", ".join(f"{r['notebook']} {r['busy']:.0%}" for r in busy)
-        lines += ["Where a notebook trained runs, its sweeps' workers spent this share of the "
-                  f"time they were up training them (the rest is starting and waiting): {each}.",
-                  ""]
+        lines += ["While a notebook trained runs, its workers spent this share of their time "
+                  f"training (the rest went to starting up and waiting for work): {each}.", ""]
     if len(environments) == 1:
         lines.append(f"Every notebook ran with {environments.pop()}.")
     lines.append("")
