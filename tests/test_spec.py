@@ -84,7 +84,7 @@ def test_impossible_specs_are_rejected():
         TransferSpec(regularizer="l1")
     with pytest.raises(ValueError, match="only be frozen"):
         RunSpec(DataSpec("digits"), transfer=TransferSpec(layers=2, freeze=False))
-    with pytest.raises(ValueError, match="L2-SP needs"):
+    with pytest.raises(ValueError, match="needs a source run or pretrained weights"):
         RunSpec(DataSpec("digits"), transfer=TransferSpec(regularizer="l2sp"))
     # pretrained torchvision weights stand in for a source run
     RunSpec(DataSpec("digits"), ModelSpec(arch="resnet18", channels=3, weights="IMAGENET1K_V1"),

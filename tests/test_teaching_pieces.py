@@ -113,8 +113,8 @@ def test_set_parameter_keeps_the_comment() -> None:
 
 def test_forbidden_catches_every_alias_and_restores() -> None:
     from tlkit.measures import domain_similarity
+    from tlkit.methods.l2sp import L2SP
     from tlkit.stats import paired_difference
-    from tlkit.transfer import L2SP
 
     alias = domain_similarity
     x, y = np.arange(12.0).reshape(6, 2), np.array([0, 0, 0, 1, 1, 1])

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
+from tlkit.methods.l2sp import L2SP
 from tlkit.models import LayerCNN
 from tlkit.train import TrainConfig, fit
 from tlkit.transfer import (
-    L2SP,
     check_depth,
     copy_layers,
     freeze_layers,
@@ -128,9 +128,10 @@ def test_the_runner_splits_l2sp_at_sp_layers(monkeypatch):
     """L2-SP on the lower copied layers only: the copied layers above ``sp_layers`` are pulled
     towards zero with the new ones (the mix of Plested, Shen & Gedeon)."""
     from tlkit import DataSpec, ModelSpec, RunSpec, TrainConfig, TransferSpec, batched, runner
+    from tlkit.methods import l2sp
 
     built = []
-    real = runner.L2SP
+    real = l2sp.L2SP
 
     def spy(model, n, alpha, beta):
         built.append((n, alpha, beta))
@@ -139,10 +140,11 @@ def test_the_runner_splits_l2sp_at_sp_layers(monkeypatch):
     real_many = batched.fit_many
 
     def spy_many(members):
-        built.extend((m.sp_depth, m.alpha, m.beta) for m in members)
+        built.extend((m.decay.depth, m.decay.alpha, m.decay.beta) for m in members
+                     if m.decay is not None)
         return real_many(members)
 
-    monkeypatch.setattr(runner, "L2SP", spy)
+    monkeypatch.setattr(l2sp, "L2SP", spy)
     monkeypatch.setattr(batched, "fit_many", spy_many)
     tiny, train = ModelSpec(width=2, size=16), TrainConfig(epochs=1, batch_size=32, lr=0.05)
     src = RunSpec(DataSpec("digits", classes=("5", "6", "7"), n_per_class=10), tiny, train)

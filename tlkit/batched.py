@@ -50,6 +50,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .methods.base import Decay
 from .models import LayeredModel
 from .train import EVAL_BATCH, TrainConfig, channels_last, lr_factor, validation_epochs
 
@@ -79,10 +80,14 @@ def enabled() -> bool:
 
 def signature(spec: Any) -> tuple | None:
     """What runs trained together must share, from the spec alone (no data loaded); ``None``
-    for a run that trains alone (not cnn8, not on the CPU in float32, or images so large that
-    grouping does not pay: :data:`MAX_WORK`)."""
+    for a run that trains alone (not cnn8, not on the CPU in float32, images so large that
+    grouping does not pay: :data:`MAX_WORK`, or a regulariser that reads features)."""
+    from .methods import regularization
+
     m, d, t = spec.model, spec.data, spec.transfer
     if m.arch != "cnn8" or spec.compute != "cpu-fp32" or m.size ** 2 * m.width > MAX_WORK:
+        return None
+    if not regularization(t.regularizer).batchable:
         return None
     data = (d.name, d.options, d.classes if d.n_per_class is None else len(d.classes or ()),
             d.n_per_class, d.validation)
@@ -106,9 +111,7 @@ class Member:
     seed: int
     x_val: torch.Tensor | None = None
     y_val: torch.Tensor | None = None
-    sp_depth: int = 0  # L2-SP: layers below pulled to their starting weights (alpha) ...
-    alpha: float = 0.0
-    beta: float | None = None  # ... the others decayed with beta; None: plain L2 (weight_decay)
+    decay: Decay | None = None  # a regulariser of weights alone (L2-SP); None: weight decay
 
 
 def _blocks(model: LayeredModel, i: int) -> tuple[nn.Module, ...]:
@@ -292,10 +295,10 @@ def _fit_group(members: Sequence[Member]) -> list[dict[str, Any]]:
                                for m in members]),
              "buf": torch.zeros_like(t)}
         if name == "weight":  # conv and linear weights: L2 or L2-SP act on them
-            s["decay"] = coef([(m.config.weight_decay if m.beta is None else
-                                (0.0 if i < m.sp_depth else m.beta)) for m in members])
-            s["pull"] = coef([(m.alpha if m.beta is not None and i < m.sp_depth else 0.0)
-                              for m in members])
+            s["decay"] = coef([(m.config.weight_decay if m.decay is None else
+                                (0.0 if i < m.decay.depth else m.decay.beta)) for m in members])
+            s["pull"] = coef([(m.decay.alpha if m.decay is not None and i < m.decay.depth
+                               else 0.0) for m in members])
             s["start"] = t.detach().clone()
         state[id(t)] = s
 

@@ -24,7 +24,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 #: Files and folders (relative to the package) whose code computes a record.
 COMPUTING_MODULES: tuple[str, ...] = (
-    "spec.py", "runner.py", "train.py", "batched.py", "transfer.py", "models", "data",
+    "spec.py", "runner.py", "train.py", "batched.py", "transfer.py", "methods", "models", "data",
 )
 #: Files inside those folders that only describe or print (no effect on a record).
 _DESCRIPTIVE = frozenset({"data/table.py"})

@@ -24,11 +24,12 @@ from typing import Any
 import torch
 
 from . import __version__
+from .methods import Context, regularization
 from .models import build_model, num_layers
 from .record import Record
 from .spec import RunSpec
 from .train import fit, resolve_device
-from .transfer import L2SP, load_layers, recompute_batchnorm, reinitialize_layers
+from .transfer import load_layers, recompute_batchnorm, reinitialize_layers
 
 __all__ = ["MissingSourceError", "Trained", "run", "train", "train_many", "validate", "load_data",
            "initial_model", "provenance", "library_versions", "cpu_threads"]
@@ -259,7 +260,7 @@ def _prepare(spec: RunSpec, source: State | None, dev: torch.device) -> _Prepare
     L = num_layers(m.arch)
     lr_mult = [t.lr_mult] * t.layers + [1.0] * (L - t.layers)
     config = spec.train
-    if t.regularizer == "l2sp":
+    if not regularization(t.regularizer).weight_decay:  # the regulariser replaces it
         config = replace(config, weight_decay=0.0)
     return _Prepared(spec, model, train_data, val, test, config, lr_mult, started, t0)
 
@@ -283,9 +284,12 @@ def _trained(p: _Prepared, metrics: dict[str, Any], history: dict[str, Any],
 def _train(spec: RunSpec, source: State | None, dev: torch.device, progress: bool) -> Trained:
     p = _prepare(spec, source, dev)
     t = spec.transfer
-    penalty = L2SP(p.model, t.sp_depth, t.alpha, t.beta) if t.regularizer == "l2sp" else None
+    entry = regularization(t.regularizer)
+    regularizer = None if entry.build is None else entry.build(Context(
+        p.model, spec, p.config, p.train.images, p.train.labels, spec.seed_for("regularizer"),
+        dev))
     result = fit(p.model, p.train.images, p.train.labels, p.test.images, p.test.labels,
-                 p.config, frozen=t.frozen, lr_mult=p.lr_mult, penalty=penalty,
+                 p.config, frozen=t.frozen, lr_mult=p.lr_mult, regularizer=regularizer,
                  seed=spec.seed_for("batches"), device=dev, amp=spec.compute.endswith("-bf16"),
                  progress=progress, x_val=None if p.val is None else p.val.images,
                  y_val=None if p.val is None else p.val.labels)
@@ -359,13 +363,12 @@ def _fit_group(group: list[tuple[int, _Prepared]], specs: Sequence[RunSpec],
     batch = []
     for i, p in group:
         t = specs[i].transfer
-        l2sp = t.regularizer == "l2sp"
+        decay = regularization(t.regularizer).decay
         batch.append(Member(
             p.model, p.train.images, p.train.labels, p.test.images, p.test.labels,
             p.config, t.frozen, p.lr_mult, specs[i].seed_for("batches"),
             None if p.val is None else p.val.images, None if p.val is None else p.val.labels,
-            sp_depth=t.sp_depth if l2sp else 0, alpha=t.alpha if l2sp else 0.0,
-            beta=t.beta if l2sp else None))
+            decay=None if decay is None else decay(t)))
     try:
         results = fit_many(batch)
     except Exception as exc:  # noqa: BLE001 - the whole batch failed

@@ -34,13 +34,12 @@ from .fields import check_number as _check_number
 from .fields import check_type as _check_type
 from .train import TrainConfig
 
-__all__ = ["DataSpec", "ModelSpec", "TransferSpec", "RunSpec", "CACHE_VERSION", "REGULARIZERS",
+__all__ = ["DataSpec", "ModelSpec", "TransferSpec", "RunSpec", "CACHE_VERSION",
            "BN_STATS", "COMPUTES", "CPU_PRECISIONS", "compute_for"]
 
 #: Bumped when the meaning of a spec changes; with the code fingerprint it invalidates records.
 CACHE_VERSION = 2
 
-REGULARIZERS = ("l2", "l2sp")
 #: Batch-norm statistics of frozen copied layers: the source's, or recomputed on the target.
 BN_STATS = ("source", "target")
 #: Where and in what precision a run computes (part of its key): the CPU in float32 or with
@@ -160,8 +159,12 @@ class TransferSpec:
             ``False``); an integer ``k`` keeps the first ``k`` copied layers fixed and
             fine-tunes the others (fine-tuning the top blocks of a pretrained network).
         lr_mult: learning-rate multiplier of the copied layers when fine-tuned.
-        regularizer: ``"l2"`` (weight decay towards zero) or ``"l2sp"`` (towards the source).
-        alpha, beta: L2-SP strengths on copied and on new layers (Li et al., 2018).
+        regularizer: what training adds to the loss, by name (:mod:`tlkit.methods`): ``"l2"``
+            (the recipe's weight decay towards zero), ``"l2sp"`` (towards the source),
+            ``"delta"`` (feature maps towards the source's), ``"bss"`` (batch spectral
+            shrinkage).
+        alpha, beta: the regulariser's strengths: L2-SP's and DELTA's on copied and on new
+            layers (Li et al., 2018; 2019), BSS's on the smallest singular value.
         sp_layers: with ``"l2sp"``, decay only the first ``sp_layers`` copied layers towards the
             source and the copied layers above them, like the new ones, towards zero with
             ``beta``: the mix of L2-SP on the lower and L2 on the upper layers of Plested,
@@ -191,9 +194,9 @@ class TransferSpec:
         for name in ("lr_mult", "alpha", "beta"):  # floats, so that alpha=0 and 0.0 share a key
             _check_number("TransferSpec", name, getattr(self, name))
             object.__setattr__(self, name, float(getattr(self, name)))
-        if self.regularizer not in REGULARIZERS:
-            raise ValueError(f"unknown regularizer {self.regularizer!r}; valid: "
-                             f"{', '.join(REGULARIZERS)}")
+        from .methods import regularization
+
+        regularizer = regularization(self.regularizer)  # a ValueError names the valid ones
         if self.bn_stats not in BN_STATS:
             raise ValueError(f"bn_stats must be one of {', '.join(BN_STATS)}, got "
                              f"{self.bn_stats!r}")
@@ -215,6 +218,8 @@ class TransferSpec:
             if self.sp_layers == self.layers:
                 # every copied layer towards the source: plain L2-SP, one key
                 object.__setattr__(self, "sp_layers", None)
+        if regularizer.check is not None:
+            regularizer.check(self)
 
     @property
     def sp_depth(self) -> int:
@@ -251,6 +256,7 @@ class RunSpec:
         object.__setattr__(self, "tags", _options(self.tags))
         if self.compute not in COMPUTES:
             raise ValueError(f"compute must be one of {', '.join(COMPUTES)}, got {self.compute!r}")
+        from .methods import regularization
         from .models import num_layers
 
         top = num_layers(self.model.arch) - 1
@@ -262,8 +268,9 @@ class RunSpec:
         pretrained = src is not None or self.model.weights is not None
         if not pretrained and self.transfer.frozen < self.transfer.layers:
             raise ValueError("random (source-less) layers can only be frozen")
-        if not pretrained and self.transfer.regularizer == "l2sp":
-            raise ValueError("L2-SP needs a source run or pretrained weights to decay towards")
+        if not pretrained and regularization(self.transfer.regularizer).needs_start:
+            raise ValueError(f"regularizer {self.transfer.regularizer!r} pulls towards the "
+                             "starting weights: it needs a source run or pretrained weights")
         if src is not None and src.compute != self.compute:
             raise ValueError("a source and the runs that copy it compute on the same device "
                              f"(source {src.compute}, target {self.compute})")

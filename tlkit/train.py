@@ -25,14 +25,17 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from .fields import check_int, check_number
 from .models import LayeredModel
 from .transfer import check_depth, freeze_layers, layerwise_param_groups
+
+if TYPE_CHECKING:
+    from .methods.base import Regularizer
 
 __all__ = ["TrainConfig", "FitResult", "fit", "resolve_device", "evaluate", "prefix_features",
            "lr_factor", "validation_epochs", "channels_last"]
@@ -164,7 +167,7 @@ def fit(
     *,
     frozen: int = 0,
     lr_mult: Sequence[float] | None = None,
-    penalty: Callable[[], torch.Tensor] | None = None,
+    regularizer: Regularizer | None = None,
     seed: int = 0,
     device: str | torch.device = "auto",
     amp: bool | None = None,
@@ -181,8 +184,10 @@ def fit(
         config: optimisation hyperparameters.
         frozen: number of leading layers kept fixed; their output is computed once.
         lr_mult: per-layer learning-rate multipliers (length ``model.num_layers``).
-        penalty: extra regulariser added to the loss, e.g. :class:`tlkit.transfer.L2SP`
-            built on the model after it was moved to ``device``.
+        regularizer: a term added to the loss (:class:`tlkit.methods.Regularizer`, e.g.
+            :class:`tlkit.methods.l2sp.L2SP` built on the model after it was moved to
+            ``device``); it is passed the outputs of the depths it reads
+            (``regularizer.depths``, each at least the first trained layer's depth).
         seed: seeds batch order and dropout.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
         amp: bfloat16 autocast; default on for CUDA, off on CPU.
@@ -219,6 +224,10 @@ def fit(
     feats_val = _layout(prefix_features(model, x_val, start), nhwc) if has_val else None
     y_train_dev = y_train.to(dev)
 
+    reads = () if regularizer is None else tuple(sorted(set(regularizer.depths)))
+    if reads and reads[0] < start:
+        raise ValueError(f"the regulariser reads depth {reads[0]}, below the first trained "
+                         f"layer ({start}): set cache_prefix=False to read frozen layers")
     groups = layerwise_param_groups(model, config.lr, lr_mult, start=frozen,
                                     weight_decay=config.weight_decay)
     optimiser = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
@@ -249,9 +258,9 @@ def fit(
             idx = order[i:i + config.batch_size]
             xb, yb = feats_train[idx], y_train_dev[idx]
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                logits = model(xb, start)
+                logits, features = _forward(model, xb, start, reads)
             loss = F.cross_entropy(logits.float(), yb)
-            objective = loss if penalty is None else loss + penalty()
+            objective = loss if regularizer is None else loss + regularizer(features)
             optimiser.zero_grad(set_to_none=True)
             objective.backward()
             for group, base_lr in zip(optimiser.param_groups, base_lrs, strict=True):
@@ -285,6 +294,19 @@ def fit(
     return FitResult(metrics, history)
 
 
+def _forward(model: LayeredModel, x: torch.Tensor, start: int,
+             reads: Sequence[int]) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+    """The logits of ``layers[start:]`` on ``x`` and the outputs at the depths in ``reads``
+    (sorted, each at least ``start``; depth ``start`` is ``x`` itself)."""
+    features: dict[int, torch.Tensor] = {}
+    h, at = x, start
+    for depth in reads:
+        h = model(h, at, depth)
+        features[depth] = h
+        at = depth
+    return model(h, at), features
+
+
 def validation_epochs(epochs: int, most: int = 25) -> frozenset[int]:
     """The epochs (1-based) after which the validation set is evaluated: all of them for a short
     run, else ``most`` evenly spaced ones; the last epoch always."""
@@ -309,6 +331,3 @@ def lr_factor(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], floa
     return factor
 
 
-def count_trainable(model: nn.Module) -> int:
-    """Number of parameters that receive gradients."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,4 +1,4 @@
-"""Parameter transfer: copy, freeze, re-initialise, per-layer learning rates, L2 and L2-SP.
+"""Parameter transfer: copy, freeze, re-initialise, per-layer learning rates, weight decay.
 
 Notation: a target network has layers ``0 .. L-1``; "transferring n layers" copies the
 parameters and buffers of layers ``0 .. n-1`` from a source network of the same architecture
@@ -6,19 +6,11 @@ parameters and buffers of layers ``0 .. n-1`` from a source network of the same 
 The copied prefix is then either frozen (their AnB condition) or fine-tuned with the rest
 (AnB+). Layers ``n .. L-1`` keep a fresh random initialisation.
 
-Regularisers (Li, Grandvalet & Davoine, 2018, *Explicit inductive bias for transfer learning
-with convolutional networks*, ICML):
-
-* L2 (weight decay towards zero):  Omega(w) = alpha/2 * ||w||^2
-* L2-SP (decay towards the starting point w0 of the transferred layers, plain L2 on the new
-  layers):  Omega(w) = alpha/2 * ||w_S - w0_S||^2 + beta/2 * ||w_new||^2
-* their mix (Plested, Shen & Gedeon, 2021, *Rethinking binary hyperparameters for deep
-  transfer learning*, ICONIP; arXiv:2107.08585): L2-SP on the lower ``k`` transferred layers
-  and L2 on the upper transferred and the new ones: :class:`L2SP` with ``n = k``, so that
-  the copied layers ``k .. n-1`` are counted with the new ones
-
-Both act on the weights of convolutional and linear modules; biases and normalisation
-parameters are not penalised.
+Weight decay towards zero, Omega(w) = alpha/2 * ||w||^2 (:func:`l2_penalty`), acts on the
+weights :func:`penalised_weights` yields; the regularisers of the transfer methods (L2-SP, DELTA,
+BSS) are declared with their methods in :mod:`tlkit.methods`. Weight decay and L2-SP act on
+the weights of convolutional and linear modules; biases and normalisation parameters are not
+penalised.
 """
 
 from __future__ import annotations
@@ -38,7 +30,6 @@ __all__ = [
     "reinitialize_layers",
     "penalised_weights",
     "l2_penalty",
-    "L2SP",
     "layerwise_param_groups",
     "recompute_batchnorm",
 ]
@@ -111,44 +102,6 @@ def l2_penalty(params: Sequence[torch.Tensor], alpha: float) -> torch.Tensor:
     if not params:
         return torch.zeros(())
     return 0.5 * alpha * sum(p.pow(2).sum() for p in params)
-
-
-class L2SP(nn.Module):
-    """The L2-SP penalty of Li et al. (2018).
-
-    Omega(w) = alpha/2 * sum_{l < n} ||w_l - w0_l||^2 + beta/2 * sum_{l >= n} ||w_l||^2
-
-    where ``w0`` are the weights of the first ``n`` layers at construction time (the copied
-    source weights), and the second sum runs over every layer above them: the re-initialised
-    layers, and with ``n`` below the number of copied layers also the upper copied ones (the
-    mix of L2-SP and L2 of Plested, Shen & Gedeon, 2021). Only trainable
-    weights are penalised: a frozen prefix contributes nothing. Its gradient is
-    ``alpha * (w - w0)`` on transferred weights and ``beta * w`` on new ones. Build it after the
-    model has been moved to its device.
-    """
-
-    def __init__(self, model: LayeredModel, n: int, alpha: float, beta: float) -> None:
-        super().__init__()
-        check_depth(model, n, allow_classifier=True)
-        self.alpha, self.beta = float(alpha), float(beta)
-        self._pairs: list[tuple[nn.Parameter, torch.Tensor]] = []
-        self._new: list[nn.Parameter] = []
-        for i, layer in enumerate(model.layers):
-            for _, w in penalised_weights(layer):
-                if i < n:
-                    self._pairs.append((w, w.detach().clone()))
-                else:
-                    self._new.append(w)
-
-    def forward(self) -> torch.Tensor:
-        total = torch.zeros(())
-        sp = [(w - w0).pow(2).sum() for w, w0 in self._pairs if w.requires_grad]
-        if sp:
-            total = total + 0.5 * self.alpha * sum(sp)
-        new = [w.pow(2).sum() for w in self._new if w.requires_grad]
-        if new:
-            total = total + 0.5 * self.beta * sum(new)
-        return total
 
 
 def layerwise_param_groups(

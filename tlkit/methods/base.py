@@ -1,0 +1,123 @@
+r"""What a transfer method is: how it builds a run's transfer, and what it adds to training.
+
+A method has two parts, each declared once:
+
+* a :class:`Method`: a name and a function from a source to a
+  :class:`~tlkit.spec.TransferSpec` (which layers are copied, which are frozen, with which
+  learning-rate multiplier and which regulariser);
+* a :class:`Regularization`, named by ``TransferSpec.regularizer``: what the regulariser adds
+  to the loss and to the optimiser. Training minimises
+
+  .. math::
+      L(w) = \frac{1}{|B|}\sum_{(x, y) \in B} -\log \operatorname{softmax}(f_w(x))_y
+             + \Omega(w, \{h_d(x)\}_{d \in D}),
+
+  where :math:`h_d(x)` is the output of the network's first :math:`d` layers on the batch
+  (:math:`h_0 = x`) and :math:`D` the depths the regulariser reads (:attr:`Regularizer.depths`:
+  none for a penalty on weights alone, such as L2-SP; feature maps for DELTA; the features
+  before the classifier for BSS). Plain weight decay is not a term of :math:`\Omega`: SGD
+  applies it, and a regulariser that replaces it says so (:attr:`Regularization.weight_decay`).
+
+This module imports no torch: specs check their regulariser's name and settings against the
+registry without loading a network library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..spec import RunSpec, TransferSpec
+
+__all__ = ["Method", "Regularization", "Regularizer", "Context", "Decay"]
+
+Builder = Callable[..., "TransferSpec"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One transfer method of the registry.
+
+    Attributes:
+        name: the name experiments tag their runs with.
+        build: ``build(source, layers, **options) -> TransferSpec``.
+        whole_network: the method always transfers every layer but the classifier.
+    """
+
+    name: str
+    build: Builder
+    whole_network: bool = False
+
+
+class Regularizer:
+    """A term :math:`\\Omega` added to the training loss, built for one run.
+
+    ``depths`` are the depths whose outputs it reads (see the module doc); the trainer passes
+    them as ``features[d]`` for every ``d`` in ``depths``, computed on the current batch with
+    gradients. A regulariser of weights alone reads none and is called with no features.
+    """
+
+    depths: tuple[int, ...] = ()
+
+    def __call__(self, features: Mapping[int, Any] | None = None) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a regulariser is built from: the run's network as training starts (built, copied,
+    frozen layers' statistics set, on its device), its transfer and recipe, its training
+    data and a seed of its own."""
+
+    model: Any
+    spec: RunSpec
+    config: Any
+    x_train: Any
+    y_train: Any
+    seed: int
+    device: Any
+
+
+@dataclass(frozen=True)
+class Decay:
+    """A regulariser of weights alone in the form the batched engine applies in its SGD step
+    (:mod:`tlkit.batched`): the gradient ``alpha (w - w0)`` on the first ``depth`` layers and
+    ``beta w`` above them."""
+
+    depth: int
+    alpha: float
+    beta: float
+
+
+@dataclass(frozen=True)
+class Regularization:
+    """What the regulariser ``name`` (``TransferSpec.regularizer``) adds to training.
+
+    Attributes:
+        name: the value of ``TransferSpec.regularizer``.
+        summary: one line for tables.
+        build: ``build(context) -> Regularizer``; ``None``: nothing is added to the loss.
+        weight_decay: whether the recipe's weight decay still applies (``False``: the
+            regulariser replaces it, as L2-SP's ``beta`` does).
+        needs_start: the regulariser pulls towards the starting weights, so the run needs a
+            source run or pretrained weights.
+        check: ``check(transfer)`` raises ``ValueError`` for settings the regulariser cannot
+            use (called when a :class:`~tlkit.spec.TransferSpec` is made).
+        decay: the regulariser as the batched engine's per-network decay, for a regulariser
+            of weights alone; ``None`` where it reads features (such runs train alone).
+    """
+
+    name: str
+    summary: str
+    build: Callable[[Context], Regularizer] | None = None
+    weight_decay: bool = True
+    needs_start: bool = False
+    check: Callable[[TransferSpec], None] | None = None
+    decay: Callable[[TransferSpec], Decay | None] | None = None
+
+    @property
+    def batchable(self) -> bool:
+        """Whether runs with this regulariser can train in the batched engine."""
+        return self.build is None or self.decay is not None
