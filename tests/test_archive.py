@@ -87,7 +87,7 @@ def test_records_of_other_code_are_refused(tmp_path, exported, monkeypatch):
     import tlkit.fingerprint
 
     done, _ = exported
-    monkeypatch.setattr(tlkit.fingerprint, "code_fingerprint", lambda: "f" * 16)
+    monkeypatch.setattr(tlkit.fingerprint, "run_fingerprint", lambda spec: "f" * 16)
     with pytest.raises(ArchiveError, match="made by a different computation"):
         import_results(done.path, Store(tmp_path / "there"))
 
@@ -95,7 +95,7 @@ def test_records_of_other_code_are_refused(tmp_path, exported, monkeypatch):
 def test_export_leaves_out_records_of_other_code(tmp_path, exported, monkeypatch):
     import tlkit.fingerprint
 
-    monkeypatch.setattr(tlkit.fingerprint, "code_fingerprint", lambda: "f" * 16)
+    monkeypatch.setattr(tlkit.fingerprint, "run_fingerprint", lambda spec: "f" * 16)
     with pytest.raises(ArchiveError, match="no record of this code"):
         export_results(tmp_path / "other.tar.gz", Store(tmp_path / "here"))
 

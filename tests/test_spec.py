@@ -30,7 +30,7 @@ def test_the_key_hashes_the_code_fingerprint(monkeypatch):
 
     spec = RunSpec(DataSpec("digits"))
     before = spec.key()
-    monkeypatch.setattr(tlkit.fingerprint, "code_fingerprint", lambda: "0" * 16)
+    monkeypatch.setattr(tlkit.fingerprint, "run_fingerprint", lambda spec: "0" * 16)
     assert spec.key() != before and spec.design_key() == RunSpec(DataSpec("digits")).design_key()
 
 
@@ -152,5 +152,5 @@ def test_a_key_is_computed_once_per_spec_and_code(monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(RunSpec, "identity", lambda self: pytest.fail("hashed again"))
         assert spec.key() == first  # kept on the frozen spec
-    monkeypatch.setattr(tlkit.fingerprint, "code_fingerprint", lambda: "1" * 16)
+    monkeypatch.setattr(tlkit.fingerprint, "run_fingerprint", lambda spec: "1" * 16)
     assert spec.key() != first  # other code: computed again

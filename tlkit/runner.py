@@ -60,15 +60,17 @@ def library_versions() -> dict[str, str]:
             "python": platform.python_version()}
 
 
-def provenance(device: torch.device, wall_seconds: float, started: float) -> dict[str, Any]:
-    """Library versions, the code fingerprint, device and timing of a run."""
-    from .fingerprint import code_fingerprint
+def provenance(spec: RunSpec, device: torch.device, wall_seconds: float,
+               started: float) -> dict[str, Any]:
+    """Library versions, the fingerprint of the code that computed ``spec``, device and timing
+    of a run."""
+    from .fingerprint import run_fingerprint
 
     return {
         **library_versions(),
         "platform": sys.platform,
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
-        "code": code_fingerprint(),
+        "code": run_fingerprint(spec),
         "threads": torch.get_num_threads(),
         "wall_seconds": wall_seconds,
         "started_at": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(),
@@ -273,7 +275,7 @@ def _trained(p: _Prepared, metrics: dict[str, Any], history: dict[str, Any],
                    n_test=len(p.test), num_classes=p.train.num_classes)
     if wall_seconds is None:
         wall_seconds = time.perf_counter() - p.t0
-    prov = provenance(dev, wall_seconds, p.started)
+    prov = provenance(p.spec, dev, wall_seconds, p.started)
     prov.update(fit_seconds=fit_seconds, **extra)
     record = Record(spec=p.spec, key=p.spec.key(), metrics=metrics, history=history,
                     provenance=prov)

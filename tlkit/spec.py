@@ -9,9 +9,9 @@ source model is itself a spec whose checkpoint every experiment shares.
 
 ``tags`` are labels for tables and plots (``condition="AnB+"``); they are not part of the
 run's identity and do not enter the key. The key also hashes :data:`CACHE_VERSION`, the
-code's fingerprint (:func:`tlkit.fingerprint.code_fingerprint`) and ``compute`` (where and in
-what precision: :data:`COMPUTES`), so a record made by other code, on other hardware or in
-another precision is never taken for this run.
+fingerprint of the code that computes it (:func:`tlkit.fingerprint.run_fingerprint`) and
+``compute`` (where and in what precision: :data:`COMPUTES`), so a record made by other code,
+on other hardware or in another precision is never taken for this run.
 
 **Seeds.** ``seed`` is the replicate. The run's initial weights and batch order come from
 streams derived from ``(seed, role)`` (:meth:`RunSpec.seed_for`), where the role is everything
@@ -289,11 +289,12 @@ class RunSpec:
         return d
 
     def key(self) -> str:
-        """Stable 16-hex-digit SHA-256 key of :data:`CACHE_VERSION`, the code fingerprint and
-        the canonical JSON of :meth:`identity`."""
-        from .fingerprint import code_fingerprint
+        """Stable 16-hex-digit SHA-256 key of :data:`CACHE_VERSION`, the fingerprint of the
+        code that computes this run (:func:`tlkit.fingerprint.run_fingerprint`) and the
+        canonical JSON of :meth:`identity`."""
+        from .fingerprint import run_fingerprint
 
-        code = code_fingerprint()
+        code = run_fingerprint(self)
         cached = self.__dict__.get("_key")  # a frozen spec's key changes only with the code
         if cached is not None and cached[0] == code:
             return cached[1]

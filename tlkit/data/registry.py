@@ -11,10 +11,19 @@ from . import digits, glyphs, real, shapes
 from .base import UnknownDatasetError, data_root
 from .source import DatasetInfo, DatasetSource, validate_split
 
-__all__ = ["SOURCES", "source", "names", "info", "availability", "check", "resolve_root"]
+__all__ = ["SOURCES", "MODULES", "source", "names", "info", "availability", "check", "resolve_root"]
+
+#: The module of every dataset: a run's code fingerprint includes the modules of the datasets
+#: it uses and of no other (:mod:`tlkit.fingerprint`). Adding a dataset is a module with a
+#: ``SOURCE`` (or ``SOURCES``) and its line here.
+_PLUGINS = (glyphs, digits, shapes, real)
 
 SOURCES: Mapping[str, DatasetSource] = {
-    s.name: s for s in (glyphs.SOURCE, digits.SOURCE, shapes.SOURCE, *real.SOURCES)
+    s.name: s for m in _PLUGINS for s in getattr(m, "SOURCES", (getattr(m, "SOURCE", None),))
+}
+MODULES: Mapping[str, str] = {
+    s.name: m.__name__ for m in _PLUGINS
+    for s in getattr(m, "SOURCES", (getattr(m, "SOURCE", None),))
 }
 
 

@@ -34,6 +34,8 @@ method is one module and its line in :data:`_MODULES`.
 from __future__ import annotations
 
 import importlib
+import sys
+from dataclasses import replace
 from typing import Any
 
 from .base import Context, Decay, Method, Regularization, Regularizer
@@ -57,9 +59,12 @@ def register(entry: Method) -> Method:
 
 
 def register_regularization(entry: Regularization) -> Regularization:
-    """Add ``entry`` to :data:`REGULARIZATIONS` (a name is registered once)."""
+    """Add ``entry`` to :data:`REGULARIZATIONS` (a name is registered once), noting the module
+    that registers it as its ``module`` when it does not name one."""
     if entry.name in REGULARIZATIONS:
         raise ValueError(f"regularizer {entry.name!r} is already registered")
+    if not entry.module:
+        entry = replace(entry, module=sys._getframe(1).f_globals["__name__"])
     REGULARIZATIONS[entry.name] = entry
     return entry
 

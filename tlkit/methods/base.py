@@ -107,6 +107,9 @@ class Regularization:
             use (called when a :class:`~tlkit.spec.TransferSpec` is made).
         decay: the regulariser as the batched engine's per-network decay, for a regulariser
             of weights alone; ``None`` where it reads features (such runs train alone).
+        module: the module that declares it (set by
+            :func:`~tlkit.methods.register_regularization`): part of the code fingerprint of
+            the runs that use it, and of no other.
     """
 
     name: str
@@ -116,6 +119,7 @@ class Regularization:
     needs_start: bool = False
     check: Callable[[TransferSpec], None] | None = None
     decay: Callable[[TransferSpec], Decay | None] | None = None
+    module: str = ""
 
     @property
     def batchable(self) -> bool:
