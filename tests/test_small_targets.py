@@ -70,9 +70,12 @@ def test_spec_grid_is_complete(profile):
             assert t.layers == 7 and t.source is not None and t.source.seed == seed
             assert t.freeze == (method in ("linear probe", st.TARGET_BN))
             assert t.bn_stats == ("target" if method == st.TARGET_BN else "source")
-            assert t.regularizer == ("l2sp" if method == "L2-SP" else "l2")
+            assert t.regularizer == {"L2-SP": "l2sp", "DELTA": "delta",
+                                     "BSS": "bss"}.get(method, "l2")
             if method == "L2-SP":
                 assert (t.alpha, t.beta) == (s["alpha"], s["beta"])
+            if method in st.TUNED_STRENGTH:  # its strength from its recipe, chosen on validation
+                assert t.alpha == st.recipe_of(s, method, n, "alpha")
         else:  # torchvision weights: probe freezes everything but the head
             assert t.source is None and t.layers == 5 and spec.model.weights
 
@@ -200,7 +203,7 @@ def test_smoke_run_yields_every_column_the_figures_use(smoke_run):
     tests = st.gain_tests(gains[gains["method"] != st.TARGET_BN])
     assert {"per_class", "size", "method", "gain", "ci_low", "ci_high", "p_value", "p_holm",
             "verdict", "seeds"} <= set(tests)
-    assert len(tests) == 2 * 3 * len(s["sizes"])
+    assert len(tests) == 2 * len(st.TRANSFER_METHODS) * len(s["sizes"])
     cross = st.crossovers(tests)
     assert set(cross["method"]) == set(st.TRANSFER_METHODS)
     assert {"near", "far"} == set(distances["role"]) and distances["otdd_pixels"].gt(0).all()
@@ -318,6 +321,5 @@ def test_full_profile_uses_real_datasets_and_imagenet_weights():
     assert any(src.weights == "IMAGENET1K_V1" for src in cifar.sources)
     specs = st.specs({"profile": "full"})
     resnet = [x for x in specs if x.model.arch == "resnet18"]
-    assert {x.tag_dict["method"] for x in resnet} == {"scratch", "linear probe", "fine-tune",
-                                                     "L2-SP", st.TARGET_BN}
+    assert {x.tag_dict["method"] for x in resnet} == {*st.METHODS, st.TARGET_BN}
     assert all(x.model.weights is None for x in resnet if x.tag_dict["method"] == "scratch")

@@ -37,8 +37,10 @@ from .profile import settings
 __all__ = ["GRID_KEYS", "grid_points", "search_specs", "specs", "run_searches", "budgets", "select",
            "declared", "agreement", "validation_curves"]
 
-#: The recipe settings a grid may vary.
-GRID_KEYS = ("lr", "epochs", "warmup_epochs", "batch_size", "weight_decay")
+#: The recipe settings a grid may vary: the optimisation's, and the strength ``alpha`` of a
+#: method's regulariser (``TransferSpec.alpha``: DELTA's, BSS's).
+GRID_KEYS = ("lr", "epochs", "warmup_epochs", "batch_size", "weight_decay", "alpha")
+_TRANSFER_KEYS = ("alpha",)
 
 
 def grid_points(grid: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
@@ -89,10 +91,14 @@ def search_specs(params: Mapping[str, Any]) -> list[RunSpec]:
             templates = task if isinstance(task, list | tuple) else [task]
             for i, point in enumerate(grid_points(search["grid"][role])):
                 for j, template in enumerate(templates):
-                    config = TrainConfig(**{**_fields(template.train), **point})
+                    config = TrainConfig(**{**_fields(template.train), **{
+                        k: v for k, v in point.items() if k not in _TRANSFER_KEYS}})
+                    moved = replace(template.transfer, **{
+                        k: v for k, v in point.items() if k in _TRANSFER_KEYS})
                     for seed in range(search["seeds"]):
                         data = replace(template.data, subsample_seed=seed)
-                        spec = replace(template, data=data, train=config, seed=seed)
+                        spec = replace(template, data=data, train=config, transfer=moved,
+                                       seed=seed)
                         out.append(spec.with_tags(experiment=notebook, role=role, point=i,
                                                   template=j,
                                                   **{f"grid_{k}": v for k, v in point.items()}))

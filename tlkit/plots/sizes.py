@@ -22,6 +22,8 @@ METHOD_STYLES: dict[str, dict] = {
     "linear probe": dict(color=METHOD_COLOURS["linear probe"], marker="^", linestyle="--"),
     "fine-tune": dict(color=METHOD_COLOURS["fine-tune"], marker="s", linestyle="-"),
     "L2-SP": dict(color=METHOD_COLOURS["L2-SP"], marker="D", linestyle="-."),
+    "DELTA": dict(color=METHOD_COLOURS["DELTA"], marker="v", linestyle=":"),
+    "BSS": dict(color=METHOD_COLOURS["BSS"], marker="P", linestyle=(0, (5, 1, 1, 1))),
 }
 
 

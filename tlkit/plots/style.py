@@ -26,7 +26,8 @@ FONT, SMALL = 10.0, 9.0
 CONDITION_COLOURS = {"BnB": "#1f77b4", "BnB+": "#6baed6", "AnB": "#d62728", "AnB+": "#f28e8e",
                      "random": "#7f7f7f", "baseB": "#000000"}
 METHOD_COLOURS = {"scratch": "#000000", "linear probe": "#2ca02c", "fine-tune": "#1f77b4",
-                  "L2-SP": "#ff7f0e", "linear probe, target BN": "#98df8a"}
+                  "L2-SP": "#ff7f0e", "DELTA": "#9467bd", "BSS": "#8c564b",
+                  "linear probe, target BN": "#98df8a"}
 
 #: The rcParams of every figure of the book.
 RC: dict[str, Any] = {

@@ -3,7 +3,7 @@ r"""Small targets: learning curves, negative transfer, and the taxonomy map.
 The survey's second key experiment (Plested, Phiri & Gedeon, 2022): transfer matters most when
 the target is small, and it can hurt when the target is small *and* far from the source. One
 target task is trained at a range of sizes (examples per class, "all" being the whole training
-split) with four methods of :mod:`tlkit.methods`:
+split) with six methods of :mod:`tlkit.methods`:
 
 ================  ==========================================================================
 method            meaning
@@ -14,6 +14,10 @@ method            meaning
 ``L2-SP``         the same, with L2-SP instead of weight decay (Li, Grandvalet & Davoine, 2018):
                   :math:`\frac{\alpha}{2}\lVert w_S - w^0_S\rVert^2 +
                   \frac{\beta}{2}\lVert w_{\text{fc8}}\rVert^2`
+``DELTA``         the same, pulling the copied layers' feature maps towards the source's,
+                  weighted by channel attention (Li et al., 2019), instead of weight decay
+``BSS``           fine-tuning with batch spectral shrinkage of the features before fc8
+                  (Chen et al., 2019), besides weight decay
 ================  ==========================================================================
 
 from a *near* and a *far* source, whose distances to the target are measured (pixel OTDD, as
@@ -41,6 +45,7 @@ from .design import (
     PROFILES,
     TARGET_BN,
     TRANSFER_METHODS,
+    TUNED_STRENGTH,
     Source,
     Study,
     bucket,
@@ -50,6 +55,7 @@ from .design import (
     lr_of,
     methods_for,
     pool_per_class,
+    recipe_of,
     recipe_tasks,
     sample_specs,
     seeds_at,
@@ -58,7 +64,7 @@ from .design import (
     studies,
     train_config,
 )
-from .patterns import claims, effects, probe_and_bn, small_mean
+from .patterns import REGULARISERS, claims, effects, probe_and_bn, regularisers, small_mean
 from .taxonomy import (
     LAYER_CONDITIONS,
     REGIONS,
@@ -79,5 +85,5 @@ __all__ = [
     "gains", "gain_tests", "crossover_size", "crossovers", "method_differences",
     "distance_table", "distance_boundary", "layer_transfer_cells", "map_cells", "region_of",
     "region_summary", "method_region_summary", "effects", "claims", "probe_and_bn", "small_mean",
-    "sample_specs", "layer_params",
+    "sample_specs", "layer_params", "regularisers", "REGULARISERS", "TUNED_STRENGTH", "recipe_of",
 ]

@@ -40,6 +40,8 @@ __all__ = [
     "recipe_tasks",
     "bucket",
     "lr_of",
+    "recipe_of",
+    "TUNED_STRENGTH",
     "TARGET_BN",
     "layer_params",
     "cnn_model",
@@ -50,8 +52,11 @@ __all__ = [
 PROFILES = load_profiles("small_targets")
 
 #: The methods of the page, scratch first (names of :mod:`tlkit.methods`).
-METHODS = ("scratch", "linear probe", "fine-tune", "L2-SP")
+METHODS = ("scratch", "linear probe", "fine-tune", "L2-SP", "DELTA", "BSS")
 TRANSFER_METHODS = METHODS[1:]
+#: The methods whose strength ``alpha`` is part of their recipe, chosen on validation with
+#: the learning rate (L2-SP keeps the profile's ``alpha`` and ``beta``).
+TUNED_STRENGTH = ("DELTA", "BSS")
 
 
 @dataclass(frozen=True)
@@ -168,13 +173,19 @@ def train_config(s: Mapping[str, Any], n_images: int, lr: float) -> TrainConfig:
     return TrainConfig(epochs=epochs, batch_size=batch, lr=lr)
 
 
-def lr_of(s: Mapping[str, Any], method: str, n: int | None) -> float:
-    """The learning rate of ``method`` at size ``n``: the profile's recipe for its bucket."""
+def recipe_of(s: Mapping[str, Any], method: str, n: int | None, setting: str) -> float:
+    """A ``setting`` of the recipe of ``method`` at size ``n``: the profile's for its
+    bucket."""
     key = f"{method}_{bucket(s, n)}"
     try:
-        return float(s["recipes"][key]["lr"])
+        return float(s["recipes"][key][setting])
     except KeyError:
-        raise ValueError(f"the profile has no recipe {key!r}") from None
+        raise ValueError(f"the profile has no {setting} in recipe {key!r}") from None
+
+
+def lr_of(s: Mapping[str, Any], method: str, n: int | None) -> float:
+    """The learning rate of ``method`` at size ``n``: the profile's recipe for its bucket."""
+    return recipe_of(s, method, n, "lr")
 
 
 def cnn_model(s: Mapping[str, Any]) -> ModelSpec:
@@ -203,10 +214,19 @@ def _model_for(s: Mapping[str, Any], source: Source | None) -> ModelSpec:
 TARGET_BN = "linear probe, target BN"
 
 
-def _transfer(s: Mapping[str, Any], source: Source, method: str, seed: int) -> TransferSpec:
-    """The transfer of ``method`` from ``source``: every layer but the classifier. From
-    torchvision weights the model starts from them and L2-SP decays towards them."""
-    options = dict(alpha=s["alpha"], beta=s["beta"]) if method == "L2-SP" else {}
+def _transfer(s: Mapping[str, Any], source: Source, method: str, seed: int,
+              n: int | None) -> TransferSpec:
+    """The transfer of ``method`` from ``source`` at size ``n``: every layer but the
+    classifier. From torchvision weights the model starts from them and L2-SP decays towards
+    them. DELTA and BSS take their strength from their recipe (DELTA's ``beta``, on the new
+    layers, is the profile's, as L2-SP's)."""
+    options: dict[str, float] = {}
+    if method == "L2-SP":
+        options = dict(alpha=s["alpha"], beta=s["beta"])
+    elif method in TUNED_STRENGTH:
+        options = dict(alpha=recipe_of(s, method, n, "alpha"))
+        if method == "DELTA":
+            options["beta"] = s["beta"]
     base = "linear probe" if method == TARGET_BN else method
     t = transfer(base, source_run(s, source, seed), arch=_model_for(s, source).arch, **options)
     return replace(t, bn_stats="target") if method == TARGET_BN else t
@@ -233,8 +253,10 @@ def check_params(params: Mapping[str, Any]) -> None:
     positive_int("validation", s["validation"], 0)
     for method in METHODS:
         for b in ("small", "large"):
-            number(f"the learning rate of {method} ({b})", lr_of(s, method, 1 if b == "small"
-                                                                else None), positive=True)
+            n = 1 if b == "small" else None
+            number(f"the learning rate of {method} ({b})", lr_of(s, method, n), positive=True)
+            if method in TUNED_STRENGTH:
+                number(f"the strength alpha of {method} ({b})", recipe_of(s, method, n, "alpha"))
     int_list("bn_sizes", s["bn_sizes"], allow=(None, "all"))
     missing = [n for n in s["bn_sizes"] if (None if n == "all" else n) not in sizes_of(s)]
     if missing:
@@ -314,7 +336,7 @@ def _cell(s: Mapping[str, Any], study: Study, archs: Mapping[str, Source | None]
             base = "linear probe" if method == TARGET_BN else method
             train = train_config(s, n_images, lr_of(s, base, n))
             out.append(RunSpec(target, _model_for(s, src), train,
-                               _transfer(s, src, method, seed), seed=seed)
+                               _transfer(s, src, method, seed, n), seed=seed)
                        .with_tags(source=src.name, role=src.role, method=method, **tag))
     return out
 

@@ -19,7 +19,10 @@ from ...analysis import format_interval, mean_claim, t_interval, welch_claim
 from ...verdicts import Claim
 from .design import TARGET_BN
 
-__all__ = ["effects", "claims", "probe_and_bn", "small_mean"]
+__all__ = ["effects", "claims", "probe_and_bn", "small_mean", "regularisers", "REGULARISERS"]
+
+#: The fine-tuning methods with a regulariser of their own, described against fine-tuning.
+REGULARISERS = ("L2-SP", "DELTA", "BSS")
 
 
 def _gains(gain_table: pd.DataFrame, study: str, role: str, method: str) -> pd.DataFrame:
@@ -131,4 +134,32 @@ def probe_and_bn(gain_table: pd.DataFrame) -> pd.DataFrame:
             rows.append(dict(study=study, role=role, per_class=per_class, size=size,
                              comparison=name, diff=float(d.mean()), ci_low=low, ci_high=high,
                              seeds=len(d), shown=format_interval(float(d.mean()), low, high)))
+    return pd.DataFrame(rows)
+
+
+def regularisers(gain_table: pd.DataFrame, size_boundary: float) -> pd.DataFrame:
+    """For the first study, per source and regularised method (:data:`REGULARISERS`): the
+    method's accuracy minus scratch's and minus plain fine-tuning's, per seed averaged over
+    the small sizes, with paired 95% intervals (descriptive: no verdict). Negative transfer
+    is a gain over scratch below zero; a regulariser that prevents it raises the far source's
+    gain above fine-tuning's."""
+    study = gain_table["study"].iloc[0]
+    t = gain_table[gain_table["study"] == study]
+    rows = []
+    for role in sorted(t.loc[t["role"] != "none", "role"].unique(),
+                       key=lambda r: ["near", "far", "large"].index(r)):
+        ft = small_mean(t, study, role, "fine-tune", size_boundary, "test_acc")
+        for method in REGULARISERS:
+            if not (t["method"] == method).any():
+                continue
+            gain = small_mean(t, study, role, method, size_boundary)
+            acc = small_mean(t, study, role, method, size_boundary, "test_acc")
+            common = acc.index.intersection(ft.index)
+            row: dict[str, Any] = dict(study=study, role=role, method=method,
+                                       seeds=len(common))
+            for name, d in (("gain", gain), ("vs_ft", acc.loc[common] - ft.loc[common])):
+                low, high = t_interval(d, 0.95) if len(d) > 1 else (float("nan"),) * 2
+                row.update({name: float(d.mean()), f"{name}_low": low, f"{name}_high": high,
+                            f"{name}_shown": format_interval(float(d.mean()), low, high)})
+            rows.append(row)
     return pd.DataFrame(rows)
