@@ -144,7 +144,7 @@ def mean_claim(name: str, values: Sequence[float] | pd.Series, *, sign: int = 1,
     r"""A :class:`tlkit.verdicts.Claim` that the mean of ``values`` (one per seed: a paired
     difference, a per-seed correlation, ...) has the sign ``sign``.
 
-    The interval at level :math:`\ell` is :math:`ar d \pm t_{(1+\ell)/2,\,n-1}\, s/\sqrt n`
+    The interval at level :math:`\ell` is :math:`\bar d \pm t_{(1+\ell)/2,\,n-1}\, s/\sqrt n`
     and the p-value that of the one-sample t-test of mean 0, so the two agree.
     """
     from scipy import stats as sps
@@ -207,7 +207,7 @@ def correlation_claim(name: str, x: Sequence[float], y: Sequence[float], *, sign
     r"""A :class:`tlkit.verdicts.Claim` that the Spearman rank correlation of ``x`` and ``y``
     has the sign ``sign``.
 
-    The interval is :math:`	anh(\operatorname{atanh} r \pm z_{(1+\ell)/2}\,\sigma)` with
+    The interval is :math:`\tanh(\operatorname{atanh} r \pm z_{(1+\ell)/2}\,\sigma)` with
     :math:`\sigma^2 = (1 + r^2/2)/(n - 3)` (Bonett & Wright, 2000, *Psychometrika* 65(1)), and
     the p-value that of the same normal statistic, so the two agree. Needs at least 4 pairs.
     """

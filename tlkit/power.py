@@ -27,13 +27,15 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats as sps
 
+from .checks import is_int
+
 __all__ = ["half_width", "mde", "seeds_for", "spread"]
 
 
 def _check(sd: float, n: int) -> None:
     if not (sd >= 0 and math.isfinite(sd)):
         raise ValueError(f"sd must be a finite number >= 0, got {sd!r}")
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
+    if not is_int(n, exact=False) or n < 2:
         raise ValueError(f"n must be an integer >= 2 (a paired interval needs two), got {n!r}")
 
 

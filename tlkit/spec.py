@@ -29,10 +29,11 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from .fields import check_int as _check_int
-from .fields import check_number as _check_number
-from .fields import check_type as _check_type
-from .train import TrainConfig
+from .checks import check_int as _check_int
+from .checks import check_number as _check_number
+from .checks import check_type as _check_type
+from .checks import is_int as _is_int
+from .config import TrainConfig
 
 __all__ = ["DataSpec", "ModelSpec", "TransferSpec", "RunSpec", "CACHE_VERSION",
            "BN_STATS", "COMPUTES", "CPU_PRECISIONS", "compute_for"]
@@ -57,10 +58,6 @@ def compute_for(device_type: str, precision: str = "fp32") -> str:
     if device_type == "cpu":
         raise ValueError(f"runs on the CPU compute in fp32 or bf16, not {precision!r}")
     raise ValueError(f"runs compute on cpu or cuda, not {device_type!r}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _freeze(value: Any) -> Any:

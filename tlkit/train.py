@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch.nn import functional as F
 
-from .fields import check_int, check_number
+from .config import TrainConfig
 from .models import LayeredModel
 from .transfer import check_depth, freeze_layers, layerwise_param_groups
 
@@ -40,46 +40,11 @@ if TYPE_CHECKING:
 __all__ = ["TrainConfig", "FitResult", "fit", "resolve_device", "evaluate", "prefix_features",
            "lr_factor", "validation_epochs", "channels_last"]
 
-SCHEDULES = ("cosine", "constant")
-
 #: Images per forward pass when evaluating: at 1,024 the activations of EfficientNet-Lite0 at
 #: 32 px (and of 16 cnn8 networks batched) outgrow the CPU's caches and evaluation runs at
 #: half the speed of 128, and 128 is 1.2 times as fast as 256 (``benchmarks/README.md``); one
 #: cnn8 at 8 px loses a few milliseconds a run, 16 batched ones nothing.
 EVAL_BATCH = 128
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation hyperparameters of one training run.
-
-    ``weight_decay`` is plain L2 towards zero on conv/linear weights, applied by SGD
-    (``grad += weight_decay * w``, the gradient of ``weight_decay/2 * ||w||^2``).
-    ``warmup_epochs`` raises the learning rate linearly from 0 over that many epochs (may be
-    fractional) before the schedule starts; the schedule spans the remaining steps.
-    """
-
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 0.05
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    schedule: str = "cosine"
-    warmup_epochs: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            check_int("TrainConfig", name, getattr(self, name), 1)
-        for name in ("lr", "momentum", "weight_decay", "warmup_epochs"):
-            check_number("TrainConfig", name, getattr(self, name))
-            object.__setattr__(self, name, float(getattr(self, name)))  # lr=1 and 1.0: one key
-        if not 0 <= self.warmup_epochs < self.epochs:
-            raise ValueError(f"warmup_epochs must lie in [0, epochs), got {self.warmup_epochs}")
-        if self.lr <= 0 or not 0 <= self.momentum < 1 or self.weight_decay < 0:
-            raise ValueError("need lr > 0, 0 <= momentum < 1 and weight_decay >= 0")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; valid: {', '.join(SCHEDULES)}")
 
 
 @dataclass
@@ -163,7 +128,7 @@ def fit(
     y_train: torch.Tensor,
     x_test: torch.Tensor,
     y_test: torch.Tensor,
-    config: TrainConfig = TrainConfig(),
+    config: TrainConfig | None = None,
     *,
     frozen: int = 0,
     lr_mult: Sequence[float] | None = None,
@@ -181,7 +146,7 @@ def fit(
     Args:
         model: a layer-indexed network (its first ``frozen`` layers are not trained).
         x_train, y_train, x_test, y_test: images (N, C, H, W) and int64 labels, in memory.
-        config: optimisation hyperparameters.
+        config: optimisation hyperparameters (default: :class:`TrainConfig`'s).
         frozen: number of leading layers kept fixed; their output is computed once.
         lr_mult: per-layer learning-rate multipliers (length ``model.num_layers``).
         regularizer: a term added to the loss (:class:`tlkit.methods.Regularizer`, e.g.
@@ -203,6 +168,7 @@ def fit(
         given), ``test_loss``, ``test_acc``, ``seconds`` and the per-epoch history.
     """
     check_depth(model, frozen, allow_classifier=False)
+    config = TrainConfig() if config is None else config
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise ValueError("images and labels differ in length")
     if len(x_train) == 0:

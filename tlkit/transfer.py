@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import nn
 
+from .checks import is_int
 from .models import LayeredModel, reset_layer
 
 __all__ = [
@@ -39,7 +40,7 @@ def check_depth(model: LayeredModel | int, n: int, *, allow_classifier: bool = F
     """Raise a clear ``ValueError`` unless ``0 <= n <= L-1`` (or ``<= L`` with the classifier)."""
     total = model if isinstance(model, int) else model.num_layers
     top = total if allow_classifier else total - 1
-    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= top:
+    if not is_int(n) or not 0 <= n <= top:
         what = "layers" if allow_classifier else "layers (the classifier is never transferred)"
         raise ValueError(f"cannot transfer {n!r} layers: a {total}-layer network takes 0..{top} "
                          f"{what}")

@@ -18,8 +18,9 @@ from typing import Any
 
 import torch
 
+from ..checks import option_int
 from .base import TensorData
-from .source import DatasetSource, check_int, stream_seed, validate_split
+from .source import DatasetSource, stream_seed, validate_split
 
 __all__ = ["CLASSES", "CLASS_COUNTS", "DEFAULT_OPTIONS", "train_count", "generate", "SOURCE"]
 
@@ -47,7 +48,7 @@ def _arrays() -> tuple[torch.Tensor, torch.Tensor]:
 def generate(split: str = "train", seed: int = 0) -> TensorData:
     """The ``split`` of ``digits`` for the stratified split drawn with ``seed``."""
     split = validate_split(split)
-    seed = check_int("digits", "seed", seed, 0)
+    seed = option_int("digits", "seed", seed, 0)
     images, labels = _arrays()
     g = torch.Generator().manual_seed(stream_seed(seed, "digits-split"))
     chosen = []
@@ -75,7 +76,7 @@ SOURCE = DatasetSource(
         "split 2/3 train, 1/3 test, stratified"
     ),
     defaults=DEFAULT_OPTIONS,
-    validate=lambda opts: {"seed": check_int("digits", "seed", opts["seed"], 0)},
+    validate=lambda opts: {"seed": option_int("digits", "seed", opts["seed"], 0)},
     classes=lambda opts: CLASSES,
     class_counts=_class_counts,
     build=lambda split, opts, root, download: generate(split, **opts),

@@ -44,8 +44,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ..checks import option_float, option_int
 from .base import TensorData
-from .source import DatasetSource, check_float, check_int, stream_seed, validate_split
+from .source import DatasetSource, stream_seed, validate_split
 
 __all__ = [
     "DEFAULT_CHARSET",
@@ -185,11 +186,11 @@ def _validate(options: dict[str, Any]) -> dict[str, Any]:
     return {
         "charset": "".join(chars),
         "fonts": fonts,
-        "shift": check_float(name, "shift", options["shift"], 0.0, 1.0),
-        "n_train": check_int(name, "n_train", options["n_train"], 1),
-        "n_test": check_int(name, "n_test", options["n_test"], 1),
-        "resolution": check_int(name, "resolution", options["resolution"], 8),
-        "seed": check_int(name, "seed", options["seed"], 0),
+        "shift": option_float(name, "shift", options["shift"], 0.0, 1.0),
+        "n_train": option_int(name, "n_train", options["n_train"], 1),
+        "n_test": option_int(name, "n_test", options["n_test"], 1),
+        "resolution": option_int(name, "resolution", options["resolution"], 8),
+        "seed": option_int(name, "seed", options["seed"], 0),
     }
 
 

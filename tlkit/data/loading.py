@@ -8,6 +8,7 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
+from ..checks import is_int
 from .base import TensorData
 from .preprocess import to_format
 from .registry import resolve_root, source
@@ -87,7 +88,7 @@ def load(
     src = source(name)
     split = validate_split(split)
     opts = src.options(options)
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+    if size is not None and (not is_int(size) or size < 1):
         raise ValueError(f"size must be a positive integer or None, got {size!r}")
     if channels is not None and channels not in (1, 3):
         raise ValueError(f"channels must be 1, 3 or None, got {channels!r}")

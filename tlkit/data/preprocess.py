@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..checks import is_int
 from .base import TensorData
 
 __all__ = ["to_format", "LUMA_WEIGHTS"]
@@ -54,7 +55,7 @@ def to_format(data: TensorData, size: int | None = None, channels: int | None = 
     ``None`` keeps the current size or number of channels. Labels and classes are unchanged;
     when nothing changes, ``data`` itself is returned.
     """
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+    if size is not None and (not is_int(size) or size < 1):
         raise ValueError(f"size must be a positive integer or None, got {size!r}")
     if channels is not None and channels not in (1, 3):
         raise ValueError(f"channels must be 1, 3 or None, got {channels!r}")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from ..checks import option_bool
 from .base import DatasetUnavailableError, TensorData
 from .real_formats import (
     DOWNLOAD_ERRORS,
@@ -36,7 +37,7 @@ from .real_formats import (
     RealDataset,
     Svhn,
 )
-from .source import DatasetSource, check_bool, validate_split
+from .source import DatasetSource, validate_split
 
 __all__ = [
     "RealDataset",
@@ -217,7 +218,7 @@ def _source(dataset: RealDataset) -> DatasetSource:
         kind="torchvision",
         description=dataset.description,
         defaults={"verify": True},
-        validate=lambda opts: {"verify": check_bool(dataset.name, "verify", opts["verify"])},
+        validate=lambda opts: {"verify": option_bool(dataset.name, "verify", opts["verify"])},
         classes=lambda opts: dataset.classes,
         class_counts=lambda split, opts: dataset.counts(split),
         build=lambda split, opts, root, download: read(

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..checks import is_int
 from . import digits, glyphs, real, shapes
 from .base import UnknownDatasetError, data_root
 from .source import DatasetInfo, DatasetSource, validate_split
@@ -123,13 +124,13 @@ def check(
             )
         if len(set(chosen)) != len(chosen):
             raise ValueError(f"class names repeat in {list(chosen)}")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+    if size is not None and (not is_int(size) or size < 1):
         raise ValueError(f"size must be a positive integer or None, got {size!r}")
     if channels is not None and channels not in (1, 3):
         raise ValueError(f"channels must be 1, 3 or None, got {channels!r}")
     if n_per_class is None:
         return
-    if isinstance(n_per_class, bool) or not isinstance(n_per_class, int) or n_per_class < 1:
+    if not is_int(n_per_class) or n_per_class < 1:
         raise ValueError(f"n_per_class must be a positive integer or None, got {n_per_class!r}")
     counts = src.class_counts(split, opts)
     if counts is None:

@@ -19,8 +19,9 @@ from typing import Any
 
 import torch
 
+from ..checks import option_int
 from .base import TensorData
-from .source import DatasetSource, check_int, stream_seed, validate_split
+from .source import DatasetSource, stream_seed, validate_split
 
 __all__ = ["CLASSES", "SHAPE_CLASSES", "TEXTURE_CLASSES", "DEFAULT_OPTIONS", "generate", "SOURCE"]
 
@@ -153,10 +154,10 @@ def generate(
 
 def _validate(opts: dict[str, Any]) -> dict[str, Any]:
     return {
-        "n_train": check_int("shapes", "n_train", opts["n_train"], 1),
-        "n_test": check_int("shapes", "n_test", opts["n_test"], 1),
-        "resolution": check_int("shapes", "resolution", opts["resolution"], 8),
-        "seed": check_int("shapes", "seed", opts["seed"], 0),
+        "n_train": option_int("shapes", "n_train", opts["n_train"], 1),
+        "n_test": option_int("shapes", "n_test", opts["n_test"], 1),
+        "resolution": option_int("shapes", "resolution", opts["resolution"], 8),
+        "seed": option_int("shapes", "seed", opts["seed"], 0),
     }
 
 

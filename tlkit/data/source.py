@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,6 @@ __all__ = [
     "SPLITS",
     "validate_split",
     "stream_seed",
-    "check_int",
-    "check_float",
-    "check_bool",
 ]
 
 SPLITS = ("train", "test")
@@ -119,30 +115,3 @@ class DatasetSource:
                 f"{self.name!r}; valid options (with defaults): {valid}"
             )
         return self.validate({**self.defaults, **given})
-
-
-def check_int(dataset: str, option: str, value: Any, minimum: int) -> int:
-    """``value`` if it is an integer ``>= minimum``, else a ValueError naming the option."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(
-            f"option {option!r} of dataset {dataset!r} must be an integer >= {minimum}, "
-            f"got {value!r}"
-        )
-    return int(value)
-
-
-def check_float(dataset: str, option: str, value: Any, low: float, high: float) -> float:
-    """``value`` as a float if it lies in ``[low, high]``, else a ValueError naming the option."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low <= value <= high:
-        raise ValueError(
-            f"option {option!r} of dataset {dataset!r} must be a number in [{low}, {high}], "
-            f"got {value!r}"
-        )
-    return float(value)
-
-
-def check_bool(dataset: str, option: str, value: Any) -> bool:
-    """``value`` if it is a bool, else a ValueError naming the option."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"option {option!r} of dataset {dataset!r} must be True or False")
-    return bool(value)

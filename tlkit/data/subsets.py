@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ..checks import is_int
 from .base import TensorData
 
 __all__ = ["select_classes", "subsample_per_class", "hold_out_per_class"]
@@ -58,7 +59,7 @@ def subsample_per_class(data: TensorData, n: int | None, seed: int) -> TensorDat
     """
     if n is None:
         return data
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if not is_int(n) or n < 1:
         raise ValueError(f"n must be a positive integer or None, got {n!r}")
     counts = data.class_counts()
     short = [(c, k) for c, k in zip(data.classes, counts, strict=True) if k < n]
@@ -93,7 +94,7 @@ def hold_out_per_class(data: TensorData, n: int, seed: int) -> tuple[TensorData,
     nothing. A class with ``n`` or fewer examples is a ValueError naming it (it would have none
     left to train on).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+    if not is_int(n) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
     if n == 0:
         return data, data.subset(torch.zeros(0, dtype=torch.int64))

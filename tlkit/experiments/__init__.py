@@ -20,8 +20,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from .params import PROFILE_NAMES, check_common
-from .profile import load_profiles, profile_table, settings
+from .profile import PROFILE_NAMES, check_common, load_profiles, profile_table, settings
 
 __all__ = ["NOTEBOOKS", "PROFILES", "module_for", "check_params", "check_common", "settings",
            "load_profiles", "profile_table", "known_specs", "with_overrides", "LINKED"]

@@ -26,7 +26,10 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["PROFILE_DIR", "load_profiles", "resolve_classes", "settings", "profile_table"]
+from ..checks import positive_int
+
+__all__ = ["PROFILE_DIR", "PROFILE_NAMES", "load_profiles", "resolve_classes", "settings",
+           "profile_table", "check_common"]
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 _CLASS_KEYS = ("a", "b", "classes")
@@ -128,3 +131,29 @@ def profile_table(profiles: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         keys += [k for k, v in profiles[p].items() if k not in keys and shown(v)]
     rows = {k: [profiles[p].get(k, "") for p in names] for k in keys}
     return pd.DataFrame.from_dict(rows, orient="index", columns=names).rename_axis("setting")
+
+
+#: The profiles every notebook takes.
+PROFILE_NAMES = ("smoke", "quick", "full")
+
+
+def check_common(params: Mapping[str, Any]) -> None:
+    """Checks shared by every notebook: ``profile``, ``seeds``, ``device``, ``executor``."""
+    if "profile" in params and params["profile"] not in PROFILE_NAMES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILE_NAMES)}, "
+                         f"got {params['profile']!r}")
+    seeds = params.get("seeds")
+    if seeds is not None:
+        positive_int("seeds", seeds, why="the number of seeds")
+    device = params.get("device")
+    if device is not None:
+        ok = isinstance(device, str) and (
+            device in ("auto", "cpu", "cuda") or device.startswith("cuda:"))
+        if not ok:
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    executor = params.get("executor")
+    if executor is not None:
+        from ..executors import EXECUTORS
+
+        if executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")

@@ -16,12 +16,12 @@ import pandas as pd
 
 from .. import data
 from ..analysis import paired_tests
+from ..checks import int_list, positive_int
 from ..data.glyphs import LETTERS
 from ..methods import transfer
 from ..spec import DataSpec, ModelSpec, RunSpec
 from ..stats import holm
 from ..train import TrainConfig
-from .params import int_list, positive_int
 from .profile import load_profiles, settings
 
 __all__ = ["PROFILES", "CONDITIONS", "METHOD_OF", "check_params", "specs", "recipe_tasks",

@@ -30,8 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ...checks import is_int, number, positive_int
 from ...spec import RunSpec
-from ..params import number, positive_int
 from ..pretrained import design as pt
 from ..profile import load_profiles, settings
 from ..small_targets.taxonomy import REGIONS
@@ -207,8 +207,7 @@ def check_params(params: Mapping[str, Any]) -> None:
             if not isinstance(vals, list) or not vals or len(set(vals)) != len(vals):
                 raise ValueError(f"the {knob} grid of {arch} must be a list of distinct "
                                  f"values, got {vals!r}")
-        if not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= top
-                   for d in g["depth"]):
+        if not all(is_int(d) and 1 <= d <= top for d in g["depth"]):
             raise ValueError(f"depths of {arch} must be integers in 1..{top}, got "
                              f"{g['depth']!r}")
         for v in g["lr_ratio"]:

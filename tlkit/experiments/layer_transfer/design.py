@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import data
+from ...checks import int_list, positive_int
 from ...methods import transfer
 from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from ...train import TrainConfig
-from ..params import int_list, positive_int
 from ..profile import load_profiles, settings
 
 __all__ = [

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import data
+from ...checks import int_list, number, positive_int
 from ...methods import transfer
 from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from .. import layer_transfer as lt
-from ..params import int_list, number, positive_int
 from ..profile import load_profiles, settings
 from ..small_targets.design import pool_per_class, train_config
 

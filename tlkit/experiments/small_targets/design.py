@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ... import data
+from ...checks import int_list, number, positive_int
 from ...data import registry
 from ...methods import transfer
 from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from ...train import TrainConfig
 from .. import layer_transfer as lt
-from ..params import int_list, number, positive_int
 from ..profile import load_profiles, settings
 
 __all__ = [
