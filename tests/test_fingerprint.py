@@ -34,21 +34,21 @@ def _edit(path, old, new):
 def test_a_run_hashes_what_it_imports_and_the_plugins_it_uses():
     skipped = frozenset().union(*fingerprint.all_plugins().values())
     used = fingerprint.plugins_of(DIGITS)
-    assert used == {"tlkit.data.digits", "tlkit.models.cnn", "tlkit.methods.plain"}
+    assert used == {"tlkit.data.digits", "tlkit.models.cnn", "tlkit.regularizers.l2"}
     modules = dict(fingerprint.closure([fingerprint.ROOT], used, skipped))
     for needed in ("tlkit.runner", "tlkit.train", "tlkit.transfer", "tlkit.spec",
                    "tlkit.batched", "tlkit.data.loading", "tlkit.models.base",
-                   "tlkit.methods.base", "tlkit.data.digits", "tlkit.models.cnn"):
+                   "tlkit.regularizers.base", "tlkit.data.digits", "tlkit.models.cnn"):
         assert needed in modules
     for unused in ("tlkit.data.shapes", "tlkit.data.real", "tlkit.models.efficientnet",
-                   "tlkit.methods.delta", "tlkit.sweep", "tlkit.plots"):
+                   "tlkit.regularizers.delta", "tlkit.sweep", "tlkit.plots"):
         assert unused not in modules
     source = RunSpec(DataSpec("glyphs"), ModelSpec(width=4))
     l2sp = RunSpec(DataSpec("digits"), ModelSpec(width=4), transfer=TransferSpec(
         source=source, layers=3, freeze=False, regularizer="l2sp"))
     assert fingerprint.plugins_of(l2sp) == {"tlkit.data.digits", "tlkit.data.glyphs",
-                                            "tlkit.models.cnn", "tlkit.methods.l2sp",
-                                            "tlkit.methods.plain"}
+                                            "tlkit.models.cnn", "tlkit.regularizers.l2sp",
+                                            "tlkit.regularizers.l2"}
 
 
 def test_a_change_to_an_imported_module_changes_the_key(package):
@@ -76,7 +76,7 @@ def test_a_new_dataset_or_architecture_leaves_existing_keys_alone(package, monke
     before = fingerprint.run_fingerprint(DIGITS, package)
     known = fingerprint.all_plugins()
     added = {"datasets": "tlkit.data.newset", "architectures": "tlkit.models.newnet",
-             "regularizers": "tlkit.methods.newmethod"}  # as their registration makes them
+             "regularizers": "tlkit.regularizers.newpenalty"}  # as their registration makes them
     monkeypatch.setattr(fingerprint, "all_plugins",
                         lambda: {k: v | {added[k]} for k, v in known.items()})
     (package / "data" / "newset.py").write_text("SOURCE = None\n")
@@ -87,8 +87,8 @@ def test_a_new_dataset_or_architecture_leaves_existing_keys_alone(package, monke
     (package / "models" / "newnet.py").write_text("from .base import register\n")
     _edit(package / "models" / "__init__.py", "from . import cnn, efficientnet, resnet",
           "from . import cnn, efficientnet, newnet, resnet")
-    _edit(package / "methods" / "__init__.py", '_MODULES = ("plain", "l2sp", "delta", "bss")',
-          '_MODULES = ("plain", "l2sp", "delta", "bss", "newmethod")')
-    (package / "methods" / "newmethod.py").write_text("X = 1\n")
+    _edit(package / "regularizers" / "__init__.py", "from . import bss, delta, l2, l2sp",
+          "from . import bss, delta, l2, l2sp, newpenalty")
+    (package / "regularizers" / "newpenalty.py").write_text("X = 1\n")
     fingerprint._clear()
     assert fingerprint.run_fingerprint(DIGITS, package) == before

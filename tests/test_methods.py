@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from tlkit import DataSpec, ModelSpec, RunSpec, TrainConfig, TransferSpec, batched, methods, runner
-from tlkit.methods.bss import BSS
-from tlkit.methods.delta import DELTA, TEMPERATURE, channel_attention
 from tlkit.models import LayerCNN
+from tlkit.regularizers import REGULARIZATIONS, regularization
+from tlkit.regularizers.bss import BSS
+from tlkit.regularizers.delta import DELTA, TEMPERATURE, channel_attention
 from tlkit.train import fit
 
 TINY, TRAIN = ModelSpec(width=2, size=16), TrainConfig(epochs=2, batch_size=16, lr=0.05)
@@ -34,8 +35,9 @@ def test_every_method_builds_its_transfer_and_every_regulariser_is_registered():
     assert methods.transfer("BSS", src, alpha=0.01).regularizer == "bss"
     assert methods.transfer("L2-SP", src).layers == 7
     for t in (methods.transfer(name, src, layers=3) for name in methods.METHODS):
-        assert methods.regularization(t.regularizer).name == t.regularizer
-    with pytest.raises(ValueError, match="unknown regularizer 'l1'; valid: l2, l2sp, delta"):
+        assert regularization(t.regularizer).name == t.regularizer
+    assert list(REGULARIZATIONS) == ["bss", "delta", "l2", "l2sp"]
+    with pytest.raises(ValueError, match="unknown regularizer 'l1'; valid: bss, delta, l2, l2sp"):
         TransferSpec(regularizer="l1")
     with pytest.raises(ValueError, match="DELTA regularises the copied layers that train"):
         TransferSpec(source=src, layers=3, freeze=True, regularizer="delta")

@@ -159,3 +159,29 @@ def test_no_run_cache_or_checkpoint_is_committed():
             or any(part in ("runs", "locks", "checkpoints", "computed")
                    for part in Path(f).parts[:-1])]
     assert made == []
+
+
+def test_specs_are_made_without_a_network_library():
+    """spec.py and what it imports at its top (checks, config, regularizer registry) name no
+    torch: specs are made and checked without it."""
+    graph, modules = _graph(), _modules()
+    reach, todo = set(), ["tlkit.spec"]
+    while todo:
+        name = todo.pop()
+        if name in reach:
+            continue
+        reach.add(name)
+        tree = ast.parse(modules[name].read_text(encoding="utf-8"))
+        top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+        assert not any("torch" in ast.unparse(n) for n in top), f"{name} imports torch"
+        todo += [d for d in graph[name] if d in {"tlkit.checks", "tlkit.config"}
+                 or d.startswith("tlkit.regularizers")]
+    assert {"tlkit.checks", "tlkit.config", "tlkit.regularizers"} <= reach
+
+
+def test_no_module_holds_a_control_character():
+    """A docstring written ``"\\bar"`` without ``r`` holds a backspace, not LaTeX."""
+    for name, path in _modules().items():
+        text = path.read_text(encoding="utf-8")
+        bad = [c for c in set(text) if ord(c) < 32 and c not in "\n"]
+        assert not bad, f"{name} holds {bad!r}"

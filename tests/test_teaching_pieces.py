@@ -113,7 +113,7 @@ def test_set_parameter_keeps_the_comment() -> None:
 
 def test_forbidden_catches_every_alias_and_restores() -> None:
     from tlkit.measures import domain_similarity
-    from tlkit.methods.l2sp import L2SP
+    from tlkit.regularizers.l2sp import L2SP
     from tlkit.stats import paired_difference
 
     alias = domain_similarity

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from tlkit.methods.l2sp import L2SP
 from tlkit.models import LayerCNN
+from tlkit.regularizers.l2sp import L2SP
 from tlkit.train import TrainConfig, fit
 from tlkit.transfer import (
     check_depth,
@@ -128,7 +128,7 @@ def test_the_runner_splits_l2sp_at_sp_layers(monkeypatch):
     """L2-SP on the lower copied layers only: the copied layers above ``sp_layers`` are pulled
     towards zero with the new ones (the mix of Plested, Shen & Gedeon)."""
     from tlkit import DataSpec, ModelSpec, RunSpec, TrainConfig, TransferSpec, batched, runner
-    from tlkit.methods import l2sp
+    from tlkit.regularizers import l2sp
 
     built = []
     real = l2sp.L2SP

@@ -20,8 +20,8 @@ from .train import TrainConfig  # noqa: E402
 #: The public submodules, imported when first used as attributes of the package.
 SUBMODULES = ("analysis", "batched", "book", "computed", "data", "diagrams", "executors",
               "experiments", "measures", "methods", "models", "pages", "plots", "power",
-              "results", "runner", "schedule", "spec", "stats", "store", "sweep", "teaching",
-              "train", "transfer", "verdicts", "worker")
+              "regularizers", "results", "runner", "schedule", "spec", "stats", "store", "sweep",
+              "teaching", "train", "transfer", "verdicts", "worker")
 
 __all__ = ["__version__", "run", "Record", "RunSpec", "DataSpec", "ModelSpec", "TransferSpec",
            "TrainConfig", "SUBMODULES"]

@@ -50,8 +50,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .methods.base import Decay
 from .models import LayeredModel
+from .regularizers.base import Decay
 from .train import EVAL_BATCH, TrainConfig, channels_last, lr_factor, validation_epochs
 
 __all__ = ["Member", "signature", "fit_many", "padded", "enabled", "K_MAX", "MAX_WORK"]
@@ -82,7 +82,7 @@ def signature(spec: Any) -> tuple | None:
     """What runs trained together must share, from the spec alone (no data loaded); ``None``
     for a run that trains alone (not cnn8, not on the CPU in float32, images so large that
     grouping does not pay: :data:`MAX_WORK`, or a regulariser that reads features)."""
-    from .methods import regularization
+    from .regularizers import regularization
 
     m, d, t = spec.model, spec.data, spec.transfer
     if m.arch != "cnn8" or spec.compute != "cpu-fp32" or m.size ** 2 * m.width > MAX_WORK:

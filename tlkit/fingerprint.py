@@ -145,8 +145,8 @@ def _hash(modules: list[tuple[str, Path]], package: Path) -> str:
 def all_plugins() -> dict[str, frozenset[str]]:
     """The plug-in modules by kind: ``datasets``, ``architectures``, ``regularizers``."""
     from .data.registry import MODULES
-    from .methods import REGULARIZATIONS
     from .models import ARCHITECTURES
+    from .regularizers import REGULARIZATIONS
 
     return {"datasets": frozenset(MODULES.values()),
             "architectures": frozenset(a.build.__module__ for a in ARCHITECTURES.values()),
@@ -157,8 +157,8 @@ def plugins_of(spec: Any) -> frozenset[str]:
     """The plug-in modules a run uses: its and its sources' datasets, architecture and
     regulariser."""
     from .data.registry import MODULES
-    from .methods import regularization
     from .models import ARCHITECTURES
+    from .regularizers import regularization
 
     out = set()
     for s in [spec, *spec.sources()]:

@@ -24,9 +24,9 @@ from typing import Any
 import torch
 
 from . import __version__
-from .methods import Context, regularization
 from .models import build_model, num_layers
 from .record import Record
+from .regularizers import Context, regularization
 from .spec import RunSpec
 from .train import fit, resolve_device
 from .transfer import load_layers, recompute_batchnorm, reinitialize_layers

@@ -2,10 +2,9 @@
 
 A spec names everything that determines a run's result: the target data (dataset, options,
 classes, examples per class and the seed of that subsample), the model, the optimisation
-hyperparameters, the transfer (a source spec, how many layers are copied, frozen or
-fine-tuned, the regulariser) and the seed. Its :meth:`RunSpec.key` is a SHA-256 hash of the
-canonical JSON, so the same run has the same key in every process, on every machine, and a
-source model is itself a spec whose checkpoint every experiment shares.
+hyperparameters, the transfer (a source spec, the layers copied, frozen or fine-tuned, the
+regulariser) and the seed. Its :meth:`RunSpec.key` hashes the canonical JSON: the same run
+has the same key in every process and on every machine, and a source is a spec too.
 
 ``tags`` are labels for tables and plots (``condition="AnB+"``); they are not part of the
 run's identity and do not enter the key. The key also hashes :data:`CACHE_VERSION`, the
@@ -70,10 +69,7 @@ def _freeze(value: Any) -> Any:
 
 
 def _options(options: Any) -> tuple[tuple[str, Any], ...]:
-    if isinstance(options, dict):
-        items = options.items()
-    else:
-        items = tuple(options)
+    items = options.items() if isinstance(options, dict) else tuple(options)
     return tuple(sorted((str(k), _freeze(v)) for k, v in items))
 
 
@@ -156,12 +152,9 @@ class TransferSpec:
             ``False``); an integer ``k`` keeps the first ``k`` copied layers fixed and
             fine-tunes the others (fine-tuning the top blocks of a pretrained network).
         lr_mult: learning-rate multiplier of the copied layers when fine-tuned.
-        regularizer: what training adds to the loss, by name (:mod:`tlkit.methods`): ``"l2"``
-            (the recipe's weight decay towards zero), ``"l2sp"`` (towards the source),
-            ``"delta"`` (feature maps towards the source's), ``"bss"`` (batch spectral
-            shrinkage).
-        alpha, beta: the regulariser's strengths: L2-SP's and DELTA's on copied and on new
-            layers (Li et al., 2018; 2019), BSS's on the smallest singular value.
+        regularizer: what training adds to the loss, a name of :mod:`tlkit.regularizers`.
+        alpha, beta: the regulariser's strengths (L2-SP's and DELTA's on copied and on new
+            layers, BSS's on the smallest singular value).
         sp_layers: with ``"l2sp"``, decay only the first ``sp_layers`` copied layers towards the
             source and the copied layers above them, like the new ones, towards zero with
             ``beta``: the mix of L2-SP on the lower and L2 on the upper layers of Plested,
@@ -191,7 +184,7 @@ class TransferSpec:
         for name in ("lr_mult", "alpha", "beta"):  # floats, so that alpha=0 and 0.0 share a key
             _check_number("TransferSpec", name, getattr(self, name))
             object.__setattr__(self, name, float(getattr(self, name)))
-        from .methods import regularization
+        from .regularizers import regularization
 
         regularizer = regularization(self.regularizer)  # a ValueError names the valid ones
         if self.bn_stats not in BN_STATS:
@@ -253,8 +246,8 @@ class RunSpec:
         object.__setattr__(self, "tags", _options(self.tags))
         if self.compute not in COMPUTES:
             raise ValueError(f"compute must be one of {', '.join(COMPUTES)}, got {self.compute!r}")
-        from .methods import regularization
         from .models import num_layers
+        from .regularizers import regularization
 
         top = num_layers(self.model.arch) - 1
         if self.transfer.layers > top:

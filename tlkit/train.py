@@ -35,7 +35,7 @@ from .models import LayeredModel
 from .transfer import check_depth, freeze_layers, layerwise_param_groups
 
 if TYPE_CHECKING:
-    from .methods.base import Regularizer
+    from .regularizers.base import Regularizer
 
 __all__ = ["TrainConfig", "FitResult", "fit", "resolve_device", "evaluate", "prefix_features",
            "lr_factor", "validation_epochs", "channels_last"]
@@ -149,8 +149,8 @@ def fit(
         config: optimisation hyperparameters (default: :class:`TrainConfig`'s).
         frozen: number of leading layers kept fixed; their output is computed once.
         lr_mult: per-layer learning-rate multipliers (length ``model.num_layers``).
-        regularizer: a term added to the loss (:class:`tlkit.methods.Regularizer`, e.g.
-            :class:`tlkit.methods.l2sp.L2SP` built on the model after it was moved to
+        regularizer: a term added to the loss (:class:`tlkit.regularizers.Regularizer`, e.g.
+            :class:`tlkit.regularizers.l2sp.L2SP` built on the model after it was moved to
             ``device``); it is passed the outputs of the depths it reads
             (``regularizer.depths``, each at least the first trained layer's depth).
         seed: seeds batch order and dropout.

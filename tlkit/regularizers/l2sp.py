@@ -21,13 +21,15 @@ binary hyperparameters for deep transfer learning. ICONIP; arXiv:2107.08585.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..spec import TransferSpec
-from . import register, register_regularization
-from .base import Context, Decay, Method, Regularization, Regularizer
+from . import register
+from .base import Context, Decay, Regularization, Regularizer
 
-__all__ = ["L2SP", "l2sp"]
+if TYPE_CHECKING:
+    from ..spec import TransferSpec
+
+__all__ = ["L2SP"]
 
 
 class L2SP(Regularizer):
@@ -66,14 +68,6 @@ class L2SP(Regularizer):
         return total
 
 
-def l2sp(source: Any, layers: int, alpha: float = 0.01, beta: float = 0.0,
-         lr_mult: float = 1.0) -> TransferSpec:
-    """Fine-tuning of the first ``layers`` copied layers with L2-SP of strengths ``alpha`` and
-    ``beta``."""
-    return TransferSpec(source=source, layers=layers, freeze=False, lr_mult=lr_mult,
-                        regularizer="l2sp", alpha=alpha, beta=beta)
-
-
 def _build(context: Context) -> L2SP:
     t = context.spec.transfer
     return L2SP(context.model, t.sp_depth, t.alpha, t.beta)
@@ -83,7 +77,6 @@ def _decay(t: TransferSpec) -> Decay:
     return Decay(t.sp_depth, t.alpha, t.beta)
 
 
-register_regularization(Regularization(
+register(Regularization(
     "l2sp", "weights decayed towards their starting point (alpha) and above it to zero (beta)",
     build=_build, weight_decay=False, needs_start=True, decay=_decay))
-register(Method("L2-SP", l2sp))

@@ -41,13 +41,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..spec import TransferSpec
-from . import register, register_regularization
-from .base import Context, Method, Regularization, Regularizer
+from . import register
+from .base import Context, Regularization, Regularizer
 
-__all__ = ["DELTA", "delta", "channel_attention", "TEMPERATURE"]
+if TYPE_CHECKING:
+    from ..spec import TransferSpec
+
+__all__ = ["DELTA", "channel_attention", "TEMPERATURE"]
 
 #: The softmax temperature of the channel attention.
 TEMPERATURE = 5.0
@@ -154,14 +156,6 @@ def channel_attention(model: Any, images: Any, labels: Any, depths: Sequence[int
     return out
 
 
-def delta(source: Any, layers: int, alpha: float = 0.01, beta: float = 0.01,
-          lr_mult: float = 1.0) -> TransferSpec:
-    """Fine-tuning of the first ``layers`` copied layers with DELTA of strengths ``alpha``
-    (feature maps) and ``beta`` (new weights)."""
-    return TransferSpec(source=source, layers=layers, freeze=False, lr_mult=lr_mult,
-                        regularizer="delta", alpha=alpha, beta=beta)
-
-
 def _build(context: Context) -> DELTA:
     from ..train import fit
 
@@ -182,8 +176,7 @@ def _check(t: TransferSpec) -> None:
                          f"layers that are not frozen (layers={t.layers}, freeze={t.freeze})")
 
 
-register_regularization(Regularization(
+register(Regularization(
     "delta", "feature maps of the copied layers pulled towards the source's (alpha), new "
     "weights to zero (beta)", build=_build, weight_decay=False, needs_start=True,
     check=_check))
-register(Method("DELTA", delta))

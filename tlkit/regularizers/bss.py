@@ -21,13 +21,15 @@ transfer: batch spectral shrinkage for safe transfer learning. NeurIPS.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..spec import TransferSpec
-from . import register, register_regularization
-from .base import Context, Method, Regularization, Regularizer
+from . import register
+from .base import Context, Regularization, Regularizer
 
-__all__ = ["BSS", "bss", "K"]
+if TYPE_CHECKING:
+    from ..spec import TransferSpec
+
+__all__ = ["BSS", "K"]
 
 #: The number of smallest singular values shrunk.
 K = 1
@@ -59,13 +61,6 @@ class BSS(Regularizer):
         return self.eta * sigma[-min(self.k, len(sigma)):].pow(2).sum()
 
 
-def bss(source: Any, layers: int, alpha: float = 0.001, lr_mult: float = 1.0) -> TransferSpec:
-    """Fine-tuning of the first ``layers`` copied layers with batch spectral shrinkage of
-    strength ``alpha`` (:math:`\\eta`)."""
-    return TransferSpec(source=source, layers=layers, freeze=False, lr_mult=lr_mult,
-                        regularizer="bss", alpha=alpha)
-
-
 def _build(context: Context) -> BSS:
     return BSS(context.model.num_layers - 1, context.spec.transfer.alpha)
 
@@ -76,7 +71,6 @@ def _check(t: TransferSpec) -> None:
                          f"decay applies), got {t.beta}")
 
 
-register_regularization(Regularization(
+register(Regularization(
     "bss", "the smallest singular value of a batch's features shrunk (alpha)", build=_build,
     check=_check))
-register(Method("BSS", bss))

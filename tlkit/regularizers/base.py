@@ -1,25 +1,20 @@
-r"""What a transfer method is: how it builds a run's transfer, and what it adds to training.
+r"""What a transfer method adds to training: a :class:`Regularization`, named by
+``TransferSpec.regularizer``, declares what its regulariser adds to the loss and to the
+optimiser. Training minimises
 
-A method has two parts, each declared once:
+.. math::
+    L(w) = \frac{1}{|B|}\sum_{(x, y) \in B} -\log \operatorname{softmax}(f_w(x))_y
+           + \Omega(w, \{h_d(x)\}_{d \in D}),
 
-* a :class:`Method`: a name and a function from a source to a
-  :class:`~tlkit.spec.TransferSpec` (which layers are copied, which are frozen, with which
-  learning-rate multiplier and which regulariser);
-* a :class:`Regularization`, named by ``TransferSpec.regularizer``: what the regulariser adds
-  to the loss and to the optimiser. Training minimises
+where :math:`h_d(x)` is the output of the network's first :math:`d` layers on the batch
+(:math:`h_0 = x`) and :math:`D` the depths the regulariser reads (:attr:`Regularizer.depths`:
+none for a penalty on weights alone, such as L2-SP; feature maps for DELTA; the features
+before the classifier for BSS). Plain weight decay is not a term of :math:`\Omega`: SGD applies
+it, and a regulariser that replaces it says so (:attr:`Regularization.weight_decay`).
 
-  .. math::
-      L(w) = \frac{1}{|B|}\sum_{(x, y) \in B} -\log \operatorname{softmax}(f_w(x))_y
-             + \Omega(w, \{h_d(x)\}_{d \in D}),
-
-  where :math:`h_d(x)` is the output of the network's first :math:`d` layers on the batch
-  (:math:`h_0 = x`) and :math:`D` the depths the regulariser reads (:attr:`Regularizer.depths`:
-  none for a penalty on weights alone, such as L2-SP; feature maps for DELTA; the features
-  before the classifier for BSS). Plain weight decay is not a term of :math:`\Omega`: SGD
-  applies it, and a regulariser that replaces it says so (:attr:`Regularization.weight_decay`).
-
-This module imports no torch: specs check their regulariser's name and settings against the
-registry without loading a network library.
+This module imports no torch, and no regulariser module imports the spec (only for type hints):
+specs check their regulariser's name and settings against the registry
+(:mod:`tlkit.regularizers`) without loading a network library, and without an import cycle.
 """
 
 from __future__ import annotations
@@ -31,24 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..spec import RunSpec, TransferSpec
 
-__all__ = ["Method", "Regularization", "Regularizer", "Context", "Decay"]
-
-Builder = Callable[..., "TransferSpec"]
-
-
-@dataclass(frozen=True)
-class Method:
-    """One transfer method of the registry.
-
-    Attributes:
-        name: the name experiments tag their runs with.
-        build: ``build(source, layers, **options) -> TransferSpec``.
-        whole_network: the method always transfers every layer but the classifier.
-    """
-
-    name: str
-    build: Builder
-    whole_network: bool = False
+__all__ = ["Regularization", "Regularizer", "Context", "Decay"]
 
 
 class Regularizer:
@@ -108,7 +86,7 @@ class Regularization:
         decay: the regulariser as the batched engine's per-network decay, for a regulariser
             of weights alone; ``None`` where it reads features (such runs train alone).
         module: the module that declares it (set by
-            :func:`~tlkit.methods.register_regularization`): part of the code fingerprint of
+            :func:`~tlkit.regularizers.register`): part of the code fingerprint of
             the runs that use it, and of no other.
     """
 
