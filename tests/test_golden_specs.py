@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from tlkit.experiments import NOTEBOOKS, module_for
+from tlkit.experiments import NOTEBOOKS, experiment
 
 #: notebook/profile -> (runs listed, distinct runs, hash of keys and tags in order)
 GOLDEN = {
@@ -39,10 +39,7 @@ GOLDEN = {
 
 
 def listing(notebook: str, profile: str) -> tuple[int, int, str]:
-    module = module_for(notebook)
-    specs = module.specs({"profile": profile})
-    if hasattr(module, "layer_transfer_specs"):
-        specs = specs + module.layer_transfer_specs({"profile": profile})
+    specs = experiment(notebook).listing({"profile": profile})
     text = "\n".join(s.design_key() + " " + json.dumps(s.tag_dict, sort_keys=True)
                      for s in specs)
     return (len(specs), len({s.design_key() for s in specs}),

@@ -83,7 +83,8 @@ def test_tracked_notebook_has_no_outputs_and_one_parameters_cell(path: Path) -> 
 
 @pytest.mark.parametrize("path", tracked_notebooks(), ids=lambda p: p.stem)
 def test_tracked_notebook_is_registered_and_its_defaults_pass(path: Path) -> None:
-    assert path.stem in experiments.NOTEBOOKS, f"add {path.stem} to tlkit.experiments.NOTEBOOKS"
+    assert path.stem in experiments.NOTEBOOKS, (
+        f"declare EXPERIMENT for {path.stem} in its module of tlkit.experiments")
     declared = read_parameters(path)
     assert "profile" in declared, "every notebook takes a 'profile' parameter"
     defaults = {name: p.default for name, p in declared.items()}

@@ -1,61 +1,97 @@
 """Experiments behind the book's notebooks: specs from parameters, and the numbers pages plot.
 
-Each notebook ``notebooks/NN_name.ipynb`` has a module or package here (see :data:`NOTEBOOKS`)
-with
+Each notebook ``notebooks/NN_name.ipynb`` has a module or package ``tlkit.experiments.name``
+that declares its :class:`~tlkit.experiments.experiment.Experiment` as ``EXPERIMENT`` (its
+stages, its linked notebooks, the tables its exercises grade), with
 
 * ``PROFILES``: the ``smoke``, ``quick`` and ``full`` settings, read from
   ``profiles/<name>.yaml`` (:mod:`tlkit.experiments.profile`);
 * ``check_params(params)``: raises ``ValueError`` for a bad value, before any work;
-* ``specs(params)``: the list of :class:`~tlkit.spec.RunSpec` the notebook runs;
-* functions that reduce a results table to the numbers, intervals and verdict labels its page
-  plots and glues (the sentences are the notebook's).
+* functions that list its runs and reduce a results table to the numbers, intervals and
+  verdict labels its page plots and glues (the sentences are the notebook's).
 
-:func:`check_params` adds the checks common to every notebook (:mod:`.params`).
+The registry (:data:`EXPERIMENTS`) is found from the modules of this package: adding a chapter
+is its notebook, its line in ``_toc.yml``, its experiment module and its profile file.
+:func:`start` begins a notebook's run; :func:`check_params` adds the checks common to every
+notebook (:func:`~tlkit.experiments.profile.check_common`).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import pkgutil
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from .experiment import Experiment, Run, Stage
 from .profile import PROFILE_NAMES, check_common, load_profiles, profile_table, settings
 
-__all__ = ["NOTEBOOKS", "PROFILES", "module_for", "check_params", "check_common", "settings",
-           "load_profiles", "profile_table", "known_specs", "with_overrides", "LINKED"]
+__all__ = ["EXPERIMENTS", "NOTEBOOKS", "PROFILES", "Experiment", "Run", "Stage", "experiment",
+           "start", "module_for", "check_params", "check_common", "settings", "load_profiles",
+           "profile_table", "known_specs", "with_overrides", "LINKED"]
 
 PROFILES = PROFILE_NAMES
 
-#: notebook name (file stem) -> experiment module
-NOTEBOOKS: dict[str, str] = {
-    "00_quickstart": "tlkit.experiments.quickstart",
-    "01_layer_transfer": "tlkit.experiments.layer_transfer",
-    "02_small_targets": "tlkit.experiments.small_targets",
-    "03_pretrained": "tlkit.experiments.pretrained",
-    "04_hyperparameters": "tlkit.experiments.hyperparameters",
-    "90_recipes": "tlkit.experiments.recipes",
-}
+
+@functools.cache
+def _registry() -> dict[str, Experiment]:
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        declared = getattr(module, "EXPERIMENT", None)
+        if isinstance(declared, Experiment):
+            found[declared.notebook] = declared
+    return dict(sorted(found.items()))
+
+
+class _Lazy(Mapping):
+    """A mapping filled from the registry on first use (importing every experiment module)."""
+
+    def __init__(self, build: Any) -> None:
+        self._build = build
+
+    def __getitem__(self, key: str) -> Any:
+        return self._build()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._build())
+
+    def __len__(self) -> int:
+        return len(self._build())
+
+
+#: notebook name (file stem) -> its declared experiment.
+EXPERIMENTS: Mapping[str, Experiment] = _Lazy(_registry)
+#: notebook name (file stem) -> experiment module.
+NOTEBOOKS: Mapping[str, str] = _Lazy(lambda: {k: e.module for k, e in _registry().items()})
+#: Settings a notebook takes from another notebook's profile (its sources, its targets), and
+#: the key of its ``overrides`` that holds overrides of that profile: the runs it shares stay
+#: the same runs when both notebooks are given the same overrides.
+LINKED: Mapping[str, Mapping[str, str]] = _Lazy(
+    lambda: {k: e.links for k, e in _registry().items() if e.links})
+
+
+def experiment(notebook: str) -> Experiment:
+    """The experiment of a notebook (by file stem, e.g. ``"02_small_targets"``)."""
+    try:
+        return EXPERIMENTS[notebook]
+    except KeyError:
+        raise ValueError(f"unknown notebook {notebook!r}; valid: {', '.join(EXPERIMENTS)}"
+                         ) from None
 
 
 def module_for(notebook: str) -> ModuleType:
     """The experiment module of a notebook (by file stem, e.g. ``"00_quickstart"``)."""
-    try:
-        return importlib.import_module(NOTEBOOKS[notebook])
-    except KeyError:
-        raise ValueError(f"unknown notebook {notebook!r}; valid: {', '.join(NOTEBOOKS)}") from None
+    return experiment(notebook).code
 
 
-#: Settings a notebook takes from another notebook's profile (its sources, its targets), and
-#: the key of its ``overrides`` that holds overrides of that profile: the runs it shares stay
-#: the same runs when both notebooks are given the same overrides.
-LINKED: dict[str, dict[str, str]] = {
-    "02_small_targets": {"layer_transfer": "01_layer_transfer"},
-    "03_pretrained": {"layer_transfer": "01_layer_transfer"},
-    "04_hyperparameters": {"pretrained": "03_pretrained"},
-    "90_recipes": {name: name for name in ("00_quickstart", "01_layer_transfer",
-                                           "02_small_targets")},
-}
+def start(notebook: str, params: Mapping[str, Any], *, device: str = "auto",
+          executor: Any = None) -> Run:
+    """Begin ``notebook``'s experiment with ``params`` (checked once): the notebook then runs
+    its stages by name (``run.stage("runs")``)."""
+    return experiment(notebook).start(params, device=device, executor=executor)
 
 
 def with_overrides(notebook: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,7 +111,7 @@ def with_overrides(notebook: str, params: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"overrides must be a mapping of the profile's settings, such as "
                          f"{{validation: 2}}, got {overrides!r}")
     profile = params.get("profile", "quick")
-    known = getattr(module_for(notebook), "PROFILES", {}).get(profile, {})
+    known = experiment(notebook).profiles.get(profile, {})
     linked = LINKED.get(notebook, {})
     for key, other in linked.items():
         if key in overrides:  # checked as that notebook's own overrides
@@ -94,30 +130,14 @@ def with_overrides(notebook: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_params(notebook: str, params: Mapping[str, Any]) -> None:
     """Common checks, then the notebook's own ``check_params`` (on ``params`` with its
-    ``overrides`` merged in, :func:`with_overrides`)."""
-    params = with_overrides(notebook, params)
-    check_common(params)
-    module = module_for(notebook)
-    if hasattr(module, "check_params"):
-        module.check_params(params)
-
-
-#: Functions of an experiment module that list, from the parameters alone, runs it will need.
-_LISTINGS = ("specs", "search_specs", "layer_transfer_specs")
+    ``overrides`` merged in, :func:`with_overrides`); once for equal parameters."""
+    experiment(notebook).check(params)
 
 
 def known_specs(notebook: str, params: Mapping[str, Any]) -> list[Any]:
-    """The runs a notebook is known to need before it starts: its module's ``specs``,
-    ``search_specs`` and ``layer_transfer_specs`` (rates chosen later on validation are their
-    grids' first, which need the same datasets and weights). ``[]`` for a notebook without
-    an experiment module."""
-    if notebook not in NOTEBOOKS:
+    """The runs a notebook is known to need before it starts: every listed stage's (rates
+    chosen later on validation are their grids' first, which need the same datasets and
+    weights). ``[]`` for a notebook without an experiment."""
+    if notebook not in EXPERIMENTS:
         return []
-    params = with_overrides(notebook, params)
-    module = module_for(notebook)
-    out: list[Any] = []
-    for name in _LISTINGS:
-        listing = getattr(module, name, None)
-        if callable(listing):
-            out += listing(params)
-    return out
+    return experiment(notebook).listing(params, pinned_only=False)

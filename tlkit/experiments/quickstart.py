@@ -22,9 +22,11 @@ from ..methods import transfer
 from ..spec import DataSpec, ModelSpec, RunSpec
 from ..stats import holm
 from ..train import TrainConfig
+from .experiment import Experiment, checked_once, listed
 from .profile import load_profiles, settings
 
-__all__ = ["PROFILES", "CONDITIONS", "METHOD_OF", "check_params", "specs", "recipe_tasks",
+__all__ = ["EXPERIMENT", "PROFILES", "CONDITIONS", "METHOD_OF", "check_params", "specs",
+           "recipe_tasks",
            "gain_tests", "claims"]
 
 PROFILES = load_profiles("quickstart")
@@ -39,6 +41,7 @@ def _source_classes(name: str) -> tuple[str, ...] | None:
     return tuple(LETTERS) if name == "glyphs" else None
 
 
+@checked_once
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for an unknown dataset, a repeated or impossible target size, or a
     bad recipe."""
@@ -121,3 +124,14 @@ def claims(df: pd.DataFrame) -> list[Any]:
                 out.append(mean_claim(f"{short}_{int(n)}", part[condition] - part["scratch"],
                                       description=f"{condition} - scratch, {int(n)} per class"))
     return out
+
+
+def _frame(params: Mapping[str, Any], done: Mapping[str, list[Any]]) -> pd.DataFrame:
+    from .. import results
+
+    return results.frame(done["runs"])
+
+
+#: The quickstart's experiment: one stage; its exercises grade the results table ``df``.
+EXPERIMENT = Experiment("quickstart", "00_quickstart", __name__, stages=(listed(specs),),
+                        tables={"df": _frame})

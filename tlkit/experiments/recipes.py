@@ -32,9 +32,11 @@ import pandas as pd
 from ..spec import RunSpec
 from ..train import TrainConfig
 from . import NOTEBOOKS, module_for
+from .experiment import Experiment, Stage
 from .profile import settings
 
-__all__ = ["GRID_KEYS", "grid_points", "search_specs", "specs", "run_searches", "budgets", "select",
+__all__ = ["EXPERIMENT", "GRID_KEYS", "grid_points", "search_specs", "specs", "run_searches",
+           "budgets", "select",
            "declared", "agreement", "validation_curves"]
 
 #: The recipe settings a grid may vary: the optimisation's, and the strength ``alpha`` of a
@@ -222,3 +224,12 @@ def run_searches(params: Mapping[str, Any], *, device: str = "auto",
 def specs(params: Mapping[str, Any]) -> list[RunSpec]:
     """The runs of the recipes appendix: every search (:func:`search_specs`)."""
     return search_specs(params)
+
+
+#: The recipes appendix: every search of every chapter; a diverged search run is a recipe that
+#: does not work, not an error.
+EXPERIMENT = Experiment(
+    "recipes", "90_recipes", __name__,
+    stages=(Stage("searches", lambda params, done: search_specs(params), search_specs,
+                  failures=True),),
+    links={name: name for name in ("00_quickstart", "01_layer_transfer", "02_small_targets")})

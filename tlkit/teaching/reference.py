@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 __all__ = ["ForbiddenCallError", "MissingRunError", "forbidden", "specs", "records",
-           "parameters", "table", "TABLES"]
+           "parameters", "table"]
 
 
 class ForbiddenCallError(RuntimeError):
@@ -32,30 +32,29 @@ class MissingRunError(LookupError):
     """A run of the grading run is not in the run cache."""
 
 
-def specs(notebook: str, params: Mapping[str, Any]) -> list[Any]:
-    """Every run the notebook ``notebook`` (a file stem) executes with ``params``, on the
-    compute that ``params["device"]`` resolves to, as its sweep does."""
+def specs(notebook: str, params: Mapping[str, Any], stage: str | None = None) -> list[Any]:
+    """Every run the notebook ``notebook`` (a file stem) executes with ``params`` (of one
+    ``stage``, or of every pinned stage), on the compute that ``params["device"]`` resolves
+    to, as its sweep does."""
+    from ..experiments import experiment
     from ..sweep import placed
 
-    if notebook == "00_quickstart":
-        from ..experiments import quickstart
-
-        found = quickstart.specs(params)
-    elif notebook == "01_layer_transfer":
-        from ..experiments import layer_transfer as lt
-
-        found = lt.specs(params)
-    elif notebook == "02_small_targets":
-        from ..experiments import small_targets as st
-
-        found = st.specs(params) + st.layer_transfer_specs(params)
-    else:
+    declared = experiment(notebook)
+    if not declared.tables:
         raise ValueError(f"no reference runs are defined for notebook {notebook!r}")
+    if stage is None:
+        found = declared.listing(params)
+    else:
+        listing = declared.stage(stage).listing
+        if listing is None:
+            raise ValueError(f"the runs of stage {stage!r} of {notebook} are not known in "
+                             "advance")
+        found = listing(declared.check(params))
     return placed(found, params.get("device", "auto"))
 
 
 def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, *,
-            sources: bool = False) -> list[Any]:
+            sources: bool = False, stage: str | None = None) -> list[Any]:
     """The stored records of :func:`specs` (with their sources' where ``sources``), in order.
 
     Raises:
@@ -64,7 +63,7 @@ def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, 
     from ..store import Store
 
     store = store if store is not None else Store()
-    wanted = specs(notebook, params)
+    wanted = specs(notebook, params, stage)
     out, missing = [], 0
     for spec in wanted:
         record = store.get(spec)
@@ -83,33 +82,23 @@ def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, 
     return out
 
 
-def _quickstart_df(params: Mapping[str, Any]) -> Any:
-    from .. import results
+def _table(notebook: str, name: str) -> Callable[[Mapping[str, Any]], Any]:
+    def build(params: Mapping[str, Any]) -> Any:
+        from ..experiments import experiment
 
-    return results.frame(records("00_quickstart", params))
+        declared = experiment(notebook)
+        done = {s.name: records(notebook, params, stage=s.name) for s in declared.stages
+                if s.listing is not None and s.pinned}
+        return declared.tables[name](declared.check(params), done)
 
-
-def _curves(params: Mapping[str, Any]) -> Any:
-    from .. import results
-    from ..experiments import layer_transfer as lt
-
-    return lt.protocol_curves(results.frame(records("01_layer_transfer", params)))
-
-
-def _gain_table(params: Mapping[str, Any]) -> Any:
-    from .. import results
-    from ..experiments import small_targets as st
-
-    main = st.specs(params)
-    return st.gains(st.add_sizes(results.frame(records("02_small_targets", params)[:len(main)])))
+    return build
 
 
-#: The tables the exercises read, by notebook and variable name.
-TABLES: dict[tuple[str, str], Callable[[Mapping[str, Any]], Any]] = {
-    ("00_quickstart", "df"): _quickstart_df,
-    ("01_layer_transfer", "curves"): _curves,
-    ("02_small_targets", "gain_table"): _gain_table,
-}
+def _tables() -> dict[tuple[str, str], Callable[[Mapping[str, Any]], Any]]:
+    from ..experiments import EXPERIMENTS
+
+    return {(notebook, name): _table(notebook, name)
+            for notebook, declared in EXPERIMENTS.items() for name in declared.tables}
 
 
 def parameters(params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -141,7 +130,7 @@ def table(notebook: str, name: str, params: Mapping[str, Any] | None = None) -> 
         MissingRunError: a run of the table is not in the cache.
     """
     try:
-        build = TABLES[notebook, name]
+        build = _tables()[notebook, name]
     except KeyError:
         raise ValueError(f"no reference table {name!r} for notebook {notebook!r}") from None
     return build(parameters(params))

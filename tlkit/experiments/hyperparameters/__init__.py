@@ -14,6 +14,7 @@ and from the ImageNet source of the pretrained chapter, around that chapter's fi
 - :mod:`.relation`: LogME of each source on each target, the check of near and far.
 """
 
+from ..experiment import Experiment, Stage
 from .design import (
     KNOB_LABELS,
     KNOBS,
@@ -51,6 +52,7 @@ from .patterns import (
 from .relation import relation_table
 
 __all__ = [
+    "EXPERIMENT",
     "KNOB_LABELS", "KNOBS", "PROFILES", "REGULARIZATIONS", "Cell", "Setting", "cells",
     "check_params", "default_setting", "grid_settings", "knob_values", "pretrained_params",
     "rate_of", "run_spec", "setting_specs", "specs", "CELL_KEYS", "SOURCE_KEYS", "SOURCE_NAMES",
@@ -58,3 +60,47 @@ __all__ = [
     "recommendations", "setting_of", "tested", "transplant_settings", "transplants",
     "relation_table",
 ]
+
+
+def _rates(done) -> dict[str, float]:
+    from ..pretrained import rates_of
+
+    return rates_of(done)
+
+
+def _search(params, done):
+    from ..pretrained import search_specs
+
+    return search_specs(pretrained_params(params))
+
+
+def _combined(params, done):
+    from ... import results
+    from ..profile import settings
+
+    s = settings(PROFILES, params)
+    choices = knob_choices(results.frame(done["first"]), s)
+    return setting_specs(params, combined_settings(choices, s, cells(params)), _rates(done),
+                         "combined")
+
+
+def _transplant(params, done):
+    from ... import results
+    from ..profile import settings
+
+    s = settings(PROFILES, params)
+    df = results.frame([*done["first"], *done["combined"]])
+    return setting_specs(params, transplant_settings(df, s, cells(params)), _rates(done),
+                         "transplant")
+
+
+#: The hyperparameters experiment: the pretrained chapter's learning-rate search (its runs,
+#: shared through the run cache), every one-knob setting in every cell at the chosen rates
+#: (listed before with stand-ins), the combination of each cell's choices, and the settings
+#: transplanted between cells.
+EXPERIMENT = Experiment(
+    "hyperparameters", "04_hyperparameters", __name__,
+    stages=(Stage("search", _search, pinned=False),
+            Stage("first", lambda params, done: specs(params, _rates(done)), specs),
+            Stage("combined", _combined), Stage("transplant", _transplant)),
+    links={"pretrained": "03_pretrained"})

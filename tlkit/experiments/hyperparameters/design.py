@@ -32,6 +32,7 @@ from typing import Any
 
 from ...checks import is_int, number, positive_int
 from ...spec import RunSpec
+from ..experiment import checked_once
 from ..pretrained import design as pt
 from ..profile import load_profiles, settings
 from ..small_targets.taxonomy import REGIONS
@@ -164,6 +165,7 @@ def grid_settings(s: Mapping[str, Any], arch: str) -> list[Setting]:
     return out
 
 
+@checked_once
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for a bad seed count, size, cell, grid or strength, before any
     work; the pretrained chapter's own checks run too."""

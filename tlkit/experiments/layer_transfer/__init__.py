@@ -27,6 +27,7 @@ continuous axis: one source (baseA of the near split) and a family of targets at
 - :mod:`.patterns`: every pattern as numbers and verdict labels for the page.
 """
 
+from ..experiment import Experiment, listed
 from .axis import (
     SIMILARITY_GAMMA,
     axis_gains,
@@ -76,6 +77,7 @@ from .protocol import (
 )
 
 __all__ = [
+    "EXPERIMENT",
     "PROFILES", "CONDITIONS", "CONDITION_METHODS", "FROZEN_CONDITIONS", "PUBLISHED",
     "YOSINSKI_BASE_B", "YOSINSKI_ACCURACY", "YOSINSKI_FAR_RELATIVE_TOP", "SIMILARITY_GAMMA",
     "Split", "Target", "Axis", "check_params", "design_settings", "specs", "splits", "axes",
@@ -86,3 +88,14 @@ __all__ = [
     "network_features", "pixel_space", "distance_table", "split_distances", "effects",
     "claims", "sanity_check", "sample_specs", "trend_text",
 ]
+
+
+def _curves(params, done):
+    from ... import results
+
+    return protocol_curves(results.frame(done["runs"]))
+
+
+#: The layer-transfer experiment: one stage; its exercises grade the protocol ``curves``.
+EXPERIMENT = Experiment("layer_transfer", "01_layer_transfer", __name__, stages=(listed(specs),),
+                        tables={"curves": _curves})

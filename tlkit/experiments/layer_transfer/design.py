@@ -16,6 +16,7 @@ from ...checks import int_list, positive_int
 from ...methods import transfer
 from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from ...train import TrainConfig
+from ..experiment import checked_once
 from ..profile import load_profiles, settings
 
 __all__ = [
@@ -202,6 +203,7 @@ def target_spec(params: Mapping[str, Any], target: Split | Target, seed: int,
     return RunSpec(d, model_spec(params), recipe(params, role), t, seed=seed)
 
 
+@checked_once
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for fewer than 2 seeds, bad depths, an unknown dataset,
     class or option, or a target size that a class cannot supply."""

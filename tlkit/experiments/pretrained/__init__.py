@@ -12,6 +12,7 @@ small targets, at sizes from one example per class to the whole split.
 - :mod:`.patterns`: learning curves, gains and the page's claims.
 """
 
+from ..experiment import Experiment, Stage
 from ..small_targets.curves import size_label
 from .design import (
     GLYPH_FINE_TUNE,
@@ -61,6 +62,7 @@ from .selection import (
 )
 
 __all__ = [
+    "EXPERIMENT",
     "GLYPH_FINE_TUNE", "IMAGENET", "IMAGENET_METHODS", "METHODS", "PROFILES", "RATE_KEYS",
     "SCRATCH", "Source", "Target", "check_params", "chosen_rates", "cnn_model", "imagenet_model",
     "layer_params", "rate_key", "run_specs", "sample_specs", "search_specs", "sizes_of",
@@ -69,3 +71,20 @@ __all__ = [
     "selection_runs", "SCORES", "TLLIB_WEIGHTED_TAU", "agreement_claims",
     "bootstrap_agreement", "rank_agreement", "score_table", "source_network",
 ]
+
+
+def rates_of(done) -> dict[str, float]:
+    """The learning rates the search stage chose (:func:`chosen_rates` of its records)."""
+    from ... import results
+
+    return chosen_rates(results.frame(done["search"]))
+
+
+#: The pretrained experiment: the learning-rate search, then every run at the rates it chose
+#: (listed before the search with each grid's first rate as a stand-in).
+EXPERIMENT = Experiment(
+    "pretrained", "03_pretrained", __name__,
+    stages=(Stage("search", lambda params, done: search_specs(params), search_specs,
+                  pinned=False),
+            Stage("runs", lambda params, done: specs(params, rates_of(done)), specs)),
+    links={"layer_transfer": "01_layer_transfer"})

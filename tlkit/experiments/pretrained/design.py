@@ -25,6 +25,7 @@ from ...checks import int_list, number, positive_int
 from ...methods import transfer
 from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from .. import layer_transfer as lt
+from ..experiment import checked_once
 from ..profile import load_profiles, settings
 from ..small_targets.design import pool_per_class, train_config
 
@@ -120,6 +121,7 @@ def source_run(s: Mapping[str, Any], source: Source, seed: int) -> RunSpec | Non
     return lt.source_spec(layer_params(s), split, "a", seed)
 
 
+@checked_once
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for a bad size list, seed count, step count, learning-rate grid or
     strength, an unknown dataset, class or split, or a size a target class cannot supply."""

@@ -30,6 +30,7 @@ experiment, so their checkpoints are shared through the run cache.
 - :mod:`.patterns`: the chapter's claims as numbers and verdict labels.
 """
 
+from ..experiment import Experiment, Stage, listed
 from .curves import (
     add_sizes,
     crossover_size,
@@ -78,6 +79,7 @@ from .taxonomy import (
 )
 
 __all__ = [
+    "EXPERIMENT",
     "PROFILES", "METHODS", "TRANSFER_METHODS", "TARGET_BN", "recipe_tasks", "bucket", "lr_of",
     "REGIONS", "LAYER_CONDITIONS", "Source", "Study",
     "check_params", "studies", "specs", "sizes_of", "seeds_at", "pool_per_class",
@@ -87,3 +89,18 @@ __all__ = [
     "region_summary", "method_region_summary", "effects", "claims", "probe_and_bn", "small_mean",
     "sample_specs", "layer_params", "regularisers", "REGULARISERS", "TUNED_STRENGTH", "recipe_of",
 ]
+
+
+def _gain_table(params, done):
+    from ... import results
+
+    return gains(add_sizes(results.frame(done["runs"])))
+
+
+#: The small-targets experiment: its runs, then the layer-transfer runs its map reads (that
+#: chapter's, shared through the run cache); its exercises grade the ``gain_table``.
+EXPERIMENT = Experiment(
+    "small_targets", "02_small_targets", __name__,
+    stages=(listed(specs), Stage("layer transfer", lambda params, done: layer_transfer_specs(
+        params), layer_transfer_specs)),
+    links={"layer_transfer": "01_layer_transfer"}, tables={"gain_table": _gain_table})

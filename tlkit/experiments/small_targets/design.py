@@ -20,6 +20,7 @@ from ...methods import transfer
 from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from ...train import TrainConfig
 from .. import layer_transfer as lt
+from ..experiment import checked_once
 from ..profile import load_profiles, settings
 
 __all__ = [
@@ -238,6 +239,7 @@ def methods_for(source: Source) -> tuple[str, ...]:
     return TRANSFER_METHODS
 
 
+@checked_once
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for a bad size list, seed schedule, step count, regulariser
     strength, an unknown dataset, class or split, or a size a target class cannot supply."""

@@ -1,0 +1,200 @@
+"""An experiment declared as an object: what a chapter runs, in which order, and what its
+exercises read.
+
+Each experiment module declares one :class:`Experiment` as ``EXPERIMENT``:
+
+* ``name`` and ``notebook`` (the chapter's file stem, ``"02_small_targets"``), its profiles
+  (``profiles/<name>.yaml``) and its parameter checks;
+* its **stages**, in order: each a function from the checked parameters and the records of the
+  stages before it to the specs it runs (a search, then the runs at the rates it chose), and,
+  where the specs are known from the parameters alone (or with stand-ins for what a search
+  will choose), a listing of them;
+* the notebooks whose profiles it shares runs with (``links``: the key of its ``overrides``
+  that holds overrides of that notebook's profile);
+* the tables its exercises grade, each rebuilt from the records of its stages.
+
+A notebook starts its experiment once (:func:`start`, which checks the parameters once) and
+runs its stages by name; the preflight, the golden listings, the teaching tools and the
+execution statistics ask the same object. Nothing slices records by position.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+__all__ = ["Stage", "Experiment", "Run", "listed", "checked_once"]
+
+Params = Mapping[str, Any]
+Done = Mapping[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of an experiment.
+
+    Attributes:
+        name: how the notebook asks for it (``"runs"``, ``"search"``).
+        specs: ``specs(params, done)``: the runs of the stage, from the parameters and the
+            records of the stages before it (``done``, by stage name).
+        listing: ``listing(params)``: the runs known before any stage has run (with
+            stand-ins for what earlier stages choose); ``None`` when they cannot be known.
+        pinned: whether the listing is the chapter's design (pinned by the golden listings);
+            a search that other stages choose from is listed but not pinned.
+        failures: whether runs of the stage may fail (a diverged search point is a result,
+            not an error).
+    """
+
+    name: str
+    specs: Callable[[Params, Done], list[Any]]
+    listing: Callable[[Params], list[Any]] | None = None
+    pinned: bool = True
+    failures: bool = False
+
+
+def listed(function: Callable[[Params], list[Any]]) -> Stage:
+    """A stage whose runs follow from the parameters alone (its listing is its specs)."""
+    name = function.__name__
+    return Stage("runs" if name == "specs" else name, lambda params, done: function(params),
+                 function)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One chapter's experiment (see the module doc)."""
+
+    name: str
+    notebook: str
+    module: str
+    stages: tuple[Stage, ...]
+    links: Mapping[str, str] = field(default_factory=dict)
+    tables: Mapping[str, Callable[[Params, Done], Any]] = field(default_factory=dict)
+
+    @property
+    def code(self) -> ModuleType:
+        """The experiment's module."""
+        return importlib.import_module(self.module)
+
+    @property
+    def profiles(self) -> Mapping[str, Any]:
+        """Its profiles by name (empty for an experiment without a profile file)."""
+        return getattr(self.code, "PROFILES", {})
+
+    def stage(self, name: str) -> Stage:
+        """The stage ``name``; a ``ValueError`` lists the valid ones."""
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise ValueError(f"{self.notebook} has no stage {name!r}; valid: "
+                         f"{', '.join(s.name for s in self.stages)}")
+
+    def check(self, params: Params) -> dict[str, Any]:
+        """The parameters with their ``overrides`` merged in, after every check (the common
+        ones and the experiment's own); checked once for equal parameters."""
+        from . import check_common, with_overrides
+
+        merged = with_overrides(self.notebook, params)
+        key = _frozen(merged)
+        if key not in _CHECKED:
+            check_common(merged)
+            own = getattr(self.code, "check_params", None)
+            if own is not None:
+                own(merged)
+            _CHECKED[key] = True
+        return merged
+
+    def listing(self, params: Params, *, pinned_only: bool = True) -> list[Any]:
+        """The runs known from the parameters alone, stage by stage (the pinned stages', or
+        every listed stage's with ``pinned_only=False``)."""
+        merged = self.check(params)
+        out: list[Any] = []
+        for s in self.stages:
+            if s.listing is not None and (s.pinned or not pinned_only):
+                out += s.listing(merged)
+        return out
+
+    def start(self, params: Params, *, device: str = "auto", executor: Any = None) -> Run:
+        """A run of the experiment with ``params``, checked once."""
+        return Run(self, self.check(params), device, executor)
+
+
+class Run:
+    """One execution of an experiment: its checked parameters and its stages' records."""
+
+    def __init__(self, experiment: Experiment, params: dict[str, Any], device: str,
+                 executor: Any) -> None:
+        self.experiment, self.params = experiment, params
+        self.device, self.executor = device, executor
+        self.done: dict[str, list[Any]] = {}
+        self.failed: dict[str, Any] = {}
+
+    def specs(self, name: str) -> list[Any]:
+        """The runs of stage ``name`` given the stages already run."""
+        return self.experiment.stage(name).specs(self.params, self.done)
+
+    def stages(self, *names: str) -> list[list[Any]]:
+        """Run stages that do not depend on each other in one sweep (their runs share the
+        workers); their records, stage by stage."""
+        if any(self.experiment.stage(name).failures for name in names):
+            raise ValueError("a stage whose runs may fail runs alone: call stage(name)")
+        specs = {name: self.specs(name) for name in names}
+        records = self._sweep(names[0], [s for name in names for s in specs[name]])
+        out, at = [], 0
+        for name in names:
+            self.done[name] = records[at:at + len(specs[name])]
+            at += len(specs[name])
+            out.append(self.done[name])
+        return out
+
+    def _sweep(self, name: str, specs: list[Any]) -> list[Any]:
+        import pandas as pd
+
+        from .. import sweep
+
+        try:
+            records = sweep.run(specs, device=self.device, executor=self.executor)
+            failures: dict[str, str] = {}
+        except sweep.SweepError as err:
+            if not self.experiment.stage(name).failures:
+                raise
+            records, failures = err.records, err.failures
+        self.failed[name] = pd.DataFrame(
+            [dict(key=k, error=e.strip().splitlines()[-1]) for k, e in failures.items()],
+            columns=["key", "error"])
+        return records
+
+    def stage(self, name: str) -> list[Any]:
+        """Run stage ``name`` (cached like any sweep) and return its records, in the order of
+        its specs. A stage that tolerates failures keeps the finished records and lists the
+        failed runs in ``failed[name]`` (a table: ``key``, ``error``)."""
+        self.done[name] = self._sweep(name, self.specs(name))
+        return self.done[name]
+
+
+_CHECKED: dict[str, bool] = {}
+
+
+def _frozen(params: Params) -> str:
+    """A key for equal parameters (and the data folder, which some checks read)."""
+    return json.dumps([params, os.environ.get("TLKIT_DATA")], sort_keys=True, default=repr)
+
+
+def checked_once(check: Callable[[Params], None]) -> Callable[[Params], None]:
+    """``check`` run once for equal parameters in a process: a notebook's listings each check
+    their parameters (they can be called alone), and a build calls them many times."""
+    passed: set[str] = set()
+
+    @functools.wraps(check)
+    def once(params: Params) -> None:
+        key = _frozen(params)
+        if key not in passed:
+            check(params)
+            passed.add(key)
+
+    return once
