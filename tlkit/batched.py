@@ -27,7 +27,7 @@ source exactly as when it trains alone), its batch order (its own generator, see
 :func:`tlkit.train.fit`), its optimiser state and learning-rate schedule, its validation and
 test evaluations, its divergence check. Only the floating-point order of a few sums differs
 from :func:`tlkit.train.fit`, so a run's metrics agree with its lone training to the
-tolerance that ``tests/test_batched.py`` states; and its result does not depend on which runs
+tolerance that ``tests/core/test_batched.py`` states; and its result does not depend on which runs
 it was batched with (the grouped convolution computes every group the same way whatever the
 others hold, which that test checks on the machine it runs on).
 
@@ -71,7 +71,7 @@ _CONV_LAYERS = 5
 def enabled() -> bool:
     """Whether cnn8 runs on the CPU train with this engine: unless ``$TLKIT_BATCH`` is ``0``,
     which trains every run alone with :func:`tlkit.train.fit` (for comparisons and fault
-    tests; its records agree with the engine's to the tolerance of ``tests/test_batched.py``
+    tests; its records agree with the engine's to the tolerance of ``tests/core/test_batched.py``
     and share their keys)."""
     import os
 
@@ -250,7 +250,7 @@ def padded(k: int, channels: int) -> int:
     run the ungrouped convolution kernels), and a multiple of ``16 / gcd(16, channels)``, so
     that the first layer's ``K * channels`` outputs fill whole 16-float vectors. With both,
     the grouped layers give each network the same bits whatever the others are, on the
-    machines measured (``tests/test_batched.py`` checks it where it runs)."""
+    machines measured (``tests/core/test_batched.py`` checks it where it runs)."""
     step = 16 // math.gcd(16, channels)
     return max(2, -(-k // step) * step)
 

@@ -177,8 +177,8 @@ def test_a_kill_during_a_batch_loses_only_that_batch(tmp_path, count_fits):
     results = tmp_path / "killed"
     script = textwrap.dedent(f"""
         import sys, time
-        sys.path.insert(0, {os.path.dirname(os.path.dirname(__file__))!r})
-        from tests import test_batched as t
+        sys.path.insert(0, {os.path.dirname(os.path.dirname(os.path.dirname(__file__)))!r})
+        from tests.core import test_batched as t
         from tlkit import batched, sweep
         from tlkit.store import Store
 

@@ -6,7 +6,7 @@ import gzip
 import pytest
 import torch
 
-from tests.test_sweep import TINY_MODEL, TINY_TRAIN, tiny
+from tests.core.test_sweep import TINY_MODEL, TINY_TRAIN, tiny
 from tlkit import DataSpec, ModelSpec, RunSpec, TrainConfig, sweep
 from tlkit.preflight import PreflightError, check, problems
 from tlkit.store import Store

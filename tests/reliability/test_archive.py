@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from tests.test_sweep import tiny, transfer
+from tests.core.test_sweep import tiny, transfer
 from tlkit import sweep
 from tlkit.archive import ArchiveError, export_results, import_results, read_manifest
 from tlkit.store import Store

@@ -85,7 +85,7 @@ def test_pool_workers_end_with_their_parent(tmp_path, signum):
     script = tmp_path / "parent.py"
     script.write_text(_PARENT)
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[1])
+                              cwd=Path(__file__).resolve().parents[2])
     pids = [int(p) for p in parent.stdout.readline().split()]
     assert len(pids) == 2
     os.kill(parent.pid, signum)

@@ -176,7 +176,7 @@ def test_requirements_are_pinned_to_the_installed_versions(tmp_path: Path) -> No
 def test_the_wheel_holds_the_package_and_leaves_the_source_tree_alone(tmp_path: Path) -> None:
     from tlkit.teaching.package import build_wheel
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     before = sorted(p.name for p in repo.iterdir())
     wheel = build_wheel(repo, tmp_path)
     assert sorted(p.name for p in repo.iterdir()) == before, "no build/ folder in the source"

@@ -4,7 +4,7 @@
 import io
 import json
 
-from tests.test_sweep import tiny
+from tests.core.test_sweep import tiny
 from tlkit import sweep
 from tlkit.progress import ENV_FILE, ProgressMonitor, SweepProgress
 

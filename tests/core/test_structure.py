@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "tlkit"
+PACKAGE = Path(__file__).resolve().parents[2] / "tlkit"
 #: Modules longer than this say why in their first docstring ("long because ...").
 MAX_LINES = 400
 
@@ -150,7 +150,7 @@ def test_no_run_cache_or_checkpoint_is_committed():
 
     import pytest
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     if shutil.which("git") is None or not (root / ".git").exists():
         pytest.skip("not a git checkout")
     tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True,

@@ -10,7 +10,7 @@ from tlkit.execution import notebook_rows, page, wall_time
 from tlkit.notebooks import execute
 
 _TWO_SWEEPS = textwrap.dedent("""
-    from tests.test_sweep import tiny, transfer
+    from tests.core.test_sweep import tiny, transfer
     from tlkit import sweep
     sweep.run([transfer(2), transfer(3)], executor="serial")  # a source and two targets
     sweep.run([transfer(3), tiny(7)], executor="serial")  # one shared run, one new

@@ -21,7 +21,7 @@ from tlkit.notebooks import (
     short_name,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 PARAMETERS = """\
 profile = "quick"  # smoke | quick | full

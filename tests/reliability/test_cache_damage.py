@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.test_sweep import source, tiny, transfer
+from tests.core.test_sweep import source, tiny, transfer
 from tlkit import sweep
 from tlkit.store import DAMAGED, Store
 

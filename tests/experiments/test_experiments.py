@@ -8,7 +8,7 @@ import pytest
 from tlkit import DataSpec, ModelSpec, RunSpec, TrainConfig, experiments
 from tlkit.experiments import Experiment, Stage
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHECKS: list[dict] = []
 
 

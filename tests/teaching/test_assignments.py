@@ -32,7 +32,7 @@ from tlkit.teaching.assignments import (
 
 pytest.importorskip("otter", reason="otter-grader is not installed (pip install 'tlkit[teach]')")
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SOLUTION_MARK = re.compile(r"\s*#\s*SOLUTION(\s+NO\s+PROMPT)?\s*$")
 BLOCK = re.compile(r"#\s+(begin|end)\s+(question|solution|tests|prompt)\b", re.IGNORECASE)
 

@@ -13,13 +13,13 @@ import pytest
 
 psutil = pytest.importorskip("psutil")
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 #: Runs long enough (thousands of epochs of a tiny network) to be interrupted mid-training.
 _LONG_SWEEP = """
 from dataclasses import replace
 from tlkit import TrainConfig
-from tests.test_sweep import tiny
+from tests.core.test_sweep import tiny
 SPECS = [replace(tiny(s), train=TrainConfig(epochs=20000, batch_size=32, lr=0.05))
          for s in range(4)]
 """

@@ -13,7 +13,7 @@ from tlkit.book import BookBuildError, build_book, toc_documents
 from tlkit.cli import main
 from tlkit.notebooks import NotebookExecutionError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 CONFIG = """\
 title: A tiny book

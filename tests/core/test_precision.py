@@ -5,7 +5,7 @@ and trained by ``fit`` with autocast on (never by the batched float32 engine).""
 import pytest
 import torch
 
-from tests.test_sweep import tiny, transfer
+from tests.core.test_sweep import tiny, transfer
 from tlkit import runner, sweep
 from tlkit.spec import COMPUTES, compute_for
 from tlkit.store import Store

@@ -235,7 +235,7 @@ _TWIN = textwrap.dedent("""
     os.environ["TLKIT_BATCH"] = "0"  # runs trained alone, each slowed down
     import tlkit.runner
     from tlkit import sweep
-    from tests.test_sweep import tiny, transfer
+    from tests.core.test_sweep import tiny, transfer
 
     me, other = Path(sys.argv[1]), Path(sys.argv[2])
     fits = []
@@ -280,7 +280,7 @@ def test_a_script_without_a_main_guard_is_told_what_to_add_in_a_few_lines(tmp_pa
     script = tmp_path / "unguarded.py"
     script.write_text(textwrap.dedent("""
         from tlkit import sweep
-        from tests.test_sweep import tiny
+        from tests.core.test_sweep import tiny
         sweep.run([tiny(s) for s in range(4)], executor="process", progress=False)
     """))
     env = dict(os.environ, TLKIT_RESULTS=str(tmp_path / "results"), TLKIT_PROGRESS="0",

@@ -5,7 +5,7 @@ in the full profile, shrunk by its ``overrides`` parameter, through to its last 
 import pytest
 import torch
 
-from tests.real_fixtures import write_real_datasets
+from tests.data.real_fixtures import write_real_datasets
 from tlkit import data
 
 REAL = ("mnist", "fashion-mnist", "kmnist", "emnist-letters", "cifar10", "cifar100", "svhn")
