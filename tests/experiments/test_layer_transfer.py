@@ -10,13 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import results_folder
 from tlkit import data, results, sweep
 from tlkit.experiments import check_params
 from tlkit.experiments import layer_transfer as lt
 from tlkit.measures import domain_similarity, otdd, pixel_features
 from tlkit.verdicts import VERDICTS, judge
-
-from .conftest import results_folder
 
 matplotlib.use("Agg")
 

@@ -9,14 +9,13 @@ import matplotlib
 import pandas as pd
 import pytest
 
+from tests.conftest import results_folder
 from tlkit import data, results, runner, sweep
 from tlkit.experiments import check_params, settings
 from tlkit.experiments import layer_transfer as lt
 from tlkit.experiments import small_targets as st
 from tlkit.store import Store
 from tlkit.verdicts import VERDICTS, judge
-
-from .conftest import results_folder
 
 matplotlib.use("Agg")
 

@@ -7,10 +7,9 @@ import time
 
 import pytest
 
+from tests.core.test_sweep import tiny, transfer
 from tlkit import sweep
 from tlkit.store import Store
-
-from .test_sweep import tiny, transfer
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 

@@ -12,11 +12,10 @@ import torch
 
 import tlkit.batched
 import tlkit.runner
+from tests.core.test_sweep import tiny, transfer
 from tlkit import sweep
 from tlkit.executors import make_executor
 from tlkit.store import Store
-
-from .test_sweep import tiny, transfer
 
 
 def test_process_pool_matches_in_process_bitwise(tmp_path):
