@@ -34,6 +34,7 @@ __all__ = [
     "DIRECTIONS",
     "direction",
     "format_interval",
+    "format_intervals",
     "with_baseline",
     "paired_by_seed",
     "paired_tests",
@@ -72,6 +73,14 @@ def format_interval(mean: float, low: float, high: float, *, signed: bool = True
     if not (math.isfinite(low) and math.isfinite(high)):
         return f"{mean:{f}}"
     return f"{mean:{f}} [{low:{f}}, {high:{f}}]"
+
+
+def format_intervals(frame: pd.DataFrame, mean: str, low: str, high: str, *,
+                     signed: bool = True, digits: int = 3) -> list[str]:
+    """:func:`format_interval` of every row of ``frame`` (columns ``mean``, ``low``,
+    ``high``), for a table's column."""
+    return [format_interval(m, lo, hi, signed=signed, digits=digits)
+            for m, lo, hi in zip(frame[mean], frame[low], frame[high], strict=True)]
 
 
 def with_baseline(runs: pd.DataFrame, baseline: pd.DataFrame, on: Sequence[str],

@@ -15,7 +15,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-__all__ = ["COLUMN", "FONT", "SMALL", "CONDITION_COLOURS", "METHOD_COLOURS", "RC", "use",
+__all__ = ["COLUMN", "FONT", "SMALL", "CONDITION_COLOURS", "METHOD_COLOURS", "QUICKSTART_COLOURS",
+           "RC", "use",
            "figure", "bottom_legend"]
 
 #: Width of the book's text column at 100% zoom, in inches (about 670 px at 96 dpi).
@@ -28,6 +29,10 @@ CONDITION_COLOURS = {"BnB": "#1f77b4", "BnB+": "#6baed6", "AnB": "#d62728", "AnB
 METHOD_COLOURS = {"scratch": "#000000", "linear probe": "#2ca02c", "fine-tune": "#1f77b4",
                   "L2-SP": "#ff7f0e", "DELTA": "#9467bd", "BSS": "#8c564b",
                   "linear probe, target BN": "#98df8a"}
+#: The quickstart's conditions in the colours of the methods they are.
+QUICKSTART_COLOURS = {"scratch": METHOD_COLOURS["scratch"],
+                      "frozen features": METHOD_COLOURS["linear probe"],
+                      "fine-tuned": METHOD_COLOURS["fine-tune"]}
 
 #: The rcParams of every figure of the book.
 RC: dict[str, Any] = {
