@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .execution import write_page
-from .experiments import PROFILES
+from .experiments import PROFILE_NAMES
 from .notebooks import (
     NOTEBOOK_DIR,
     check_notebooks,
@@ -274,8 +274,8 @@ def build_book(
     start = time.perf_counter()
     root = Path(root).resolve()
     build = Path(build_dir).resolve() if build_dir is not None else root / "_build"
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILE_NAMES)}, got {profile!r}")
     given: dict[str, Any] = {"profile": profile}
     if executor is not None:
         given["executor"] = executor

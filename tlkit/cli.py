@@ -207,7 +207,7 @@ def _grade(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tlkit`` command."""
     from .executors import EXECUTORS
-    from .experiments import PROFILES
+    from .experiments import PROFILE_NAMES
     from .teaching.assignments import DEFAULT_TIMEOUT, STUDENT_PROFILE
 
     top = argparse.ArgumentParser(
@@ -221,7 +221,7 @@ def parser() -> argparse.ArgumentParser:
         "book", help="execute every notebook and build the HTML book",
         description="Execute the notebooks listed in _toc.yml with papermill, then build the "
                     "HTML with Jupyter Book (strict: any warning fails the build).")
-    book.add_argument("--profile", choices=PROFILES, default="quick",
+    book.add_argument("--profile", choices=PROFILE_NAMES, default="quick",
                       help="smoke (seconds per notebook), quick (default) or full (real data)")
     book.add_argument("--only", metavar="NAME",
                       help="execute only this notebook; the others reuse their executed copies")
@@ -249,7 +249,7 @@ def parser() -> argparse.ArgumentParser:
                           metavar=("KEY", "VALUE"),
                           help="set a parameter; the value is converted to the default's type")
     notebook.add_argument("--profile", metavar="PROFILE",
-                          help=f"shorthand for -p profile PROFILE ({', '.join(PROFILES)})")
+                          help=f"shorthand for -p profile PROFILE ({', '.join(PROFILE_NAMES)})")
     notebook.add_argument("--output", metavar="PATH",
                           help="executed notebook (default: _build/notebooks/NAME.ipynb)")
     notebook.add_argument("--root", metavar="DIR",
@@ -287,7 +287,7 @@ def parser() -> argparse.ArgumentParser:
                     "otter-grader: pip install 'tlkit[teach]'.")
     assignments.add_argument("--only", metavar="NAME", nargs="+",
                              help="generate only these notebooks (stem or short name)")
-    assignments.add_argument("--profile", choices=PROFILES, default=STUDENT_PROFILE,
+    assignments.add_argument("--profile", choices=PROFILE_NAMES, default=STUDENT_PROFILE,
                              help="profile the notebooks are handed out and graded in "
                                   f"(default: {STUDENT_PROFILE})")
     assignments.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",

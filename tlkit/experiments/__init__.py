@@ -28,11 +28,10 @@ from typing import Any
 from .experiment import Experiment, Run, Stage
 from .profile import PROFILE_NAMES, check_common, load_profiles, profile_table, settings
 
-__all__ = ["EXPERIMENTS", "NOTEBOOKS", "PROFILES", "Experiment", "Run", "Stage", "experiment",
+__all__ = ["EXPERIMENTS", "NOTEBOOKS", "PROFILE_NAMES", "Experiment", "Run", "Stage", "experiment",
            "start", "module_for", "check_params", "check_common", "settings", "load_profiles",
            "profile_table", "known_specs", "with_overrides", "LINKED"]
 
-PROFILES = PROFILE_NAMES
 
 
 @functools.cache

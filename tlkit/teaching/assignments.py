@@ -328,12 +328,12 @@ def generate(
         AssignmentError: Otter Assign failed on a notebook.
     """
     from ..book import toc_notebooks
-    from ..experiments import PROFILES
+    from ..experiments import PROFILE_NAMES
     from ..notebooks import short_name
 
     require_otter()
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILE_NAMES)}, got {profile!r}")
     root = Path(root).resolve()
     out = Path(out).resolve() if out is not None else root / ASSIGNMENTS_DIR
     notebooks = toc_notebooks(root)

@@ -9,12 +9,28 @@ and from the ImageNet source of the pretrained chapter, around that chapter's fi
 
 - :mod:`.design`: cells, settings and the specs of every stage (profiles in
   ``profiles/hyperparameters.yaml``);
-- :mod:`.patterns`: per-hyperparameter curves, the choices on validation, the recommendations
+- :mod:`.claims`: per-hyperparameter curves, the choices on validation, the recommendations
   and the claims;
 - :mod:`.relation`: LogME of each source on each target, the check of near and far.
 """
 
 from ..experiment import Experiment, Stage
+from .claims import (
+    CELL_KEYS,
+    SOURCE_KEYS,
+    SOURCE_NAMES,
+    cell_choices,
+    claims,
+    combined_settings,
+    effects,
+    knob_choices,
+    knob_curves,
+    recommendations,
+    setting_of,
+    tested,
+    transplant_settings,
+    transplants,
+)
 from .design import (
     KNOB_LABELS,
     KNOBS,
@@ -32,22 +48,6 @@ from .design import (
     run_spec,
     setting_specs,
     specs,
-)
-from .patterns import (
-    CELL_KEYS,
-    SOURCE_KEYS,
-    SOURCE_NAMES,
-    cell_choices,
-    claims,
-    combined_settings,
-    effects,
-    knob_choices,
-    knob_curves,
-    recommendations,
-    setting_of,
-    tested,
-    transplant_settings,
-    transplants,
 )
 from .relation import relation_table
 

@@ -21,7 +21,7 @@ binary hyperparameters for deep transfer learning*, ICONIP; arXiv:2107.08585) tu
 
 The first stage runs, in every cell, the default and each setting that changes one
 hyperparameter from it (:func:`grid_settings`). Everything after it is chosen on validation
-(:mod:`.patterns`).
+(:mod:`.claims`).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ continuous axis: one source (baseA of the near split) and a family of targets at
 - :mod:`.design`: the splits, axes and specs (profiles in ``profiles/layer_transfer.yaml``);
 - :mod:`.protocol`: curves, ratios to baseB and the protocol's patterns;
 - :mod:`.axis`: gains along the distance axis, best depths and the distance tables;
-- :mod:`.patterns`: every pattern as numbers and verdict labels for the page.
+- :mod:`.claims`: every pattern as numbers and verdict labels for the page.
 """
 
 from ..experiment import Experiment, listed
@@ -38,6 +38,7 @@ from .axis import (
     split_distances,
     target_best_depths,
 )
+from .claims import PUBLISHED, claims, effects, sanity_check, trend_text
 from .design import (
     CONDITION_METHODS,
     CONDITIONS,
@@ -59,7 +60,6 @@ from .design import (
     splits,
     target_spec,
 )
-from .patterns import PUBLISHED, claims, effects, sanity_check, trend_text
 from .protocol import (
     YOSINSKI_ACCURACY,
     YOSINSKI_BASE_B,

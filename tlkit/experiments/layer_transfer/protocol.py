@@ -6,7 +6,7 @@ authors' training logs) are :data:`YOSINSKI_ACCURACY` and :data:`YOSINSKI_BASE_B
 
 Every comparison is paired by seed: the runs of one seed share the target subsample, the
 validation set and the test set, and each function returns the per-seed differences (a
-:class:`pandas.Series` indexed by seed) from which :mod:`.patterns` makes the page's claims.
+:class:`pandas.Series` indexed by seed) from which :mod:`.claims` makes the page's claims.
 Choices (the depth of the dip) are made on validation accuracy; the differences reported are
 in test accuracy.
 """

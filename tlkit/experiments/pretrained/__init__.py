@@ -9,11 +9,22 @@ small targets, at sizes from one example per class to the whole split.
   ``profiles/pretrained.yaml``);
 - :mod:`.selection`: transferability scores of every (source, target) pair, and how well each
   ranks the sources against the measured fine-tuning accuracy;
-- :mod:`.patterns`: learning curves, gains and the page's claims.
+- :mod:`.claims`: learning curves, gains and the page's claims.
 """
 
 from ..experiment import Experiment, Stage
 from ..small_targets.curves import size_label
+from .claims import (
+    CHOSEN,
+    chosen_methods,
+    claims,
+    curves,
+    effects,
+    gain_tests,
+    gains,
+    line_of,
+    with_chosen,
+)
 from .design import (
     GLYPH_FINE_TUNE,
     IMAGENET,
@@ -38,17 +49,6 @@ from .design import (
     sources,
     specs,
     targets,
-)
-from .patterns import (
-    CHOSEN,
-    chosen_methods,
-    claims,
-    curves,
-    effects,
-    gain_tests,
-    gains,
-    line_of,
-    with_chosen,
 )
 from .selection import (
     SCORES,

@@ -27,10 +27,11 @@ experiment, so their checkpoints are shared through the run cache.
 - :mod:`.design`: studies, sizes, seeds and specs (profiles in ``profiles/small_targets.yaml``);
 - :mod:`.curves`: learning curves, gains over scratch, paired tests and crossovers;
 - :mod:`.taxonomy`: distances, the map's cells and its four regions;
-- :mod:`.patterns`: the chapter's claims as numbers and verdict labels.
+- :mod:`.claims`: the chapter's claims as numbers and verdict labels.
 """
 
 from ..experiment import Experiment, Stage, listed
+from .claims import REGULARISERS, claims, effects, probe_and_bn, regularisers, small_mean
 from .curves import (
     add_sizes,
     crossover_size,
@@ -65,7 +66,6 @@ from .design import (
     studies,
     train_config,
 )
-from .patterns import REGULARISERS, claims, effects, probe_and_bn, regularisers, small_mean
 from .taxonomy import (
     LAYER_CONDITIONS,
     REGIONS,
