@@ -1,5 +1,5 @@
 r"""What the experiments share when they read a results table: baselines, paired differences,
-their direction, intervals as text, and distances between the datasets of a run.
+their direction and intervals as text.
 
 Every experiment compares conditions *paired by seed*: runs of one seed share what the design
 says they share (the target subsample, the test set), so the difference of two conditions is
@@ -13,16 +13,15 @@ interval over seeds (:func:`tlkit.stats.paired_difference`).
   its Student-t interval at any level (for the verdict rules of :mod:`tlkit.verdicts`);
 - :func:`choose_on_validation`: an argmax over validation accuracy, never test;
 - :func:`direction`: ``positive`` / ``negative`` / ``no clear difference`` from an interval;
-- :func:`format_interval`: ``+0.012 [-0.003, +0.027]``;
-- :func:`distance_table`: OTDD, EMD and the similarity of Cui et al. between pairs of datasets
-  in stated feature spaces (:class:`FeatureSpace`).
+- :func:`format_interval`: ``+0.012 [-0.003, +0.027]``.
+
+Distances between the datasets of runs are :mod:`tlkit.measures.pairs`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,10 +44,6 @@ __all__ = [
     "welch_interval",
     "power_table",
     "choose_on_validation",
-    "FeatureSpace",
-    "DistancePair",
-    "pool",
-    "distance_table",
 ]
 
 #: The labels of :func:`direction`.
@@ -313,95 +308,3 @@ def choose_on_validation(table: pd.DataFrame, by: Sequence[str], choice: str,
         best = part[value].min() if lowest else part[value].max()
         rows.append(part[part[value] == best].iloc[0])
     return pd.DataFrame(rows).reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------- distances
-
-
-@dataclass(frozen=True)
-class FeatureSpace:
-    """A fixed feature space in which two datasets are compared.
-
-    Attributes:
-        name: the column suffix (``"pixels"``, ``"network"``).
-        features: images ``(N, C, H, W)`` -> float array ``(N, d)``.
-        gamma: the :math:`\\gamma` of the similarity :math:`\\exp(-\\gamma\\,\\mathrm{EMD})` of
-            Cui et al. in this space.
-        identity: what ``features`` computes, as a string (``"pixels:8"``, the key of the
-            network whose features they are): with it, distances in this space are cached in
-            the results folder (:mod:`tlkit.computed`); empty: computed on every call.
-    """
-
-    name: str
-    features: Callable[[Any], np.ndarray]
-    gamma: float
-    identity: str = ""
-
-
-@dataclass(frozen=True)
-class DistancePair:
-    """A source and a target dataset (:class:`~tlkit.spec.DataSpec`) to measure, the feature
-    spaces to measure them in, and the labels of the row (``axis``, ``target``, ...)."""
-
-    source: Any
-    target: Any
-    spaces: tuple[FeatureSpace, ...]
-    labels: Mapping[str, Any] = field(default_factory=dict)
-
-
-def pool(spec_data: Any, model: Any, split: str = "train") -> tuple[Any, np.ndarray]:
-    """Images (in the model's input format) and labels of a dataset's whole ``split``,
-    restricted to its classes, *without* any per-class subsample (the pool runs draw from)."""
-    from . import data
-
-    loaded = data.load(spec_data.name, split, size=model.size, channels=model.channels,
-                       **spec_data.option_dict)
-    if spec_data.classes is not None:
-        loaded = data.select_classes(loaded, spec_data.classes)
-    return loaded.images, loaded.labels.numpy()
-
-
-def distance_table(pairs: Iterable[DistancePair], model: Any, max_samples: int,
-                   seed: int = 0) -> pd.DataFrame:
-    r"""Measured distances between the training pools of each pair, one row per pair.
-
-    In every feature space ``k`` of a pair: ``otdd_k``, :func:`tlkit.measures.otdd` (Gaussian
-    label costs, exact outer OT) on a stratified subsample of ``max_samples`` points per
-    dataset (seed ``seed``); ``emd_k``, :func:`tlkit.measures.class_mean_emd` between the
-    count-weighted class means; and ``similarity_k`` = :math:`\exp(-\gamma_k\,\mathrm{EMD})`,
-    the domain similarity of Cui et al. (2018), a monotone transform of the EMD. The row also
-    has the pair's labels and ``source_classes`` and ``classes`` (the number of each).
-    """
-    from dataclasses import asdict
-
-    from .computed import cached
-
-    rows = []
-    for p in pairs:
-        def measure(p: DistancePair = p) -> dict[str, Any]:
-            return _measure(p, model, max_samples, seed)
-
-        if all(space.identity for space in p.spaces):
-            inputs = {"source": asdict(p.source), "target": asdict(p.target),
-                      "model": asdict(model), "max_samples": max_samples, "seed": seed,
-                      "spaces": [[s.name, s.identity, s.gamma] for s in p.spaces]}
-            measured = cached("distances", inputs, measure, modules=["measures", "analysis.py"])
-        else:
-            measured = measure()
-        rows.append(dict(p.labels, **measured))
-    return pd.DataFrame(rows)
-
-
-def _measure(p: DistancePair, model: Any, max_samples: int, seed: int) -> dict[str, Any]:
-    from .measures import class_mean_emd, otdd
-
-    xs, ys = pool(p.source, model)
-    xt, yt = pool(p.target, model)
-    row: dict[str, Any] = dict(source_classes=len(np.unique(ys)), classes=len(np.unique(yt)))
-    for space in p.spaces:
-        fs, ft = space.features(xs), space.features(xt)
-        row[f"otdd_{space.name}"] = otdd(fs, ys, ft, yt, max_samples=max_samples, seed=seed)
-        emd = class_mean_emd(fs, ys, ft, yt)
-        row[f"emd_{space.name}"] = emd
-        row[f"similarity_{space.name}"] = math.exp(-space.gamma * emd)
-    return row

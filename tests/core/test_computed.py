@@ -7,9 +7,10 @@ import pytest
 import tlkit.computed
 import tlkit.measures
 from tlkit import DataSpec, ModelSpec
-from tlkit.analysis import DistancePair, FeatureSpace, distance_table
 from tlkit.computed import cached, computed_path
 from tlkit.measures import pixel_features
+from tlkit.measures.pairs import DistancePair, FeatureSpace
+from tlkit.measures.pairs import pair_distances as distance_table
 from tlkit.store import Store
 
 

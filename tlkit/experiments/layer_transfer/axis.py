@@ -10,7 +10,7 @@ Distances are measured between training pools in two fixed feature spaces, state
 
 In each: OTDD (Alvarez-Melis & Fusi, 2020) and the domain similarity of Cui et al. (2018),
 :math:`\exp(-\gamma\,\mathrm{EMD})`, with :data:`SIMILARITY_GAMMA` per space
-(:func:`tlkit.analysis.distance_table`).
+(:func:`tlkit.measures.pairs.pair_distances`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...analysis import DistancePair, FeatureSpace, choose_on_validation, with_baseline
-from ...analysis import distance_table as _distances
+from ...analysis import choose_on_validation, with_baseline
+from ...measures.pairs import DistancePair, FeatureSpace
+from ...measures.pairs import pair_distances as _distances
 from ...spec import RunSpec
 from ..profile import settings
 from .design import PROFILES, axes, model_spec, source_spec, splits, target_spec
@@ -128,7 +129,7 @@ def distance_table(params: Mapping[str, Any], *, store: Any = None,
     in the pixel space and (if ``network``: needs baseA's checkpoint) the network space.
 
     Rows: ``axis, target, family, dataset, classes`` and the columns of
-    :func:`tlkit.analysis.distance_table`, nearest first by ``otdd_pixels``.
+    :func:`tlkit.measures.pairs.pair_distances`, nearest first by ``otdd_pixels``.
     """
     from ...sweep import placed
 

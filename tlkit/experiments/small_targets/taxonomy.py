@@ -8,7 +8,7 @@ the design (:func:`distance_boundary`), which places it in one of the survey's f
 
 Distances are those of the layer-transfer chapter: pixel OTDD (Alvarez-Melis & Fusi, 2020) and
 the domain similarity of Cui et al. (2018) between the source's and the target's training
-pools (:func:`tlkit.analysis.distance_table`).
+pools (:func:`tlkit.measures.pairs.pair_distances`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from ...analysis import DistancePair, paired_tests, t_interval
-from ...analysis import distance_table as _distances
+from ...analysis import paired_tests, t_interval
+from ...measures.pairs import DistancePair
+from ...measures.pairs import pair_distances as _distances
 from ...spec import DataSpec
 from .. import layer_transfer as lt
 from ..profile import settings
