@@ -18,10 +18,10 @@ from .spec import DataSpec, ModelSpec, RunSpec, TransferSpec  # noqa: E402
 from .train import TrainConfig  # noqa: E402
 
 #: The public submodules, imported when first used as attributes of the package.
-SUBMODULES = ("analysis", "batched", "book", "computed", "data", "diagrams", "executors",
-              "experiments", "measures", "methods", "models", "pages", "plots", "power",
-              "regularizers", "results", "runner", "schedule", "spec", "stats", "store", "sweep",
-              "teaching", "train", "transfer", "verdicts", "worker")
+SUBMODULES = ("analysis", "batched", "book", "checks", "computed", "config", "data", "diagrams",
+              "executors", "experiments", "measures", "methods", "models", "pages", "plots",
+              "power", "regularizers", "results", "runner", "schedule", "spec", "stats", "store",
+              "sweep", "teaching", "train", "trained", "transfer", "verdicts", "worker")
 
 __all__ = ["__version__", "run", "Record", "RunSpec", "DataSpec", "ModelSpec", "TransferSpec",
            "TrainConfig", "SUBMODULES"]

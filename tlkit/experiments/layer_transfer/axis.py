@@ -95,20 +95,9 @@ def network_features(source: RunSpec, images: Any, layer: int = 7, store: Any = 
     ``source`` run's network, loaded from the run cache, as a float64 array ``(N, d)``."""
     import torch
 
-    from ...models import build_model
-    from ...store import Store
+    from ...trained import trained_model
 
-    store = store if store is not None else Store()
-    state = store.load_checkpoint(source)
-    if state is None:
-        raise ValueError(f"no checkpoint of source run {source.key()} in {store}; run the "
-                         "sweep first")
-    m = source.model
-    top = [v for key, v in state.items() if key.endswith("weight")][-1]
-    model = build_model(m.arch, int(top.shape[0]), in_channels=m.channels,
-                        input_size=m.size, width=m.width, weights=None)
-    model.load_state_dict(state)
-    model.eval()
+    model = trained_model(source, store)
     with torch.no_grad():
         out = [model.features(images[i:i + batch_size], layer).flatten(1)
                for i in range(0, len(images), batch_size)]

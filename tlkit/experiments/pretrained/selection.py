@@ -62,7 +62,7 @@ def source_network(run: RunSpec, store: Any = None) -> Any:
     trained base network of ``run.transfer.source`` from the run cache, or the ImageNet
     network with its 1000-class head when the run starts from ``model.weights``."""
     from ...models import build_model
-    from ...store import Store
+    from ...trained import trained_model
 
     m = run.model
     src = run.transfer.source
@@ -72,15 +72,7 @@ def source_network(run: RunSpec, store: Any = None) -> Any:
         model = build_model(m.arch, 1000, in_channels=m.channels, input_size=m.size,
                             width=m.width, weights=m.weights)
     else:
-        store = store if store is not None else Store()
-        state = store.load_checkpoint(src)
-        if state is None:
-            raise ValueError(f"no checkpoint of source run {src.key()} in {store}; run the "
-                             "sweep first")
-        top = [v for key, v in state.items() if key.endswith("weight")][-1]
-        model = build_model(m.arch, int(top.shape[0]), in_channels=m.channels,
-                            input_size=m.size, width=m.width, weights=None)
-        model.load_state_dict(state)
+        model = trained_model(src, store)
     return model.eval()
 
 
