@@ -24,7 +24,7 @@ GOLDEN = {
     "01_layer_transfer/quick": (299, 285, "eec28f02606efac3"),
     "01_layer_transfer/full": (1020, 870, "ff43fdae6517d71a"),
     "02_small_targets/smoke": (88, 88, "dc3b00e928d62370"),
-    "02_small_targets/quick": (656, 656, "2956bc491391eccd"),
+    "02_small_targets/quick": (620, 620, "ad54041e6911bbf3"),
     "02_small_targets/full": (1920, 1920, "fe49f10b16d42e94"),
     "03_pretrained/smoke": (68, 68, "6030f0e1045796b6"),
     "03_pretrained/quick": (234, 234, "724164362c570a8f"),
@@ -33,7 +33,7 @@ GOLDEN = {
     "04_hyperparameters/quick": (156, 156, "fed86266bcd7a0ba"),
     "04_hyperparameters/full": (360, 360, "d38122530c0a6afe"),
     "90_recipes/smoke": (54, 54, "78a49d17cb7633f5"),
-    "90_recipes/quick": (234, 234, "1ee0e1e1d7ca5f09"),
+    "90_recipes/quick": (216, 216, "23d6001c82660d9a"),
     "90_recipes/full": (172, 172, "72c98a663ff6636e"),
 }
 

@@ -35,6 +35,7 @@ __all__ = [
     "pool_per_class",
     "train_config",
     "methods_for",
+    "runs_at",
     "check_params",
     "specs",
     "layer_transfer_specs",
@@ -233,6 +234,15 @@ def _transfer(s: Mapping[str, Any], source: Source, method: str, seed: int,
     return replace(t, bn_stats="target") if method == TARGET_BN else t
 
 
+def runs_at(s: Mapping[str, Any], method: str, n: int | None) -> bool:
+    """Whether ``method`` runs at size ``n``: every method at every size, but DELTA and BSS
+    only at the profile's ``regularised_sizes`` (``None``: every size)."""
+    sizes = s.get("regularised_sizes")
+    if method not in TUNED_STRENGTH or sizes is None:
+        return True
+    return n in [None if v == "all" else v for v in sizes]
+
+
 def methods_for(source: Source) -> tuple[str, ...]:
     """Transfer methods run from ``source`` (every method, from a source run or torchvision
     weights alike)."""
@@ -253,9 +263,16 @@ def check_params(params: Mapping[str, Any]) -> None:
     for key in ("steps", "batch_size", "min_epochs"):
         positive_int(key, s[key])
     positive_int("validation", s["validation"], 0)
+    if s.get("regularised_sizes") is not None:
+        int_list("regularised_sizes", s["regularised_sizes"], allow=(None, "all"))
+        extra = [n for n in s["regularised_sizes"]
+                 if (None if n == "all" else n) not in sizes_of(s)]
+        if extra:
+            raise ValueError(f"regularised_sizes {extra} are not among the sizes run")
     for method in METHODS:
-        for b in ("small", "large"):
-            n = 1 if b == "small" else None
+        run = [n for n in sizes_of(s) if runs_at(s, method, n)]
+        for b in sorted({bucket(s, n) for n in run}):
+            n = next(n for n in run if bucket(s, n) == b)
             number(f"the learning rate of {method} ({b})", lr_of(s, method, n), positive=True)
             if method in TUNED_STRENGTH:
                 number(f"the strength alpha of {method} ({b})", recipe_of(s, method, n, "alpha"))
@@ -333,7 +350,8 @@ def _cell(s: Mapping[str, Any], study: Study, archs: Mapping[str, Source | None]
         out.append(RunSpec(target, model, train, transfer("scratch"), seed=seed)
                    .with_tags(source="none", role="none", method="scratch", **tag))
     for src in study.sources:
-        methods = [*methods_for(src), *([TARGET_BN] if with_bn else [])]
+        methods = [m for m in methods_for(src) if runs_at(s, m, n)]
+        methods += [TARGET_BN] if with_bn else []
         for method in methods:
             base = "linear probe" if method == TARGET_BN else method
             train = train_config(s, n_images, lr_of(s, base, n))
