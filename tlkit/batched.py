@@ -27,9 +27,10 @@ source exactly as when it trains alone), its batch order (its own generator, see
 :func:`tlkit.train.fit`), its optimiser state and learning-rate schedule, its validation and
 test evaluations, its divergence check. Only the floating-point order of a few sums differs
 from :func:`tlkit.train.fit`, so a run's metrics agree with its lone training to the
-tolerance that ``tests/core/test_batched.py`` states; and its result does not depend on which runs
-it was batched with (the grouped convolution computes every group the same way whatever the
-others hold, which that test checks on the machine it runs on).
+tolerance that ``tests/core/test_batched.py`` states; and its result does not depend, beyond
+that tolerance, on which runs it was batched with (the grouped convolution computes every group
+the same way whatever the others hold in the cases that test checks, bitwise, on the machine it
+runs on; in other batches a record can differ in its last digits, ``benchmarks/README.md``).
 
 Runs train together when :func:`signature` is equal: cnn8 on the CPU in float32 at small
 sizes (:data:`MAX_WORK`), the same width, input size, channels, frozen depth, batch size and
