@@ -152,3 +152,13 @@ def test_delta_and_bss_runs_train_alone_and_differ_from_fine_tuning(name):
     assert again.metrics == {**record.metrics}  # the same spec: the same record
     other = runner.run(plain, source=state, device="cpu")
     assert other.metrics["train_loss"] != record.metrics["train_loss"]
+
+
+def test_delta_reads_the_feature_maps_of_the_copied_layers_that_train():
+    from tlkit.regularizers.delta import feature_map_depths
+
+    model = LayerCNN(3, 1, 16, width=2)
+    x = torch.randn(2, 1, 16, 16)
+    assert feature_map_depths(model, x, frozen=0, layers=7) == [1, 2, 3, 4, 5]  # conv1-conv5
+    assert feature_map_depths(model, x, frozen=2, layers=4) == [3, 4]
+    assert feature_map_depths(model, x, frozen=5, layers=7) == []  # fc6, fc7: no maps

@@ -4,8 +4,9 @@ Where L2-SP pulls the weights towards their starting point, DELTA pulls the *beh
 outputs of the copied layers on the target's own images, weighted by how much each channel
 matters to the target. With :math:`h_d(w, x)` the output of the first :math:`d` layers,
 :math:`w^0` the weights as training starts (the copied source), :math:`D` the depths of the
-copied layers that train, :math:`C_d` their channels and :math:`P_d` the positions of a
-channel (height times width; 1 for a fully connected layer), on a batch :math:`B`:
+copied layers that train and output feature maps (the convolutional ones, as in the paper:
+:func:`feature_map_depths`), :math:`C_d` their channels and :math:`P_d` the positions of a
+channel (height times width), on a batch :math:`B`:
 
 .. math::
     \Omega(w) = \frac{\alpha}{2} \sum_{d \in D} \frac{C_d}{P_d} \sum_{c=1}^{C_d} a_{d,c}
@@ -49,7 +50,7 @@ from .base import Context, Regularization, Regularizer
 if TYPE_CHECKING:
     from ..spec import TransferSpec
 
-__all__ = ["DELTA", "channel_attention", "TEMPERATURE"]
+__all__ = ["DELTA", "channel_attention", "feature_map_depths", "TEMPERATURE"]
 
 #: The softmax temperature of the channel attention.
 TEMPERATURE = 5.0
@@ -156,14 +157,34 @@ def channel_attention(model: Any, images: Any, labels: Any, depths: Sequence[int
     return out
 
 
+def feature_map_depths(model: Any, x: Any, frozen: int, layers: int) -> list[int]:
+    """The depths in ``frozen + 1 .. layers`` whose outputs are feature maps (a channel by
+    positions: convolutional layers, not fully connected ones), found on the input ``x``."""
+    import torch
+
+    out, h = [], x
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for d in range(1, layers + 1):
+            h = model(h, d - 1, d)
+            if d > frozen and h.dim() > 2:
+                out.append(d)
+    model.train(was_training)
+    return out
+
+
 def _build(context: Context) -> DELTA:
     from ..train import fit
 
     spec, model = context.spec, context.model
     t = spec.transfer
-    depths = range(t.frozen + 1, t.layers + 1)
-    head = copy.deepcopy(model)
     x, y = context.x_train, context.y_train
+    depths = feature_map_depths(model, x[:1].to(context.device), t.frozen, t.layers)
+    if not depths:
+        raise ValueError(f"DELTA needs a trained copied layer with feature maps; layers "
+                         f"{t.frozen + 1}..{t.layers} of {spec.model.arch} have none")
+    head = copy.deepcopy(model)
     fit(head, x, y, x[:1], y[:1], spec.train, frozen=t.layers, seed=context.seed,
         device=context.device, amp=spec.compute.endswith("-bf16"))
     attention = channel_attention(head, x, y, depths)
