@@ -1,4 +1,5 @@
-"""The shared analysis layer: baselines joined by seed, paired tests, directions, distances."""
+"""The shared analysis layer: baselines joined by seed, paired tests, directions, intervals as
+text; and the distances between the datasets of pairs of runs."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ import pytest
 
 from tlkit import DataSpec, ModelSpec
 from tlkit.analysis import (
-    DistancePair,
-    FeatureSpace,
     direction,
-    distance_table,
     format_interval,
+    format_intervals,
     paired_by_seed,
     paired_tests,
     with_baseline,
 )
 from tlkit.measures import pixel_features
+from tlkit.measures.pairs import DistancePair, FeatureSpace
+from tlkit.measures.pairs import pair_distances as distance_table
 
 
 def test_direction_needs_the_whole_interval_on_one_side_of_zero():
@@ -84,3 +85,9 @@ def test_distance_table_is_zero_for_a_pool_and_itself_and_positive_otherwise():
     assert other["otdd_pixels"] > 0 and 0 < other["similarity_pixels"] < 1
     assert np.isclose(other["similarity_pixels"], math.exp(-other["emd_pixels"]))
     assert table["classes"].tolist() == [3, 3] and table["source_classes"].tolist() == [3, 3]
+
+
+def test_format_intervals_writes_one_interval_per_row():
+    frame = pd.DataFrame({"m": [0.1, -0.02], "lo": [0.05, math.nan], "hi": [0.15, math.nan]})
+    assert format_intervals(frame, "m", "lo", "hi") == ["+0.100 [+0.050, +0.150]", "-0.020"]
+    assert format_intervals(frame, "m", "lo", "hi", signed=False)[0] == "0.100 [0.050, 0.150]"
