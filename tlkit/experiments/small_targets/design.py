@@ -23,33 +23,11 @@ from .. import layer_transfer as lt
 from ..experiment import checked_once
 from ..profile import load_profiles, settings
 
-__all__ = [
-    "PROFILES",
-    "METHODS",
-    "TRANSFER_METHODS",
-    "Source",
-    "Study",
-    "studies",
-    "sizes_of",
-    "seeds_at",
-    "pool_per_class",
-    "train_config",
-    "methods_for",
-    "runs_at",
-    "check_params",
-    "specs",
-    "layer_transfer_specs",
-    "recipe_tasks",
-    "bucket",
-    "lr_of",
-    "recipe_of",
-    "TUNED_STRENGTH",
-    "TARGET_BN",
-    "layer_params",
-    "cnn_model",
-    "source_run",
-    "sample_specs",
-]
+__all__ = ["PROFILES", "METHODS", "TRANSFER_METHODS", "Source", "Study", "studies", "sizes_of",
+           "seeds_at", "pool_per_class", "train_config", "methods_for", "runs_at", "check_params",
+           "specs", "layer_transfer_specs", "recipe_tasks", "bucket", "lr_of", "recipe_of",
+           "TUNED_STRENGTH", "TARGET_BN", "layer_params", "cnn_model", "source_run",
+           "sample_specs"]
 
 PROFILES = load_profiles("small_targets")
 
