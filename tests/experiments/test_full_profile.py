@@ -88,10 +88,12 @@ LAYER_RUNS = {**LAYERS, "seeds": 2, "axis_seeds": 2, "depths": [1, 7], "middle":
 ST_ROLES = [f"{m}_{size}" for m in ("scratch", "linear probe", "fine-tune", "L2-SP", "DELTA", "BSS")
             for size in ("small", "large")]
 #: The small-targets chapter's full profile (CIFAR-100, KMNIST and Fashion-MNIST targets from
-#: the layer-transfer chapter's sources and ResNet-18), shrunk: sizes 1 and all, two seeds.
+#: the layer-transfer chapter's sources and ResNet-18), shrunk: sizes 1 and all, two seeds,
+#: DELTA and BSS at size 1.
 SMALL = {
     "sizes": [1, None], "seed_schedule": [[1, 2], [None, 2]], "steps": 4, "min_epochs": 1,
-    "batch_size": 16, "validation": 1, "bn_sizes": [1], "layer_transfer": LAYERS,
+    "batch_size": 16, "validation": 1, "bn_sizes": [1], "regularised_sizes": [1],
+    "layer_transfer": LAYERS,
     "recipe_search": {"seeds": 2, "sizes": {"small": 1, "large": 2},
                       "grid": {role: {"lr": [0.02], **({"alpha": [0.001]} if role.split("_")[0]
                                                         in ("DELTA", "BSS") else {})}
