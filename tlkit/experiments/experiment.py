@@ -97,16 +97,10 @@ class Experiment:
     def check(self, params: Params) -> dict[str, Any]:
         """The parameters with their ``overrides`` merged in, after every check (the common
         ones and the experiment's own); checked once for equal parameters."""
-        from . import check_common, with_overrides
+        from . import with_overrides
 
         merged = with_overrides(self.notebook, params)
-        key = _frozen(merged)
-        if key not in _CHECKED:
-            check_common(merged)
-            own = getattr(self.code, "check_params", None)
-            if own is not None:
-                own(merged)
-            _CHECKED[key] = True
+        _check_all(self.module, merged)
         return merged
 
     def listing(self, params: Params, *, pinned_only: bool = True) -> list[Any]:
@@ -177,24 +171,33 @@ class Run:
         return self.done[name]
 
 
-_CHECKED: dict[str, bool] = {}
 
-
-def _frozen(params: Params) -> str:
+def _frozen(args: Any) -> str:
     """A key for equal parameters (and the data folder, which some checks read)."""
-    return json.dumps([params, os.environ.get("TLKIT_DATA")], sort_keys=True, default=repr)
+    return json.dumps([args, os.environ.get("TLKIT_DATA")], sort_keys=True, default=repr)
 
 
-def checked_once(check: Callable[[Params], None]) -> Callable[[Params], None]:
-    """``check`` run once for equal parameters in a process: a notebook's listings each check
-    their parameters (they can be called alone), and a build calls them many times."""
+def checked_once(check: Callable[..., None]) -> Callable[..., None]:
+    """``check`` run once for equal arguments (parameters) in a process: a notebook's listings
+    each check their parameters (they can be called alone), and a build calls them many times."""
     passed: set[str] = set()
 
     @functools.wraps(check)
-    def once(params: Params) -> None:
-        key = _frozen(params)
+    def once(*args: Any) -> None:
+        key = _frozen(list(args))
         if key not in passed:
-            check(params)
+            check(*args)
             passed.add(key)
 
     return once
+
+
+@checked_once
+def _check_all(module: str, params: Params) -> None:
+    """The common checks and those of the experiment ``module`` (once for equal ones)."""
+    from . import check_common
+
+    check_common(params)
+    own = getattr(importlib.import_module(module), "check_params", None)
+    if own is not None:
+        own(params)

@@ -35,7 +35,7 @@ from . import NOTEBOOKS, module_for
 from .experiment import Experiment, Stage
 from .profile import settings
 
-__all__ = ["EXPERIMENT", "GRID_KEYS", "grid_points", "search_specs", "specs", "run_searches",
+__all__ = ["EXPERIMENT", "GRID_KEYS", "grid_points", "search_specs", "specs",
            "budgets", "select",
            "declared", "agreement", "validation_curves"]
 
@@ -198,27 +198,6 @@ def validation_curves(records: Any) -> pd.DataFrame:
                              point=tags["point"], template=tags.get("template", 0),
                              seed=r.spec.seed, epoch=epoch, val_acc=acc))
     return pd.DataFrame(rows)
-
-
-def run_searches(params: Mapping[str, Any], *, device: str = "auto",
-                 executor: Any = None) -> tuple[list[Any], pd.DataFrame]:
-    """Run every search (cached like any sweep) and return its records and the grid points
-    whose runs failed, e.g. diverged at too high a learning rate: a failed point is a recipe
-    that does not work, not a failed search. Returns ``(records, failed)``, ``failed`` with
-    columns ``experiment, role, point, seed, error``."""
-    from .. import sweep
-
-    specs_ = search_specs(params)
-    try:
-        records = sweep.run(specs_, device=device, executor=executor)
-        failures: dict[str, str] = {}
-    except sweep.SweepError as err:
-        records, failures = err.records, err.failures
-    by_key = {s.key(): s for s in specs_}
-    rows = [dict(experiment=by_key[k].tag_dict["experiment"], role=by_key[k].tag_dict["role"],
-                 point=by_key[k].tag_dict["point"], seed=by_key[k].seed,
-                 error=e.strip().splitlines()[-1]) for k, e in failures.items() if k in by_key]
-    return records, pd.DataFrame(rows, columns=["experiment", "role", "point", "seed", "error"])
 
 
 def specs(params: Mapping[str, Any]) -> list[RunSpec]:
