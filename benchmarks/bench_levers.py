@@ -175,7 +175,8 @@ def evaluation(batch_sizes: tuple[int, ...] = (1024, 256, 128)) -> list[dict]:
     EfficientNet-Lite0 at 32 px (random weights), one cnn8 and 16 batched cnn8 at 8 px."""
     import copy
 
-    from tlkit.batched import _evaluate, _Grouped
+    from tlkit.batched import _evaluate
+    from tlkit.grouped import Grouped
     from tlkit.models import build_model
     from tlkit.train import evaluate
 
@@ -193,7 +194,7 @@ def evaluation(batch_sizes: tuple[int, ...] = (1024, 256, 128)) -> list[dict]:
     x3 = torch.rand(2600, 3, 32, 32).contiguous(memory_format=torch.channels_last)
     cnn = LayerCNN(CLASSES, 1, 8, 8).eval().to(memory_format=torch.channels_last)
     x1, y = torch.rand(2600, 1, 8, 8), torch.randint(0, CLASSES, (2600,))
-    group = _Grouped([copy.deepcopy(cnn) for _ in range(16)], 0)
+    group = Grouped([copy.deepcopy(cnn) for _ in range(16)], 0)
     xs, ys = x1.expand(16, *x1.shape).contiguous(), y.expand(16, -1).contiguous()
     rows = []
     for bs in batch_sizes:

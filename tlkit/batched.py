@@ -20,7 +20,10 @@ input shape train faster as one network of K groups (``benchmarks/bench_levers.p
       w <- w - eta_k m_l f_k(t) (d + mu_k v if Nesterov else v)
 
   with ``m_l`` the layer's learning-rate multiplier and ``f_k(t)`` the network's schedule
-  (:func:`tlkit.train.lr_factor`).
+  (:func:`tlkit.train.lr_factor`);
+* a regulariser that reads features (DELTA, BSS) adds its term for network k on network k's
+  own slice of the grouped features (:meth:`tlkit.regularizers.Regularizer.on_features`), so
+  its gradient reaches network k's weights alone; its weight part is the decay above.
 
 Every network keeps what makes it its own run: its initial weights (built and copied from its
 source exactly as when it trains alone), its batch order (its own generator, seeded as in
@@ -48,11 +51,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
+from .grouped import Grouped
 from .models import LayeredModel
-from .regularizers.base import Decay
+from .regularizers.base import Decay, Regularizer
 from .train import EVAL_BATCH, TrainConfig, channels_last, lr_factor, validation_epochs
 
 __all__ = ["Member", "signature", "fit_many", "padded", "enabled", "K_MAX", "MAX_WORK"]
@@ -65,8 +68,6 @@ K_MAX = 16
 #: alone) and not above (16 px width 16: 1.3x batched as alone; 32 px width 16: 0.9x against
 #: 1.4x), ``benchmarks/bench_levers.py``.
 MAX_WORK = 1024
-
-_CONV_LAYERS = 5
 
 
 def enabled() -> bool:
@@ -82,7 +83,8 @@ def enabled() -> bool:
 def signature(spec: Any) -> tuple | None:
     """What runs trained together must share, from the spec alone (no data loaded); ``None``
     for a run that trains alone (not cnn8, not on the CPU in float32, images so large that
-    grouping does not pay: :data:`MAX_WORK`, or a regulariser that reads features)."""
+    grouping does not pay: :data:`MAX_WORK`, or a regulariser the engine cannot apply:
+    :attr:`~tlkit.regularizers.Regularization.batchable`)."""
     from .regularizers import regularization
 
     m, d, t = spec.model, spec.data, spec.transfer
@@ -112,106 +114,8 @@ class Member:
     seed: int
     x_val: torch.Tensor | None = None
     y_val: torch.Tensor | None = None
-    decay: Decay | None = None  # a regulariser of weights alone (L2-SP); None: weight decay
-
-
-def _blocks(model: LayeredModel, i: int) -> tuple[nn.Module, ...]:
-    return tuple(m for m in model.layers[i] if isinstance(m, nn.Conv2d | nn.BatchNorm2d |
-                                                                nn.Linear | nn.MaxPool2d))
-
-
-class _Grouped:
-    """The layers ``start..7`` of K cnn8 networks as stacked tensors."""
-
-    def __init__(self, models: Sequence[LayeredModel], start: int) -> None:
-        self.k, self.start, self.models = len(models), start, models
-        self.layers: list[dict[str, Any]] = []
-        for i in range(start, len(models[0].layers)):
-            parts = [_blocks(m, i) for m in models]
-            first = parts[0]
-            if i < _CONV_LAYERS:
-                conv, bn = first[0], first[1]
-                if conv.bias is not None or not isinstance(bn, nn.BatchNorm2d):
-                    raise ValueError("grouped training needs cnn8 with batch normalisation")
-                layer = {
-                    "kind": "conv", "pool": len(first) > 2, "out": conv.out_channels,
-                    "weight": _leaf(torch.cat([p[0].weight.detach() for p in parts])),
-                    "bn_weight": _leaf(torch.cat([p[1].weight.detach() for p in parts])),
-                    "bn_bias": _leaf(torch.cat([p[1].bias.detach() for p in parts])),
-                    "mean": torch.cat([p[1].running_mean for p in parts]),
-                    "var": torch.cat([p[1].running_var for p in parts]),
-                    "momentum": bn.momentum, "eps": bn.eps,
-                }
-            else:
-                layer = {
-                    "kind": "fc", "relu": i < len(models[0].layers) - 1,
-                    "weight": _leaf(torch.stack([p[0].weight.detach().t() for p in parts])),
-                    "bias": _leaf(torch.stack([p[0].bias.detach()[None] for p in parts])),
-                }
-            self.layers.append(layer)
-
-    def parameters(self) -> list[tuple[int, str, torch.Tensor, dict[str, Any]]]:
-        """``(layer index, name, tensor, layer)`` of every trained tensor."""
-        out = []
-        for j, layer in enumerate(self.layers):
-            names = ("weight", "bn_weight", "bn_bias") if layer["kind"] == "conv" else (
-                "weight", "bias")
-            out += [(self.start + j, name, layer[name], layer) for name in names]
-        return out
-
-    def forward(self, x: torch.Tensor, training: bool) -> torch.Tensor:
-        """``x``: ``[K, B, ...]`` (the K networks' inputs to layer ``start``); returns the
-        logits ``[K, B, classes]``."""
-        k, b = x.shape[0], x.shape[1]
-        h = x
-        conv_input = self.layers[0]["kind"] == "conv"
-        if conv_input:  # [K, B, C, H, W] -> [B, K*C, H, W]
-            h = h.transpose(0, 1).reshape(b, k * x.shape[2], *x.shape[3:])
-            h = h.contiguous(memory_format=torch.channels_last)
-        elif h.dim() > 3:
-            h = h.reshape(k, b, -1)
-        for layer in self.layers:
-            if layer["kind"] == "conv":
-                h = F.conv2d(h, layer["weight"], padding=1, groups=k)
-                h = F.batch_norm(h, layer["mean"], layer["var"], layer["bn_weight"],
-                                 layer["bn_bias"], training, layer["momentum"], layer["eps"])
-                h = F.relu(h)
-                if layer["pool"]:
-                    h = F.max_pool2d(h, 2)
-            else:
-                if h.dim() == 4:  # from the last convolution: [B, K*C, h, w] -> [K, B, C*h*w]
-                    h = h.reshape(b, k, -1).transpose(0, 1)
-                h = torch.baddbmm(layer["bias"], h, layer["weight"])
-                if layer["relu"]:
-                    h = F.relu(h)
-        return h
-
-    def write_back(self, steps: int) -> None:
-        """Copy every network's trained tensors and batch-norm statistics into its model."""
-        with torch.no_grad():
-            for j, layer in enumerate(self.layers):
-                i = self.start + j
-                for n, model in enumerate(self.models):
-                    parts = _blocks(model, i)
-                    if layer["kind"] == "conv":
-                        c = layer["out"]
-                        rows = slice(n * c, (n + 1) * c)
-                        parts[0].weight.copy_(layer["weight"][rows])
-                        bn = parts[1]
-                        bn.weight.copy_(layer["bn_weight"][rows])
-                        bn.bias.copy_(layer["bn_bias"][rows])
-                        bn.running_mean.copy_(layer["mean"][rows])
-                        bn.running_var.copy_(layer["var"][rows])
-                        bn.num_batches_tracked += steps
-                    else:
-                        parts[0].weight.copy_(layer["weight"][n].t())
-                        parts[0].bias.copy_(layer["bias"][n, 0])
-
-
-def _leaf(t: torch.Tensor) -> torch.Tensor:
-    if t.dim() == 4:
-        t = t.contiguous(memory_format=torch.channels_last)
-    return t.clone().requires_grad_(True)
+    decay: Decay | None = None  # a regulariser's weight part (L2-SP, DELTA); None: weight decay
+    regularizer: Regularizer | None = None  # one that reads features (DELTA, BSS)
 
 
 def _per_network(values: Sequence[float], tensor: torch.Tensor, kind: str,
@@ -283,7 +187,7 @@ def _fit_group(members: Sequence[Member]) -> list[dict[str, Any]]:
         x_val = _stack([prefix_features(m.model, m.x_val, frozen) for m in members])
         y_val = _stack([m.y_val for m in members])
 
-    net = _Grouped([m.model for m in members], frozen)
+    net = Grouped([m.model for m in members], frozen)
     params = net.parameters()
     state: dict[int, dict[str, torch.Tensor]] = {}
     for i, name, t, layer in params:
@@ -308,6 +212,11 @@ def _fit_group(members: Sequence[Member]) -> list[dict[str, Any]]:
     factors = [lr_factor(m.config, steps_per_epoch) for m in members]
     generators = [torch.Generator().manual_seed(m.seed) for m in members]
     rows = torch.arange(k)[:, None]
+    reads = sorted({d for m in members if m.regularizer is not None
+                    for d in m.regularizer.depths})
+    if reads and reads[0] < frozen:
+        raise ValueError(f"a regulariser reads depth {reads[0]}, below the first trained layer "
+                         f"({frozen})")
     histories: list[dict[str, list[float]]] = []
     for _ in members:
         h: dict[str, list[float]] = {"train_loss": [], "train_acc": []}
@@ -324,13 +233,18 @@ def _fit_group(members: Sequence[Member]) -> list[dict[str, Any]]:
         for i in range(0, n, cfg0.batch_size):
             idx = order[:, i:i + cfg0.batch_size]
             xb, yb = x_train[rows, idx], y_train[rows, idx]
-            logits = net.forward(xb, training=True)
+            logits, features = net.forward(xb, True, reads)
             b = idx.shape[1]
             losses = F.cross_entropy(logits.reshape(k * b, -1), yb.reshape(-1),
                                      reduction="none").view(k, b).mean(1)
+            objective = losses.sum()
+            for j, m in enumerate(members):  # each network's own term, on its own features
+                if m.regularizer is not None:
+                    objective = objective + m.regularizer.on_features(
+                        {d: features[d][j] for d in m.regularizer.depths})
             for _, _, t, _ in params:
                 t.grad = None
-            losses.sum().backward()
+            objective.backward()
             fac = torch.tensor([f(step) for f in factors])
             with torch.no_grad():
                 for _, _, t, _ in params:
@@ -382,13 +296,13 @@ def _shape(m: Member) -> tuple:
 
 
 @torch.no_grad()
-def _evaluate(net: _Grouped, x: torch.Tensor, y: torch.Tensor,
+def _evaluate(net: Grouped, x: torch.Tensor, y: torch.Tensor,
               batch_size: int = EVAL_BATCH) -> tuple[list[float], list[float]]:
     """Mean cross-entropy and accuracy of each network on its own images (eval mode)."""
     k, n = x.shape[0], x.shape[1]
     loss_sum, correct = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.long)
     for i in range(0, n, batch_size):
-        logits = net.forward(x[:, i:i + batch_size], training=False).float()
+        logits = net.forward(x[:, i:i + batch_size], training=False)[0].float()
         yb = y[:, i:i + batch_size]
         b = yb.shape[1]
         loss_sum += F.cross_entropy(logits.reshape(k * b, -1), yb.reshape(-1),

@@ -249,6 +249,14 @@ class _Prepared:
     started: float
     t0: float
 
+    def regularizer(self, dev: torch.device) -> Any:
+        """The run's regulariser, built on its starting network (``None``: nothing added)."""
+        entry = regularization(self.spec.transfer.regularizer)
+        if entry.build is None:
+            return None
+        return entry.build(Context(self.model, self.spec, self.config, self.train.images,
+                                   self.train.labels, self.spec.seed_for("regularizer"), dev))
+
 
 def _prepare(spec: RunSpec, source: State | None, dev: torch.device) -> _Prepared:
     started, t0 = time.time(), time.perf_counter()
@@ -285,23 +293,17 @@ def _trained(p: _Prepared, metrics: dict[str, Any], history: dict[str, Any],
 
 def _train(spec: RunSpec, source: State | None, dev: torch.device, progress: bool) -> Trained:
     p = _prepare(spec, source, dev)
-    t = spec.transfer
-    entry = regularization(t.regularizer)
-    regularizer = None if entry.build is None else entry.build(Context(
-        p.model, spec, p.config, p.train.images, p.train.labels, spec.seed_for("regularizer"),
-        dev))
     result = fit(p.model, p.train.images, p.train.labels, p.test.images, p.test.labels,
-                 p.config, frozen=t.frozen, lr_mult=p.lr_mult, regularizer=regularizer,
+                 p.config, frozen=spec.transfer.frozen, lr_mult=p.lr_mult,
+                 regularizer=p.regularizer(dev),
                  seed=spec.seed_for("batches"), device=dev, amp=spec.compute.endswith("-bf16"),
                  progress=progress, x_val=None if p.val is None else p.val.images,
                  y_val=None if p.val is None else p.val.labels)
     return _trained(p, result.metrics, result.history, dev)
 
 
-def train_many(
-    specs: Sequence[RunSpec],
-    sources: Sequence[State | None],
-) -> list[Trained | Exception]:
+def train_many(specs: Sequence[RunSpec],
+               sources: Sequence[State | None]) -> list[Trained | Exception]:
     """Execute several runs on the CPU, training those that can as one computation
     (:mod:`tlkit.batched`: runs with equal :func:`~tlkit.batched.signature` and equal amounts
     of data; a single such run trains beside a copy of itself, so that every run of that kind
@@ -330,6 +332,7 @@ def _train_many(specs: Sequence[RunSpec], sources: Sequence[State | None],
     out: list[Trained | Exception | None] = [None] * len(specs)
     groups: dict[tuple, list[tuple[int, _Prepared]]] = {}
     sizes: dict[tuple, int] = {}
+    extra: dict[int, Any] = {}
     for i, (spec, source) in enumerate(zip(specs, sources, strict=True)):
         if signature(spec) is None:
             out[i] = _safely(lambda spec=spec, source=source: train(spec, source=source,
@@ -340,6 +343,8 @@ def _train_many(specs: Sequence[RunSpec], sources: Sequence[State | None],
             if spec.transfer.source is not None and source is None:
                 raise MissingSourceError(f"run {spec.key()} needs its source's weights")
             p = _prepare(spec, source, dev)
+            reg = p.regularizer(dev)  # one that reads features adds its term in the batch
+            extra[i] = reg if reg is not None and reg.depths else None
         except Exception as exc:  # noqa: BLE001 - reported per run
             out[i] = exc
             continue
@@ -350,15 +355,15 @@ def _train_many(specs: Sequence[RunSpec], sources: Sequence[State | None],
         sizes[shape] = sizes.get(shape, 0) + sum(
             d.images.nbytes for d in (p.train, p.val, p.test) if d is not None)
         if sizes[shape] >= BATCH_BYTES:  # train it now rather than hold more images
-            _fit_group(groups.pop(shape), specs, out, dev)
+            _fit_group(groups.pop(shape), specs, out, dev, extra)
             del sizes[shape]
     for group in groups.values():
-        _fit_group(group, specs, out, dev)
+        _fit_group(group, specs, out, dev, extra)
     return out  # type: ignore[return-value]
 
 
 def _fit_group(group: list[tuple[int, _Prepared]], specs: Sequence[RunSpec],
-               out: list[Any], dev: torch.device) -> None:
+               out: list[Any], dev: torch.device, regularizers: dict[int, Any]) -> None:
     """Train prepared runs of one shape as one batch; their results go into ``out``."""
     from .batched import Member, fit_many
 
@@ -370,7 +375,7 @@ def _fit_group(group: list[tuple[int, _Prepared]], specs: Sequence[RunSpec],
             p.model, p.train.images, p.train.labels, p.test.images, p.test.labels,
             p.config, t.frozen, p.lr_mult, specs[i].seed_for("batches"),
             None if p.val is None else p.val.images, None if p.val is None else p.val.labels,
-            decay=None if decay is None else decay(t)))
+            decay=None if decay is None else decay(t), regularizer=regularizers.get(i)))
     try:
         results = fit_many(batch)
     except Exception as exc:  # noqa: BLE001 - the whole batch failed

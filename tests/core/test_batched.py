@@ -57,7 +57,7 @@ def groups_computed_alone() -> bool:
     network's gradients first in a batch of 4 and last in a batch of 8 (width 4)."""
     import copy
 
-    from tlkit.batched import _Grouped
+    from tlkit.grouped import Grouped
     from tlkit.models import LayerCNN
 
     torch.manual_seed(0)
@@ -65,8 +65,8 @@ def groups_computed_alone() -> bool:
     x = torch.randn(8, 16, 1, 8, 8)
 
     def grads(order):
-        g = _Grouped([copy.deepcopy(nets[i]) for i in order], 0)
-        g.forward(x[order], True).pow(2).sum().backward()
+        g = Grouped([copy.deepcopy(nets[i]) for i in order], 0)
+        g.forward(x[order], True)[0].pow(2).sum().backward()
         pos, c = order.index(0), g.layers[0]["out"]
         return [g.layers[0]["weight"].grad[pos * c:(pos + 1) * c], g.layers[-1]["weight"].grad[pos]]
 
@@ -213,3 +213,22 @@ def test_tlkit_run_uses_the_engine_and_batching_can_be_turned_off(monkeypatch, c
     assert record.provenance["batched"] == 1
     monkeypatch.setenv("TLKIT_BATCH", "0")
     assert "batched" not in tlkit.run(run(0)).provenance
+
+
+def test_regularisers_that_read_features_train_batched_as_alone(monkeypatch, tmp_path):
+    """DELTA and BSS add their term per network on its own slice of the grouped features."""
+    src = source()
+    specs = [run(s, TransferSpec(source=src, layers=4, freeze=False, regularizer=reg,
+                                 alpha=alpha, beta=beta))
+             for s in range(2) for reg, alpha, beta in (("delta", 5.0, 0.01), ("bss", 0.5, 0))]
+    specs.append(run(0, TransferSpec(source=src, layers=4, freeze=False)))
+    together = sweep.run(specs, store=Store(tmp_path / "batched"))
+    assert {r.provenance.get("batched") for r in together} == {5}
+    monkeypatch.setenv("TLKIT_BATCH", "0")
+    alone = sweep.run(specs, store=Store(tmp_path / "alone"))
+    for a, b in zip(together, alone, strict=True):
+        assert a.key == b.key
+        close(a, b)
+    plain = together[-1].metrics["train_loss"]
+    for r in together[:2]:  # strong enough that a term left out would show beyond tolerance
+        assert abs(r.metrics["train_loss"] - plain) > 10 * LOSS_TOL, r.spec.transfer.regularizer

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..spec import RunSpec, TransferSpec
 
-__all__ = ["Regularization", "Regularizer", "Context", "Decay"]
+__all__ = ["Regularization", "Regularizer", "Context", "Decay", "recipe_decay"]
 
 
 class Regularizer:
@@ -41,6 +41,14 @@ class Regularizer:
 
     def __call__(self, features: Mapping[int, Any] | None = None) -> Any:
         raise NotImplementedError
+
+    def on_features(self, features: Mapping[int, Any]) -> Any:
+        """The part of :math:`\\Omega` that reads the features alone (the network's weights
+        enter it only through them), for a regulariser whose other part is a
+        :class:`Decay` (:attr:`Regularization.decay`). The batched engine adds it per network,
+        on that network's slice of the grouped features; :func:`~tlkit.train.fit` calls the
+        regulariser itself, which adds both parts."""
+        raise NotImplementedError(f"{type(self).__name__} has no part read from features alone")
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,13 @@ class Decay:
     beta: float
 
 
+def recipe_decay(transfer: TransferSpec) -> None:
+    """The :attr:`Regularization.decay` of a regulariser that reads features alone: its weight
+    part is the recipe's weight decay, which the batched engine applies as it does for plain
+    fine-tuning."""
+    return None
+
+
 @dataclass(frozen=True)
 class Regularization:
     """What the regulariser ``name`` (``TransferSpec.regularizer``) adds to training.
@@ -83,8 +98,10 @@ class Regularization:
             source run or pretrained weights.
         check: ``check(transfer)`` raises ``ValueError`` for settings the regulariser cannot
             use (called when a :class:`~tlkit.spec.TransferSpec` is made).
-        decay: the regulariser as the batched engine's per-network decay, for a regulariser
-            of weights alone; ``None`` where it reads features (such runs train alone).
+        decay: the part of the regulariser on weights, as the batched engine's per-network
+            decay (:class:`Decay`; the callable returns ``None`` where the recipe's weight
+            decay is that part). A regulariser that also reads features adds the rest with
+            :meth:`Regularizer.on_features`. ``None`` (no callable): its runs train alone.
         module: the module that declares it (set by
             :func:`~tlkit.regularizers.register`): part of the code fingerprint of
             the runs that use it, and of no other.
@@ -101,5 +118,8 @@ class Regularization:
 
     @property
     def batchable(self) -> bool:
-        """Whether runs with this regulariser can train in the batched engine."""
+        """Whether runs with this regulariser can train in the batched engine
+        (:mod:`tlkit.batched`): nothing added, or a weight part the engine's SGD step applies
+        (:attr:`decay`) and perhaps a part read from features
+        (:meth:`Regularizer.on_features`)."""
         return self.build is None or self.decay is not None

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import register
-from .base import Context, Regularization, Regularizer
+from .base import Context, Regularization, Regularizer, recipe_decay
 
 if TYPE_CHECKING:
     from ..spec import TransferSpec
@@ -52,10 +52,14 @@ class BSS(Regularizer):
         self.eta, self.k = float(eta), k
 
     def __call__(self, features: Mapping[int, Any] | None = None) -> Any:
-        import torch
-
         if features is None:
             raise ValueError("BSS reads the batch's features: pass features[depth]")
+        return self.on_features(features)
+
+    def on_features(self, features: Mapping[int, Any]) -> Any:
+        """:math:`\\Omega(F)` of the module doc (BSS reads features alone)."""
+        import torch
+
         f = features[self.depths[0]].float().flatten(1)
         sigma = torch.linalg.svdvals(f)  # descending
         return self.eta * sigma[-min(self.k, len(sigma)):].pow(2).sum()
@@ -73,4 +77,4 @@ def _check(t: TransferSpec) -> None:
 
 register(Regularization(
     "bss", "the smallest singular value of a batch's features shrunk (alpha)", build=_build,
-    check=_check))
+    check=_check, decay=recipe_decay))

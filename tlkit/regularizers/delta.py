@@ -45,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import register
-from .base import Context, Regularization, Regularizer
+from .base import Context, Decay, Regularization, Regularizer
 
 if TYPE_CHECKING:
     from ..spec import TransferSpec
@@ -101,9 +101,9 @@ class DELTA(Regularizer):
                 at = d
         return out
 
-    def __call__(self, features: Mapping[int, Any] | None = None) -> Any:
-        if features is None:
-            raise ValueError("DELTA reads feature maps: pass features at its depths")
+    def on_features(self, features: Mapping[int, Any]) -> Any:
+        """The first sum of the module doc, times :math:`\\alpha / 2`: the attention-weighted
+        distance of the feature maps from the reference's."""
         reference = self.reference_maps(features[self.frozen])
         total = 0.0
         for d in self.maps:
@@ -112,8 +112,13 @@ class DELTA(Regularizer):
             channels, positions = diff.shape[1], diff.shape[2]
             per_channel = diff.pow(2).sum(2).mean(0)  # [C]: mean over the batch
             total = total + channels / positions * (self.attention[d] * per_channel).sum()
+        return 0.5 * self.alpha * total
+
+    def __call__(self, features: Mapping[int, Any] | None = None) -> Any:
+        if features is None:
+            raise ValueError("DELTA reads feature maps: pass features at its depths")
         new = sum(w.pow(2).sum() for w in self._new if w.requires_grad)
-        return 0.5 * self.alpha * total + 0.5 * self.beta * new
+        return self.on_features(features) + 0.5 * self.beta * new
 
 
 def channel_attention(model: Any, images: Any, labels: Any, depths: Sequence[int],
@@ -197,7 +202,11 @@ def _check(t: TransferSpec) -> None:
                          f"layers that are not frozen (layers={t.layers}, freeze={t.freeze})")
 
 
+def _decay(t: TransferSpec) -> Decay:
+    return Decay(t.layers, 0.0, t.beta)  # the second sum: beta on the new weights
+
+
 register(Regularization(
     "delta", "feature maps of the copied layers pulled towards the source's (alpha), new "
     "weights to zero (beta)", build=_build, weight_decay=False, needs_start=True,
-    check=_check))
+    check=_check, decay=_decay))
