@@ -7,7 +7,7 @@
     tlkit datasets [--root DIR]
     tlkit results export|import ARCHIVE [--results DIR]
     tlkit assignments [--only NAME ...] [--profile P] [--out DIR] [--no-run-tests] [--root DIR]
-    tlkit grade NOTEBOOK SUBMISSIONS [--out DIR] [--timeout S] [--assignments DIR]
+    tlkit grade NOTEBOOK SUBMISSIONS [--out DIR] [--timeout S] [--jobs N] [--assignments DIR]
     tlkit --version
 
 Mistakes a user can make (an unknown notebook or parameter, a bad value, an unknown dataset)
@@ -194,7 +194,8 @@ def _grade(args: argparse.Namespace) -> int:
     try:
         package = find_package(args.notebook, assignments)
         out = Path(args.out) if args.out else Path("graded") / package.name.split("-autograder")[0]
-        book = grade(package, args.submissions, out, timeout=args.timeout, echo=_echo)
+        book = grade(package, args.submissions, out, timeout=args.timeout, jobs=args.jobs,
+                     echo=_echo)
     except TeachingToolsMissingError as exc:
         return _error(str(exc))
     failed = [g for g in book.grades if g.status != "graded"]
@@ -316,6 +317,8 @@ def parser() -> argparse.ArgumentParser:
                          help="output folder (default: graded/<notebook>)")
     grading.add_argument("--timeout", type=float, metavar="S",
                          help="seconds per submission (default: the package's setting)")
+    grading.add_argument("--jobs", type=int, default=1, metavar="N",
+                         help="submissions graded at once (default: 1)")
     grading.add_argument("--assignments", metavar="DIR",
                          help="where `tlkit assignments` wrote (default: _build/assignments "
                               "in the book's root)")

@@ -78,7 +78,7 @@ def graded(smoke_assignments: Path, class_folder: Path,
            tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("graded") / "quickstart"
     assert main(["grade", QS, str(class_folder), "--assignments", str(smoke_assignments),
-                 "--out", str(out), "--timeout", "40"]) == 0
+                 "--out", str(out), "--timeout", "40", "--jobs", "2"]) == 0
     return out
 
 
@@ -149,6 +149,8 @@ def test_grading_stops_before_any_work_on_bad_input(smoke_assignments: Path,
         grade(fake, tmp_path / "twice", tmp_path / "out")
     with pytest.raises(GradingError, match="must be positive"):
         grade(package, tmp_path / "twice", tmp_path / "out", timeout=0)
+    with pytest.raises(GradingError, match="jobs must be a whole number of at least 1"):
+        grade(package, tmp_path / "twice", tmp_path / "out", jobs=0)
     other = tmp_path / "other-code.zip"  # a package whose records other code computed
     with zipfile.ZipFile(package) as zin, zipfile.ZipFile(other, "w") as zout:
         for info in zin.infolist():

@@ -9,8 +9,9 @@ package's plugin (:mod:`tlkit.teaching.settings`). It writes, under the output f
     manual/<question>.md         every student's answer to a question graded by hand
 
 A submission that crashes, runs out of time or cannot be read is a row with its status and the
-reason, never the end of the class's grading. Questions graded by hand have empty columns in the
-gradebook, to be filled in from ``manual/``.
+reason, never the end of the class's grading. ``jobs`` submissions are graded at once (each in
+its own process; the gradebook keeps the submissions' order whatever order they finish in).
+Questions graded by hand have empty columns in the gradebook, to be filled in from ``manual/``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +129,11 @@ def read_submission(path: Path) -> Any:
         raise ValueError(f"not a readable notebook ({type(exc).__name__}: {exc})") from None
 
 
+#: The ``otter run`` processes being waited on (each in its own session, out of reach of the
+#: terminal's Ctrl-C): :func:`grade` ends them when it is interrupted.
+_LIVE: set[subprocess.Popen[Any]] = set()
+
+
 def _kill(process: subprocess.Popen[Any]) -> None:
     """End the process group of ``process`` (Otter, its kernel and any workers)."""
     try:
@@ -164,12 +171,15 @@ def grade_submission(package: str | os.PathLike[str], submission: str | os.PathL
     with open(log, "w", encoding="utf-8") as handle:
         process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
                                    start_new_session=True, cwd=out)
+        _LIVE.add(process)
         try:
             code = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill(process)
             return Grade(student, "timeout", seconds=time.perf_counter() - start,
                          reason=f"not finished after {timeout:g} s (the time limit)")
+        finally:
+            _LIVE.discard(process)
     seconds = time.perf_counter() - start
     if code != 0 or not results.is_file():
         tail = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -271,7 +281,7 @@ def _write_csv(path: Path, questions: tuple[Question, ...], grades: list[Grade])
 
 
 def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
-          out: str | os.PathLike[str], *, timeout: float | None = None,
+          out: str | os.PathLike[str], *, timeout: float | None = None, jobs: int = 1,
           echo: Callable[[str], Any] = print) -> Gradebook:
     """Grade every submission in the folder ``submissions`` with the grading package ``package``.
 
@@ -281,6 +291,9 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
             after the student.
         out: The output folder (created; earlier results of the same students are replaced).
         timeout: Seconds per submission (default: the package's setting).
+        jobs: Submissions graded at once (each ``otter run`` is its own process; on a
+            machine with few cores, more jobs than cores makes each slower, so keep the time
+            limit generous).
         echo: Receives one line per submission.
 
     Raises:
@@ -312,6 +325,8 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
     limit = float(timeout if timeout is not None else settings.timeout)
     if limit <= 0:
         raise GradingError(f"the time limit must be positive, got {limit:g} s")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise GradingError(f"jobs must be a whole number of at least 1, got {jobs!r}")
     found = _submissions(folder)
     questions = _questions(settings)
     try:
@@ -321,14 +336,25 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
         probe.unlink()
     except OSError as exc:
         raise GradingError(f"cannot write to the output folder {out}: {exc}") from None
-    grades = []
-    for number, path in enumerate(found, start=1):
-        g = grade_submission(package, path, out / path.stem, timeout=limit)
-        grades.append(g)
-        shown = (f"{g.total:g}/{sum(g.possible.values()):g}" if g.status == "graded"
-                 else f"{g.status}: {g.reason}")
-        echo(f"[{number}/{len(found)}] {g.student}: {shown} ({g.seconds:.1f} s)")
-        _write_csv(out / "gradebook.csv", questions, grades)  # kept current after each one
+    done: dict[int, Grade] = {}
+    pool = ThreadPoolExecutor(max_workers=jobs)  # each job waits on its own process
+    futures = {pool.submit(grade_submission, package, path, out / path.stem,
+                           timeout=limit): i for i, path in enumerate(found)}
+    try:
+        for future in as_completed(futures):
+            g = done[futures[future]] = future.result()
+            shown = (f"{g.total:g}/{sum(g.possible.values()):g}" if g.status == "graded"
+                     else f"{g.status}: {g.reason}")
+            echo(f"[{len(done)}/{len(found)}] {g.student}: {shown} ({g.seconds:.1f} s)")
+            _write_csv(out / "gradebook.csv", questions,  # kept current after each one
+                       [done[i] for i in sorted(done)])
+    except BaseException:  # Ctrl-C: end the running submissions; the gradebook so far stays
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in list(_LIVE):
+            _kill(process)
+        raise
+    pool.shutdown()
+    grades = [done[i] for i in range(len(found))]
     manual = _write_manual(out, questions, found, grades)
     _write_csv(out / "gradebook.csv", questions, grades)
     echo(f"gradebook: {out / 'gradebook.csv'}")
