@@ -251,16 +251,18 @@ class RunSpec:
 
         top = num_layers(self.model.arch) - 1
         if self.transfer.layers > top:
-            raise ValueError(
-                f"cannot transfer {self.transfer.layers} layers: a {top + 1}-layer "
-                f"{self.model.arch} takes 0..{top} (the classifier is never transferred)")
+            raise ValueError(f"cannot transfer {self.transfer.layers} layers: a {top + 1}-layer "
+                             f"{self.model.arch} takes 0..{top} (never the classifier)")
         src = self.transfer.source
         pretrained = src is not None or self.model.weights is not None
         if not pretrained and self.transfer.frozen < self.transfer.layers:
             raise ValueError("random (source-less) layers can only be frozen")
-        if not pretrained and regularization(self.transfer.regularizer).needs_start:
+        entry = regularization(self.transfer.regularizer)
+        if not pretrained and entry.needs_start:
             raise ValueError(f"regularizer {self.transfer.regularizer!r} pulls towards the "
                              "starting weights: it needs a source run or pretrained weights")
+        if entry.check_run is not None:  # e.g. DELTA: layers that output feature maps
+            entry.check_run(self)
         if src is not None and src.compute != self.compute:
             raise ValueError("a source and the runs that copy it compute on the same device "
                              f"(source {src.compute}, target {self.compute})")

@@ -154,6 +154,26 @@ def test_delta_and_bss_runs_train_batched_and_differ_from_fine_tuning(name):
     assert other.metrics["train_loss"] != record.metrics["train_loss"]
 
 
+@pytest.mark.parametrize("arch", ["cnn8", "efficientnet_lite0", "resnet18"])
+def test_each_architecture_declares_the_layers_that_output_feature_maps(arch):
+    from tlkit.models import ARCHITECTURES, build_model
+    from tlkit.regularizers.delta import feature_map_depths
+
+    entry = ARCHITECTURES[arch]
+    model = build_model(arch, 3, in_channels=1, input_size=32)
+    found = feature_map_depths(model, torch.randn(1, 1, 32, 32), 0, entry.num_layers - 1)
+    assert found == list(range(1, entry.feature_maps + 1))
+
+
+def test_delta_is_refused_when_the_spec_is_made_where_no_trained_layer_has_maps():
+    src = _source()
+    with pytest.raises(ValueError, match="layers 6..7 of cnn8 output none"):
+        _target(TransferSpec(source=src, layers=7, freeze=5, regularizer="delta", alpha=0.1,
+                             beta=0.01))
+    _target(TransferSpec(source=src, layers=7, freeze=4, regularizer="delta", alpha=0.1,
+                         beta=0.01))  # conv5 trains: its maps are read
+
+
 def test_delta_reads_the_feature_maps_of_the_copied_layers_that_train():
     from tlkit.regularizers.delta import feature_map_depths
 

@@ -168,6 +168,10 @@ def test_generated_layout(generated: Path) -> None:
     readme = (generated / "README.md").read_text(encoding="utf-8")
     assert all(path.stem in readme for path in NOTEBOOKS) and "tlkit grade" in readme
     assert "resolved" in readme, "the README says whether each exercise reads signal"
+    measured = [line.split("|")[1:3] for line in readme.splitlines()
+                if line.startswith("| ") and line.split("|")[2].strip() == "q1_predict"]
+    assert sorted(n.strip() for n, _ in measured) == [  # each experiment's declared effect
+        "00_quickstart", "01_layer_transfer", "02_small_targets"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

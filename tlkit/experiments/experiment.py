@@ -11,7 +11,10 @@ Each experiment module declares one :class:`Experiment` as ``EXPERIMENT``:
   will choose), a listing of them;
 * the notebooks whose profiles it shares runs with (``links``: the key of its ``overrides``
   that holds overrides of that notebook's profile);
-* the tables its exercises grade, each rebuilt from the records of its stages.
+* the tables its exercises grade, each rebuilt from the records of its stages;
+* the effects its *predict, then run* exercises turn on (``effects(table, params)``: a list
+  of :class:`Effect` computed from its tables, ``table(name)``), which
+  ``tlkit assignments`` reports as signal or noise.
 
 A notebook starts its experiment once (:func:`start`, which checks the parameters once) and
 runs its stages by name; the preflight, the golden listings, the teaching tools and the
@@ -29,10 +32,36 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-__all__ = ["Stage", "Experiment", "Run", "listed", "checked_once"]
+__all__ = ["Effect", "Stage", "Experiment", "Run", "listed", "checked_once"]
 
 Params = Mapping[str, Any]
 Done = Mapping[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class Effect:
+    """The effect an exercise turns on, with its 95% interval over seeds.
+
+    Attributes:
+        exercise: The question's name.
+        effect: What is measured, in words.
+        estimate: The mean difference.
+        low: Lower end of its 95% interval.
+        high: Upper end.
+        seeds: Seeds per side.
+    """
+
+    exercise: str
+    effect: str
+    estimate: float
+    low: float
+    high: float
+    seeds: int
+
+    @property
+    def clear(self) -> bool:
+        """The interval excludes zero: the run resolves the effect."""
+        return bool(self.low > 0 or self.high < 0)
 
 
 @dataclass(frozen=True)
@@ -75,6 +104,7 @@ class Experiment:
     stages: tuple[Stage, ...]
     links: Mapping[str, str] = field(default_factory=dict)
     tables: Mapping[str, Callable[[Params, Done], Any]] = field(default_factory=dict)
+    effects: Callable[[Callable[[str], Any], Params], list[Any]] | None = None
 
     @property
     def code(self) -> ModuleType:

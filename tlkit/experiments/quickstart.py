@@ -132,6 +132,19 @@ def _frame(params: Mapping[str, Any], done: Mapping[str, list[Any]]) -> pd.DataF
     return results.frame(done["runs"])
 
 
-#: The quickstart's experiment: one stage; its exercises grade the results table ``df``.
+def _effects(table: Any, params: Mapping[str, Any]) -> list[Any]:
+    from ..stats import paired_difference
+    from .experiment import Effect
+
+    df = table("df")
+    small = df[df["n_per_class"] == df["n_per_class"].min()]
+    wide = small.pivot_table(index="seed", columns="condition", values="test_acc")
+    r = paired_difference(wide["fine-tuned"], wide["frozen features"])
+    return [Effect("q1_predict", "fine-tuned minus frozen features at the smallest size "
+                   "(paired by seed)", r.mean_diff, r.ci_low, r.ci_high, r.n)]
+
+
+#: The quickstart's experiment: one stage; its exercises grade the results table ``df``, and
+#: its first asks which of fine-tuning and frozen features is ahead at the smallest size.
 EXPERIMENT = Experiment("quickstart", "00_quickstart", __name__, stages=(listed(specs),),
-                        tables={"df": _frame})
+                        tables={"df": _frame}, effects=_effects)

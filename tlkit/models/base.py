@@ -95,6 +95,9 @@ class Architecture:
             machine (downloading them where that is allowed) or raises
             :class:`WeightsUnavailableError` saying how to get them, ``ValueError`` for a name
             it does not know; ``None`` for an architecture without pretrained weights.
+        feature_maps: how many leading layers output feature maps (channels by positions;
+            the layers above them output vectors). A method that reads feature maps, such as
+            DELTA, checks a run against it before anything is built.
     """
 
     name: str
@@ -102,6 +105,7 @@ class Architecture:
     layer_names: tuple[str, ...]
     description: str = ""
     prepare: Callable[[str], None] | None = None
+    feature_maps: int = 0
 
     @property
     def num_layers(self) -> int:

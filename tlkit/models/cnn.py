@@ -90,4 +90,5 @@ def _build(num_classes: int, *, in_channels: int = 1, input_size: int = 32, widt
 
 
 CNN8 = register(Architecture("cnn8", _build, LAYER_NAMES,
-                             "eight-layer CNN (conv1-conv5, fc6-fc8), Yosinski et al. 2014"))
+                             "eight-layer CNN (conv1-conv5, fc6-fc8), Yosinski et al. 2014",
+                             feature_maps=5))

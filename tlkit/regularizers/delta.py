@@ -48,7 +48,7 @@ from . import register
 from .base import Context, Decay, Regularization, Regularizer
 
 if TYPE_CHECKING:
-    from ..spec import TransferSpec
+    from ..spec import RunSpec, TransferSpec
 
 __all__ = ["DELTA", "channel_attention", "feature_map_depths", "TEMPERATURE"]
 
@@ -196,6 +196,17 @@ def _build(context: Context) -> DELTA:
     return DELTA(model, t.frozen, t.layers, attention, t.alpha, t.beta)
 
 
+def _check_run(spec: RunSpec) -> None:
+    from ..models import ARCHITECTURES
+
+    t, arch = spec.transfer, spec.model.arch
+    maps = ARCHITECTURES[arch].feature_maps
+    if t.frozen + 1 > min(t.layers, maps):
+        raise ValueError(f"DELTA reads the feature maps of copied layers that train: layers "
+                         f"{t.frozen + 1}..{t.layers} of {arch} output none (its first {maps} "
+                         f"layers output feature maps)")
+
+
 def _check(t: TransferSpec) -> None:
     if t.frozen >= t.layers:
         raise ValueError("DELTA regularises the copied layers that train: it needs copied "
@@ -209,4 +220,4 @@ def _decay(t: TransferSpec) -> Decay:
 register(Regularization(
     "delta", "feature maps of the copied layers pulled towards the source's (alpha), new "
     "weights to zero (beta)", build=_build, weight_decay=False, needs_start=True,
-    check=_check, decay=_decay))
+    check=_check, check_run=_check_run, decay=_decay))

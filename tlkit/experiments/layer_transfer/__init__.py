@@ -96,6 +96,27 @@ def _curves(params, done):
     return protocol_curves(results.frame(done["runs"]))
 
 
-#: The layer-transfer experiment: one stage; its exercises grade the protocol ``curves``.
+def _effects(table, params):
+    from ...analysis import welch_interval
+    from ..experiment import Effect
+
+    curves = table("curves")
+    top = curves.loc[curves["condition"] == "AnB", "layers"].max()
+    ratios = {}
+    for split, part in curves.groupby("split"):
+        base = part[(part["layers"] == 0)].groupby("seed")["test_acc"].mean()
+        anb = part[(part["condition"] == "AnB") & (part["layers"] == top)].set_index("seed")
+        ratios[split] = (anb["test_acc"] / base.reindex(anb.index)).dropna().to_numpy()
+    order = sorted(ratios, key=lambda s: ratios[s].mean())
+    lowest, next_lowest = order[0], order[1]
+    a, b = ratios[next_lowest], ratios[lowest]
+    diff, (low, high) = float(a.mean() - b.mean()), welch_interval(a, b, 0.95)
+    return [Effect("q1_predict", f"AnB/baseB at n = {top}: {next_lowest} minus {lowest}, the "
+                   "split that keeps least (Welch)", diff, low, high,
+                   min(len(ratios[lowest]), len(ratios[next_lowest])))]
+
+
+#: The layer-transfer experiment: one stage; its exercises grade the protocol ``curves``, and
+#: its first asks which split keeps least of its baseline with every layer copied and frozen.
 EXPERIMENT = Experiment("layer_transfer", "01_layer_transfer", __name__, stages=(listed(specs),),
-                        tables={"curves": _curves})
+                        tables={"curves": _curves}, effects=_effects)

@@ -97,10 +97,26 @@ def _gain_table(params, done):
     return gains(add_sizes(results.frame(done["runs"])))
 
 
+def _effects(table, params):
+    from ...stats import mean_ci
+    from ..experiment import Effect
+
+    gains = table("gain_table")
+    first = studies(params)[0]
+    rows = gains[(gains["study"] == first.name) & (gains["role"] == "far")
+                 & (gains["method"] == "fine-tune")]
+    rows = rows[rows["per_class"] == rows["per_class"].min()]
+    mean, low, high = mean_ci(rows["gain"])
+    return [Effect("q1_predict", "gain of fine-tuning from the far source over scratch at the "
+                   "smallest size (paired by seed)", mean, low, high, len(rows))]
+
+
 #: The small-targets experiment: its runs, then the layer-transfer runs its map reads (that
-#: chapter's, shared through the run cache); its exercises grade the ``gain_table``.
+#: chapter's, shared through the run cache); its exercises grade the ``gain_table``, and its
+#: first asks whether fine-tuning from the far source beats scratch at the smallest size.
 EXPERIMENT = Experiment(
     "small_targets", "02_small_targets", __name__,
     stages=(listed(specs), Stage("layer transfer", lambda params, done: layer_transfer_specs(
         params), layer_transfer_specs)),
-    links={"layer_transfer": "01_layer_transfer"}, tables={"gain_table": _gain_table})
+    links={"layer_transfer": "01_layer_transfer"}, tables={"gain_table": _gain_table},
+    effects=_effects)
