@@ -3,6 +3,7 @@ computations written out by hand on small batches."""
 
 import copy
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -30,7 +31,12 @@ def _target(transfer):
 def test_every_method_builds_its_transfer_and_every_regulariser_is_registered():
     src = _source()
     assert list(methods.METHODS) == ["scratch", "frozen", "fine-tune", "linear probe",
-                                     "random frozen", "L2-SP", "DELTA", "BSS"]
+                                     "linear probe, target BN", "random frozen", "L2-SP",
+                                     "DELTA", "BSS"]
+    probe = methods.transfer("linear probe", src)
+    target_bn = methods.transfer("linear probe, target BN", src, layers=3)  # always all layers
+    assert (probe.bn_stats, target_bn.bn_stats) == ("source", "target")
+    assert replace(probe, bn_stats="target") == target_bn  # the method declares its BN handling
     assert methods.transfer("DELTA", src, layers=4, alpha=0.1).regularizer == "delta"
     assert methods.transfer("BSS", src, alpha=0.01).regularizer == "bss"
     assert methods.transfer("L2-SP", src).layers == 7

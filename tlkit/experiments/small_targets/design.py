@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ... import data
@@ -189,7 +189,7 @@ def _model_for(s: Mapping[str, Any], source: Source | None) -> ModelSpec:
                      channels=3, weights=source.weights)
 
 
-#: The method tag of the linear probe whose frozen batch-norm statistics are recomputed on the
+#: The method of the linear probe whose frozen batch-norm statistics are recomputed on the
 #: target (:data:`tlkit.spec.BN_STATS`); every other frozen run keeps the source's statistics.
 TARGET_BN = "linear probe, target BN"
 
@@ -207,9 +207,8 @@ def _transfer(s: Mapping[str, Any], source: Source, method: str, seed: int,
         options = dict(alpha=recipe_of(s, method, n, "alpha"))
         if method == "DELTA":
             options["beta"] = s["beta"]
-    base = "linear probe" if method == TARGET_BN else method
-    t = transfer(base, source_run(s, source, seed), arch=_model_for(s, source).arch, **options)
-    return replace(t, bn_stats="target") if method == TARGET_BN else t
+    return transfer(method, source_run(s, source, seed), arch=_model_for(s, source).arch,
+                    **options)
 
 
 def runs_at(s: Mapping[str, Any], method: str, n: int | None) -> bool:
