@@ -143,13 +143,29 @@ def t_interval(values: Sequence[float] | pd.Series, level: float) -> tuple[float
     return float(v.mean()) - half, float(v.mean()) + half
 
 
+def _t_below(mean: float, se: float, df: float) -> Any:
+    """``value -> p`` of :math:`\\theta \\ge` value for a Student-t estimate ``mean`` with
+    standard error ``se`` on ``df`` degrees of freedom (a point mass when ``se`` is 0)."""
+    from scipy import stats as sps
+
+    def below(value: float) -> float:
+        if not (math.isfinite(mean) and math.isfinite(se)) or df < 1:
+            return math.nan
+        if se == 0:
+            return 0.0 if mean < value else 1.0 if mean > value else 0.5
+        return float(sps.t.cdf((mean - value) / se, df))
+
+    return below
+
+
 def mean_claim(name: str, values: Sequence[float] | pd.Series, *, sign: int = 1,
-               published: float = 0.0, description: str = "") -> Any:
+               published: float = 0.0, description: str = "",
+               margin: float | None = None) -> Any:
     r"""A :class:`tlkit.verdicts.Claim` that the mean of ``values`` (one per seed: a paired
     difference, a per-seed correlation, ...) has the sign ``sign``.
 
     The interval at level :math:`\ell` is :math:`\bar d \pm t_{(1+\ell)/2,\,n-1}\, s/\sqrt n`
-    and the p-value that of the one-sample t-test of mean 0, so the two agree.
+    and the p-values those of the one-sample t-tests, so the two agree.
     """
     from scipy import stats as sps
 
@@ -163,8 +179,10 @@ def mean_claim(name: str, values: Sequence[float] | pd.Series, *, sign: int = 1,
         p = 0.0 if v[0] != 0 else 1.0
     else:
         p = float(sps.ttest_1samp(v, 0.0).pvalue)
-    return Claim(name, float(v.mean()) if len(v) else math.nan,
-                 lambda level, v=v: t_interval(v, level), p, sign, published, description)
+    mean = float(v.mean()) if len(v) else math.nan
+    se = float(np.std(v, ddof=1)) / math.sqrt(len(v)) if len(v) > 1 else math.nan
+    return Claim(name, mean, lambda level, v=v: t_interval(v, level), p, sign, published,
+                 description, margin, _t_below(mean, se, len(v) - 1))
 
 
 def welch_interval(a: Sequence[float], b: Sequence[float], level: float) -> tuple[float, float]:
@@ -186,19 +204,25 @@ def welch_interval(a: Sequence[float], b: Sequence[float], level: float) -> tupl
 
 
 def welch_claim(name: str, a: Sequence[float] | pd.Series, b: Sequence[float] | pd.Series, *,
-                sign: int = 1, published: float = 0.0, description: str = "") -> Any:
+                sign: int = 1, published: float = 0.0, description: str = "",
+                margin: float | None = None) -> Any:
     """A :class:`tlkit.verdicts.Claim` that mean(a) - mean(b) has the sign ``sign``, for two
-    independent samples (Welch's t-test and interval, which agree)."""
+    independent samples (Welch's t-tests and interval, which agree)."""
     from scipy import stats as sps
 
     from .verdicts import Claim
 
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    p = float(sps.ttest_ind(x, y, equal_var=False).pvalue) if len(x) > 1 and len(y) > 1 \
-        else math.nan
-    return Claim(name, float(x.mean() - y.mean()),
-                 lambda level, x=x, y=y: welch_interval(x, y, level), p, sign, published,
-                 description)
+    ok = len(x) > 1 and len(y) > 1
+    p = float(sps.ttest_ind(x, y, equal_var=False).pvalue) if ok else math.nan
+    se, df = math.nan, 0.0
+    if ok:
+        vx, vy = np.var(x, ddof=1) / len(x), np.var(y, ddof=1) / len(y)
+        se = math.sqrt(vx + vy)
+        df = (vx + vy) ** 2 / (vx ** 2 / (len(x) - 1) + vy ** 2 / (len(y) - 1)) if se else 1.0
+    d = float(x.mean() - y.mean())
+    return Claim(name, d, lambda level, x=x, y=y: welch_interval(x, y, level), p, sign,
+                 published, description, margin, _t_below(d, se, df))
 
 
 def _spearman_z(rho: float, n: int) -> float:
@@ -234,7 +258,14 @@ def correlation_claim(name: str, x: Sequence[float], y: Sequence[float], *, sign
         q = float(sps.norm.ppf((1 + level) / 2))
         return math.tanh(math.atanh(r) - q * se), math.tanh(math.atanh(r) + q * se)
 
-    return Claim(name, rho, interval, p, sign, 0.0, description)
+    def below(value: float, r: float = r, se: float = se) -> float:
+        if value >= 1:
+            return 0.0
+        if value <= -1:
+            return 1.0
+        return float(sps.norm.cdf((math.atanh(r) - math.atanh(value)) / se))
+
+    return Claim(name, rho, interval, p, sign, 0.0, description, None, below)
 
 
 def power_table(effects: Mapping[str, Mapping[str, Any]], alpha: float = 0.05) -> pd.DataFrame:

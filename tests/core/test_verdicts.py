@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 
 from tlkit.analysis import mean_claim
 from tlkit.stats import holm
-from tlkit.verdicts import Claim, holm_levels, judge, verdict
+from tlkit.verdicts import Claim, default_margin, holm_levels, judge, verdict
 
 
 def fixed(name, low, high, p, sign=1, published=0.0):
@@ -17,20 +18,20 @@ def fixed(name, low, high, p, sign=1, published=0.0):
     return Claim(name, (low + high) / 2, lambda level: (low, high), p, sign, published)
 
 
-@pytest.mark.parametrize(("low", "high", "sign", "published", "expected"), [
+@pytest.mark.parametrize(("low", "high", "sign", "margin", "expected"), [
     (0.01, 0.05, 1, 0.0, "held"),
     (-0.001, 0.05, 1, 0.0, "inconclusive"),        # includes zero: never held
     (-0.05, -0.01, 1, 0.0, "did not hold"),        # the other side of zero
-    (-0.01, 0.01, 1, 0.03, "did not hold"),        # excludes the published size
-    (-0.01, 0.04, 1, 0.03, "inconclusive"),        # includes 0 and the published size
-    (0.005, 0.02, 1, 0.03, "held"),                # smaller than published, but positive
-    (-0.05, -0.02, -1, 0.031, "held"),             # a claimed dip
-    (-0.02, 0.01, -1, 0.031, "did not hold"),      # no dip as large as published
-    (-0.04, 0.01, -1, 0.031, "inconclusive"),
+    (-0.01, 0.01, 1, 0.015, "did not hold"),       # below the margin
+    (-0.01, 0.02, 1, 0.015, "inconclusive"),       # includes 0 and the margin
+    (0.005, 0.01, 1, 0.015, "held"),               # held, though smaller than the margin
+    (-0.05, -0.02, -1, 0.0155, "held"),            # a claimed dip
+    (-0.01, 0.01, -1, 0.0155, "did not hold"),     # no dip as large as the margin
+    (-0.04, 0.01, -1, 0.0155, "inconclusive"),
     (math.nan, math.nan, 1, 0.0, "inconclusive"),
 ])
-def test_the_rule(low, high, sign, published, expected):
-    assert verdict(low, high, sign, published) == expected
+def test_the_rule(low, high, sign, margin, expected):
+    assert verdict(low, high, sign, margin) == expected
 
 
 def test_an_interval_that_includes_zero_is_never_held():
@@ -38,9 +39,9 @@ def test_an_interval_that_includes_zero_is_never_held():
     for _ in range(500):
         low = rng.normal()
         high = low + abs(rng.normal())
-        sign, published = rng.choice([-1, 1]), abs(rng.normal(0, 0.05))
+        sign, margin = rng.choice([-1, 1]), abs(rng.normal(0, 0.05))
         if low <= 0 <= high:
-            assert verdict(low, high, sign, published) != "held"
+            assert verdict(low, high, sign, margin) != "held"
 
 
 def test_holm_levels_by_hand():
@@ -52,28 +53,89 @@ def test_holm_levels_by_hand():
     assert levels[0] == pytest.approx(0.95) and levels[1] == pytest.approx(0.95)
 
 
-def test_adjusted_intervals_agree_with_holm_decisions():
-    """For t-based claims, the adjusted interval excludes 0 exactly when Holm rejects."""
+def test_the_margin_defaults_to_half_the_published_size_and_is_checked():
+    assert default_margin(0.031) == pytest.approx(0.0155)
+    assert mean_claim("x", [0.1, 0.2], published=0.04).delta == pytest.approx(0.02)
+    assert mean_claim("x", [0.1, 0.2], published=0.04, margin=0.01).delta == 0.01
+    with pytest.raises(ValueError, match="margin"):
+        mean_claim("x", [0.1, 0.2], margin=-0.01)
+
+
+def _sides(values, sign, margin):
+    """The two one-sided t-tests of a claim, straight from scipy."""
+    v = np.asarray(values) * sign
+    held = sps.ttest_1samp(v, 0.0, alternative="greater").pvalue
+    below = sps.ttest_1samp(v, margin, alternative="less").pvalue
+    return held, below
+
+
+def test_verdicts_are_holm_over_both_one_sided_tests_of_every_claim():
+    """held and did not hold are exactly the rejections of Holm's procedure over the 2m
+    one-sided t-tests, computed here by scipy and tlkit.stats.holm alone."""
     rng = np.random.default_rng(1)
     for trial in range(40):
-        family = [mean_claim(f"c{i}", rng.normal(rng.normal(0, 0.02), 0.02, size=6))
-                  for i in range(5)]
+        m = 4
+        signs = rng.choice([-1, 1], size=m)
+        margins = rng.uniform(0, 0.03, size=m)
+        data = [rng.normal(rng.normal(0, 0.02), 0.02, size=6) for _ in range(m)]
+        family = [mean_claim(f"c{i}", d, sign=int(s), margin=float(g))
+                  for i, (d, s, g) in enumerate(zip(data, signs, margins, strict=True))]
         table = judge(family)
-        rejected = holm(table["p_value"]) <= 0.05
-        excludes = (table["adj_low"] > 0) | (table["adj_high"] < 0)
-        assert list(rejected) == list(excludes), trial
+        ps = [_sides(d, s, g) for d, s, g in zip(data, signs, margins, strict=True)]
+        rejected = holm([p[0] for p in ps] + [p[1] for p in ps]) <= 0.05
+        expected = ["held" if rejected[i] else "did not hold" if rejected[m + i]
+                    else "inconclusive" for i in range(m)]
+        assert list(table["verdict"]) == expected, trial
+        assert np.allclose(table["p_held"], [p[0] for p in ps])
+        assert np.allclose(table["p_not"], [p[1] for p in ps])
 
 
-def test_judge_adjusts_over_the_family_and_reports_both_intervals():
+def test_the_family_wise_error_rate_of_both_verdicts_is_at_most_alpha():
+    """Families of claims with no effect: a wrong *held* in at most 5% of pages; families whose
+    effect equals its margin: a wrong *did not hold* in at most 5% (binomial slack)."""
+    rng = np.random.default_rng(2)
+    pages, wrong_held, wrong_not = 400, 0, 0
+    for _ in range(pages):
+        null = judge([mean_claim(f"c{i}", rng.normal(0, 0.02, 6), margin=0.01)
+                      for i in range(4)])
+        wrong_held += (null["verdict"] == "held").any()
+        edge = judge([mean_claim(f"c{i}", rng.normal(0.01, 0.02, 6), margin=0.01)
+                      for i in range(4)])
+        wrong_not += (edge["verdict"] == "did not hold").any()
+    # 0.05 * 400 = 20 expected at worst; 34 is beyond its binomial 99.9% quantile
+    assert wrong_held <= 34 and wrong_not <= 34, (wrong_held, wrong_not)
+
+
+def test_an_absent_effect_measured_well_does_not_hold():
+    """The second test has power: no effect, eight tight seeds, margin 0.03 -> did not hold."""
+    rng = np.random.default_rng(3)
+    table = judge([mean_claim("dip", rng.normal(0, 0.01, 8), sign=-1, published=0.06),
+                   mean_claim("gain", rng.normal(0.05, 0.01, 8))])
+    assert list(table["verdict"]) == ["did not hold", "held"]
+
+
+def test_bisection_on_the_interval_agrees_with_the_analytic_tests():
+    rng = np.random.default_rng(4)
+    v = rng.normal(0.01, 0.02, 7)
+    analytic = mean_claim("a", v, margin=0.02)
+    generic = Claim("a", analytic.estimate, analytic.interval, analytic.p_value, 1, 0.0,
+                    "", 0.02)
+    assert generic.p_held() == pytest.approx(analytic.p_held(), abs=1e-6)
+    assert generic.p_not() == pytest.approx(analytic.p_not(), abs=1e-6)
+    a, g = judge([analytic]).iloc[0], judge([generic]).iloc[0]
+    assert (a["adj_low"], a["adj_high"]) == pytest.approx((g["adj_low"], g["adj_high"]))
+
+
+def test_judge_adjusts_over_the_family_and_reports_both_bounds():
     strong = mean_claim("strong", [0.05, 0.06, 0.055, 0.052, 0.058])
     weak = mean_claim("weak", [0.01, 0.03, -0.005, 0.02, 0.015])
-    alone = judge([weak]).iloc[0]
     together = judge([strong, weak]).set_index("claim")
     assert together.loc["strong", "verdict"] == "held"
-    # the weak claim's adjusted interval is at least as wide as its plain 95% interval
+    # every adjusted bound is at least as far out as the one-sided 95% bound
     w = together.loc["weak"]
-    assert w["adj_low"] <= w["ci_low"] and w["adj_high"] >= w["ci_high"]
-    assert alone["level"] == pytest.approx(0.95)
+    low90, high90 = weak.interval(0.90)
+    assert w["adj_low"] <= low90 + 1e-12 and w["adj_high"] >= high90 - 1e-12
+    assert w["level"] >= 0.95 and w["level_not"] >= 0.95
     with pytest.raises(ValueError, match="repeat"):
         judge([strong, strong])
 

@@ -191,6 +191,8 @@ def test_smoke_run_yields_every_column_the_figures_use(smoke_frame):
     assert set(judged["verdict"]) <= set(VERDICTS) and list(judged["claim"]) == list(found)
     check = lt.sanity_check(df, "near")
     assert check["seeds"] == 2 and check["low"] <= check["mean"] <= check["high"]
+    # judged on the interval: a wide interval around a mean of zero does not pass
+    assert check["within"] == (-0.01 <= check["low"] and check["high"] <= 0.01)
 
     figs = [
         depth_curves_plot(curves[curves["split"] == "near"], hue_order=lt.CONDITIONS,

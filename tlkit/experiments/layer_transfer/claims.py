@@ -42,13 +42,16 @@ PUBLISHED: dict[str, float] = {
 }
 
 
-def sanity_check(df: pd.DataFrame, split: str) -> dict[str, float]:
-    """BnB(1) - baseB on ``split``: its mean, 95% interval and number of seeds."""
+def sanity_check(df: pd.DataFrame, split: str, within: float = 0.01) -> dict[str, Any]:
+    """BnB(1) - baseB on ``split``: its mean, 95% interval and number of seeds, and ``within``:
+    whether the whole interval lies within ``±within`` of zero (judged on the interval, not
+    on the mean)."""
     from ...analysis import t_interval
 
     d = sanity(df, split)
     low, high = t_interval(d, 0.95)
-    return dict(mean=float(d.mean()), low=low, high=high, seeds=len(d))
+    return dict(mean=float(d.mean()), low=low, high=high, seeds=len(d),
+                within=bool(-within <= low and high <= within))
 
 
 def effects(df: pd.DataFrame, distances: pd.DataFrame | None, pairs: Sequence[Sequence[str]],
