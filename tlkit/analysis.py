@@ -11,7 +11,8 @@ interval over seeds (:func:`tlkit.stats.paired_difference`).
 - :func:`paired_by_seed` and :func:`paired_tests`: one paired difference, or one per group;
 - :func:`mean_claim`: a :class:`~tlkit.verdicts.Claim` about the mean of per-seed values, with
   its Student-t interval at any level (for the verdict rules of :mod:`tlkit.verdicts`);
-- :func:`choose_on_validation`: an argmax over validation accuracy, never test;
+- :func:`choose_on_validation` and :func:`cross_fit` (from :mod:`tlkit.choices`): an argmax
+  over validation accuracy, never test, and the same made for each seed on the other seeds;
 - :func:`direction`: ``positive`` / ``negative`` / ``no clear difference`` from an interval;
 - :func:`format_interval`: ``+0.012 [-0.003, +0.027]``.
 
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .choices import choose_on_validation, cross_fit
 from .stats import PairedResult, holm, paired_difference
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "welch_interval",
     "power_table",
     "choose_on_validation",
+    "cross_fit",
 ]
 
 #: The labels of :func:`direction`.
@@ -319,23 +322,3 @@ def power_table(effects: Mapping[str, Mapping[str, Any]], alpha: float = 0.05) -
                                       "published"])
     out["reached"] = out["half_width"] <= out["target"]
     return out
-
-
-def choose_on_validation(table: pd.DataFrame, by: Sequence[str], choice: str,
-                         value: str = "val_acc", lowest: bool = False,
-                         prefer: str = "smaller") -> pd.DataFrame:
-    """Per group of ``by``: the ``choice`` (a depth, a method, a setting) with the highest (or
-    with ``lowest``, the lowest) mean ``value`` over the group's rows, ties to the ``smaller``
-    (or ``larger``) choice. Only ``value`` is read to choose, never a test column.
-
-    Returns one row per group: the ``by`` columns, ``choice`` and ``value`` (its mean).
-    """
-    if value not in table:
-        raise ValueError(f"choosing needs the column {value!r} (validation, not test)")
-    means = table.groupby([*by, choice], sort=True)[value].mean().reset_index()
-    rows = []
-    for _, part in means.groupby(list(by), sort=True) if by else [((), means)]:
-        part = part.sort_values(choice, ascending=prefer == "smaller", kind="stable")
-        best = part[value].min() if lowest else part[value].max()
-        rows.append(part[part[value] == best].iloc[0])
-    return pd.DataFrame(rows).reset_index(drop=True)

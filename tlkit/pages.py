@@ -72,7 +72,8 @@ def _sig(x: Any, digits: int = 3) -> str:
 
 #: The columns of :func:`claims_table` by ``part``: the results, and the design behind them.
 CLAIM_COLUMNS = {
-    "result": ("claim", "measured", "estimate [95% CI]", "adjusted CI", "published", "verdict"),
+    "result": ("claim", "measured", "estimate [95% CI]", "adjusted CI", "published (margin)",
+               "verdict"),
     "design": ("claim", "seeds", "± (target)", "detectable"),
 }
 
@@ -86,13 +87,20 @@ def _fixed(x: Any, digits: int = 3) -> str:
     return f"{x:.{digits}f}" if isinstance(x, int | float) and math.isfinite(x) else "–"
 
 
+def _published(published: float, margin: float, sign: int) -> str:
+    """The published size and, in brackets, the margin below which the claim did not hold,
+    both in the claim's natural sign (``-0.031 (-0.016)``; ``– (0)`` when none is published)."""
+    size = "–" if not published else f"{sign * published:+.3f}"
+    return f"{size}\u00a0({sign * margin:+.3f})" if margin else f"{size}\u00a0(0)"
+
+
 def claims_table(judged: pd.DataFrame, power: pd.DataFrame | None = None,
                  part: str = "all") -> pd.DataFrame:
     """The family for readers: claim, what is measured, estimate with its 95% interval and its
-    Holm-adjusted interval, the published size, the verdict, and (with ``power``) the seeds,
-    the interval half-width against its target and the detectable effect. ``part``
-    ``"result"`` or ``"design"`` keeps the columns of :data:`CLAIM_COLUMNS` (two tables that
-    each fit the text column); ``"all"`` keeps every column."""
+    Holm-adjusted bounds, the published size with the claim's margin, the verdict, and (with
+    ``power``) the seeds, the interval half-width against its target and the detectable
+    effect. ``part`` ``"result"`` or ``"design"`` keeps the columns of :data:`CLAIM_COLUMNS`
+    (two tables that each fit the text column); ``"all"`` keeps every column."""
     if part not in ("all", *CLAIM_COLUMNS):
         raise ValueError(f"part must be all, result or design, got {part!r}")
     rows = []
@@ -101,7 +109,7 @@ def claims_table(judged: pd.DataFrame, power: pd.DataFrame | None = None,
         row = {"claim": r.claim, "measured": r.description,
                "estimate [95% CI]": f"{_sig(r.estimate)} {_interval(r.ci_low, r.ci_high)}",
                "adjusted CI": _interval(r.adj_low, r.adj_high),
-               "published": "–" if not r.published else f"{r.sign * r.published:+.3f}",
+               "published (margin)": _published(r.published, r.margin, r.sign),
                "verdict": r.verdict}
         if by_claim is not None and r.claim in by_claim.index:
             p = by_claim.loc[r.claim]

@@ -59,6 +59,8 @@ def test_claims_table_splits_into_results_and_design() -> None:
     assert list(result["verdict"]) == list(judged["verdict"])
     assert result["verdict"].iloc[0] == "held", "four seeds around +0.115: held"
     assert "\u00a0" in result["adjusted CI"].iloc[0]
+    # the published size with the margin the verdict used (half of it), in the claim's sign
+    assert list(result["published (margin)"]) == ["+0.100\u00a0(+0.050)", "–\u00a0(0)"]
     both = pages.claims_table(judged, power)
     assert set(result.columns) | set(design.columns) == set(both.columns)
     with pytest.raises(ValueError, match="part"):

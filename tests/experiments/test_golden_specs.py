@@ -32,9 +32,9 @@ GOLDEN = {
     "04_hyperparameters/smoke": (56, 56, "bcea7cd35f6ea4d1"),
     "04_hyperparameters/quick": (156, 156, "fed86266bcd7a0ba"),
     "04_hyperparameters/full": (360, 360, "d38122530c0a6afe"),
-    "90_recipes/smoke": (54, 54, "78a49d17cb7633f5"),
-    "90_recipes/quick": (216, 216, "23d6001c82660d9a"),
-    "90_recipes/full": (172, 172, "72c98a663ff6636e"),
+    "90_recipes/smoke": (54, 54, "6810cdf5909c6630"),
+    "90_recipes/quick": (216, 216, "83e44e9eecb2fb92"),
+    "90_recipes/full": (172, 172, "f125a8cb523a3259"),
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from tlkit.experiments import check_params
 from tlkit.experiments import pretrained as pt
+from tlkit.experiments.profile import SEARCH_SEEDS_FROM
 from tlkit.spec import TransferSpec
 from tlkit.verdicts import judge
 
@@ -79,12 +80,12 @@ def test_search_runs_every_rate_of_every_grid_key_on_validation_only():
         tested = {x.train.lr for x in search if x.tag_dict["lr_choice"] == key}
         assert tested == set(rates)
     assert all(x.data.n_per_class == s["search"]["size"] for x in search)
-    # where the page runs the search's size, the search's runs at the chosen rate are the
-    # page's own runs (cache hits)
+    # even where the page runs the search's size at the chosen rate, no search run is one of
+    # the page's replicates: the searches have seeds of their own
     chosen = {k: v[0] for k, v in grid.items()}
-    page = {x.key() for x in pt.specs({**params, "sizes": [1, s["search"]["size"], "all"]},
-                                      chosen)}
-    assert {x.key() for x in search if x.train.lr == chosen[x.tag_dict["lr_choice"]]} <= page
+    page = pt.specs({**params, "sizes": [1, s["search"]["size"], "all"]}, chosen)
+    assert not {x.key() for x in search} & {x.key() for x in page}
+    assert min(x.seed for x in search) >= SEARCH_SEEDS_FROM > max(x.seed for x in page)
 
 
 def test_rates_are_chosen_on_validation_never_on_test():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tlkit.experiments import NOTEBOOKS, module_for, recipes
+from tlkit.experiments import NOTEBOOKS, check_common, module_for, recipes
 
 
 def _search(points):
@@ -70,3 +70,24 @@ def test_every_experiment_declares_a_recipe_for_each_role_it_searches(profile):
                                         if hasattr(module_for(n), "recipe_tasks")}
     # the validation set is carved from the training pool of every search run
     assert all(s.data.validation > 0 for s in specs)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick"])
+def test_no_search_run_doubles_as_a_reported_replicate(profile):
+    """A recipe search's runs have seeds (and so target subsamples, weights and batches) of
+    their own: none is a run of any page, and no page asks for a seed a search uses."""
+    from tlkit.experiments.profile import SEARCH_SEEDS_FROM
+
+    search = recipes.search_specs({"profile": profile})
+    assert min(s.seed for s in search) >= SEARCH_SEEDS_FROM
+    assert all(s.data.subsample_seed >= SEARCH_SEEDS_FROM for s in search)
+    keys = {s.key() for s in search}
+    for notebook in NOTEBOOKS:
+        m = module_for(notebook)
+        if not hasattr(m, "recipe_tasks") or notebook == "90_recipes":
+            continue
+        page = m.specs({"profile": profile})
+        assert not keys & {s.key() for s in page}, notebook
+        assert max(s.seed for s in page) < SEARCH_SEEDS_FROM, notebook
+    with pytest.raises(ValueError, match="searches"):
+        check_common({"seeds": SEARCH_SEEDS_FROM + 1})

@@ -28,10 +28,20 @@ import pandas as pd
 
 from ..checks import positive_int
 
-__all__ = ["PROFILE_DIR", "PROFILE_NAMES", "load_profiles", "resolve_classes", "settings",
-           "profile_table", "check_common"]
+__all__ = ["PROFILE_DIR", "PROFILE_NAMES", "SEARCH_SEEDS_FROM", "load_profiles",
+           "resolve_classes", "search_seeds", "settings", "profile_table", "check_common"]
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
+#: The first seed of every search (recipes, learning rates). An experiment's replicates are
+#: seeds 0, 1, ... below it, so a search run is never a replicate whose accuracy is reported,
+#: and never shares a target subsample, initial weights or batch order with one.
+SEARCH_SEEDS_FROM = 1000
+
+
+def search_seeds(n: int) -> range:
+    """The ``n`` seeds of a search: :data:`SEARCH_SEEDS_FROM`, ... (disjoint from every
+    experiment's replicates)."""
+    return range(SEARCH_SEEDS_FROM, SEARCH_SEEDS_FROM + int(n))
 _CLASS_KEYS = ("a", "b", "classes")
 
 
@@ -145,6 +155,9 @@ def check_common(params: Mapping[str, Any]) -> None:
     seeds = params.get("seeds")
     if seeds is not None:
         positive_int("seeds", seeds, why="the number of seeds")
+        if seeds > SEARCH_SEEDS_FROM:
+            raise ValueError(f"seeds must be at most {SEARCH_SEEDS_FROM}: seeds from "
+                             f"{SEARCH_SEEDS_FROM} on are the searches', got {seeds}")
     device = params.get("device")
     if device is not None:
         ok = isinstance(device, str) and (

@@ -7,7 +7,9 @@ file: epochs, batch size, learning rate, warm-up, weight decay) and the search t
 runs the recipe is chosen on (several when one recipe serves several kinds of run, e.g. transfer
 at the shallowest and the deepest depth: a grid point's validation accuracy is then its mean over
 them). :func:`search_specs` turns every grid point of every
-role into runs (the template with that recipe, for each search seed); :func:`select` picks,
+role into runs (the template with that recipe, for each search seed: seeds from
+:data:`~tlkit.experiments.profile.SEARCH_SEEDS_FROM` on, disjoint from every replicate whose
+accuracy a page reports, so no search run doubles as one); :func:`select` picks,
 from their **validation** accuracy alone, the recipe by the one-standard-error rule: among the
 grid points whose mean validation accuracy is within one standard error (over seeds) of the
 best, the cheapest (fewest epochs), and among equally cheap ones the best on validation. Test
@@ -33,7 +35,7 @@ from ..spec import RunSpec
 from ..train import TrainConfig
 from . import NOTEBOOKS, module_for
 from .experiment import Experiment, Stage
-from .profile import settings
+from .profile import search_seeds, settings
 
 __all__ = ["EXPERIMENT", "GRID_KEYS", "grid_points", "search_specs", "specs",
            "budgets", "select",
@@ -97,7 +99,7 @@ def search_specs(params: Mapping[str, Any]) -> list[RunSpec]:
                         k: v for k, v in point.items() if k not in _TRANSFER_KEYS}})
                     moved = replace(template.transfer, **{
                         k: v for k, v in point.items() if k in _TRANSFER_KEYS})
-                    for seed in range(search["seeds"]):
+                    for seed in search_seeds(search["seeds"]):
                         data = replace(template.data, subsample_seed=seed)
                         spec = replace(template, data=data, train=config, transfer=moved,
                                        seed=seed)

@@ -26,8 +26,8 @@ from .claims import (
     knob_choices,
     knob_curves,
     recommendations,
+    seed_choices,
     setting_of,
-    tested,
     transplant_settings,
     transplants,
 )
@@ -57,7 +57,7 @@ __all__ = [
     "check_params", "default_setting", "grid_settings", "knob_values", "pretrained_params",
     "rate_of", "run_spec", "setting_specs", "specs", "CELL_KEYS", "SOURCE_KEYS", "SOURCE_NAMES",
     "cell_choices", "claims", "combined_settings", "effects", "knob_choices", "knob_curves",
-    "recommendations", "setting_of", "tested", "transplant_settings", "transplants",
+    "recommendations", "setting_of", "seed_choices", "transplant_settings", "transplants",
     "relation_table",
 ]
 

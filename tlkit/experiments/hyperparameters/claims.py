@@ -16,8 +16,10 @@ interval over seeds (:func:`tlkit.analysis.mean_claim`).
   accuracy a cell loses when it takes, unchanged, the setting chosen for another cell
   (``to_sd``: large & similar's setting on small & dissimilar; ``to_ls``: the reverse).
 
-A comparison of a setting with itself (a cell that kept the default; two cells that chose the
-same setting) is zero by construction and is not tested (:func:`tested`).
+Each seed reports its test accuracy at the settings chosen on the *other* seeds' validation
+(:func:`seed_choices`, cross-fitting), so that choosing does not inflate the gains reported.
+The family is fixed before any run: a comparison that comes out zero by construction (a cell
+whose choice was the default) stays in it, and counts as no gain.
 """
 
 from __future__ import annotations
@@ -33,9 +35,8 @@ from ...analysis import mean_claim, t_interval
 from .design import KNOBS, Cell, Setting, default_setting, knob_values
 
 __all__ = ["CELL_KEYS", "SOURCE_KEYS", "SOURCE_NAMES", "setting_of", "knob_curves", "knob_choices",
-           "combined_settings", "cell_choices", "transplants", "transplant_settings",
-           "recommendations", "tested", "effects",
-           "claims"]
+           "combined_settings", "cell_choices", "seed_choices", "transplants",
+           "transplant_settings", "recommendations", "effects", "claims"]
 
 #: Short keys of the regions (claim names).
 CELL_KEYS: Mapping[str, str] = {"large & similar": "ls", "small & similar": "ss",
@@ -171,6 +172,43 @@ def cell_choices(df: pd.DataFrame, s: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def seed_choices(df: pd.DataFrame, s: Mapping[str, Any]) -> pd.DataFrame:
+    """Per cell and seed: the setting chosen, among every setting of the first and second
+    stages, on the validation accuracy of the *other* seeds (:func:`tlkit.choices.cross_fit`;
+    ties to the default, then to the first listed). The seed's own test accuracy at it is what
+    the claims report, so the choice does not inflate them. Columns ``source, kind, region,
+    seed, setting``."""
+    from ...choices import cross_fit
+
+    _need_validation(df)
+    own = df[df["stage"].isin(["grid", "combined"])]
+    parts = []
+    for (source, kind, region), part in own.groupby(_CELL, sort=False):
+        labels = list(dict.fromkeys(part["setting"]))
+        default = default_setting(s, _arch(kind)).label()
+        labels.sort(key=lambda x: x != default)  # stable: the default first
+        rank = {label: i for i, label in enumerate(labels)}
+        runs = part.drop_duplicates(["setting", "seed"])
+        picks = cross_fit(runs.assign(order=runs["setting"].map(rank)), [], "order")
+        parts.append(pd.DataFrame(dict(source=source, kind=kind, region=region,
+                                       seed=picks["seed"].to_numpy(),
+                                       setting=[labels[int(i)] for i in picks["order"]])))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["source", "kind", "region", "seed", "setting"])
+
+
+def _at(part: pd.DataFrame, picks: Mapping[int, str], value: str = "test_acc") -> pd.Series:
+    """Per seed: ``value`` of the setting ``picks[seed]`` in one cell's rows (NaN: not run)."""
+    by = part.drop_duplicates(["setting", "seed"]).set_index(["seed", "setting"])[value]
+    return pd.Series({seed: by.get((seed, label), np.nan) for seed, label in picks.items()},
+                     dtype=float).rename_axis("seed")
+
+
+def _picks(chosen: pd.DataFrame, source: str, region: str) -> dict[int, str]:
+    mine = chosen[(chosen["source"] == source) & (chosen["region"] == region)]
+    return dict(zip(mine["seed"].astype(int), mine["setting"], strict=True))
+
+
 def _changes(part: pd.DataFrame, label: str, default: Setting) -> str:
     return setting_of(part[part["setting"] == label].iloc[0]).changes(default)
 
@@ -184,7 +222,8 @@ def _paired(part: pd.DataFrame, a: str, b: str, value: str = "test_acc") -> pd.S
 
 def transplants(chosen: pd.DataFrame) -> list[dict[str, Any]]:
     """The central claim's two transplants per source: ``(source, kind, to, from, setting)``
-    with ``to`` the cell that receives the setting chosen for ``from``."""
+    with ``to`` the cell that receives the setting chosen for ``from`` (``chosen``: one row per
+    cell, :func:`cell_choices`)."""
     out = []
     for (source, kind), part in chosen.groupby(["source", "kind"], sort=False):
         pick = dict(zip(part["region"], part["setting"], strict=True))
@@ -198,37 +237,44 @@ def transplants(chosen: pd.DataFrame) -> list[dict[str, Any]]:
 
 def transplant_settings(df: pd.DataFrame, s: Mapping[str, Any], cells: Sequence[Cell]
                         ) -> list[tuple[Cell, list[Setting]]]:
-    """The third stage: per transplant (:func:`transplants`), the receiving cell and the setting
-    it has not run yet (none when it ran it in an earlier stage)."""
+    """The third stage: per transplant (:func:`transplants`), the receiving cell and the
+    settings chosen for the giving cell (for any seed, :func:`seed_choices`) that it has not
+    run yet."""
     by_name = {(c.source.name, c.region): c for c in cells}
+    chosen = seed_choices(df, s)
     out = []
     for t in transplants(cell_choices(df, s)):
         have = set(_cell_rows(df, t["source"], t["to"])["setting"])
-        if t["setting"] in have:
-            continue
         donor = _cell_rows(df, t["source"], t["frm"])
-        setting = setting_of(donor[donor["setting"] == t["setting"]].iloc[0])
-        out.append((by_name[t["source"], t["to"]], [setting]))
+        wanted = [x for x in dict.fromkeys(_picks(chosen, t["source"], t["frm"]).values())
+                  if x not in have]
+        if wanted:
+            out.append((by_name[t["source"], t["to"]],
+                        [setting_of(donor[donor["setting"] == x].iloc[0]) for x in wanted]))
     return out
 
 
 def recommendations(df: pd.DataFrame, s: Mapping[str, Any]) -> pd.DataFrame:
-    """Per cell: the chosen setting (:func:`cell_choices`), its mean test accuracy with its 95%
-    interval over seeds (``test_low``, ``test_high``), that of the default, and the paired test
-    gain with its 95% interval over seeds."""
+    """Per cell: the setting chosen on every seed (:func:`cell_choices`, the recommendation),
+    and what choosing on validation gives, each seed at the setting chosen on the other seeds
+    (:func:`seed_choices`): its mean test accuracy with its 95% interval over seeds
+    (``test_acc``, ``test_low``, ``test_high``), that of the default, and the paired test gain
+    with its 95% interval over seeds."""
     chosen = cell_choices(df, s)
+    fitted = seed_choices(df, s)
     rows = []
     for r in chosen.to_dict("records"):
         part = _cell_rows(df, r["source"], r["region"])
         default = default_setting(s, _arch(r["kind"])).label()
-        d = _paired(part, r["setting"], default)
+        picks = _picks(fitted, r["source"], r["region"])
+        test = _at(part, picks)
+        base = _at(part, dict.fromkeys(picks, default))
+        d = (test - base).dropna()
         low, high = t_interval(d, 0.95)
-        test = part.groupby("setting")["test_acc"].mean()
-        tlow, thigh = t_interval(part.loc[part["setting"] == r["setting"]]
-                                 .drop_duplicates("seed")["test_acc"], 0.95)
-        rows.append(dict(r, test_acc=float(test[r["setting"]]), test_low=tlow,
-                         test_high=thigh, default_acc=float(test[default]),
-                         gain=float(d.mean()), gain_low=low, gain_high=high, seeds=len(d)))
+        tlow, thigh = t_interval(test.dropna(), 0.95)
+        rows.append(dict(r, test_acc=float(test.mean()), test_low=tlow, test_high=thigh,
+                         default_acc=float(base.mean()), gain=float(d.mean()), gain_low=low,
+                         gain_high=high, seeds=len(d)))
     return pd.DataFrame(rows)
 
 
@@ -239,44 +285,45 @@ def _cell_rows(df: pd.DataFrame, source: str, region: str) -> pd.DataFrame:
 def effects(df: pd.DataFrame, s: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]],
                                                               pd.DataFrame]:
     """The per-seed values of every claim of the module docstring, and the transplant table
-    (``source, to, frm, setting, own, same, loss, loss_low, loss_high``).
+    (``source, to, frm, setting, own, same, loss, loss_low, loss_high``: the settings chosen
+    on every seed, and the loss as the claim measures it).
 
-    The transplanted setting's runs in the receiving cell are those of any stage (the third
-    stage runs the ones the cell had not run)."""
+    Each seed's value is read at the settings chosen for it on the other seeds
+    (:func:`seed_choices`). The family is fixed before any run: every cell's gain and both
+    transplants of every source, whatever validation chooses. A transplanted setting's runs
+    in the receiving cell are those of any stage (the third stage runs the missing ones)."""
     found: dict[str, dict[str, Any]] = {}
-    rec = recommendations(df, s)
-    for r in rec.itertuples(index=False):
+    fitted = seed_choices(df, s)
+    for r in recommendations(df, s).itertuples(index=False):
         part = _cell_rows(df, r.source, r.region)
         default = default_setting(s, _arch(r.kind)).label()
+        picks = _picks(fitted, r.source, r.region)
+        values = (_at(part, picks) - _at(part, dict.fromkeys(picks, default))).dropna()
         name = f"gain_{SOURCE_KEYS[r.kind]}_{CELL_KEYS[r.region]}"
-        found[name] = dict(values=_paired(part, r.setting, default), published=0.0,
+        found[name] = dict(values=values, published=0.0,
                            description=f"{SOURCE_NAMES[r.kind]}, {r.region}: chosen "
-                                       "minus default",
-                           same=r.setting == default)
+                                       "minus default")
     rows = []
     for t in transplants(cell_choices(df, s)):
         part = _cell_rows(df, t["source"], t["to"])
-        if t["setting"] not in set(part["setting"]):
+        own, moved = _picks(fitted, t["source"], t["to"]), _picks(fitted, t["source"], t["frm"])
+        missing = {x for x in moved.values() if x not in set(part["setting"])}
+        if missing:
             raise ValueError(f"the transplant of {t['frm']}'s setting to {t['to']} "
                              f"({t['source']}) has not run; run the third stage first")
-        loss = _paired(part, t["own"], t["setting"])
+        loss = (_at(part, own) - _at(part, moved)).dropna()
         name = f"transplant_{SOURCE_KEYS[t['kind']]}_to_{CELL_KEYS[t['to']]}"
         found[name] = dict(values=loss, published=0.0,
                            description=f"{SOURCE_NAMES[t['kind']]}, on {t['to']}: own "
-                                       f"minus {t['frm']}'s", same=t["same"])
+                                       f"minus {t['frm']}'s")
         low, high = t_interval(loss, 0.95)
         rows.append(dict(t, loss=float(loss.mean()), loss_low=low, loss_high=high))
     return found, pd.DataFrame(rows)
 
 
-def tested(found: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """The entries of :func:`effects` that compare two different settings. One that compares a
-    setting with itself (the cell kept the default; both cells chose the same setting) is zero
-    by construction: it is not a test, and is left out of the family."""
-    return {name: e for name, e in found.items() if not e.get("same")}
-
-
 def claims(found: Mapping[str, Mapping[str, Any]]) -> list[Any]:
-    """The page's family: every entry of :func:`tested`, claimed positive."""
+    """The page's family, fixed before any run: every entry of :func:`effects`, claimed
+    positive. A comparison that came out zero by construction on every seed (a cell whose
+    choice was the default; two cells that chose the same setting) stays in the family."""
     return [mean_claim(name, e["values"], sign=1, published=e["published"],
-                       description=e["description"]) for name, e in tested(found).items()]
+                       description=e["description"]) for name, e in found.items()]

@@ -75,15 +75,23 @@ def best_depths(gains: pd.DataFrame) -> pd.DataFrame:
 def target_best_depths(gains: pd.DataFrame, distances: pd.DataFrame,
                        distance: str = "otdd_pixels") -> pd.DataFrame:
     """Per axis target and condition: the depth (0 = scratch) with the best **validation**
-    accuracy averaged over seeds (ties to the smaller depth), the mean test gain over scratch
-    at it, and the target's measured distance. Averaging the validation curves over seeds
-    before choosing makes the choice far less noisy than one argmax per seed."""
-    chosen = choose_on_validation(gains, ["axis", "target", "condition"], "layers")
+    accuracy averaged over seeds (ties to the smaller depth), the target's measured distance,
+    and ``best_gain``: the mean over seeds of the test gain over scratch at the depth chosen
+    for each seed on the *other* seeds' validation (:func:`tlkit.choices.cross_fit`), so that
+    the choice does not inflate the gain. Averaging the validation curves over seeds before
+    choosing makes the choice far less noisy than one argmax per seed."""
+    from ...choices import cross_fit
+
+    keys = ["axis", "target", "condition"]
+    chosen = choose_on_validation(gains, keys, "layers")
     chosen = chosen.rename(columns={"layers": "best_depth", "val_acc": "best_val"})
-    at = gains.groupby(["axis", "target", "condition", "layers"])["gain"].mean()
-    chosen["best_gain"] = [float(at[(a, t, c, d)]) for a, t, c, d in zip(
-        chosen["axis"], chosen["target"], chosen["condition"], chosen["best_depth"],
-        strict=True)]
+    at = gains.set_index([*keys, "seed", "layers"])["gain"]
+    fitted = cross_fit(gains, keys, "layers")
+    fitted["gain"] = [float(at[(a, t, c, s, d)]) for a, t, c, s, d in zip(
+        fitted["axis"], fitted["target"], fitted["condition"], fitted["seed"],
+        fitted["layers"], strict=True)]
+    mean_gain = fitted.groupby(keys)["gain"].mean().rename("best_gain")
+    chosen = chosen.join(mean_gain, on=keys)
     out = chosen.merge(distances[["axis", "target", distance]], on=["axis", "target"])
     return out.astype({"best_depth": int}).sort_values(["condition", distance],
                                                         ignore_index=True)

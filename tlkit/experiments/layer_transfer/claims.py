@@ -24,6 +24,7 @@ from .protocol import (
     YOSINSKI_FAR_RELATIVE_TOP,
     boost,
     dip,
+    dip_depths,
     repair,
     sanity,
     top_layer_drop,
@@ -80,9 +81,12 @@ def effects(df: pd.DataFrame, distances: pd.DataFrame | None, pairs: Sequence[Se
     except ValueError:  # no middle depth was run
         depth = None
     if depth is not None:
+        per_seed = dip_depths(df, near, middle)
         glue["dip_depth"] = depth
-        add("dip", d, f"BnB - baseB at n = {depth} (chosen on validation)", sign=-1)
-        add("repair", repair(df, near, depth), f"BnB+ - BnB at n = {depth}")
+        glue["dip_depths"] = ", ".join(str(n) for n in sorted(set(per_seed)))
+        add("dip", d, "BnB - baseB at the middle depth chosen on the other seeds' validation",
+            sign=-1)
+        add("repair", repair(df, near, per_seed), "BnB+ - BnB at that depth")
     for i, (n_name, f_name) in enumerate(pairs):
         top, d = top_layer_drop(df, n_name, f_name)
         name = "drop" if i == 0 else f"drop_{i + 1}"

@@ -30,6 +30,7 @@ __all__ = [
     "differences",
     "sanity",
     "dip_depth",
+    "dip_depths",
     "dip",
     "repair",
     "top_layer_drop",
@@ -124,15 +125,40 @@ def dip_depth(df: pd.DataFrame, split: str, middle: Sequence[int]) -> int:
 
 
 def dip(df: pd.DataFrame, split: str, middle: Sequence[int]) -> tuple[int, pd.Series]:
-    """Yosinski's co-adaptation dip: the depth chosen on validation (:func:`dip_depth`) and,
-    per seed, BnB minus baseB there in **test** accuracy (Yosinski et al.: -0.031 at n = 5)."""
-    n = dip_depth(df, split, middle)
-    return n, differences(df, split, "BnB", n, "BnB", 0)
+    """Yosinski's co-adaptation dip, per seed: BnB minus baseB in **test** accuracy at the
+    middle depth chosen on the validation accuracy of the *other* seeds
+    (:func:`tlkit.choices.cross_fit`), so that the choice does not inflate the dip reported
+    (Yosinski et al.: -0.031 at n = 5). Also returns the depth chosen on every seed
+    (:func:`dip_depth`), the one a reader would pick; :func:`dip_depths` gives each seed's."""
+    depths = dip_depths(df, split, middle)
+    values = {s: differences(df, split, "BnB", n, "BnB", 0).get(s) for s, n in depths.items()}
+    out = pd.Series(values, dtype=float).dropna().sort_index()
+    return dip_depth(df, split, middle), out.rename_axis("seed")
 
 
-def repair(df: pd.DataFrame, split: str, depth: int) -> pd.Series:
-    """Per seed: BnB+ minus BnB at ``depth`` (fine-tuning repairs the dip; +0.036 at n = 5)."""
-    return differences(df, split, "BnB+", depth, "BnB", depth)
+def dip_depths(df: pd.DataFrame, split: str, middle: Sequence[int]) -> pd.Series:
+    """Per seed: the middle depth where BnB fell furthest below baseB on the validation
+    accuracy of the other seeds (ties to the smaller depth)."""
+    from ...choices import cross_fit
+
+    curves = protocol_curves(df)
+    run = sorted(set(curves.loc[(curves["split"] == split) & (curves["condition"] == "BnB"),
+                                "layers"]) & set(middle))
+    if not run:
+        raise ValueError(f"no middle depth {tuple(middle)} among the BnB depths run")
+    table = pd.concat([differences(df, split, "BnB", n, "BnB", 0, "val_acc").rename("val_acc")
+                       .reset_index().assign(layers=n) for n in run], ignore_index=True)
+    chosen = cross_fit(table, [], "layers", lowest=True)
+    return chosen.set_index("seed")["layers"].astype(int)
+
+
+def repair(df: pd.DataFrame, split: str, depth: int | pd.Series) -> pd.Series:
+    """Per seed: BnB+ minus BnB at ``depth``, one depth or one per seed (fine-tuning repairs
+    the dip; +0.036 at n = 5)."""
+    if not isinstance(depth, pd.Series):
+        return differences(df, split, "BnB+", depth, "BnB", depth)
+    values = {s: differences(df, split, "BnB+", n, "BnB", n).get(s) for s, n in depth.items()}
+    return pd.Series(values, dtype=float).dropna().sort_index().rename_axis("seed")
 
 
 def top_layer_drop(df: pd.DataFrame, near: str, far: str) -> tuple[int, pd.Series]:

@@ -26,7 +26,7 @@ from ...methods import transfer
 from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from .. import layer_transfer as lt
 from ..experiment import checked_once
-from ..profile import load_profiles, settings
+from ..profile import load_profiles, search_seeds, settings
 from ..small_targets.design import pool_per_class, train_config
 
 __all__ = ["PROFILES", "METHODS", "IMAGENET", "IMAGENET_METHODS", "SCRATCH", "Target",
@@ -225,7 +225,9 @@ def run_specs(s: Mapping[str, Any], target: Target, n: int | None, seed: int,
 
 def search_specs(params: Mapping[str, Any]) -> list[RunSpec]:
     """The runs the learning rates are chosen on: every method at every rate of its grid, on
-    the first target at the search size, for the search seeds, from the first glyph source.
+    the first target at the search size, for the search seeds
+    (:func:`~tlkit.experiments.profile.search_seeds`, disjoint from the reported replicates),
+    from the first glyph source.
     Tagged with ``lr_choice``, the grid key (:func:`rate_key`) whose rate the run tests."""
     s = settings(PROFILES, params)
     search = s["search"]
@@ -233,7 +235,7 @@ def search_specs(params: Mapping[str, Any]) -> list[RunSpec]:
     glyph = [src for src in sources(params) if src.kind == "glyphs"][:1]
     grid = search["grid"]
     out = []
-    for seed in range(search["seeds"]):
+    for seed in search_seeds(search["seeds"]):
         for method, rates in grid.items():
             for lr in rates:
                 runs = run_specs(s, target, search["size"], seed,
