@@ -28,14 +28,27 @@ import pandas as pd
 
 from ..checks import positive_int
 
-__all__ = ["PROFILE_DIR", "PROFILE_NAMES", "SEARCH_SEEDS_FROM", "load_profiles",
-           "resolve_classes", "search_seeds", "settings", "profile_table", "check_common"]
+__all__ = ["PROFILE_DIR", "PROFILE_NAMES", "SEARCH_SEEDS_FROM", "PILOT_SEEDS_FROM",
+           "load_profiles", "resolve_classes", "search_seeds", "replicate_seeds", "settings",
+           "profile_table", "check_common"]
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 #: The first seed of every search (recipes, learning rates). An experiment's replicates are
 #: seeds 0, 1, ... below it, so a search run is never a replicate whose accuracy is reported,
 #: and never shares a target subsample, initial weights or batch order with one.
 SEARCH_SEEDS_FROM = 1000
+
+
+#: The first seed of a pilot run (``first_seed``): the runs a design's spreads are measured on
+#: before it is planned, never reported.
+PILOT_SEEDS_FROM = 2000
+
+
+def replicate_seeds(s: Mapping[str, Any], n: int | None = None) -> range:
+    """The seeds of ``n`` replicates (default ``s["seeds"]``) of settings ``s``: 0, 1, ... for
+    the book, or from ``first_seed`` on (a pilot, :data:`PILOT_SEEDS_FROM`)."""
+    first = int(s.get("first_seed") or 0)
+    return range(first, first + int(s["seeds"] if n is None else n))
 
 
 def search_seeds(n: int) -> range:
@@ -148,7 +161,8 @@ PROFILE_NAMES = ("smoke", "quick", "full")
 
 
 def check_common(params: Mapping[str, Any]) -> None:
-    """Checks shared by every notebook: ``profile``, ``seeds``, ``device``, ``executor``."""
+    """Checks shared by every notebook: ``profile``, ``seeds``, ``first_seed``, ``device``,
+    ``executor``."""
     if "profile" in params and params["profile"] not in PROFILE_NAMES:
         raise ValueError(f"profile must be one of {', '.join(PROFILE_NAMES)}, "
                          f"got {params['profile']!r}")
@@ -158,6 +172,13 @@ def check_common(params: Mapping[str, Any]) -> None:
         if seeds > SEARCH_SEEDS_FROM:
             raise ValueError(f"seeds must be at most {SEARCH_SEEDS_FROM}: seeds from "
                              f"{SEARCH_SEEDS_FROM} on are the searches', got {seeds}")
+    first = params.get("first_seed")
+    if first is not None:
+        positive_int("first_seed", first, 0)
+        if first != 0 and first < PILOT_SEEDS_FROM:
+            raise ValueError(f"first_seed must be 0 (the book's replicates) or at least "
+                             f"{PILOT_SEEDS_FROM} (a pilot's); seeds {SEARCH_SEEDS_FROM} to "
+                             f"{PILOT_SEEDS_FROM - 1} are the searches', got {first}")
     device = params.get("device")
     if device is not None:
         ok = isinstance(device, str) and (

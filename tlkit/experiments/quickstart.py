@@ -23,7 +23,7 @@ from ..spec import DataSpec, ModelSpec, RunSpec
 from ..stats import holm
 from ..train import TrainConfig
 from .experiment import Experiment, checked_once, listed
-from .profile import load_profiles, settings
+from .profile import load_profiles, replicate_seeds, settings
 
 __all__ = ["EXPERIMENT", "PROFILES", "CONDITIONS", "METHOD_OF", "check_params", "specs",
            "recipe_tasks",
@@ -54,10 +54,12 @@ def check_params(params: Mapping[str, Any]) -> None:
         TrainConfig(**s["recipes"][role])
 
 
-def _source(s: Mapping[str, Any], model: ModelSpec) -> RunSpec:
+def _source(s: Mapping[str, Any], model: ModelSpec, seed: int = 0) -> RunSpec:
+    """The source network of replicate ``seed``: every seed has its own (its initial weights
+    and batch order), so that the seeds the intervals run over are independent replicates."""
     data_spec = DataSpec(s["source"], s["source_options"], classes=_source_classes(s["source"]),
                          validation=s["validation"])
-    return RunSpec(data_spec, model, TrainConfig(**s["recipes"]["source"]), seed=0)
+    return RunSpec(data_spec, model, TrainConfig(**s["recipes"]["source"]), seed=seed)
 
 
 def _run(s: Mapping[str, Any], model: ModelSpec, source: RunSpec, condition: str, n: int,
@@ -72,13 +74,12 @@ def _run(s: Mapping[str, Any], model: ModelSpec, source: RunSpec, condition: str
 
 def specs(params: Mapping[str, Any]) -> list[RunSpec]:
     """Every run of the quickstart: three conditions x target sizes x seeds, each condition
-    with its recipe (chosen on validation)."""
+    with its recipe (chosen on validation); the transfers of seed k copy source network k."""
     check_params(params)
     s = settings(PROFILES, params)
     model = ModelSpec(width=s["width"], size=s["size"], channels=1)
-    source = _source(s, model)
-    return [_run(s, model, source, condition, n, seed)
-            for n in s["sizes"] for seed in range(s["seeds"]) for condition in METHOD_OF]
+    return [_run(s, model, _source(s, model, seed), condition, n, seed)
+            for n in s["sizes"] for seed in replicate_seeds(s) for condition in METHOD_OF]
 
 
 def recipe_tasks(params: Mapping[str, Any]) -> dict[str, RunSpec]:

@@ -34,7 +34,7 @@ from ...checks import is_int, number, positive_int
 from ...spec import RunSpec
 from ..experiment import checked_once
 from ..pretrained import design as pt
-from ..profile import load_profiles, settings
+from ..profile import load_profiles, replicate_seeds, settings
 from ..small_targets.taxonomy import REGIONS
 
 __all__ = ["PROFILES", "KNOBS", "KNOB_LABELS", "REGULARIZATIONS", "Setting", "Cell",
@@ -123,8 +123,11 @@ class Cell:
 
 def pretrained_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters of the pretrained chapter whose sources, targets and recipe this page
-    tunes (the same profile, with the ``pretrained`` overrides of this page's, if any)."""
-    return {"profile": params.get("profile", "quick"), **(params.get("pretrained") or {})}
+    tunes (the same profile and ``first_seed``, with the ``pretrained`` overrides of this
+    page's, if any)."""
+    pilot = {"first_seed": params["first_seed"]} if params.get("first_seed") else {}
+    return {"profile": params.get("profile", "quick"), **pilot,
+            **(params.get("pretrained") or {})}
 
 
 def cells(params: Mapping[str, Any]) -> list[Cell]:
@@ -272,7 +275,7 @@ def setting_specs(params: Mapping[str, Any],
     pairs = wanted.items() if isinstance(wanted, Mapping) else wanted
     return [run_spec(params, cell, setting, seed, rates, stage)
             for cell, wanted_here in pairs for setting in wanted_here
-            for seed in range(s["seeds"])]
+            for seed in replicate_seeds(s)]
 
 
 def specs(params: Mapping[str, Any], rates: Mapping[str, float] | None = None

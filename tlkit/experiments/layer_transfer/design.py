@@ -17,7 +17,7 @@ from ...methods import transfer
 from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from ...train import TrainConfig
 from ..experiment import checked_once
-from ..profile import load_profiles, settings
+from ..profile import load_profiles, replicate_seeds, settings
 
 __all__ = [
     "PROFILES",
@@ -258,7 +258,8 @@ def specs(params: Mapping[str, Any]) -> list[RunSpec]:
     Tags: ``part`` (``protocol`` or ``axis``), ``split`` (protocol) or ``axis`` and ``target``
     (axis), ``condition`` (``baseA``, ``baseB``, :data:`CONDITIONS`, or on an axis ``scratch``,
     ``AnB``, ``AnB+``). Runs that are the same in two places (baseB of two splits with the same
-    B) appear once per place with its own tags and run once. Seed k of a condition exists when
+    B) appear once per place with its own tags and run once. The k-th seed (from ``first_seed``,
+    0 for the book, :func:`~tlkit.experiments.profile.replicate_seeds`) of a condition exists when
     k < :func:`seeds_of` that condition; the axis has ``axis_seeds`` seeds.
     """
     check_params(params)
@@ -266,15 +267,15 @@ def specs(params: Mapping[str, Any]) -> list[RunSpec]:
     by_name = {x.name: x for x in splits(params)}
     out: list[RunSpec] = []
     most = max([s["axis_seeds"], *(seeds_of(params, c) for c in CONDITIONS)])
-    for seed in range(most):
+    for k, seed in enumerate(replicate_seeds(s, most)):
         for split in by_name.values():
             base = {"a": source_spec(params, split, "a", seed),
                     "b": source_spec(params, split, "b", seed)}
             tag = dict(part="protocol", split=split.name, kind=split.kind, group=split.group)
-            conditions = [c for c in split.conditions if seed < seeds_of(params, c)]
+            conditions = [c for c in split.conditions if k < seeds_of(params, c)]
             if any(CONDITION_METHODS[c][1] == "a" for c in conditions):
                 out.append(base["a"].with_tags(condition="baseA", **tag))
-            if conditions or seed < seeds_of(params, "baseB"):
+            if conditions or k < seeds_of(params, "baseB"):
                 out.append(base["b"].with_tags(condition="baseB", **tag))
             for n in s["depths"]:
                 for condition in conditions:
@@ -282,7 +283,7 @@ def specs(params: Mapping[str, Any]) -> list[RunSpec]:
                     t = transfer(name, None if half is None else base[half], layers=n)
                     out.append(target_spec(params, split, seed, t)
                                .with_tags(condition=condition, **tag))
-        if seed >= s["axis_seeds"]:
+        if k >= s["axis_seeds"]:
             continue
         for ax in axes(params):
             base_a = source_spec(params, by_name[ax.source], "a", seed)

@@ -26,7 +26,7 @@ from ...methods import transfer
 from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from .. import layer_transfer as lt
 from ..experiment import checked_once
-from ..profile import load_profiles, search_seeds, settings
+from ..profile import load_profiles, replicate_seeds, search_seeds, settings
 from ..small_targets.design import pool_per_class, train_config
 
 __all__ = ["PROFILES", "METHODS", "IMAGENET", "IMAGENET_METHODS", "SCRATCH", "Target",
@@ -78,8 +78,10 @@ class Source:
 
 def layer_params(s: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters of the layer-transfer experiment whose base networks this one copies
-    (the same profile, with the ``layer_transfer`` overrides of this one's, if any)."""
-    return {"profile": s["profile"], **(s.get("layer_transfer") or {})}
+    (the same profile and ``first_seed``, with the ``layer_transfer`` overrides of this
+    one's, if any)."""
+    pilot = {"first_seed": s["first_seed"]} if s.get("first_seed") else {}
+    return {"profile": s["profile"], **pilot, **(s.get("layer_transfer") or {})}
 
 
 def targets(params: Mapping[str, Any]) -> list[Target]:
@@ -274,7 +276,7 @@ def specs(params: Mapping[str, Any], rates: Mapping[str, float] | None = None
     out: list[RunSpec] = []
     for target in targets(params):
         for n in sizes_of(s):
-            for seed in range(s["seeds"]):
+            for seed in replicate_seeds(s):
                 out += run_specs(s, target, n, seed, rates, glyph)
     return out
 

@@ -21,7 +21,7 @@ from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from ...train import TrainConfig
 from .. import layer_transfer as lt
 from ..experiment import checked_once
-from ..profile import load_profiles, settings
+from ..profile import load_profiles, replicate_seeds, settings
 
 __all__ = ["PROFILES", "METHODS", "TRANSFER_METHODS", "Source", "Study", "studies", "sizes_of",
            "seeds_at", "pool_per_class", "train_config", "methods_for", "runs_at", "check_params",
@@ -65,8 +65,10 @@ class Study:
 
 def layer_params(s: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters of the layer-transfer experiment whose sources this one shares
-    (the same profile, with the ``layer_transfer`` overrides of this one's, if any)."""
-    return {"profile": s["profile"], **(s.get("layer_transfer") or {})}
+    (the same profile and ``first_seed``, with the ``layer_transfer`` overrides of this
+    one's, if any)."""
+    pilot = {"first_seed": s["first_seed"]} if s.get("first_seed") else {}
+    return {"profile": s["profile"], **pilot, **(s.get("layer_transfer") or {})}
 
 
 def studies(params: Mapping[str, Any]) -> list[Study]:
@@ -305,7 +307,7 @@ def specs(params: Mapping[str, Any]) -> list[RunSpec]:
         bn_sizes = [None if n == "all" else n for n in s["bn_sizes"]]
         for n in sizes_of(s):
             n_images = (sum(pool) - s["validation"] * len(pool)) if n is None else n * len(pool)
-            for seed in range(seeds_at(n, s)):
+            for seed in replicate_seeds(s, seeds_at(n, s)):
                 out += _cell(s, study, archs, n, n_images, seed, n in bn_sizes)
     return out
 
