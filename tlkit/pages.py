@@ -123,6 +123,47 @@ def claims_table(judged: pd.DataFrame, power: pd.DataFrame | None = None,
     return out[[c for c in CLAIM_COLUMNS[part] if c in out.columns]]
 
 
+def plan_table(plan: pd.DataFrame) -> pd.DataFrame:
+    """A page's power plan (:func:`tlkit.power.plan`) for readers: per claim, the published size
+    and the target (half of it), the pilot's spread and the spread planned for (its upper
+    confidence bound), the seeds, the detectable effect planned
+    at the family's Holm level, the seeds that would reach the target, and whether the claim
+    is tested."""
+    return pd.DataFrame({
+        "claim": plan["claim"],
+        "published (target)": [f"{p:.3f} ({t:.4f})" for p, t in
+                               zip(plan["published"], plan["target"], strict=True)],
+        "pilot sd (planned)": [f"{_fixed(a, 4)} ({_fixed(b, 4)})" for a, b in
+                               zip(plan["pilot_sd"], plan["planning_sd"], strict=True)],
+        "seeds": plan["seeds"],
+        "detectable": [_fixed(x, 4) for x in plan["planned_mde"]],
+        "seeds needed": [str(int(x)) if math.isfinite(x) else "more than 1000"
+                         for x in plan["seeds_needed"]],
+        "tested": ["yes" if x else "no: cannot be powered" for x in plan["powered"]]})
+
+
+def glue_untested(prefix: str, found: Mapping[str, Mapping[str, Any]],
+                  plan: pd.DataFrame) -> list[str]:
+    """For each claim the ``plan`` could not power: glue its mean and 95% interval (a
+    description; ``<prefix>_<claim>``, ``_low``, ``_high``) and as its verdict ``not tested``
+    with the seeds it would need. Returns the claims' names."""
+    from .analysis import t_interval
+
+    names = []
+    for r in plan[~plan["powered"].astype(bool)].itertuples(index=False):
+        if r.claim not in found:
+            continue
+        values = pd.Series(found[r.claim]["values"], dtype=float).dropna()
+        low, high = t_interval(values, 0.95)
+        need = f"{int(r.seeds_needed)}" if math.isfinite(r.seeds_needed) else "over 1000"
+        glue_values(prefix, {r.claim: float(values.mean()), f"{r.claim}_low": low,
+                             f"{r.claim}_high": high,
+                             f"{r.claim}_verdict": f"not tested (it would need {need} seeds, "
+                                                   f"the profile gives {r.seeds})"})
+        names.append(r.claim)
+    return names
+
+
 def setup() -> None:
     """The page's figure style (:func:`tlkit.plots.style.use`) and table display (no truncated
     text)."""

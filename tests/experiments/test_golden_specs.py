@@ -21,7 +21,7 @@ GOLDEN = {
     "00_quickstart/quick": (48, 48, "fe9863ff4a347707"),
     "00_quickstart/full": (45, 45, "8d7d5ade5907ac24"),
     "01_layer_transfer/smoke": (84, 80, "90740a2b66d26a51"),
-    "01_layer_transfer/quick": (299, 285, "eec28f02606efac3"),
+    "01_layer_transfer/quick": (359, 343, "8996cabc94b1dd81"),
     "01_layer_transfer/full": (1020, 870, "ff43fdae6517d71a"),
     "02_small_targets/smoke": (88, 88, "dc3b00e928d62370"),
     "02_small_targets/quick": (620, 620, "ad54041e6911bbf3"),

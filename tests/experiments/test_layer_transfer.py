@@ -68,19 +68,22 @@ def test_protocol_grid_is_complete(profile):
 
 
 def test_seeds_follow_the_power_calculation():
-    """The profile's seeds reach, with the pilot's spread, the half-width each claim aims at."""
-    from tlkit.power import seeds_for
+    """The quick profile's seeds power every claim with a published size: with the pilot's
+    spread (its upper bound), the detectable effect at the Holm level of the family is at most
+    half the published size, with the seeds of the conditions the claim reads."""
+    from tlkit.power import mde, planning_sd
 
     params = {"profile": "quick"}
     s = lt.design_settings(params)
-    needs = {"dip": ["BnB"], "repair": ["BnB", "BnB+"], "drop": ["AnB"], "drop_2": ["AnB"],
-             "boost": ["AnB+"]}
-    assert set(s["power"]) == set(needs)
-    for claim, plan in s["power"].items():
-        assert plan["target"] == pytest.approx(lt.PUBLISHED[claim.split("_")[0]] / 2, abs=5e-4)
-        assert plan["seeds"] == seeds_for(plan["sd"], plan["target"]), claim
-        for condition in needs[claim]:
-            assert lt.seeds_of(params, condition) >= plan["seeds"], (claim, condition)
+    assert set(s["power"]["sd"]) == set(lt.CLAIM_CONDITIONS)
+    table = lt.power_plan(params).set_index("claim")
+    family = len(table) + 2  # and the two trends
+    for claim, sd in s["power"]["sd"].items():
+        seeds = min(lt.seeds_of(params, c) for c in lt.CLAIM_CONDITIONS[claim])
+        detect = mde(planning_sd(sd, s["power"]["pilot"]["seeds"]), seeds, family=family)
+        assert detect <= lt.PUBLISHED[claim.split("_")[0]] / 2, claim
+        assert table.loc[claim, "planned_mde"] == pytest.approx(detect)
+    assert table["powered"].all()
     assert lt.seeds_of(params, "baseB") == max(lt.seeds_of(params, c) for c in lt.CONDITIONS)
 
 
@@ -104,11 +107,11 @@ def test_axis_grid_is_complete(profile):
 def test_quick_grid_size_and_distinct_sources():
     specs = lt.specs({"profile": "quick"})
     distinct = {x.key(): x for x in specs}
-    assert len(specs) == 299 and len(distinct) == 285
+    assert len(specs) == 359 and len(distinct) == 343
     sources = {src.key() for x in specs for src in x.sources()}
-    # baseA near for the 7 seeds of AnB+, baseA of each far split for its 4 seeds, and baseB
-    # for the 4 seeds of BnB and BnB+ (baseB's other 3 seeds are a reference, not a source)
-    assert len(sources) == 7 + 2 * 4 + 4
+    # baseA near for the 8 seeds of AnB, baseA of each far split for its 8 seeds, and baseB
+    # for the 6 seeds of BnB (baseB's other 2 seeds are a reference, not a source)
+    assert len(sources) == 8 + 2 * 8 + 6
 
 
 def test_far_sources_have_as_many_images_as_the_near_source():
@@ -309,3 +312,23 @@ def test_glyph_distance_is_zero_on_itself_and_symmetric():
     assert domain_similarity(xa, ya, xb, yb) == pytest.approx(
         domain_similarity(xb, yb, xa, ya), rel=1e-12)
     assert math.isfinite(otdd(xa, ya, xb, yb, max_samples=260))
+
+
+def test_a_claim_the_plan_cannot_power_is_not_tested():
+    """The plan comes from the profile's pilot spreads alone; a claim it cannot power leaves
+    the family before any verdict, and the rest are judged at the smaller family's levels."""
+    from tlkit.power import plan
+
+    rng = np.random.default_rng(0)
+    found = {name: dict(values=pd.Series(rng.normal(0.02, 0.01, 4)), sign=1,
+                        published=lt.PUBLISHED[name], description=name)
+             for name in ("dip", "boost")}
+    table = plan({"dip": 0.003, "boost": 0.009}, {"dip": 0.031, "boost": 0.017},
+                 {"dip": 4, "boost": 4})
+    assert list(table.loc[table["powered"], "claim"]) == ["dip"]
+    assert [c.name for c in lt.claims(found, table)] == ["dip"]
+    assert [c.name for c in lt.claims(found)] == ["dip", "boost"]
+    # the quick profile's plan, from its pilot: each claim of the protocol has a row
+    quick = lt.power_plan({"profile": "quick"})
+    assert set(quick["claim"]) == set(lt.CLAIM_CONDITIONS)
+    assert (quick["pilot_sd"] > 0).all() and (quick["family"] >= 2).all()

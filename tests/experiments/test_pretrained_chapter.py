@@ -176,7 +176,18 @@ def test_the_bootstrap_needs_two_seeds():
 
 
 def test_the_reference_is_tllibs_benchmark():
-    assert pt.TLLIB_WEIGHTED_TAU == {"LogME": 0.67, "H-score": 0.67, "LEEP": 0.29}
+    assert pt.TLLIB_WEIGHTED_TAU == {"LogME": 0.67, "H-score": 0.67, "NCE": 0.50, "LEEP": 0.29}
+
+
+def test_a_score_is_judged_against_half_the_tau_tllib_reports():
+    summary = pd.DataFrame([dict(score="LogME", weighted_tau=0.05),
+                            dict(score="OTDD", weighted_tau=0.05)])
+    draws = {"LogME": np.linspace(-0.05, 0.15, 400), "OTDD": np.linspace(-0.05, 0.15, 400)}
+    logme, otdd = pt.agreement_claims(summary, draws)
+    assert logme.published == 0.67 and logme.delta == pytest.approx(0.335)
+    verdicts = judge([logme, otdd]).set_index("claim")["verdict"]
+    # a tau near 0.05 is shown to fall short of half of LogME's 0.67; OTDD has no reference
+    assert verdicts["wtau_logme"] == "did not hold" and verdicts["wtau_otdd"] == "inconclusive"
 
 
 # --- paired claims -------------------------------------------------------------------------

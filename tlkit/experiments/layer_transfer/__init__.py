@@ -38,7 +38,16 @@ from .axis import (
     split_distances,
     target_best_depths,
 )
-from .claims import PUBLISHED, claims, effects, sanity_check, trend_text
+from .claims import (
+    CLAIM_CONDITIONS,
+    PUBLISHED,
+    claims,
+    effects,
+    pilot,
+    power_plan,
+    sanity_check,
+    trend_text,
+)
 from .design import (
     CONDITION_METHODS,
     CONDITIONS,
@@ -88,7 +97,8 @@ __all__ = [
     "dip",
     "repair", "top_layer_drop", "boost", "axis_gains", "best_depths", "target_best_depths",
     "network_features", "pixel_space", "distance_table", "split_distances", "effects",
-    "claims", "sanity_check", "sample_specs", "trend_text",
+    "claims", "CLAIM_CONDITIONS", "pilot", "power_plan", "sanity_check", "sample_specs",
+    "trend_text",
 ]
 
 

@@ -10,7 +10,7 @@ size) and the minimum detectable effect. The sentences are the notebook's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -30,7 +30,8 @@ from .protocol import (
     top_layer_drop,
 )
 
-__all__ = ["PUBLISHED", "effects", "claims", "sanity_check", "trend_text"]
+__all__ = ["PUBLISHED", "CLAIM_CONDITIONS", "effects", "claims", "power_plan", "sanity_check",
+           "trend_text"]
 
 _TOP = YOSINSKI_ACCURACY["AnB"][6] / YOSINSKI_BASE_B
 #: The published size of each claim, in the claimed direction (Yosinski et al., 2014).
@@ -41,6 +42,57 @@ PUBLISHED: dict[str, float] = {
     "boost": 0.017,                                                           # mean over n
     "trend": 0.0,                                                             # no size
 }
+
+
+#: The protocol conditions whose seeds each claim with a published size is measured over.
+CLAIM_CONDITIONS: dict[str, tuple[str, ...]] = {
+    "dip": ("BnB",), "repair": ("BnB", "BnB+"), "drop": ("AnB",), "drop_2": ("AnB",),
+    "boost": ("AnB+",)}
+
+
+def power_plan(params: Mapping[str, Any]) -> pd.DataFrame:
+    """The page's plan, from the profile alone, before any result (:func:`tlkit.power.plan`):
+    per claim with a published size, the spread its pilot measured (``power.sd``; the pilot's
+    seeds in ``power.pilot``), the seeds the profile gives it, the detectable effect at the
+    Holm level of the family (the trends included), and whether that reaches half the
+    published size. Empty when the profile has no pilot: then every claim is tested."""
+    from ...power import plan
+    from .design import design_settings, seeds_of
+
+    s = design_settings(params)
+    block = s.get("power") or {}
+    sd = dict(block.get("sd") or {})
+    if not sd:
+        return pd.DataFrame(columns=["claim", "published", "target", "pilot_sd", "planning_sd",
+                                     "seeds", "planned_mde", "seeds_needed", "powered",
+                                     "family"])
+    middle_run = bool(set(s["middle"]) & set(s["depths"]))
+    names = [k for k in CLAIM_CONDITIONS if (middle_run or k not in ("dip", "repair"))
+             and (k != "drop_2" or len(s["pairs"]) > 1)]
+    seeds = {k: min(seeds_of(params, c) for c in CLAIM_CONDITIONS[k]) for k in names}
+    published = {k: PUBLISHED[k.split("_")[0]] for k in names}
+    pilot_n = (block.get("pilot") or {}).get("seeds")
+    return plan(sd, published, seeds, others=2 if s.get("axes") else 0, pilot_n=pilot_n)
+
+
+def pilot(params: Mapping[str, Any], seeds: int = 4, store: Any = None,
+          executor: Any = None) -> dict[str, float]:
+    """Runs the page's protocol on ``seeds`` pilot seeds (from
+    :data:`~tlkit.experiments.profile.PILOT_SEEDS_FROM`, which no page reports; every condition
+    gets ``seeds``; the distance axis, whose claims have no published size, is left out) and
+    returns the spread over seeds of each claim with a published size: what ``power.sd`` of
+    the profile records (:func:`power_plan`)."""
+    from ... import results, sweep
+    from ...power import spread
+    from ..profile import PILOT_SEEDS_FROM
+    from .design import design_settings, specs
+
+    run = {**params, "first_seed": PILOT_SEEDS_FROM, "seeds": seeds, "axes": []}
+    s = design_settings(run)
+    df = results.frame(sweep.run(specs(run), store=store, executor=executor))
+    found, _ = effects(df, None, s["pairs"], s["middle"])
+    return {k: round(spread(e["values"].dropna()), 4) for k, e in found.items()
+            if k.split("_")[0] in PUBLISHED and PUBLISHED[k.split("_")[0]] > 0}
 
 
 def sanity_check(df: pd.DataFrame, split: str, within: float = 0.01) -> dict[str, Any]:
@@ -104,12 +156,16 @@ def effects(df: pd.DataFrame, distances: pd.DataFrame | None, pairs: Sequence[Se
     return out, glue
 
 
-def claims(found: dict[str, dict[str, Any]]) -> list[Claim]:
+def claims(found: dict[str, dict[str, Any]], plan: pd.DataFrame | None = None) -> list[Claim]:
     """The family of claims on :func:`effects`: a mean over seeds
     (:func:`tlkit.analysis.mean_claim`) or a rank correlation over targets
-    (:func:`tlkit.analysis.correlation_claim`)."""
+    (:func:`tlkit.analysis.correlation_claim`); with a ``plan`` (:func:`power_plan`), without
+    the claims it could not power, which are not tested."""
+    untested = set() if plan is None else set(plan.loc[~plan["powered"].astype(bool), "claim"])
     out = []
     for name, e in found.items():
+        if name in untested:
+            continue
         if "pairs" in e:
             out.append(correlation_claim(name, *e["pairs"], sign=e["sign"],
                                          description=e["description"]))

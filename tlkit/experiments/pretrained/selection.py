@@ -51,7 +51,8 @@ SCORES: Mapping[str, tuple[str, int]] = {
 #: Mean weighted tau between score and fine-tuned accuracy over TLlib's model-selection
 #: benchmark (10 ImageNet models, 8 datasets; ``examples/model_selection`` of the
 #: Transfer-Learning-Library): the reference the page quotes.
-TLLIB_WEIGHTED_TAU: Mapping[str, float] = {"LogME": 0.67, "H-score": 0.67, "LEEP": 0.29}
+TLLIB_WEIGHTED_TAU: Mapping[str, float] = {"LogME": 0.67, "H-score": 0.67, "NCE": 0.50,
+                                           "LEEP": 0.29}
 
 #: The penultimate layer (features read by LogME, H-score and the distances) by architecture.
 _FEATURE_LAYER = {"cnn8": 7, "efficientnet_lite0": 9}
@@ -276,7 +277,9 @@ def bootstrap_agreement(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
 
 def agreement_claims(summary: pd.DataFrame, draws: Mapping[str, np.ndarray]) -> list[Any]:
     """One claim per score: its mean weighted tau over tasks is positive (it ranks the sources
-    as fine-tuning does). The interval at level :math:`\\ell` is the percentile bootstrap
+    as fine-tuning does), with the weighted tau of TLlib's benchmark as its published size
+    (:data:`TLLIB_WEIGHTED_TAU`; none for the distances). The interval at level
+    :math:`\\ell` is the percentile bootstrap
     interval; the p-value, twice the smaller bootstrap tail beyond 0 (at least ``1/B``), is
     the level at which that interval just touches 0."""
     from ...verdicts import Claim
@@ -294,6 +297,7 @@ def agreement_claims(summary: pd.DataFrame, draws: Mapping[str, np.ndarray]) -> 
             return float(lo), float(hi)
 
         out.append(Claim(f"wtau_{r.score.replace(' ', '_').replace('-', '_').lower()}",
-                         float(r.weighted_tau), interval, float(p), 1, 0.0,
+                         float(r.weighted_tau), interval, float(p), 1,
+                         float(TLLIB_WEIGHTED_TAU.get(r.score, 0.0)),
                          f"{r.score}: mean weighted τ over tasks > 0"))
     return out
