@@ -182,12 +182,12 @@ def test_exported_results_rebuild_a_page_elsewhere_without_training(on_fixtures,
         return nbformat.read(str(out), as_version=4).metadata["tlkit"]["sweeps"]
 
     first = run(tmp_path / "maintainer", tmp_path / "first.ipynb")
-    assert first["runs_trained"] == 7  # the source, and 3 conditions x 2 seeds
+    assert first["runs_trained"] == 8  # per seed (2): a source, and 3 conditions
     archive = str(tmp_path / "results.tar.gz")
     assert main(["results", "export", archive, "--results", str(tmp_path / "maintainer")]) == 0
     assert main(["results", "import", archive, "--results", str(tmp_path / "reader")]) == 0
     again = run(tmp_path / "reader", tmp_path / "again.ipynb")
-    assert (again["runs_trained"], again["runs_cached"]) == (0, 7)
+    assert (again["runs_trained"], again["runs_cached"]) == (0, 8)
 
 
 @pytest.mark.parametrize("overrides, message", [
