@@ -128,7 +128,7 @@ def plan_table(plan: pd.DataFrame) -> pd.DataFrame:
     and the target (half of it), the pilot's spread and the spread planned for (its upper
     confidence bound), the seeds, the detectable effect planned
     at the family's Holm level, the seeds that would reach the target, and whether the claim
-    is tested."""
+    is tested (and if not, why: it cannot be powered, or its experiment cannot show it)."""
     return pd.DataFrame({
         "claim": plan["claim"],
         "published (target)": [f"{p:.3f} ({t:.4f})" for p, t in
@@ -139,14 +139,16 @@ def plan_table(plan: pd.DataFrame) -> pd.DataFrame:
         "detectable": [_fixed(x, 4) for x in plan["planned_mde"]],
         "seeds needed": [str(int(x)) if math.isfinite(x) else "more than 1000"
                          for x in plan["seeds_needed"]],
-        "tested": ["yes" if x else "no: cannot be powered" for x in plan["powered"]]})
+        "tested": ["yes" if x else f"no: {why or 'cannot be powered'}" for x, why in
+                   zip(plan["powered"], plan.get("why", [""] * len(plan)), strict=True)]})
 
 
 def glue_untested(prefix: str, found: Mapping[str, Mapping[str, Any]],
                   plan: pd.DataFrame) -> list[str]:
-    """For each claim the ``plan`` could not power: glue its mean and 95% interval (a
+    """For each claim the ``plan`` leaves untested: glue its mean and 95% interval (a
     description; ``<prefix>_<claim>``, ``_low``, ``_high``) and as its verdict ``not tested``
-    with the seeds it would need. Returns the claims' names."""
+    with the reason: the seeds it would need, or the precondition its experiment failed
+    (the plan's ``why``). Returns the claims' names."""
     from .analysis import t_interval
 
     names = []
@@ -156,10 +158,12 @@ def glue_untested(prefix: str, found: Mapping[str, Mapping[str, Any]],
         values = pd.Series(found[r.claim]["values"], dtype=float).dropna()
         low, high = t_interval(values, 0.95)
         need = f"{int(r.seeds_needed)}" if math.isfinite(r.seeds_needed) else "over 1000"
+        why = getattr(r, "why", "") or "cannot be powered"
+        reason = (f"it would need {need} seeds, the profile gives {r.seeds}"
+                  if why == "cannot be powered" else why)
         glue_values(prefix, {r.claim: float(values.mean()), f"{r.claim}_low": low,
                              f"{r.claim}_high": high,
-                             f"{r.claim}_verdict": f"not tested (it would need {need} seeds, "
-                                                   f"the profile gives {r.seeds})"})
+                             f"{r.claim}_verdict": f"not tested ({reason})"})
         names.append(r.claim)
     return names
 

@@ -107,22 +107,28 @@ def planning_sd(sd: float, pilot_n: int, upper: float = 0.8) -> float:
 
 def plan(pilot_sd: Mapping[str, float], published: Mapping[str, float],
          seeds: Mapping[str, int], others: int = 0, alpha: float = 0.05,
-         power: float = 0.8, pilot_n: int | None = None) -> pd.DataFrame:
+         power: float = 0.8, pilot_n: int | None = None,
+         untestable: Mapping[str, str] | None = None) -> pd.DataFrame:
     """A page's plan, made before any of its results: per claim with a published size, the
     target (half the published size), the pilot's spread, the spread planned for
     (:func:`planning_sd` with ``pilot_n``, the pilot's seeds), the seeds the profile gives
     it, the detectable effect there (:func:`mde` at the first Holm level of the family), the
-    seeds that would reach the target, and ``powered`` (the detectable effect reaches it).
+    seeds that would reach the target, ``powered`` (the claim is tested: the detectable effect
+    reaches the target and the experiment can show the effect) and ``why`` (empty for a
+    tested claim; else ``"cannot be powered"`` or the reason in ``untestable``).
 
     The family is the powered claims and ``others`` claims with no published size (which are
     always tested); a claim that cannot be powered leaves it, which lowers the level the rest
-    are tested at, so the plan is made again until no further claim leaves.
+    are tested at, so the plan is made again until no further claim leaves. A claim named in
+    ``untestable`` (claim -> reason: a precondition of its experiment failed) is out of the
+    family from the start.
     """
     names = [k for k in published if published[k] > 0]
     missing = [k for k in names if k not in pilot_sd or k not in seeds]
     if missing:
         raise ValueError(f"the plan needs a pilot spread and seeds for {', '.join(missing)}")
-    kept = list(names)
+    barred = dict(untestable or {})
+    kept = [k for k in names if k not in barred]
     while True:
         family = len(kept) + others
         rows = []
@@ -144,5 +150,6 @@ def plan(pilot_sd: Mapping[str, float], published: Mapping[str, float],
         powered = set(out.loc[out["powered"], "claim"])
         now = [k for k in kept if k in powered]  # claims only leave: the plan terminates
         if now == kept:
-            return out.assign(powered=out["claim"].isin(kept))
+            why = [barred.get(k, "" if k in kept else "cannot be powered") for k in out["claim"]]
+            return out.assign(powered=out["claim"].isin(kept), why=why)
         kept = now

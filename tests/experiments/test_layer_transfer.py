@@ -45,6 +45,9 @@ def test_protocol_grid_is_complete(profile):
         expected |= {(split.name, "baseA", 0, seed) for seed in range(a_seeds)}
         expected |= {(split.name, "baseB", 0, seed)
                      for seed in range(lt.seeds_of(params, "baseB"))}
+        if "AnB" in split.conditions:  # the top depth again, with B's batch-norm statistics
+            expected |= {(split.name, lt.TARGET_BN, max(s["depths"]), seed)
+                         for seed in range(lt.seeds_of(params, "AnB"))}
     assert set(cells) == expected
 
     for (split, condition, _depth, seed), spec in cells.items():
@@ -58,6 +61,11 @@ def test_protocol_grid_is_complete(profile):
         assert spec.data == base_b.data and spec.seed == seed
         assert spec.data.validation == s["validation"] > 0
         assert spec.train == lt.recipe(params, "transfer")
+        if condition == lt.TARGET_BN:
+            anb = cells[(split, "AnB", _depth, seed)].transfer
+            assert t.bn_stats == "target" and anb.bn_stats == "source"
+            assert (t.source, t.layers, t.freeze) == (anb.source, anb.layers, anb.freeze)
+            continue
         assert t.freeze == (condition in lt.FROZEN_CONDITIONS)
         if condition == "random":
             assert t.source is None
@@ -67,23 +75,30 @@ def test_protocol_grid_is_complete(profile):
             assert t.source.seed == seed
 
 
-def test_seeds_follow_the_power_calculation():
-    """The quick profile's seeds power every claim with a published size: with the pilot's
+def test_seeds_follow_the_power_calculation(tmp_path):
+    """The quick profile's seeds power every claim its experiment can show: with the pilot's
     spread (its upper bound), the detectable effect at the Holm level of the family is at most
-    half the published size, with the seeds of the conditions the claim reads."""
+    half the published size, with the seeds of the conditions the claim reads; the claims
+    whose preconditions fail are out of the family, each with its reason."""
     from tlkit.power import mde, planning_sd
 
     params = {"profile": "quick"}
     s = lt.design_settings(params)
     assert set(s["power"]["sd"]) == set(lt.CLAIM_CONDITIONS)
-    table = lt.power_plan(params).set_index("claim")
-    family = len(table) + 2  # and the two trends
-    for claim, sd in s["power"]["sd"].items():
+    with results_folder(tmp_path):
+        barred = lt.untestable(lt.preconditions(params))
+    table = lt.power_plan(params, barred).set_index("claim")
+    tested = [c for c in s["power"]["sd"] if c not in barred]
+    family = len(tested) + 2  # and the two trends
+    for claim in tested:
         seeds = min(lt.seeds_of(params, c) for c in lt.CLAIM_CONDITIONS[claim])
-        detect = mde(planning_sd(sd, s["power"]["pilot"]["seeds"]), seeds, family=family)
+        sd = planning_sd(s["power"]["sd"][claim], s["power"]["pilot"]["seeds"])
+        detect = mde(sd, seeds, family=family)
         assert detect <= lt.PUBLISHED[claim.split("_")[0]] / 2, claim
         assert table.loc[claim, "planned_mde"] == pytest.approx(detect)
-    assert table["powered"].all()
+        assert table.loc[claim, "powered"] and table.loc[claim, "why"] == ""
+    for claim, why in barred.items():
+        assert not table.loc[claim, "powered"] and table.loc[claim, "why"] == why
     assert lt.seeds_of(params, "baseB") == max(lt.seeds_of(params, c) for c in lt.CONDITIONS)
 
 
@@ -107,11 +122,11 @@ def test_axis_grid_is_complete(profile):
 def test_quick_grid_size_and_distinct_sources():
     specs = lt.specs({"profile": "quick"})
     distinct = {x.key(): x for x in specs}
-    assert len(specs) == 359 and len(distinct) == 343
+    assert len(specs) == 389 and len(distinct) == 369
     sources = {src.key() for x in specs for src in x.sources()}
-    # baseA near for the 8 seeds of AnB, baseA of each far split for its 8 seeds, and baseB
-    # for the 6 seeds of BnB (baseB's other 2 seeds are a reference, not a source)
-    assert len(sources) == 8 + 2 * 8 + 6
+    # baseA near for the 6 seeds of AnB, baseA of each far split for its 6 seeds, and baseB
+    # for the 10 seeds of BnB and BnB+ (every seed of baseB is a source here)
+    assert len(sources) == 6 + 2 * 6 + 10
 
 
 def test_far_sources_have_as_many_images_as_the_near_source():
@@ -332,3 +347,20 @@ def test_a_claim_the_plan_cannot_power_is_not_tested():
     quick = lt.power_plan({"profile": "quick"})
     assert set(quick["claim"]) == set(lt.CLAIM_CONDITIONS)
     assert (quick["pilot_sd"] > 0).all() and (quick["family"] >= 2).all()
+
+
+def test_the_drop_is_measured_with_both_batchnorm_statistics(smoke_frame):
+    """The top-layer drop with A's statistics is the claim's; with B's, it comes from the runs
+    that recompute them, on the same seeds."""
+    df, _, _ = smoke_frame
+    pairs = lt.design_settings({"profile": "smoke"})["pairs"]
+    both = lt.batchnorm_both_ways(df, pairs)
+    assert list(both["statistics"]) == ["the source's", "recomputed on B"] * len(pairs)
+    for near, far in pairs:
+        _, d = lt.top_layer_drop(df, near, far)
+        rows = both[both["pair"] == f"{near} - {far}"].set_index("statistics")
+        assert rows.loc["the source's", "drop"] == pytest.approx(d.mean())
+        assert rows.loc["the source's", "seeds"] == rows.loc["recomputed on B", "seeds"] == len(d)
+        assert (rows["low"] <= rows["drop"]).all() and (rows["drop"] <= rows["high"]).all()
+    recomputed = df[df["condition"] == lt.TARGET_BN]
+    assert (recomputed["bn_stats"] == "target").all() and len(recomputed) > 0

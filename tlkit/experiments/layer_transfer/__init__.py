@@ -24,6 +24,7 @@ continuous axis: one source (baseA of the near split) and a family of targets at
 - :mod:`.design`: the splits, axes and specs (profiles in ``profiles/layer_transfer.yaml``);
 - :mod:`.protocol`: curves, ratios to baseB and the protocol's patterns;
 - :mod:`.axis`: gains along the distance axis, best depths and the distance tables;
+- :mod:`.preconditions`: whether the experiment can show each claim's effect, before any result;
 - :mod:`.claims`: every pattern as numbers and verdict labels for the page.
 """
 
@@ -53,6 +54,7 @@ from .design import (
     CONDITIONS,
     FROZEN_CONDITIONS,
     PROFILES,
+    TARGET_BN,
     Axis,
     Split,
     Target,
@@ -69,10 +71,18 @@ from .design import (
     splits,
     target_spec,
 )
+from .preconditions import (
+    HEADROOM_ERROR,
+    distance_draws,
+    far_is_far,
+    preconditions,
+    untestable,
+)
 from .protocol import (
     YOSINSKI_ACCURACY,
     YOSINSKI_BASE_B,
     YOSINSKI_FAR_RELATIVE_TOP,
+    batchnorm_both_ways,
     boost,
     differences,
     dip,
@@ -98,7 +108,8 @@ __all__ = [
     "repair", "top_layer_drop", "boost", "axis_gains", "best_depths", "target_best_depths",
     "network_features", "pixel_space", "distance_table", "split_distances", "effects",
     "claims", "CLAIM_CONDITIONS", "pilot", "power_plan", "sanity_check", "sample_specs",
-    "trend_text",
+    "trend_text", "HEADROOM_ERROR", "distance_draws", "far_is_far", "preconditions",
+    "untestable", "TARGET_BN", "batchnorm_both_ways",
 ]
 
 

@@ -19,9 +19,7 @@ from ...analysis import correlation_claim, mean_claim
 from ...verdicts import Claim
 from .axis import axis_gains, target_best_depths
 from .protocol import (
-    YOSINSKI_ACCURACY,
-    YOSINSKI_BASE_B,
-    YOSINSKI_FAR_RELATIVE_TOP,
+    PUBLISHED,
     boost,
     dip,
     dip_depths,
@@ -33,29 +31,21 @@ from .protocol import (
 __all__ = ["PUBLISHED", "CLAIM_CONDITIONS", "effects", "claims", "power_plan", "sanity_check",
            "trend_text"]
 
-_TOP = YOSINSKI_ACCURACY["AnB"][6] / YOSINSKI_BASE_B
-#: The published size of each claim, in the claimed direction (Yosinski et al., 2014).
-PUBLISHED: dict[str, float] = {
-    "dip": YOSINSKI_BASE_B - YOSINSKI_ACCURACY["BnB"][4],                     # 0.031 at n = 5
-    "repair": YOSINSKI_ACCURACY["BnB+"][4] - YOSINSKI_ACCURACY["BnB"][4],     # 0.036 at n = 5
-    "drop": _TOP - sum(YOSINSKI_FAR_RELATIVE_TOP) / 2,                        # 0.87 - 0.575
-    "boost": 0.017,                                                           # mean over n
-    "trend": 0.0,                                                             # no size
-}
-
-
 #: The protocol conditions whose seeds each claim with a published size is measured over.
 CLAIM_CONDITIONS: dict[str, tuple[str, ...]] = {
     "dip": ("BnB",), "repair": ("BnB", "BnB+"), "drop": ("AnB",), "drop_2": ("AnB",),
     "boost": ("AnB+",)}
 
 
-def power_plan(params: Mapping[str, Any]) -> pd.DataFrame:
+def power_plan(params: Mapping[str, Any],
+               untestable: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The page's plan, from the profile alone, before any result (:func:`tlkit.power.plan`):
     per claim with a published size, the spread its pilot measured (``power.sd``; the pilot's
     seeds in ``power.pilot``), the seeds the profile gives it, the detectable effect at the
     Holm level of the family (the trends included), and whether that reaches half the
-    published size. Empty when the profile has no pilot: then every claim is tested."""
+    published size. ``untestable`` (:func:`~.preconditions.untestable`): the claims whose
+    experiment cannot show their effect, out of the family with their reason. Empty when the
+    profile has no pilot: then every claim is tested."""
     from ...power import plan
     from .design import design_settings, seeds_of
 
@@ -65,34 +55,39 @@ def power_plan(params: Mapping[str, Any]) -> pd.DataFrame:
     if not sd:
         return pd.DataFrame(columns=["claim", "published", "target", "pilot_sd", "planning_sd",
                                      "seeds", "planned_mde", "seeds_needed", "powered",
-                                     "family"])
+                                     "family", "why"])
     middle_run = bool(set(s["middle"]) & set(s["depths"]))
     names = [k for k in CLAIM_CONDITIONS if (middle_run or k not in ("dip", "repair"))
              and (k != "drop_2" or len(s["pairs"]) > 1)]
     seeds = {k: min(seeds_of(params, c) for c in CLAIM_CONDITIONS[k]) for k in names}
     published = {k: PUBLISHED[k.split("_")[0]] for k in names}
     pilot_n = (block.get("pilot") or {}).get("seeds")
-    return plan(sd, published, seeds, others=2 if s.get("axes") else 0, pilot_n=pilot_n)
+    return plan(sd, published, seeds, others=2 if s.get("axes") else 0, pilot_n=pilot_n,
+                untestable={k: v for k, v in (untestable or {}).items() if k in names})
 
 
 def pilot(params: Mapping[str, Any], seeds: int = 4, store: Any = None,
-          executor: Any = None) -> dict[str, float]:
+          executor: Any = None) -> dict[str, Any]:
     """Runs the page's protocol on ``seeds`` pilot seeds (from
     :data:`~tlkit.experiments.profile.PILOT_SEEDS_FROM`, which no page reports; every condition
     gets ``seeds``; the distance axis, whose claims have no published size, is left out) and
-    returns the spread over seeds of each claim with a published size: what ``power.sd`` of
-    the profile records (:func:`power_plan`)."""
+    returns ``sd``, the spread over seeds of each claim with a published size (what
+    ``power.sd`` of the profile records, :func:`power_plan`), and the values of the
+    preconditions it measures on validation accuracy, ``base_b`` and ``random_relative``
+    (what ``power.pilot`` records, :func:`~.preconditions.preconditions`)."""
     from ... import results, sweep
     from ...power import spread
     from ..profile import PILOT_SEEDS_FROM
     from .design import design_settings, specs
+    from .preconditions import pilot_values
 
     run = {**params, "first_seed": PILOT_SEEDS_FROM, "seeds": seeds, "axes": []}
     s = design_settings(run)
     df = results.frame(sweep.run(specs(run), store=store, executor=executor))
     found, _ = effects(df, None, s["pairs"], s["middle"])
-    return {k: round(spread(e["values"].dropna()), 4) for k, e in found.items()
-            if k.split("_")[0] in PUBLISHED and PUBLISHED[k.split("_")[0]] > 0}
+    sd = {k: round(spread(e["values"].dropna()), 4) for k, e in found.items()
+          if k.split("_")[0] in PUBLISHED and PUBLISHED[k.split("_")[0]] > 0}
+    return dict(sd=sd, **pilot_values(df, s["pairs"][0][0]))
 
 
 def sanity_check(df: pd.DataFrame, split: str, within: float = 0.01) -> dict[str, Any]:

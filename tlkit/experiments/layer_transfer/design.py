@@ -8,7 +8,7 @@ of targets meant to lie at increasing distance from it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ... import data
@@ -28,6 +28,7 @@ __all__ = [
     "CONDITIONS",
     "CONDITION_METHODS",
     "FROZEN_CONDITIONS",
+    "TARGET_BN",
     "Split",
     "Target",
     "Axis",
@@ -64,6 +65,10 @@ CONDITION_METHODS: Mapping[str, tuple[str, str | None]] = {
 }
 CONDITIONS = tuple(CONDITION_METHODS)
 FROZEN_CONDITIONS = tuple(c for c, (m, _) in CONDITION_METHODS.items() if "frozen" in m)
+#: AnB at the deepest depth with the frozen layers' batch-norm statistics recomputed on B's
+#: training images (AdaBN: Li et al., 2016) instead of kept from A, on every split that runs
+#: AnB: the top-layer drop measured both ways (:func:`.protocol.batchnorm_both_ways`).
+TARGET_BN = "AnB, B's statistics"
 
 
 @dataclass(frozen=True)
@@ -256,11 +261,12 @@ def specs(params: Mapping[str, Any]) -> list[RunSpec]:
     """Every run: the protocol grid on each split, then the distance axes, for every seed.
 
     Tags: ``part`` (``protocol`` or ``axis``), ``split`` (protocol) or ``axis`` and ``target``
-    (axis), ``condition`` (``baseA``, ``baseB``, :data:`CONDITIONS`, or on an axis ``scratch``,
-    ``AnB``, ``AnB+``). Runs that are the same in two places (baseB of two splits with the same
-    B) appear once per place with its own tags and run once. The k-th seed (from ``first_seed``,
-    0 for the book, :func:`~tlkit.experiments.profile.replicate_seeds`) of a condition exists when
-    k < :func:`seeds_of` that condition; the axis has ``axis_seeds`` seeds.
+    (axis), ``condition`` (``baseA``, ``baseB``, :data:`CONDITIONS`, :data:`TARGET_BN`, or on an
+    axis ``scratch``, ``AnB``, ``AnB+``). Runs that are the same in two places (baseB of two
+    splits with the same B) appear once per place with its own tags and run once. The k-th
+    seed (from ``first_seed``, 0 for the book,
+    :func:`~tlkit.experiments.profile.replicate_seeds`) of a condition exists when k <
+    :func:`seeds_of` that condition; the axis has ``axis_seeds`` seeds.
     """
     check_params(params)
     s = design_settings(params)
@@ -283,6 +289,11 @@ def specs(params: Mapping[str, Any]) -> list[RunSpec]:
                     t = transfer(name, None if half is None else base[half], layers=n)
                     out.append(target_spec(params, split, seed, t)
                                .with_tags(condition=condition, **tag))
+            if "AnB" in conditions:
+                t = replace(transfer("frozen", base["a"], layers=max(s["depths"])),
+                            bn_stats="target")
+                out.append(target_spec(params, split, seed, t)
+                           .with_tags(condition=TARGET_BN, **tag))
         if k >= s["axis_seeds"]:
             continue
         for ax in axes(params):

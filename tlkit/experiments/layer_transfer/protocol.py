@@ -18,9 +18,10 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from ...analysis import with_baseline
-from .design import CONDITIONS
+from .design import CONDITIONS, TARGET_BN
 
 __all__ = [
+    "PUBLISHED",
     "YOSINSKI_BASE_B",
     "YOSINSKI_ACCURACY",
     "YOSINSKI_FAR_RELATIVE_TOP",
@@ -35,6 +36,7 @@ __all__ = [
     "repair",
     "top_layer_drop",
     "boost",
+    "batchnorm_both_ways",
 ]
 
 #: Yosinski et al. (2014), ImageNet random halves, top-1 accuracy (recomputed from the authors'
@@ -48,6 +50,16 @@ YOSINSKI_ACCURACY: Mapping[str, tuple[float, ...]] = {
 }
 #: AnB/baseB at n = 7 on their dissimilar (natural vs man-made) split: a range, 0.54-0.61.
 YOSINSKI_FAR_RELATIVE_TOP = (0.54, 0.61)
+
+_TOP = YOSINSKI_ACCURACY["AnB"][6] / YOSINSKI_BASE_B
+#: The published size of each claim, in the claimed direction (Yosinski et al., 2014).
+PUBLISHED: dict[str, float] = {
+    "dip": YOSINSKI_BASE_B - YOSINSKI_ACCURACY["BnB"][4],                     # 0.031 at n = 5
+    "repair": YOSINSKI_ACCURACY["BnB+"][4] - YOSINSKI_ACCURACY["BnB"][4],     # 0.036 at n = 5
+    "drop": _TOP - sum(YOSINSKI_FAR_RELATIVE_TOP) / 2,                        # 0.87 - 0.575
+    "boost": 0.017,                                                           # mean over n
+    "trend": 0.0,                                                             # no size
+}
 
 
 def yosinski_relative() -> pd.DataFrame:
@@ -180,3 +192,37 @@ def boost(df: pd.DataFrame, split: str) -> pd.Series:
     rel = relative_to_base(df)
     plus = rel[(rel["split"] == split) & (rel["condition"] == "AnB+") & (rel["layers"] > 0)]
     return (plus["test_acc"] - plus["base_b"]).groupby(plus["seed"]).mean()
+
+
+def batchnorm_both_ways(df: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> pd.DataFrame:
+    """The top-layer drop of every (near, far) pair with the frozen layers' batch-norm
+    statistics kept from the source (AnB, as Yosinski et al.) and recomputed on B
+    (:data:`TARGET_BN`): per pair and statistics, the mean over seeds of the paired
+    difference of AnB/baseB near minus far, its 95% Student-t interval (not adjusted: a
+    description of how much the claim depends on the statistics, not a claim) and the seeds.
+    Columns ``pair, statistics, near, far, drop, low, high, seeds``."""
+    from ...analysis import t_interval
+
+    p = _protocol(df)
+    base = p[p["condition"] == "baseB"].drop_duplicates(["split", "seed"]).set_index(
+        ["split", "seed"])["test_acc"]
+    anb = p[p["condition"] == "AnB"]
+    top = int(anb["layers"].max())
+    rows = []
+    for near, far in pairs:
+        for statistics, condition in (("the source's", "AnB"), ("recomputed on B", TARGET_BN)):
+            runs = p[(p["condition"] == condition) & (p["layers"] == top)]
+
+            def ratio(split: str, runs: pd.DataFrame = runs) -> pd.Series:
+                part = runs[runs["split"] == split].set_index("seed")["test_acc"]
+                return part / base.loc[split].reindex(part.index)
+
+            d = (ratio(near) - ratio(far)).dropna()
+            if len(d) < 2:
+                continue
+            low, high = t_interval(d, 0.95)
+            rows.append(dict(pair=f"{near} - {far}", statistics=statistics, near=float(
+                ratio(near).mean()), far=float(ratio(far).mean()), drop=float(d.mean()),
+                low=low, high=high, seeds=len(d)))
+    return pd.DataFrame(rows, columns=["pair", "statistics", "near", "far", "drop", "low",
+                                       "high", "seeds"])
