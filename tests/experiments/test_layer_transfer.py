@@ -147,6 +147,8 @@ def test_a_seeds_parameter_sets_every_condition():
 @pytest.mark.parametrize("bad", [
     {"seeds": 1}, {"depths": [0, 1]}, {"depths": [8]}, {"depths": [2, 2]},
     {"axis_depths": []}, {"executor": "cluster"},
+    {"power": {"pilot": {"base_b": 93.5}}}, {"power": {"pilot": {"random_relative": -0.1}}},
+    {"power": {"pilot": {"seeds": 1}}}, {"power": {"sd": {"dip": "wide"}}},
 ])
 def test_bad_parameters_are_rejected_before_any_work(bad):
     with pytest.raises(ValueError):

@@ -229,6 +229,7 @@ def check_params(params: Mapping[str, Any]) -> None:
     positive_int("validation", s["validation"], 0)
     for role in ("scratch", "transfer"):
         recipe(params, role)  # a bad recipe is a ValueError here, before any work
+    _check_power(s.get("power") or {})
     names = [x.name for x in splits(params)]
     for pair in s["pairs"]:
         if len(pair) != 2 or any(p not in names for p in pair):
@@ -255,6 +256,22 @@ def check_params(params: Mapping[str, Any]) -> None:
         raise ValueError(f"distance_samples must be at least the number of classes of each "
                          f"dataset whose distance is measured (up to {most} here), so that "
                          f"every class is sampled; got {s['distance_samples']}")
+
+
+def _check_power(block: Mapping[str, Any]) -> None:
+    """The pilot's record (``power``): spreads >= 0, at least two pilot seeds, and accuracies
+    (``base_b``, ``random_relative``) between 0 and 1."""
+    pilot = dict(block.get("pilot") or {})
+    if "seeds" in pilot:
+        positive_int("power.pilot.seeds", pilot["seeds"], 2, why="a spread needs two")
+    for key in ("base_b", "random_relative"):
+        value = pilot.get(key)
+        if value is not None and not (isinstance(value, int | float) and 0 <= value <= 1):
+            raise ValueError(f"power.pilot.{key} must be a fraction between 0 and 1, got "
+                             f"{value!r}")
+    for claim, sd in dict(block.get("sd") or {}).items():
+        if not (isinstance(sd, int | float) and sd >= 0):
+            raise ValueError(f"power.sd[{claim!r}] must be a spread >= 0, got {sd!r}")
 
 
 def specs(params: Mapping[str, Any]) -> list[RunSpec]:
