@@ -146,7 +146,8 @@ def plan_table(plan: pd.DataFrame) -> pd.DataFrame:
 def glue_untested(prefix: str, found: Mapping[str, Mapping[str, Any]],
                   plan: pd.DataFrame) -> list[str]:
     """For each claim the ``plan`` leaves untested: glue its mean and 95% interval (a
-    description; ``<prefix>_<claim>``, ``_low``, ``_high``) and as its verdict ``not tested``
+    description; ``<prefix>_<claim>``, ``_low``, ``_high``), its seeds (``_seeds``, as
+    :func:`glue_claims` does for a tested claim) and as its verdict ``not tested``
     with the reason: the seeds it would need, or the precondition its experiment failed
     (the plan's ``why``). Returns the claims' names."""
     from .analysis import t_interval
@@ -162,7 +163,7 @@ def glue_untested(prefix: str, found: Mapping[str, Mapping[str, Any]],
         reason = (f"it would need {need} seeds, the profile gives {r.seeds}"
                   if why == "cannot be powered" else why)
         glue_values(prefix, {r.claim: float(values.mean()), f"{r.claim}_low": low,
-                             f"{r.claim}_high": high,
+                             f"{r.claim}_high": high, f"{r.claim}_seeds": len(values),
                              f"{r.claim}_verdict": f"not tested ({reason})"})
         names.append(r.claim)
     return names

@@ -111,3 +111,30 @@ def test_each_inline_script_of_a_page_is_written_once() -> None:
     kept = unique_scripts(scripts)
     assert [(s.filename, s.attributes.get("body")) for s in kept] == [
         ("_static/a.js", None), (None, "const X = 1"), (None, "const Y = 2")]
+
+
+def test_an_untested_claim_glues_every_value_its_page_quotes(monkeypatch) -> None:
+    """A claim the plan leaves out (it cannot be powered, or its experiment cannot show it)
+    still has every number its page's prose quotes: the sentence stays, the verdict says why."""
+    import json
+    import re
+    from pathlib import Path
+
+    from tlkit.power import plan
+
+    glued: dict[str, object] = {}
+    monkeypatch.setattr(pages, "glue_values",
+                        lambda prefix, values: glued.update(
+                            {f"{prefix}_{k}": v for k, v in values.items()}))
+    names = list(lt.CLAIM_CONDITIONS)
+    table = plan({k: 0.01 for k in names}, {k: 0.03 for k in names}, {k: 4 for k in names},
+                 untestable={k: "precondition failed: headroom" for k in names})
+    rng = np.random.default_rng(0)
+    found = {k: dict(values=pd.Series(rng.normal(0, 0.01, 4))) for k in names}
+    assert pages.glue_untested("lt", found, table) == names
+    assert glued["lt_boost_verdict"] == "not tested (precondition failed: headroom)"
+    nb = json.loads(Path("notebooks/01_layer_transfer.ipynb").read_text())
+    prose = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    claim = "|".join(sorted(names, key=len, reverse=True))
+    quoted = set(re.findall(rf"`(lt_(?:{claim})(?:_(?:low|high|verdict|seeds))?)[:`]", prose))
+    assert quoted and quoted <= set(glued), sorted(quoted - set(glued))
