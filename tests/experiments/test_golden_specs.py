@@ -18,22 +18,22 @@ from tlkit.experiments import NOTEBOOKS, experiment
 #: notebook/profile -> (runs listed, distinct runs, hash of keys and tags in order)
 GOLDEN = {
     "00_quickstart/smoke": (6, 6, "2d6f898856996fe3"),
-    "00_quickstart/quick": (48, 48, "fe9863ff4a347707"),
+    "00_quickstart/quick": (48, 48, "03fa68832c948d62"),
     "00_quickstart/full": (45, 45, "8d7d5ade5907ac24"),
     "01_layer_transfer/smoke": (90, 86, "47990c1726c5a307"),
-    "01_layer_transfer/quick": (389, 369, "08ac60ed36be5118"),
+    "01_layer_transfer/quick": (327, 315, "3c0f26105345068a"),
     "01_layer_transfer/full": (1045, 895, "0ab915516cb6588c"),
     "02_small_targets/smoke": (88, 88, "dc3b00e928d62370"),
-    "02_small_targets/quick": (620, 620, "ad54041e6911bbf3"),
+    "02_small_targets/quick": (620, 620, "ea30892eca486c81"),
     "02_small_targets/full": (1920, 1920, "fe49f10b16d42e94"),
     "03_pretrained/smoke": (68, 68, "6030f0e1045796b6"),
-    "03_pretrained/quick": (234, 234, "724164362c570a8f"),
+    "03_pretrained/quick": (234, 234, "b496c40b0b5d29e1"),
     "03_pretrained/full": (1080, 1080, "efd7c99d73ae177a"),
     "04_hyperparameters/smoke": (56, 56, "bcea7cd35f6ea4d1"),
-    "04_hyperparameters/quick": (156, 156, "fed86266bcd7a0ba"),
+    "04_hyperparameters/quick": (156, 156, "2169ac727472ef03"),
     "04_hyperparameters/full": (360, 360, "d38122530c0a6afe"),
     "90_recipes/smoke": (54, 54, "6810cdf5909c6630"),
-    "90_recipes/quick": (216, 216, "83e44e9eecb2fb92"),
+    "90_recipes/quick": (216, 216, "a53318f8e4ea433d"),
     "90_recipes/full": (172, 172, "f125a8cb523a3259"),
 }
 
