@@ -139,8 +139,8 @@ def plan_table(plan: pd.DataFrame) -> pd.DataFrame:
         "detectable": [_fixed(x, 4) for x in plan["planned_mde"]],
         "seeds needed": [str(int(x)) if math.isfinite(x) else "more than 1000"
                          for x in plan["seeds_needed"]],
-        "tested": ["yes" if x else f"no: {why or 'cannot be powered'}" for x, why in
-                   zip(plan["powered"], plan.get("why", [""] * len(plan)), strict=True)]})
+        "tested": ["yes" if x else f"no: {why}" for x, why in
+                   zip(plan["powered"], plan["why"], strict=True)]})
 
 
 def glue_untested(prefix: str, found: Mapping[str, Mapping[str, Any]],

@@ -150,8 +150,9 @@ def distance_table(params: Mapping[str, Any], *, store: Any = None,
     return out.sort_values(["axis", "otdd_pixels"]).reset_index(drop=True)
 
 
-def split_distances(params: Mapping[str, Any]) -> pd.DataFrame:
-    """OTDD (pixel space) between half A and half B of every protocol split: is "far" far?"""
+def split_distances(params: Mapping[str, Any], seed: int = 0) -> pd.DataFrame:
+    """OTDD (pixel space) between half A and half B of every protocol split: is "far" far?
+    ``seed``: of the stratified subsample each distance is measured on (the page's is 0)."""
     s = settings(PROFILES, params)
     pairs = []
     for split in splits(params):
@@ -162,5 +163,5 @@ def split_distances(params: Mapping[str, Any]) -> pd.DataFrame:
         pairs.append(DistancePair(source_spec(params, split, "a", 0).data,
                                   target_spec(params, split, 0).data,
                                   (pixel_space(s["feature_size"]),), labels))
-    out = _distances(pairs, model_spec(params), s["distance_samples"])
+    out = _distances(pairs, model_spec(params), s["distance_samples"], seed=seed)
     return out[["split", "kind", "group", "a", "b", "otdd_pixels"]]

@@ -50,20 +50,14 @@ HEADROOM_ERROR = (1 - YOSINSKI_BASE_B) / 2
 
 
 def distance_draws(params: Mapping[str, Any], draws: int = DISTANCE_DRAWS) -> pd.DataFrame:
-    """The pixel OTDD between half A and half B of every split on ``draws`` subsamples (seeds
-    1 to ``draws``): columns ``split, draw, otdd_pixels``. Cached in the results folder."""
-    from ...measures.pairs import DistancePair, pair_distances
-    from ..profile import settings
-    from .axis import pixel_space
-    from .design import PROFILES, model_spec, source_spec, splits, target_spec
+    """The pixel OTDD between half A and half B of every split
+    (:func:`~.axis.split_distances`) on ``draws`` further subsamples (seeds 1 to ``draws``):
+    columns ``split, draw, otdd_pixels``. Cached in the results folder."""
+    from .axis import split_distances
 
-    s = settings(PROFILES, params)
-    pairs = [DistancePair(source_spec(params, x, "a", 0).data, target_spec(params, x, 0).data,
-                          (pixel_space(s["feature_size"]),), dict(split=x.name))
-             for x in splits(params)]
-    frames = [pair_distances(pairs, model_spec(params), s["distance_samples"], seed=k)
-              .assign(draw=k) for k in range(1, draws + 1)]
-    return pd.concat(frames, ignore_index=True)[["split", "draw", "otdd_pixels"]]
+    return pd.concat([split_distances(params, seed=k).assign(draw=k)
+                      for k in range(1, draws + 1)],
+                     ignore_index=True)[["split", "draw", "otdd_pixels"]]
 
 
 def far_is_far(draws: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> pd.DataFrame:
@@ -88,7 +82,7 @@ def preconditions(params: Mapping[str, Any], draws: int = DISTANCE_DRAWS) -> pd.
     from .design import design_settings
 
     s = design_settings(params)
-    published = PUBLISHED
+    published = PUBLISHED  # the sizes each threshold is stated against
     rows = []
     for r in far_is_far(distance_draws(params, draws), s["pairs"]).itertuples(index=False):
         rows.append(dict(
@@ -123,7 +117,7 @@ def untestable(table: pd.DataFrame) -> dict[str, str]:
     :func:`preconditions` failed), each with the reason."""
     out: dict[str, str] = {}
     for r in table.itertuples(index=False):
-        if r.holds is not None and not pd.isna(r.holds) and not bool(r.holds):
+        if pd.notna(r.holds) and not r.holds:
             for claim in str(r.claims).split(", "):
                 out.setdefault(claim, f"precondition failed: {r.precondition}")
     return out

@@ -173,16 +173,31 @@ def repair(df: pd.DataFrame, split: str, depth: int | pd.Series) -> pd.Series:
     return pd.Series(values, dtype=float).dropna().sort_index().rename_axis("seed")
 
 
-def top_layer_drop(df: pd.DataFrame, near: str, far: str) -> tuple[int, pd.Series]:
+def _top_ratios(df: pd.DataFrame, condition: str, splits: Sequence[str]) -> tuple[int, dict]:
+    """The deepest AnB depth run on ``splits`` and, per split, ``condition``'s test accuracy
+    there over baseB's (same split and seed; none where baseB classified nothing right)."""
+    p = _protocol(df)
+    anb = p[(p["condition"] == "AnB") & p["split"].isin(splits)]
+    top = int(anb["layers"].max())
+    base = p[p["condition"] == "baseB"].drop_duplicates(["split", "seed"])
+    runs = p[(p["condition"] == condition) & (p["layers"] == top)]
+    out = {}
+    for split in splits:
+        b = base[base["split"] == split].set_index("seed")["test_acc"]
+        x = runs[runs["split"] == split].set_index("seed")["test_acc"]
+        out[split] = (x / b.where(b > 0).reindex(x.index)).dropna().sort_index()
+    return top, out
+
+
+def top_layer_drop(df: pd.DataFrame, near: str, far: str,
+                   condition: str = "AnB") -> tuple[int, pd.Series]:
     """The deepest frozen depth run and, per seed, AnB/baseB on ``near`` minus AnB/baseB on
     ``far`` there: how much more accuracy relative to baseB the far source loses (Yosinski
     et al.: 0.87 against 0.54-0.61, a difference of 0.26 to 0.33). A difference of ratios, not
-    a ratio of drops, which is unstable when the near drop is small."""
-    rel = relative_to_base(df)
-    anb = rel[rel["condition"] == "AnB"]
-    top = int(anb.loc[anb["split"].isin([near, far]), "layers"].max())
-    x = anb[(anb["split"] == near) & (anb["layers"] == top)].set_index("seed")["relative"]
-    y = anb[(anb["split"] == far) & (anb["layers"] == top)].set_index("seed")["relative"]
+    a ratio of drops, which is unstable when the near drop is small. ``condition``
+    :data:`TARGET_BN` reads the same runs with B's batch-norm statistics."""
+    top, ratio = _top_ratios(df, condition, (near, far))
+    x, y = ratio[near], ratio[far]
     both = x.index.intersection(y.index)
     return top, (x.loc[both] - y.loc[both]).sort_index()
 
@@ -195,34 +210,24 @@ def boost(df: pd.DataFrame, split: str) -> pd.Series:
 
 
 def batchnorm_both_ways(df: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> pd.DataFrame:
-    """The top-layer drop of every (near, far) pair with the frozen layers' batch-norm
-    statistics kept from the source (AnB, as Yosinski et al.) and recomputed on B
-    (:data:`TARGET_BN`): per pair and statistics, the mean over seeds of the paired
-    difference of AnB/baseB near minus far, its 95% Student-t interval (not adjusted: a
-    description of how much the claim depends on the statistics, not a claim) and the seeds.
-    Columns ``pair, statistics, near, far, drop, low, high, seeds``."""
+    """The top-layer drop (:func:`top_layer_drop`) of every (near, far) pair with the frozen
+    layers' batch-norm statistics kept from the source (AnB, as Yosinski et al.) and
+    recomputed on B (:data:`TARGET_BN`): per pair and statistics, the mean AnB/baseB of each
+    split, the mean over seeds of the paired difference, its 95% Student-t interval (not
+    adjusted: a description of how much the claim depends on the statistics, not a claim)
+    and the seeds. Columns ``pair, statistics, near, far, drop, low, high, seeds``."""
     from ...analysis import t_interval
 
-    p = _protocol(df)
-    base = p[p["condition"] == "baseB"].drop_duplicates(["split", "seed"]).set_index(
-        ["split", "seed"])["test_acc"]
-    anb = p[p["condition"] == "AnB"]
-    top = int(anb["layers"].max())
     rows = []
     for near, far in pairs:
         for statistics, condition in (("the source's", "AnB"), ("recomputed on B", TARGET_BN)):
-            runs = p[(p["condition"] == condition) & (p["layers"] == top)]
-
-            def ratio(split: str, runs: pd.DataFrame = runs) -> pd.Series:
-                part = runs[runs["split"] == split].set_index("seed")["test_acc"]
-                return part / base.loc[split].reindex(part.index)
-
-            d = (ratio(near) - ratio(far)).dropna()
+            _, ratio = _top_ratios(df, condition, (near, far))
+            _, d = top_layer_drop(df, near, far, condition)
             if len(d) < 2:
                 continue
             low, high = t_interval(d, 0.95)
-            rows.append(dict(pair=f"{near} - {far}", statistics=statistics, near=float(
-                ratio(near).mean()), far=float(ratio(far).mean()), drop=float(d.mean()),
-                low=low, high=high, seeds=len(d)))
+            rows.append(dict(pair=f"{near} - {far}", statistics=statistics,
+                             near=float(ratio[near].mean()), far=float(ratio[far].mean()),
+                             drop=float(d.mean()), low=low, high=high, seeds=len(d)))
     return pd.DataFrame(rows, columns=["pair", "statistics", "near", "far", "drop", "low",
                                        "high", "seeds"])
