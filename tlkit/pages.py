@@ -145,27 +145,36 @@ def plan_table(plan: pd.DataFrame) -> pd.DataFrame:
 
 def glue_untested(prefix: str, found: Mapping[str, Mapping[str, Any]],
                   plan: pd.DataFrame) -> list[str]:
-    """For each claim the ``plan`` leaves untested: glue its mean and 95% interval (a
-    description; ``<prefix>_<claim>``, ``_low``, ``_high``), its seeds (``_seeds``, as
-    :func:`glue_claims` does for a tested claim) and as its verdict ``not tested``
-    with the reason: the seeds it would need, or the precondition its experiment failed
-    (the plan's ``why``). Returns the claims' names."""
+    """For each claim the ``plan`` leaves untested, :func:`glue_left_out` with the reason:
+    the seeds it would need, or the precondition its experiment failed (the plan's ``why``).
+    Returns the claims' names."""
+    reasons = {}
+    for r in plan[~plan["powered"].astype(bool)].itertuples(index=False):
+        need = f"{int(r.seeds_needed)}" if math.isfinite(r.seeds_needed) else "over 1000"
+        why = getattr(r, "why", "") or "cannot be powered"
+        reasons[r.claim] = (f"it would need {need} seeds, the profile gives {r.seeds}"
+                            if why == "cannot be powered" else why)
+    return glue_left_out(prefix, found, reasons)
+
+
+def glue_left_out(prefix: str, found: Mapping[str, Mapping[str, Any]],
+                  reasons: Mapping[str, str]) -> list[str]:
+    """For each claim of ``reasons`` (a claim name and why it leaves the family) that
+    ``found`` measured: glue its mean and 95% interval (a description; ``<prefix>_<claim>``,
+    ``_low``, ``_high``), its seeds (``_seeds``, as :func:`glue_claims` does for a tested
+    claim) and as its verdict ``not tested (<reason>)``. Returns the claims' names."""
     from .analysis import t_interval
 
     names = []
-    for r in plan[~plan["powered"].astype(bool)].itertuples(index=False):
-        if r.claim not in found:
+    for claim, why in reasons.items():
+        if claim not in found:
             continue
-        values = pd.Series(found[r.claim]["values"], dtype=float).dropna()
+        values = pd.Series(found[claim]["values"], dtype=float).dropna()
         low, high = t_interval(values, 0.95)
-        need = f"{int(r.seeds_needed)}" if math.isfinite(r.seeds_needed) else "over 1000"
-        why = getattr(r, "why", "") or "cannot be powered"
-        reason = (f"it would need {need} seeds, the profile gives {r.seeds}"
-                  if why == "cannot be powered" else why)
-        glue_values(prefix, {r.claim: float(values.mean()), f"{r.claim}_low": low,
-                             f"{r.claim}_high": high, f"{r.claim}_seeds": len(values),
-                             f"{r.claim}_verdict": f"not tested ({reason})"})
-        names.append(r.claim)
+        glue_values(prefix, {claim: float(values.mean()), f"{claim}_low": low,
+                             f"{claim}_high": high, f"{claim}_seeds": len(values),
+                             f"{claim}_verdict": f"not tested ({why})"})
+        names.append(claim)
     return names
 
 

@@ -106,6 +106,7 @@ PT_METHODS = ("scratch (cnn8)", "scratch (EfficientNet)", "linear probe", "fine-
 PRETRAINED = {
     "sizes": [1], "seeds": 2, "steps": 4, "min_epochs": 1, "batch_size": 16, "validation": 1,
     "imagenet_size": 32, "distance_samples": 100, "layer_transfer": LAYERS,
+    "plateau": {"seeds": 1, "validation": 1},
     "search": {"size": 1, "seeds": 2, "grid": {m: [0.02] for m in PT_METHODS}},
 }
 GRID = {"lr_ratio": [1.0, 0.1], "momentum": [0.9],

@@ -60,8 +60,10 @@ def test_a_setting_is_what_the_run_does():
 
 
 def test_the_default_is_the_pretrained_chapters_own_fine_tuning_run():
-    """Same spec, same key: the page tunes around that chapter's runs and shares them."""
-    pts = settings(pt.PROFILES, QUICK)
+    """Same spec, same key: the page tunes around that chapter's runs (with the overrides of
+    its profile's ``pretrained``) and shares them."""
+    pts = settings(pt.PROFILES, hp.pretrained_params(QUICK))
+    assert pts["steps"] == 25 < settings(pt.PROFILES, QUICK)["steps"]
     for cell in hp.cells(QUICK):
         run = hp.run_spec(QUICK, cell, hp.default_setting(S, cell.arch), 1, RATES)
         glyph = [cell.source] if cell.source.kind == "glyphs" else []

@@ -25,11 +25,14 @@ def test_every_target_size_and_seed_runs_every_method_and_source(profile):
 
     s = settings(pt.PROFILES, params)
     small = [n for n in pt.sizes_of(s) if n is not None and n < s["size_boundary"]]
-    per_cell = len(pt.METHODS) + len(sources) - 1  # the ImageNet source's runs are METHODS
-    expected = len(targets) * s["seeds"] * (len(s["sizes"]) * per_cell - len(s["small_only"])
+    run = pt.methods_run(s)
+    per_cell = len(run) + len(sources) - 1  # the ImageNet source's runs are its methods
+    small_only = [m for m in s["small_only"] if m in run]
+    expected = len(targets) * s["seeds"] * (len(s["sizes"]) * per_cell - len(small_only)
                                             * (len(s["sizes"]) - len(small)))
+    assert {x.tag_dict["method"] for x in specs} - {"fine-tune"} == set(run) - {"fine-tune"}
     assert len(specs) == expected == len({x.key() for x in specs})
-    for method in s["small_only"]:
+    for method in small_only:
         assert {x.data.n_per_class for x in specs if x.tag_dict["method"] == method} == set(small)
     for x in specs:
         t = x.tag_dict
@@ -45,8 +48,20 @@ def test_every_target_size_and_seed_runs_every_method_and_source(profile):
         assert x.data.subsample_seed == x.seed
 
 
+def test_the_quick_profile_runs_only_what_reaches_its_plateau_on_two_cores():
+    from tlkit.experiments import settings
+
+    s = settings(pt.PROFILES, {"profile": "quick"})
+    assert pt.methods_run(s) == ("scratch (cnn8)", "linear probe", "fine-tune top")
+    assert s["steps"] >= 300 and s["min_epochs"] >= 15
+    with pytest.raises(ValueError, match="cnn8"):
+        pt.check_params({"profile": "quick", "scratch": ["efficientnet_lite0"]})
+    with pytest.raises(ValueError, match="unknown methods"):
+        pt.check_params({"profile": "quick", "imagenet_methods": ["fine-tune all"]})
+
+
 def test_the_methods_freeze_what_they_say():
-    specs = pt.specs({"profile": "quick"})
+    specs = pt.specs({"profile": "smoke"})
     frozen = {x.tag_dict["method"]: x.transfer.frozen for x in specs
               if x.tag_dict["kind"] == "imagenet"}
     assert frozen == {"linear probe": 9, "fine-tune top": 7, "fine-tune": 0, "L2-SP": 0}
@@ -73,8 +88,8 @@ def test_search_runs_every_rate_of_every_grid_key_on_validation_only():
 
     s = settings(pt.PROFILES, params)
     search = pt.search_specs(params)
-    grid = s["search"]["grid"]
-    assert set(grid) == set(pt.RATE_KEYS)
+    grid = {k: v for k, v in s["search"]["grid"].items() if k in pt.keys_run(s)}
+    assert set(grid) == set(pt.keys_run(s)) and set(s["search"]["grid"]) == set(pt.RATE_KEYS)
     assert len(search) == sum(len(v) for v in grid.values()) * s["search"]["seeds"]
     for key, rates in grid.items():
         tested = {x.train.lr for x in search if x.tag_dict["lr_choice"] == key}
@@ -244,3 +259,47 @@ def test_the_smoke_run_is_cached_and_scores_every_fine_tuning_run(smoke_results)
     glyph = scores[scores["kind"] == "glyphs"]
     assert glyph[["otdd", "similarity"]].notna().all().all()
     assert scores.loc[scores["kind"] == "imagenet", "otdd"].isna().all()
+
+
+def test_a_method_still_learning_is_not_at_its_plateau_and_its_claims_leave_the_family():
+    """Twice the training gaining more than PLATEAU_GAIN of validation accuracy (on the mean
+    over seeds) fails the check; the test split is never read."""
+    rows = []
+    for seed in (1000, 1001):
+        for method, gain in (("scratch (cnn8)", 0.05), ("linear probe", 0.0),
+                             ("fine-tune top", 0.01), ("fine-tune (glyph source)", -0.01)):
+            for length in (1, 2):
+                rows.append(dict(lr_choice=method, check_size="search", seed=seed,
+                                 length=length, epochs=10 * length,
+                                 val_acc=0.5 + gain * (length - 1), test_acc=0.0))
+    check = pt.plateau(pd.DataFrame(rows))
+    reached = dict(zip(check["method"], check["reached"], strict=True))
+    assert reached == {"scratch (cnn8)": False, "linear probe": True, "fine-tune top": True,
+                       "fine-tune (glyph source)": True}
+    assert check.set_index("method").loc["scratch (cnn8)", "gain"] == pytest.approx(0.05)
+    found = {"imagenet_vs_cnn8": dict(lines=(pt.CHOSEN, "scratch (cnn8)")),
+             "ft_vs_probe_all": dict(lines=("fine-tune top", "linear probe"))}
+    barred = pt.unconverged(found, check)
+    assert list(barred) == ["imagenet_vs_cnn8"] and "scratch (cnn8)" in barred[
+        "imagenet_vs_cnn8"]
+    with pytest.raises(ValueError, match="validation"):
+        pt.plateau(pd.DataFrame(rows).drop(columns="val_acc"))
+
+
+def test_the_plateau_check_runs_each_method_at_its_rate_and_at_twice_its_length():
+    params = {"profile": "quick"}
+    rates = {k: 0.03 for k in pt.RATE_KEYS}
+    runs = pt.plateau_specs(params, rates)
+    from tlkit.experiments import settings
+
+    s = settings(pt.PROFILES, params)
+    assert {r.tag_dict["lr_choice"] for r in runs} == set(pt.keys_run(s))
+    by = {}
+    for r in runs:
+        t = r.tag_dict
+        by.setdefault((t["lr_choice"], t["check_size"], r.seed), {})[t["length"]] = r
+        assert r.data.validation == s["plateau"]["validation"]
+        assert r.seed >= SEARCH_SEEDS_FROM
+    for pair in by.values():
+        assert pair[2].train.epochs == 2 * pair[1].train.epochs
+        assert pair[2].train.lr == pair[1].train.lr

@@ -124,10 +124,11 @@ class Cell:
 def pretrained_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters of the pretrained chapter whose sources, targets and recipe this page
     tunes (the same profile and ``first_seed``, with the ``pretrained`` overrides of this
-    page's, if any)."""
+    page's profile and then of its parameters, if any)."""
     pilot = {"first_seed": params["first_seed"]} if params.get("first_seed") else {}
-    return {"profile": params.get("profile", "quick"), **pilot,
-            **(params.get("pretrained") or {})}
+    profile = params.get("profile", "quick")
+    own = PROFILES[profile].get("pretrained") if profile in PROFILES else None
+    return {"profile": profile, **pilot, **(own or {}), **(params.get("pretrained") or {})}
 
 
 def cells(params: Mapping[str, Any]) -> list[Cell]:

@@ -7,6 +7,8 @@ small targets, at sizes from one example per class to the whole split.
 
 - :mod:`.design`: targets, sources, methods, the learning-rate search and the specs (profiles in
   ``profiles/pretrained.yaml``);
+- :mod:`.convergence`: whether each method reached its plateau (twice the training, on
+  selection seeds);
 - :mod:`.selection`: transferability scores of every (source, target) pair, and how well each
   ranks the sources against the measured fine-tuning accuracy;
 - :mod:`.claims`: learning curves, gains and the page's claims.
@@ -16,6 +18,7 @@ from ..experiment import Experiment, Stage
 from ..small_targets.curves import size_label
 from .claims import (
     CHOSEN,
+    METHOD_CLAIMS,
     chosen_methods,
     claims,
     curves,
@@ -23,8 +26,11 @@ from .claims import (
     gain_tests,
     gains,
     line_of,
+    not_run,
+    unconverged,
     with_chosen,
 )
+from .convergence import PLATEAU_GAIN, plateau, plateau_specs
 from .design import (
     GLYPH_FINE_TUNE,
     IMAGENET,
@@ -39,7 +45,9 @@ from .design import (
     chosen_rates,
     cnn_model,
     imagenet_model,
+    keys_run,
     layer_params,
+    methods_run,
     rate_key,
     run_specs,
     sample_specs,
@@ -65,9 +73,11 @@ __all__ = [
     "EXPERIMENT",
     "GLYPH_FINE_TUNE", "IMAGENET", "IMAGENET_METHODS", "METHODS", "PROFILES", "RATE_KEYS",
     "SCRATCH", "Source", "Target", "check_params", "chosen_rates", "cnn_model", "imagenet_model",
-    "layer_params", "rate_key", "run_specs", "sample_specs", "search_specs", "sizes_of",
+    "layer_params", "keys_run", "methods_run", "PLATEAU_GAIN", "plateau", "plateau_specs",
+    "rate_key", "run_specs", "sample_specs", "search_specs", "sizes_of",
     "source_run", "sources", "specs", "targets", "size_label", "claims", "curves", "effects",
-    "gain_tests", "gains", "line_of", "CHOSEN", "chosen_methods", "with_chosen",
+    "gain_tests", "gains", "line_of", "CHOSEN", "METHOD_CLAIMS", "not_run", "unconverged",
+    "chosen_methods", "with_chosen",
     "selection_runs", "SCORES", "TLLIB_WEIGHTED_TAU", "agreement_claims",
     "bootstrap_agreement", "rank_agreement", "score_table", "source_network",
 ]
@@ -80,11 +90,13 @@ def rates_of(done) -> dict[str, float]:
     return chosen_rates(results.frame(done["search"]))
 
 
-#: The pretrained experiment: the learning-rate search, then every run at the rates it chose
-#: (listed before the search with each grid's first rate as a stand-in).
+#: The pretrained experiment: the learning-rate search, the plateau check at the chosen rates,
+#: then every run at those rates (listed before the search with each grid's first rate as a
+#: stand-in).
 EXPERIMENT = Experiment(
     "pretrained", "03_pretrained", __name__,
     stages=(Stage("search", lambda params, done: search_specs(params), search_specs,
                   pinned=False),
+            Stage("plateau", lambda params, done: plateau_specs(params, rates_of(done))),
             Stage("runs", lambda params, done: specs(params, rates_of(done)), specs)),
     links={"layer_transfer": "01_layer_transfer"})

@@ -15,10 +15,10 @@ import pandas as pd
 
 from ...analysis import mean_claim, paired_tests
 from ..small_targets.curves import add_sizes
-from .design import IMAGENET, IMAGENET_METHODS, SCRATCH
+from .design import GLYPH_FINE_TUNE, IMAGENET, IMAGENET_METHODS, SCRATCH
 
-__all__ = ["CHOSEN", "line_of", "curves", "chosen_methods", "with_chosen", "gains", "gain_tests",
-           "effects", "claims"]
+__all__ = ["CHOSEN", "METHOD_CLAIMS", "line_of", "curves", "chosen_methods", "with_chosen",
+           "gains", "gain_tests", "effects", "claims", "not_run", "unconverged"]
 
 #: The line of the ImageNet method chosen on validation, per target and size.
 CHOSEN = "ImageNet, method chosen on validation"
@@ -127,13 +127,17 @@ def effects(df: pd.DataFrame, size_boundary: float, near_source: str | None
     * ``l2sp_vs_ft``: ImageNet L2-SP minus ImageNet fine-tuning, small sizes (positive; Li et
       al., 2018);
     * ``ft_vs_probe_all``: ImageNet fine-tuning minus the linear probe with the whole split,
-      over every target (positive: the ImageNet features need adapting to these targets).
+      over every target (positive: the ImageNet features need adapting to these targets); where
+      the profile does not fine-tune every layer, fine-tuning the top stands for it.
+
+    A claim whose lines the profile does not run is left out (:func:`not_run` names it).
     """
     t = with_chosen(curves(df))
     order = t.sort_values("per_class")[["size", "per_class"]].drop_duplicates()
     small = [s for s, n in order.itertuples(index=False) if n < size_boundary and s != "all"]
     first = t["target"].iloc[0] if len(t) else ""
-    ft = "fine-tune"
+    lines = set(t["line"])
+    ft = "fine-tune" if "fine-tune" in lines else "fine-tune top"
     found: dict[str, dict[str, Any]] = {
         "imagenet_vs_same_arch": dict(
             values=_per_seed(t, CHOSEN, SCRATCH["efficientnet_lite0"], sizes=small),
@@ -143,10 +147,10 @@ def effects(df: pd.DataFrame, size_boundary: float, near_source: str | None
             values=_per_seed(t, CHOSEN, SCRATCH["cnn8"], sizes=small),
             description="ImageNet (chosen on validation) - cnn8 scratch, small sizes, "
                         "all targets"),
-        "l2sp_vs_ft": dict(values=_per_seed(t, "L2-SP", ft, sizes=small),
+        "l2sp_vs_ft": dict(values=_per_seed(t, "L2-SP", "fine-tune", sizes=small),
                            description="ImageNet L2-SP - fine-tune, small sizes, all targets"),
         "ft_vs_probe_all": dict(values=_per_seed(t, ft, "linear probe", sizes=["all"]),
-                                description="ImageNet fine-tune - linear probe, all, "
+                                description=f"ImageNet {ft} - linear probe, all, "
                                             "all targets"),
     }
     if near_source is not None:
@@ -155,10 +159,57 @@ def effects(df: pd.DataFrame, size_boundary: float, near_source: str | None
                              targets=[first]),
             description=f"fine-tune from {near_source} - ImageNet (chosen on validation), "
                         f"{first}, small sizes")
+    near = line_of("fine-tune", "glyphs", near_source or "")
+    for k, e in found.items():
+        e["lines"] = tuple(x.replace("{ft}", ft).replace("{near}", near)
+                           for x in METHOD_CLAIMS[k])
+    found = {k: e for k, e in found.items() if all(
+        line in lines or line == CHOSEN for line in e["lines"])}
     for e in found.values():
         e.update(sign=1, published=0.0)
-    glue = dict(small_sizes=", ".join(small), imagenet=IMAGENET)
+    glue = dict(small_sizes=", ".join(small), imagenet=IMAGENET, adapted=ft)
     return found, glue
+
+
+#: Per method claim: the lines it compares (``{near}`` is the near glyph source's line, ``{ft}``
+#: fine-tuning, or fine-tuning the top where the profile does not fine-tune every layer).
+METHOD_CLAIMS: Mapping[str, tuple[str, str]] = {
+    "imagenet_vs_same_arch": (CHOSEN, SCRATCH["efficientnet_lite0"]),
+    "imagenet_vs_cnn8": (CHOSEN, SCRATCH["cnn8"]),
+    "l2sp_vs_ft": ("L2-SP", "fine-tune"),
+    "ft_vs_probe_all": ("{ft}", "linear probe"),
+    "near_vs_imagenet": ("{near}", CHOSEN),
+}
+
+
+def not_run(found: Mapping[str, Any]) -> list[str]:
+    """The method claims (:data:`METHOD_CLAIMS`) that :func:`effects` left out: the profile
+    does not run a line they compare."""
+    return [c for c in METHOD_CLAIMS if c not in found]
+
+
+def unconverged(found: Mapping[str, Any], check: pd.DataFrame) -> dict[str, str]:
+    """The claims of ``found`` that compare a method which did not reach its plateau
+    (:func:`~.convergence.plateau`), each with the reason; they leave the family before any
+    verdict. "ImageNet" (the method chosen on validation) needs every ImageNet method run;
+    a glyph source, fine-tuning from it."""
+    failed = check[~check["reached"].astype(bool)]
+    bad = {str(m): f"{m} gained {g:+.3f} from twice the training ({size})"
+           for m, g, size in zip(failed["method"], failed["gain"], failed["size"], strict=True)}
+    out = {}
+    for claim, e in found.items():
+        needs = []
+        for line in e["lines"]:
+            if line == CHOSEN:
+                needs += [m for m in IMAGENET_METHODS if m in set(check["method"])]
+            elif line.startswith("fine-tune from "):
+                needs.append(GLYPH_FINE_TUNE)
+            else:
+                needs.append(line)
+        reasons = [bad[m] for m in dict.fromkeys(needs) if m in bad]
+        if reasons:
+            out[claim] = "not at its plateau: " + "; ".join(reasons)
+    return out
 
 
 def claims(found: Mapping[str, Mapping[str, Any]]) -> list[Any]:

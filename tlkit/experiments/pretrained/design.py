@@ -11,7 +11,9 @@ Profiles: ``tlkit/experiments/profiles/pretrained.yaml``. Every small target is 
   the very run of that chapter), fine-tuned.
 
 Each method's learning rate is chosen on validation data (:func:`search_specs`,
-:func:`chosen_rates`), never on test accuracy.
+:func:`chosen_rates`), never on test accuracy. A profile may run fewer of these
+(``imagenet_methods``, ``scratch``): a method whose runs cannot reach their validation plateau
+within the profile's budget is left out rather than reported half-trained (:func:`methods_run`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ __all__ = ["PROFILES", "METHODS", "IMAGENET", "IMAGENET_METHODS", "SCRATCH", "Ta
            "Source", "GLYPH_FINE_TUNE", "RATE_KEYS", "rate_key", "targets", "sources",
            "sizes_of", "check_params", "imagenet_model", "cnn_model", "source_run",
            "run_specs", "search_specs", "chosen_rates", "specs", "layer_params",
-           "sample_specs"]
+           "sample_specs", "methods_run", "keys_run"]
 
 PROFILES = load_profiles("pretrained")
 
@@ -49,6 +51,18 @@ METHODS = (*SCRATCH.values(), *IMAGENET_METHODS)
 GLYPH_FINE_TUNE = "fine-tune (glyph source)"
 #: Every key of the search grid: one learning rate per method and architecture.
 RATE_KEYS = (*METHODS, GLYPH_FINE_TUNE)
+
+
+def methods_run(s: Mapping[str, Any]) -> tuple[str, ...]:
+    """The methods of :data:`METHODS` the profile runs, in page order: its ``scratch``
+    architectures and its ``imagenet_methods``."""
+    scratch = [SCRATCH[a] for a in SCRATCH if a in s["scratch"]]
+    return (*scratch, *(m for m in IMAGENET_METHODS if m in s["imagenet_methods"]))
+
+
+def keys_run(s: Mapping[str, Any]) -> tuple[str, ...]:
+    """The search-grid keys (:data:`RATE_KEYS`) whose rates the profile's runs use."""
+    return (*methods_run(s), GLYPH_FINE_TUNE)
 
 
 def rate_key(tags: Mapping[str, Any]) -> str:
@@ -137,22 +151,38 @@ def check_params(params: Mapping[str, Any]) -> None:
                          f"by 32), got {s['imagenet_size']}")
     positive_int("validation", s["validation"], 1, why="learning rates are chosen on it")
     positive_int("top_frozen", s["top_frozen"], 1)
-    unknown = [m for m in s["small_only"] if m not in IMAGENET_METHODS]
-    if unknown:
-        raise ValueError(f"small_only names unknown methods {unknown}; valid: "
-                         f"{', '.join(IMAGENET_METHODS)}")
+    for key in ("small_only", "imagenet_methods"):
+        if not isinstance(s[key], list):
+            raise ValueError(f"{key} must be a list of methods, got {s[key]!r}")
+        unknown = [m for m in s[key] if m not in IMAGENET_METHODS]
+        if unknown:
+            raise ValueError(f"{key} names unknown methods {unknown}; valid: "
+                             f"{', '.join(IMAGENET_METHODS)}")
+    if not isinstance(s["scratch"], list) or "cnn8" not in s["scratch"] or any(
+            a not in SCRATCH for a in s["scratch"]):
+        raise ValueError(f"scratch must list the architectures trained from random weights, "
+                         f"cnn8 (every gain's baseline) among them, of {', '.join(SCRATCH)}; "
+                         f"got {s['scratch']!r}")
+    if not s["imagenet_methods"]:
+        raise ValueError("imagenet_methods must name at least one way of using the weights")
     if s["top_frozen"] >= 9:
         raise ValueError("top_frozen must leave a block to fine-tune: 1..8")
     number("alpha", s["alpha"])
     number("beta", s["beta"])
     number("size_boundary", s["size_boundary"], positive=True)
+    check = s["plateau"]
+    if not isinstance(check, Mapping) or sorted(check) != ["seeds", "validation"]:
+        raise ValueError(f"plateau must give seeds and validation, got {check!r}")
+    positive_int("plateau seeds", check["seeds"], 1)
+    positive_int("plateau validation", check["validation"], 1)
     search = s["search"]
     positive_int("search seeds", search["seeds"], 1)
     positive_int("search size", search["size"])
-    missing = [m for m in RATE_KEYS if m not in search["grid"]]
+    missing = [m for m in keys_run(s) if m not in search["grid"]]
     extra = [m for m in search["grid"] if m not in RATE_KEYS]
     if missing or extra:
-        raise ValueError(f"the search grid needs learning rates for exactly "
+        raise ValueError(f"the search grid needs learning rates for every method run "
+                         f"({', '.join(keys_run(s))}) and no other keys than "
                          f"{', '.join(RATE_KEYS)}; missing {missing}, unknown {extra}")
     for method, rates in search["grid"].items():
         if not isinstance(rates, list) or not rates:
@@ -165,6 +195,10 @@ def check_params(params: Mapping[str, Any]) -> None:
             raise ValueError(f"glyph source {g['name']!r}: unknown layer-transfer split "
                              f"{g['split']!r}; valid: {', '.join(sorted(splits))}")
     lt.check_params(layer_params(s))
+    first = targets(params)[0]
+    if min(pool_per_class(first)) - check["validation"] < search["size"]:
+        raise ValueError(f"plateau validation {check['validation']} leaves fewer than the "
+                         f"search size {search['size']} images in a class of {first.name!r}")
     for target in targets(params):
         smallest = min(pool_per_class(target)) - s["validation"]
         for n in [*sizes_of(s), search["size"]]:
@@ -199,21 +233,23 @@ def _transfer(s: Mapping[str, Any], method: str) -> TransferSpec:
 
 def run_specs(s: Mapping[str, Any], target: Target, n: int | None, seed: int,
               rates: Mapping[str, float], glyph_sources: list[Source]) -> list[RunSpec]:
-    """Every run of one target, size and seed, each method at its rate in ``rates`` (keys
-    :data:`RATE_KEYS`)."""
+    """Every run of one target, size and seed, each method the profile runs
+    (:func:`methods_run`) at its rate in ``rates`` (keys :data:`RATE_KEYS`)."""
     d = DataSpec(target.dataset, target.options, classes=target.classes, n_per_class=n,
                  subsample_seed=seed, validation=s["validation"])
     images = _images(s, target, n)
     tag = dict(target=target.name)
     out = []
     for arch, name in SCRATCH.items():
+        if arch not in s["scratch"]:
+            continue
         model = cnn_model(s) if arch == "cnn8" else imagenet_model(s, None)
         out.append(RunSpec(d, model, train_config(s, images, rates[name]),
                            transfer("scratch"), seed=seed)
                    .with_tags(source="none", kind="none", method=name, **tag))
     small = n is not None and n < s["size_boundary"]
     for method in IMAGENET_METHODS:
-        if method in s["small_only"] and not small:
+        if method not in s["imagenet_methods"] or (method in s["small_only"] and not small):
             continue
         out.append(RunSpec(d, imagenet_model(s), train_config(s, images, rates[method]),
                            _transfer(s, method), seed=seed)
@@ -235,13 +271,13 @@ def search_specs(params: Mapping[str, Any]) -> list[RunSpec]:
     search = s["search"]
     target = targets(params)[0]
     glyph = [src for src in sources(params) if src.kind == "glyphs"][:1]
-    grid = search["grid"]
+    grid = {k: v for k, v in search["grid"].items() if k in keys_run(s)}
     out = []
     for seed in search_seeds(search["seeds"]):
         for method, rates in grid.items():
             for lr in rates:
                 runs = run_specs(s, target, search["size"], seed,
-                                 {m: lr for m in grid}, glyph)
+                                 dict.fromkeys(grid, lr), glyph)
                 out += [r.with_tags(lr_choice=method) for r in runs
                         if rate_key(r.tag_dict) == method]
     return out

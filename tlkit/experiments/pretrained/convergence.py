@@ -1,0 +1,84 @@
+r"""Did each method reach its plateau? Every method run once more, twice as long.
+
+A baseline that stops while it is still learning makes every transfer method look better than
+it is. So, after the learning rates are chosen, each method the profile runs
+(:func:`~.design.keys_run`) trains again at its chosen rate for its recipe's length and for
+twice that length (twice the epochs, the cosine schedule stretched over them), on the first
+target at the search size and on the whole split, for the profile's ``plateau.seeds``
+selection seeds (from :data:`~tlkit.experiments.profile.SEARCH_SEEDS_FROM`, never reported)
+with ``plateau.validation`` images per class held out, more than the search's, so that the
+comparison is not lost in the noise of a few validation images.
+
+The check, fixed before any run: a method has **reached its plateau** at a size when doubling
+its training gains at most :data:`PLATEAU_GAIN` of validation accuracy, on the mean over seeds
+of the paired difference
+
+.. math:: g = \overline{\mathrm{acc}_{val}(2T) - \mathrm{acc}_{val}(T)} \le 0.02.
+
+Two points is about the smallest published effect the book tests (the layer-transfer boost,
+0.017) and below the differences between methods this chapter is about; a baseline that still
+gains that much from twice the training is not at its plateau. Test accuracy is not read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..profile import load_profiles, search_seeds, settings
+from .design import keys_run, rate_key, run_specs, sources, targets
+
+__all__ = ["PLATEAU_GAIN", "plateau_specs", "plateau"]
+
+#: The most validation accuracy that twice the training may add to a method at its plateau.
+PLATEAU_GAIN = 0.02
+
+PROFILES = load_profiles("pretrained")
+
+
+def plateau_specs(params: Mapping[str, Any], rates: Mapping[str, float]) -> list[Any]:
+    """The runs of the check: every method run at its chosen rate in ``rates``, at its
+    recipe's length and twice it, at the search size and the whole split of the first target,
+    for the profile's ``plateau.seeds`` selection seeds. Tags ``lr_choice`` (the grid key),
+    ``length`` (1 or 2) and ``check_size`` (``"search"`` or ``"all"``)."""
+    s = settings(PROFILES, params)
+    check = s["plateau"]
+    s = {**s, "validation": check["validation"]}
+    target = targets(params)[0]
+    glyph = [src for src in sources(params) if src.kind == "glyphs"][:1]
+    keys = keys_run(s)
+    out = []
+    for seed in search_seeds(check["seeds"]):
+        for label, n in (("search", s["search"]["size"]), ("all", None)):
+            for run in run_specs(s, target, n, seed, rates, glyph):
+                key = rate_key(run.tag_dict)
+                if key not in keys:
+                    continue
+                longer = replace(run.train, epochs=2 * run.train.epochs)
+                for length, spec in ((1, run), (2, replace(run, train=longer))):
+                    out.append(spec.with_tags(lr_choice=key, length=length, check_size=label))
+    return out
+
+
+def plateau(df: pd.DataFrame) -> pd.DataFrame:
+    """Per method and size of the check: the mean validation accuracy at the recipe's length
+    (``val_1``) and at twice it (``val_2``), the mean paired gain ``gain`` with its range over
+    seeds (``gain_min``, ``gain_max``), ``seeds`` and ``reached`` (``gain`` at most
+    :data:`PLATEAU_GAIN`). ``df`` is the results table of :func:`plateau_specs`' records; only
+    ``val_acc`` is read."""
+    if "val_acc" not in df or df["val_acc"].isna().any():
+        raise ValueError("the plateau check needs the validation accuracy of every run")
+    rows = []
+    for (key, size), part in df.groupby(["lr_choice", "check_size"], sort=False):
+        wide = part.pivot_table(index="seed", columns="length", values="val_acc")
+        gain = (wide[2] - wide[1]).dropna().to_numpy(dtype=float)
+        rows.append(dict(method=key, size=size, epochs=int(part["epochs"].min()),
+                         val_1=float(wide[1].mean()), val_2=float(wide[2].mean()),
+                         gain=float(gain.mean()), gain_min=float(np.min(gain)),
+                         gain_max=float(np.max(gain)), seeds=len(gain),
+                         reached=bool(gain.mean() <= PLATEAU_GAIN)))
+    return pd.DataFrame(rows)
