@@ -53,7 +53,9 @@ def test_the_quick_profile_runs_only_what_reaches_its_plateau_on_two_cores():
 
     s = settings(pt.PROFILES, {"profile": "quick"})
     assert pt.methods_run(s) == ("scratch (cnn8)", "linear probe", "fine-tune top")
-    assert s["steps"] >= 300 and s["min_epochs"] >= 15
+    assert pt.length_of(s, "efficientnet_lite0")["steps"] >= 300
+    assert pt.length_of(s, "cnn8")["steps"] >= 1200 and s["min_epochs"]["cnn8"] >= 30
+    assert pt.length_of(s, "cnn8", "scratch (cnn8)")["steps"] >= 2400
     with pytest.raises(ValueError, match="cnn8"):
         pt.check_params({"profile": "quick", "scratch": ["efficientnet_lite0"]})
     with pytest.raises(ValueError, match="unknown methods"):

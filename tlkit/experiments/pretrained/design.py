@@ -35,7 +35,8 @@ __all__ = ["PROFILES", "METHODS", "IMAGENET", "IMAGENET_METHODS", "SCRATCH", "Ta
            "Source", "GLYPH_FINE_TUNE", "RATE_KEYS", "rate_key", "targets", "sources",
            "sizes_of", "check_params", "imagenet_model", "cnn_model", "source_run",
            "run_specs", "search_specs", "chosen_rates", "specs", "layer_params",
-           "sample_specs", "methods_run", "keys_run"]
+           "sample_specs", "methods_run", "keys_run", "LENGTH_KEYS", "length_of",
+           "length_text"]
 
 PROFILES = load_profiles("pretrained")
 
@@ -51,6 +52,38 @@ METHODS = (*SCRATCH.values(), *IMAGENET_METHODS)
 GLYPH_FINE_TUNE = "fine-tune (glyph source)"
 #: Every key of the search grid: one learning rate per method and architecture.
 RATE_KEYS = (*METHODS, GLYPH_FINE_TUNE)
+
+
+#: The settings of a run's length; each is a number for every run, or a mapping with one per
+#: architecture (``cnn8``, ``efficientnet_lite0``) and, where a method needs its own, one per
+#: search-grid key (:data:`RATE_KEYS`, e.g. ``scratch (cnn8)``).
+LENGTH_KEYS = ("steps", "min_epochs", "batch_size")
+_ARCHS = ("cnn8", "efficientnet_lite0")
+
+
+def length_of(s: Mapping[str, Any], arch: str, key: str | None = None) -> dict[str, int]:
+    """``steps``, ``min_epochs`` and ``batch_size`` of the runs of ``arch`` (and of the method
+    whose search-grid key is ``key``): the profile's number, or its entry for ``key``, else for
+    ``arch``, where it gives a mapping."""
+    out = {}
+    for k in LENGTH_KEYS:
+        v = s[k]
+        out[k] = (v.get(key, v[arch]) if key is not None else v[arch]) if isinstance(
+            v, Mapping) else v
+    return out
+
+
+def length_text(s: Mapping[str, Any], key: str) -> str:
+    """A length setting in words: ``"300"``, or ``"1200 (cnn8), 300 (EfficientNet-Lite0),
+    2400 (scratch (cnn8))"``."""
+    if not isinstance(s[key], Mapping):
+        return f"{s[key]}"
+    names = {"cnn8": "cnn8", "efficientnet_lite0": "EfficientNet-Lite0"}
+    return ", ".join(f"{v} ({names.get(k, k)})" for k, v in s[key].items())
+
+
+def _train(s: Mapping[str, Any], arch: str, key: str, images: int, lr: float) -> Any:
+    return train_config({**s, **length_of(s, arch, key)}, images, lr)
 
 
 def methods_run(s: Mapping[str, Any]) -> tuple[str, ...]:
@@ -144,7 +177,17 @@ def check_params(params: Mapping[str, Any]) -> None:
     s = settings(PROFILES, params)
     int_list("sizes", s["sizes"], allow=(None, "all"))
     positive_int("seeds", s["seeds"], 2, why="paired tests need two")
-    for key in ("steps", "batch_size", "min_epochs", "imagenet_size", "distance_samples"):
+    for key in LENGTH_KEYS:
+        if isinstance(s[key], Mapping):
+            if not set(_ARCHS) <= set(s[key]) or not set(s[key]) <= {*_ARCHS, *RATE_KEYS}:
+                raise ValueError(f"{key} must be a number or give one per architecture "
+                                 f"({', '.join(_ARCHS)}) and, optionally, per method "
+                                 f"({', '.join(RATE_KEYS)}); got {s[key]!r}")
+            for name, v in s[key].items():
+                positive_int(f"{key} of {name}", v)
+        else:
+            positive_int(key, s[key])
+    for key in ("imagenet_size", "distance_samples"):
         positive_int(key, s[key])
     if s["imagenet_size"] < 32:
         raise ValueError(f"imagenet_size must be at least 32 (EfficientNet-Lite0 downsamples "
@@ -244,18 +287,20 @@ def run_specs(s: Mapping[str, Any], target: Target, n: int | None, seed: int,
         if arch not in s["scratch"]:
             continue
         model = cnn_model(s) if arch == "cnn8" else imagenet_model(s, None)
-        out.append(RunSpec(d, model, train_config(s, images, rates[name]),
+        out.append(RunSpec(d, model, _train(s, arch, name, images, rates[name]),
                            transfer("scratch"), seed=seed)
                    .with_tags(source="none", kind="none", method=name, **tag))
     small = n is not None and n < s["size_boundary"]
     for method in IMAGENET_METHODS:
         if method not in s["imagenet_methods"] or (method in s["small_only"] and not small):
             continue
-        out.append(RunSpec(d, imagenet_model(s), train_config(s, images, rates[method]),
+        out.append(RunSpec(d, imagenet_model(s),
+                           _train(s, "efficientnet_lite0", method, images, rates[method]),
                            _transfer(s, method), seed=seed)
                    .with_tags(source=IMAGENET, kind="imagenet", method=method, **tag))
     for src in glyph_sources:
-        out.append(RunSpec(d, cnn_model(s), train_config(s, images, rates[GLYPH_FINE_TUNE]),
+        out.append(RunSpec(d, cnn_model(s), _train(s, "cnn8", GLYPH_FINE_TUNE, images,
+                                                   rates[GLYPH_FINE_TUNE]),
                            transfer("fine-tune", source_run(s, src, seed)), seed=seed)
                    .with_tags(source=src.name, kind="glyphs", method="fine-tune", **tag))
     return out
