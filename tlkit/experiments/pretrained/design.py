@@ -74,12 +74,12 @@ def length_of(s: Mapping[str, Any], arch: str, key: str | None = None) -> dict[s
 
 
 def length_text(s: Mapping[str, Any], key: str) -> str:
-    """A length setting in words: ``"300"``, or ``"1200 (cnn8), 300 (EfficientNet-Lite0),
-    2400 (scratch (cnn8))"``."""
+    """A length setting in words: ``"300"``, or ``"1200 for cnn8, 300 for EfficientNet-Lite0,
+    2400 for scratch (cnn8)"``."""
     if not isinstance(s[key], Mapping):
         return f"{s[key]}"
     names = {"cnn8": "cnn8", "efficientnet_lite0": "EfficientNet-Lite0"}
-    return ", ".join(f"{v} ({names.get(k, k)})" for k, v in s[key].items())
+    return ", ".join(f"{v} for {names.get(k, k)}" for k, v in s[key].items())
 
 
 def _train(s: Mapping[str, Any], arch: str, key: str, images: int, lr: float) -> Any:
