@@ -194,8 +194,10 @@ def unconverged(found: Mapping[str, Any], check: pd.DataFrame) -> dict[str, str]
     verdict. "ImageNet" (the method chosen on validation) needs every ImageNet method run;
     a glyph source, fine-tuning from it."""
     failed = check[~check["reached"].astype(bool)]
-    bad = {str(m): f"{m} gained {g:+.3f} from twice the training ({size})"
-           for m, g, size in zip(failed["method"], failed["gain"], failed["size"], strict=True)}
+    bad: dict[str, list[str]] = {}
+    for m, g, size in zip(failed["method"], failed["gain"], failed["size"], strict=True):
+        bad.setdefault(str(m), []).append(f"{m} gained {g:+.3f} from twice the training "
+                                          f"({size})")
     out = {}
     for claim, e in found.items():
         needs = []
@@ -206,7 +208,7 @@ def unconverged(found: Mapping[str, Any], check: pd.DataFrame) -> dict[str, str]
                 needs.append(GLYPH_FINE_TUNE)
             else:
                 needs.append(line)
-        reasons = [bad[m] for m in dict.fromkeys(needs) if m in bad]
+        reasons = [why for m in dict.fromkeys(needs) for why in bad.get(m, [])]
         if reasons:
             out[claim] = "not at its plateau: " + "; ".join(reasons)
     return out

@@ -29,15 +29,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..profile import load_profiles, search_seeds, settings
-from .design import keys_run, rate_key, run_specs, sources, targets
+from ..profile import search_seeds, settings
+from .design import PROFILES, keys_run, rate_key, run_specs, sources, targets
 
 __all__ = ["PLATEAU_GAIN", "plateau_specs", "plateau"]
 
 #: The most validation accuracy that twice the training may add to a method at its plateau.
 PLATEAU_GAIN = 0.02
-
-PROFILES = load_profiles("pretrained")
 
 
 def plateau_specs(params: Mapping[str, Any], rates: Mapping[str, float]) -> list[Any]:
