@@ -64,7 +64,7 @@ def _recipes(roles, **recipe):
     return {role: dict(recipe) for role in roles}
 
 
-QS_ROLES = ("source", "scratch", "frozen features", "fine-tuned")
+QS_ROLES = ("source", "scratch", "frozen features", "frozen features, target BN", "fine-tuned")
 #: The quickstart's full profile (EMNIST letters -> MNIST, cnn8), shrunk: one image per class,
 #: two seeds, a tiny network, one epoch per run.
 QUICKSTART = {
@@ -116,7 +116,8 @@ GRID = {"lr_ratio": [1.0, 0.1], "momentum": [0.9],
 HYPER = {"seeds": 2, "small": 1, "pretrained": PRETRAINED,
          "grid": {"cnn8": {"depth": [7, 3], **GRID},
                   "efficientnet_lite0": {"depth": [9, 5], **GRID}}}
-RECIPES = {"00_quickstart": QUICKSTART, "01_layer_transfer": LAYERS, "02_small_targets": SMALL}
+RECIPES = {"00_quickstart": QUICKSTART, "01_layer_transfer": LAYERS, "02_small_targets": SMALL,
+           "03_pretrained": PRETRAINED, "04_hyperparameters": HYPER}
 
 
 @pytest.fixture

@@ -17,14 +17,14 @@ from tlkit.experiments import NOTEBOOKS, experiment
 
 #: notebook/profile -> (runs listed, distinct runs, hash of keys and tags in order)
 GOLDEN = {
-    "00_quickstart/smoke": (6, 6, "2d6f898856996fe3"),
-    "00_quickstart/quick": (48, 48, "03fa68832c948d62"),
-    "00_quickstart/full": (45, 45, "8d7d5ade5907ac24"),
+    "00_quickstart/smoke": (8, 8, "01b346b26f01035e"),
+    "00_quickstart/quick": (64, 64, "33cedf7a45cb3d44"),
+    "00_quickstart/full": (60, 60, "7c6a66108d5fba91"),
     "01_layer_transfer/smoke": (90, 86, "47990c1726c5a307"),
     "01_layer_transfer/quick": (327, 315, "3c0f26105345068a"),
     "01_layer_transfer/full": (1045, 895, "0ab915516cb6588c"),
     "02_small_targets/smoke": (88, 88, "dc3b00e928d62370"),
-    "02_small_targets/quick": (620, 620, "ea30892eca486c81"),
+    "02_small_targets/quick": (620, 620, "94c879aecb4cabe7"),
     "02_small_targets/full": (1920, 1920, "fe49f10b16d42e94"),
     "03_pretrained/smoke": (68, 68, "6030f0e1045796b6"),
     "03_pretrained/quick": (162, 162, "341dd5b76613fbff"),
@@ -32,9 +32,9 @@ GOLDEN = {
     "04_hyperparameters/smoke": (56, 56, "bcea7cd35f6ea4d1"),
     "04_hyperparameters/quick": (156, 156, "e5f42fb8f3470e07"),
     "04_hyperparameters/full": (360, 360, "d38122530c0a6afe"),
-    "90_recipes/smoke": (54, 54, "6810cdf5909c6630"),
-    "90_recipes/quick": (216, 216, "a53318f8e4ea433d"),
-    "90_recipes/full": (172, 172, "f125a8cb523a3259"),
+    "90_recipes/smoke": (58, 58, "5e46bc3e3b08e223"),
+    "90_recipes/quick": (282, 282, "3b71a68e8ef1e340"),
+    "90_recipes/full": (184, 184, "d60c91986a02cc68"),
 }
 
 

@@ -91,3 +91,81 @@ def test_no_search_run_doubles_as_a_reported_replicate(profile):
         assert max(s.seed for s in page) < SEARCH_SEEDS_FROM, notebook
     with pytest.raises(ValueError, match="searches"):
         check_common({"seeds": SEARCH_SEEDS_FROM + 1})
+
+
+# --- does every profile use its search's choice? ------------------------------------------
+
+def _declaring(monkeypatch, **recipe):
+    """Make the profiles declare ``recipe`` for experiment ``e``, role ``r``."""
+    monkeypatch.setattr(recipes, "declared",
+                        lambda params: pd.DataFrame([dict(experiment="e", role="r", **recipe)]))
+
+
+def test_a_declared_recipe_that_is_the_choice_agrees(monkeypatch):
+    _declaring(monkeypatch, epochs=40, lr=0.1)
+    table = recipes.select(_search([(20, 0.1, [0.80, 0.81, 0.80]),
+                                    (40, 0.1, [0.91, 0.92, 0.93])]))
+    out = recipes.agreement(table, {})
+    assert out["agrees"].tolist() == [True] and out["tied"].tolist() == [True]
+    assert recipes.contradicted(out) == []
+
+
+def test_a_recipe_within_one_standard_error_of_the_choice_is_tied_not_contradicted(
+        monkeypatch):
+    """Two learning rates whose validation accuracies differ by less than their noise: which
+    one the rule picks is a coin the processor's floating point flips."""
+    _declaring(monkeypatch, epochs=20, lr=0.1)
+    table = recipes.select(_search([(20, 0.1, [0.90, 0.91, 0.905]),
+                                    (20, 0.3, [0.90, 0.92, 0.91])]))
+    out = recipes.agreement(table, {})
+    assert out["agrees"].tolist() == [False] and out["tied"].tolist() == [True]
+    assert out["declared_val"].iloc[0] == pytest.approx(0.905)
+    assert recipes.contradicted(out) == []
+
+
+def test_a_recipe_the_search_rejects_is_contradicted(monkeypatch):
+    _declaring(monkeypatch, epochs=20, lr=0.01)
+    table = recipes.select(_search([(20, 0.01, [0.80, 0.81, 0.80]),
+                                    (20, 0.1, [0.91, 0.92, 0.93])]))
+    found = recipes.contradicted(recipes.agreement(table, {}))
+    assert len(found) == 1 and "recipes.r declares lr 0.01" in found[0]
+    assert "chose lr 0.1" in found[0]
+
+
+def test_a_longer_recipe_than_a_tied_cheaper_one_is_contradicted(monkeypatch):
+    """The one-SE rule prefers the cheaper of two tied recipes: declaring the dearer one is
+    not what the search chose, even though its validation accuracy is as good."""
+    _declaring(monkeypatch, epochs=40, lr=0.1)
+    table = recipes.select(_search([(20, 0.1, [0.91, 0.915, 0.92]),
+                                    (40, 0.1, [0.91, 0.92, 0.93])]))
+    assert len(recipes.contradicted(recipes.agreement(table, {}))) == 1
+
+
+def test_a_declared_recipe_off_the_grid_or_diverged_is_contradicted(monkeypatch):
+    _declaring(monkeypatch, epochs=20, lr=0.05)
+    table = recipes.select(_search([(20, 0.01, [0.80, 0.81, 0.80]),
+                                    (20, 0.1, [0.91, 0.92, 0.93])]))
+    assert len(recipes.contradicted(recipes.agreement(table, {}))) == 1
+    _declaring(monkeypatch, epochs=20, lr=0.3)
+    missing = _search([(20, 0.1, [0.80, 0.81, 0.80]), (20, 0.3, [0.99, 0.99, 0.99])])
+    missing = missing[~((missing["point"] == 1) & (missing["seed"] == 2))]
+    assert len(recipes.contradicted(recipes.agreement(recipes.select(missing), {}))) == 1
+
+
+def test_the_book_profile_declares_the_recipe_its_search_chooses():
+    """Runs every search of the quick profile (the book's; a few minutes on two cores) and
+    fails, naming the profile setting to change, when a chapter runs a recipe its own search
+    did not choose (up to a tie within the search's noise: see ``recipes.agreement``). The
+    smoke profile's searches score at chance (they check the plumbing, not the recipes), and
+    the full profile's take hours."""
+    from tlkit import results, sweep
+
+    params = {"profile": "quick"}
+    try:
+        records = sweep.run(recipes.search_specs(params), device="cpu", executor="process")
+    except sweep.SweepError as err:  # a diverged grid point is a result, never the choice
+        records = err.records
+    selection = recipes.select(results.frame(records), recipes.budgets(params))
+    table = recipes.agreement(selection, params)
+    assert len(table) == len(recipes.declared(params))
+    assert recipes.contradicted(table) == []

@@ -39,7 +39,8 @@ from .profile import search_seeds, settings
 
 __all__ = ["EXPERIMENT", "GRID_KEYS", "grid_points", "search_specs", "specs",
            "budgets", "select",
-           "declared", "agreement", "validation_curves"]
+           "declared", "agreement", "contradicted", "validation_curves", "RATE_SEARCHES",
+           "rate_search_params", "rate_search_specs", "rate_select", "plateau_specs"]
 
 #: The recipe settings a grid may vary: the optimisation's, and the strength ``alpha`` of a
 #: method's regulariser (``TransferSpec.alpha``: DELTA's, BSS's).
@@ -171,7 +172,17 @@ def select(df: pd.DataFrame, max_epochs: Mapping[str, float] | None = None) -> p
 
 def agreement(selection: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
     """Per experiment and role: the recipe the profile declares against the one the search
-    chose (only the settings the grid varies), and whether they agree."""
+    chose (only the settings the grid varies), and whether they agree.
+
+    Columns ``experiment, role, declared, chosen, val_mean`` (the choice's), ``declared_val``
+    (the declared grid point's mean validation accuracy, NaN when it is not a grid point),
+    ``agrees`` (the same settings) and ``tied``: the declared recipe is one the one-SE rule
+    could have chosen on this search's noise: a grid point eligible for the choice, within one
+    standard error of the best, with no more epochs than the choice. Where two recipes are that
+    close, which one wins depends on the machine's floating point (the same seeds give other
+    validation accuracies on another processor), so a declared recipe that is tied is not
+    contradicted by its search; one that is not tied is (:func:`contradicted`).
+    """
     chosen = selection[selection["chosen"]].set_index(["experiment", "role"])
     rows = []
     for r in declared(params).itertuples(index=False):
@@ -181,11 +192,41 @@ def agreement(selection: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFram
         pick = chosen.loc[key]
         varied = [k for k in GRID_KEYS if k in pick.index and not pd.isna(pick[k])]
         same = all(float(getattr(r, k)) == float(pick[k]) for k in varied)
+        points = selection[(selection["experiment"] == r.experiment)
+                           & (selection["role"] == r.role)]
+        match = points[np.logical_and.reduce(
+            [np.isclose(points[k].astype(float), float(getattr(r, k))) for k in varied])]
         rows.append(dict(experiment=r.experiment, role=r.role,
                          declared=", ".join(f"{k} {getattr(r, k):g}" for k in varied),
                          chosen=", ".join(f"{k} {float(pick[k]):g}" for k in varied),
-                         val_mean=float(pick["val_mean"]), agrees=same))
+                         val_mean=float(pick["val_mean"]),
+                         declared_val=(float(match["val_mean"].iloc[0]) if len(match)
+                                       else math.nan),
+                         agrees=same, tied=same or _tied(points, match, pick)))
     return pd.DataFrame(rows)
+
+
+def _tied(points: pd.DataFrame, match: pd.DataFrame, pick: pd.Series) -> bool:
+    """Whether the declared grid point ``match`` is one the one-SE rule ties with ``pick``."""
+    if len(match) != 1 or not bool(match["eligible"].iloc[0]):
+        return False
+    eligible = points[points["eligible"]]
+    best = eligible.loc[eligible["val_mean"].idxmax()]
+    bar = best["val_mean"] - (0.0 if math.isnan(best["val_sem"]) else best["val_sem"])
+    if float(match["val_mean"].iloc[0]) < bar:
+        return False
+    if "epochs" in points and not pd.isna(pick.get("epochs", math.nan)):
+        return float(match["epochs"].iloc[0]) <= float(pick["epochs"])
+    return True
+
+
+def contradicted(table: pd.DataFrame) -> list[str]:
+    """The declared recipes their search contradicts (:func:`agreement`'s ``tied`` is false),
+    each in words with the profile setting to change: empty when every profile's recipe is
+    one its search chooses."""
+    return [f"{r.experiment}: recipes.{r.role} declares {r.declared}, its search chose "
+            f"{r.chosen} (validation {r.val_mean:.3f} against {r.declared_val:.3f})"
+            for r in table.itertuples(index=False) if not r.tied]
 
 
 def validation_curves(records: Any) -> pd.DataFrame:
@@ -207,10 +248,82 @@ def specs(params: Mapping[str, Any]) -> list[RunSpec]:
     return search_specs(params)
 
 
-#: The recipes appendix: every search of every chapter; a diverged search run is a recipe that
-#: does not work, not an error.
+# --- the chapters that choose their learning rates in a stage of their own -------------------
+
+def rate_search_params(params: Mapping[str, Any], notebook: str) -> dict[str, Any]:
+    """The pretrained chapter's parameters behind ``notebook``'s learning-rate search."""
+    own = experiment_params(params, notebook)
+    if notebook == "04_hyperparameters":
+        from .hyperparameters import pretrained_params
+
+        return pretrained_params(own)
+    return own
+
+
+#: The chapters whose runs use the learning rates their own search stage chose (so nothing is
+#: declared that could disagree); this page shows their searches beside the others.
+RATE_SEARCHES = ("03_pretrained", "04_hyperparameters")
+
+
+def rate_search_specs(params: Mapping[str, Any]) -> list[RunSpec]:
+    """The learning-rate searches of :data:`RATE_SEARCHES` (the same runs as those chapters'
+    ``search`` stage, shared through the run cache), tagged like :func:`search_specs`' runs:
+    ``experiment``, ``role`` (the grid key), ``point`` (the rate's place in its grid),
+    ``template`` and ``grid_lr``."""
+    from . import pretrained as pt
+
+    out = []
+    for notebook in RATE_SEARCHES:
+        p = rate_search_params(params, notebook)
+        grid = settings(pt.PROFILES, p)["search"]["grid"]
+        for spec in pt.search_specs(p):
+            role = spec.tag_dict["lr_choice"]
+            point = [float(x) for x in grid[role]].index(spec.train.lr)
+            out.append(spec.with_tags(experiment=notebook, role=role, point=point, template=0,
+                                      grid_lr=spec.train.lr))
+    return out
+
+
+def rate_select(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`select`'s table for the learning-rate searches, with ``chosen`` the rate each
+    chapter's own rule took (:func:`tlkit.experiments.pretrained.chosen_rates`: the best mean
+    validation accuracy, ties to the smaller rate), which its runs then use."""
+    from .pretrained import chosen_rates
+
+    if "experiment" not in df:
+        raise ValueError("no run of the learning-rate searches finished (their errors are in "
+                         "the run's failed table)")
+    parts = []
+    for _, part in df.groupby("experiment", sort=False):
+        table = select(part)
+        rates = chosen_rates(part)
+        parts.append(table.assign(chosen=[
+            bool(rates.get(role) == lr) for role, lr in zip(table["role"], table["lr"],
+                                                            strict=True)]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def plateau_specs(params: Mapping[str, Any], done: Mapping[str, list[Any]]) -> list[RunSpec]:
+    """The pretrained chapter's plateau check at the rates its search chose."""
+    from .. import results
+    from . import pretrained as pt
+
+    records = [r for r in done["rate searches"]
+               if r.spec.tag_dict["experiment"] == "03_pretrained"]
+    p = rate_search_params(params, "03_pretrained")
+    return pt.plateau_specs(p, pt.chosen_rates(results.frame(records)))
+
+
+#: The recipes appendix: every search of every chapter (the declared recipes' searches, then
+#: the learning-rate searches of the chapters that choose their rates as they run, then the
+#: pretrained chapter's plateau check); a diverged search run is a recipe that does not work,
+#: not an error.
 EXPERIMENT = Experiment(
     "recipes", "90_recipes", __name__,
     stages=(Stage("searches", lambda params, done: search_specs(params), search_specs,
-                  failures=True),),
-    links={name: name for name in ("00_quickstart", "01_layer_transfer", "02_small_targets")})
+                  failures=True),
+            Stage("rate searches", lambda params, done: rate_search_specs(params),
+                  rate_search_specs, pinned=False, failures=True),
+            Stage("plateau", plateau_specs)),
+    links={name: name for name in ("00_quickstart", "01_layer_transfer", "02_small_targets",
+                                   *RATE_SEARCHES)})

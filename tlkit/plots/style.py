@@ -32,6 +32,7 @@ METHOD_COLOURS = {"scratch": "#000000", "linear probe": "#2ca02c", "fine-tune": 
 #: The quickstart's conditions in the colours of the methods they are.
 QUICKSTART_COLOURS = {"scratch": METHOD_COLOURS["scratch"],
                       "frozen features": METHOD_COLOURS["linear probe"],
+                      "frozen features, target BN": METHOD_COLOURS["linear probe, target BN"],
                       "fine-tuned": METHOD_COLOURS["fine-tune"]}
 
 #: The rcParams of every figure of the book.
