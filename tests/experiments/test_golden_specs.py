@@ -24,7 +24,7 @@ GOLDEN = {
     "01_layer_transfer/quick": (327, 315, "3c0f26105345068a"),
     "01_layer_transfer/full": (1045, 895, "0ab915516cb6588c"),
     "02_small_targets/smoke": (88, 88, "dc3b00e928d62370"),
-    "02_small_targets/quick": (620, 620, "94c879aecb4cabe7"),
+    "02_small_targets/quick": (620, 620, "ee98689ed1f20194"),
     "02_small_targets/full": (1920, 1920, "fe49f10b16d42e94"),
     "03_pretrained/smoke": (68, 68, "6030f0e1045796b6"),
     "03_pretrained/quick": (162, 162, "341dd5b76613fbff"),
@@ -32,9 +32,9 @@ GOLDEN = {
     "04_hyperparameters/smoke": (56, 56, "bcea7cd35f6ea4d1"),
     "04_hyperparameters/quick": (156, 156, "e5f42fb8f3470e07"),
     "04_hyperparameters/full": (360, 360, "d38122530c0a6afe"),
-    "90_recipes/smoke": (58, 58, "5e46bc3e3b08e223"),
-    "90_recipes/quick": (282, 282, "3b71a68e8ef1e340"),
-    "90_recipes/full": (184, 184, "d60c91986a02cc68"),
+    "90_recipes/smoke": (138, 98, "6259f482cca4d071"),
+    "90_recipes/quick": (390, 315, "d43ad37e1770657a"),
+    "90_recipes/full": (264, 232, "798b9bf0cb69ce19"),
 }
 
 

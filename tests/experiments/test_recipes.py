@@ -169,3 +169,45 @@ def test_the_book_profile_declares_the_recipe_its_search_chooses():
     table = recipes.agreement(selection, params)
     assert len(table) == len(recipes.declared(params))
     assert recipes.contradicted(table) == []
+
+
+# --- did every declared recipe reach its plateau? ------------------------------------------
+
+def test_the_plateau_check_reruns_each_recipe_twice_as_long_on_its_search_runs():
+    from tlkit.experiments import recipe_plateau
+
+    params = {"profile": "quick"}
+    check = recipe_plateau.specs(params)
+    search = {s.key() for s in recipes.search_specs(params)}
+    once = [s for s in check if s.tag_dict["length"] == 1]
+    twice = [s for s in check if s.tag_dict["length"] == 2]
+    assert len(once) == len(twice)
+    # the profile declares what its search chose, so its recipe's runs are the search's own
+    assert all(s.key() in search for s in once)
+    for a, b in zip(once, twice, strict=True):
+        assert b.train.epochs == 2 * a.train.epochs
+        assert (b.train.lr, b.data, b.seed) == (a.train.lr, a.data, a.seed)
+    roles = {(s.tag_dict["experiment"], s.tag_dict["role"]) for s in check}
+    table = recipes.declared(params)
+    assert roles == set(zip(table["experiment"], table["role"], strict=True))
+
+
+def test_the_plateau_is_judged_on_the_mean_paired_gain_over_seeds():
+    from tlkit.experiments import recipe_plateau
+
+    rows = []
+    for role, gain in (("flat", 0.01), ("rising", 0.05)):
+        for seed in range(3):
+            for template in (0, 1):  # a role searched on two templates averages them
+                base = 0.7 + 0.02 * seed + 0.01 * template
+                rows += [dict(experiment="e", role=role, seed=seed, template=template,
+                              length=1, epochs=20, val_acc=base),
+                         dict(experiment="e", role=role, seed=seed, template=template,
+                              length=2, epochs=40, val_acc=base + gain)]
+    out = recipe_plateau.plateau(pd.DataFrame(rows)).set_index("role")
+    assert out.loc["flat", "gain"] == pytest.approx(0.01)
+    assert out.loc["rising", "gain"] == pytest.approx(0.05)
+    assert out["reached"].to_dict() == {"flat": True, "rising": False}
+    assert out.loc["flat", "epochs"] == 20 and out.loc["flat", "seeds"] == 3
+    with pytest.raises(ValueError, match="validation accuracy"):
+        recipe_plateau.plateau(pd.DataFrame(rows).drop(columns="val_acc"))

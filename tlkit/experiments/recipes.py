@@ -33,9 +33,10 @@ import pandas as pd
 
 from ..spec import RunSpec
 from ..train import TrainConfig
-from . import NOTEBOOKS, module_for
 from .experiment import Experiment, Stage
 from .profile import search_seeds, settings
+from .recipe_plateau import specs as recipe_plateau_specs
+from .searched import experiment_params, searched_experiments
 
 __all__ = ["EXPERIMENT", "GRID_KEYS", "grid_points", "search_specs", "specs",
            "budgets", "select",
@@ -59,25 +60,10 @@ def grid_points(grid: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
     return sorted(points, key=lambda p: p.get("epochs", 0))  # stable: grid order within
 
 
-def experiment_params(params: Mapping[str, Any], notebook: str) -> dict[str, Any]:
-    """The parameters of ``notebook`` whose recipes this page searches: the same profile, with
-    the overrides this page was given for that notebook (``{"01_layer_transfer": {...}}``)."""
-    return {"profile": params.get("profile", "quick"), **(params.get(notebook) or {})}
-
-
-def _experiments(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    out = []
-    for notebook in NOTEBOOKS:
-        module = module_for(notebook)
-        if hasattr(module, "recipe_tasks"):
-            out.append((notebook, module))
-    return out
-
-
 def declared(params: Mapping[str, Any]) -> pd.DataFrame:
     """The recipes the profiles declare: one row per experiment and role."""
     rows = []
-    for notebook, module in _experiments(params):
+    for notebook, module in searched_experiments(params):
         s = settings(module.PROFILES, experiment_params(params, notebook))
         for role, recipe in s["recipes"].items():
             rows.append(dict(experiment=notebook, role=role, **recipe))
@@ -88,7 +74,7 @@ def search_specs(params: Mapping[str, Any]) -> list[RunSpec]:
     """Every run of every recipe search of the profile (tags ``experiment``, ``role``,
     ``point`` (the grid point's index, cheapest first) and the grid's settings)."""
     out = []
-    for notebook, module in _experiments(params):
+    for notebook, module in searched_experiments(params):
         s = settings(module.PROFILES, experiment_params(params, notebook))
         search = s["recipe_search"]
         tasks = module.recipe_tasks(experiment_params(params, notebook))
@@ -121,7 +107,7 @@ def budgets(params: Mapping[str, Any]) -> dict[str, float]:
     limit when absent): a time budget stated with the profile, so that a longer recipe is
     shown with its validation accuracy but not chosen."""
     out = {}
-    for notebook, module in _experiments(params):
+    for notebook, module in searched_experiments(params):
         s = settings(module.PROFILES, experiment_params(params, notebook))
         out[notebook] = float(s["recipe_search"].get("max_epochs", math.inf))
     return out
@@ -314,16 +300,18 @@ def plateau_specs(params: Mapping[str, Any], done: Mapping[str, list[Any]]) -> l
     return pt.plateau_specs(p, pt.chosen_rates(results.frame(records)))
 
 
-#: The recipes appendix: every search of every chapter (the declared recipes' searches, then
-#: the learning-rate searches of the chapters that choose their rates as they run, then the
-#: pretrained chapter's plateau check); a diverged search run is a recipe that does not work,
-#: not an error.
+#: The recipes appendix: every search of every chapter (the declared recipes' searches, then the
+#: learning-rate searches of the chapters that choose their rates as they run, then the
+#: pretrained chapter's plateau check and that of every declared recipe); a diverged search run
+#: is a recipe that does not work, not an error.
 EXPERIMENT = Experiment(
     "recipes", "90_recipes", __name__,
     stages=(Stage("searches", lambda params, done: search_specs(params), search_specs,
                   failures=True),
             Stage("rate searches", lambda params, done: rate_search_specs(params),
                   rate_search_specs, pinned=False, failures=True),
-            Stage("plateau", plateau_specs)),
+            Stage("plateau", plateau_specs),
+            Stage("recipe plateau", lambda params, done: recipe_plateau_specs(params),
+                  recipe_plateau_specs)),
     links={name: name for name in ("00_quickstart", "01_layer_transfer", "02_small_targets",
                                    *RATE_SEARCHES)})

@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...analysis import format_intervals
 from ..profile import search_seeds, settings
 from .design import PROFILES, keys_run, rate_key, run_specs, sources, targets
 
-__all__ = ["PLATEAU_GAIN", "plateau_specs", "plateau"]
+__all__ = ["PLATEAU_GAIN", "plateau_specs", "plateau", "plateau_shown"]
 
 #: The most validation accuracy that twice the training may add to a method at its plateau.
 PLATEAU_GAIN = 0.02
@@ -80,3 +81,15 @@ def plateau(df: pd.DataFrame) -> pd.DataFrame:
                          gain_max=float(np.max(gain)), seeds=len(gain),
                          reached=bool(gain.mean() <= PLATEAU_GAIN)))
     return pd.DataFrame(rows)
+
+
+def plateau_shown(check: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """A plateau check (:func:`plateau`, or :func:`tlkit.experiments.recipe_plateau.plateau`)
+    as a page shows it: the ``keys`` columns, the validation accuracy at the recipe's length
+    and at twice it, the gain with its range over seeds, and whether the plateau was reached."""
+    return check.assign(
+        validation=[f"{a:.3f} → {b:.3f}" for a, b in zip(check["val_1"], check["val_2"],
+                                                        strict=True)],
+        gain=format_intervals(check, "gain", "gain_min", "gain_max"),
+    )[[*keys, "validation", "gain", "reached"]].rename(columns={
+        "validation": "validation: recipe → twice", "gain": "gain [range]"})

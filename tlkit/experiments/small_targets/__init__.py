@@ -54,8 +54,10 @@ from .design import (
     check_params,
     layer_params,
     layer_transfer_specs,
+    length_of,
     lr_of,
     methods_for,
+    min_epochs_text,
     pool_per_class,
     recipe_of,
     recipe_tasks,
@@ -81,6 +83,7 @@ from .taxonomy import (
 __all__ = [
     "EXPERIMENT",
     "PROFILES", "METHODS", "TRANSFER_METHODS", "TARGET_BN", "recipe_tasks", "bucket", "lr_of",
+    "length_of", "min_epochs_text",
     "REGIONS", "LAYER_CONDITIONS", "Source", "Study",
     "check_params", "studies", "specs", "sizes_of", "seeds_at", "pool_per_class",
     "train_config", "methods_for", "layer_transfer_specs", "size_label", "add_sizes", "curves",

@@ -26,6 +26,7 @@ from ..profile import load_profiles, replicate_seeds, settings
 __all__ = ["PROFILES", "METHODS", "TRANSFER_METHODS", "Source", "Study", "studies", "sizes_of",
            "seeds_at", "pool_per_class", "train_config", "methods_for", "runs_at", "check_params",
            "specs", "layer_transfer_specs", "recipe_tasks", "bucket", "lr_of", "recipe_of",
+           "length_of", "min_epochs_text",
            "TUNED_STRENGTH", "TARGET_BN", "layer_params", "cnn_model", "source_run",
            "sample_specs"]
 
@@ -170,6 +171,22 @@ def lr_of(s: Mapping[str, Any], method: str, n: int | None) -> float:
     return recipe_of(s, method, n, "lr")
 
 
+def min_epochs_text(s: Mapping[str, Any]) -> str:
+    """The least epochs in words: ``"40"``, or ``"40 (80 for fine-tune on large targets)"``."""
+    own = [(role.rsplit("_", 1), r["min_epochs"]) for role, r in s["recipes"].items()
+           if "min_epochs" in r]
+    extra = ", ".join(f"{e} for {m} on {b} targets" for (m, b), e in own)
+    return f"{s['min_epochs']}" + (f" ({extra})" if extra else "")
+
+
+def length_of(s: Mapping[str, Any], method: str, n: int | None) -> dict[str, Any]:
+    """The settings with the least epochs of ``method`` at size ``n``: its recipe's
+    ``min_epochs`` where it has one (a method that needs longer than the others to reach its
+    plateau, :mod:`tlkit.experiments.recipe_plateau`), else the profile's."""
+    own = s["recipes"].get(f"{method}_{bucket(s, n)}", {}).get("min_epochs")
+    return dict(s) if own is None else {**s, "min_epochs": int(own)}
+
+
 def cnn_model(s: Mapping[str, Any]) -> ModelSpec:
     """The cnn8 this experiment shares with the layer-transfer experiment."""
     return lt.model_spec(layer_params(s))
@@ -241,6 +258,9 @@ def check_params(params: Mapping[str, Any]) -> None:
                      why="paired tests need two")
     for key in ("steps", "batch_size", "min_epochs"):
         positive_int(key, s[key])
+    for role, recipe in s["recipes"].items():
+        if "min_epochs" in recipe:
+            positive_int(f"recipes.{role}.min_epochs", recipe["min_epochs"])
     positive_int("validation", s["validation"], 0)
     if s.get("regularised_sizes") is not None:
         int_list("regularised_sizes", s["regularised_sizes"], allow=(None, "all"))
@@ -325,7 +345,7 @@ def _cell(s: Mapping[str, Any], study: Study, archs: Mapping[str, Source | None]
         if src is not None:  # scratch of the same architecture, no weights
             model = ModelSpec(arch=model.arch, width=model.width, size=model.size,
                               channels=model.channels)
-        train = train_config(s, n_images, lr_of(s, "scratch", n))
+        train = train_config(length_of(s, "scratch", n), n_images, lr_of(s, "scratch", n))
         out.append(RunSpec(target, model, train, transfer("scratch"), seed=seed)
                    .with_tags(source="none", role="none", method="scratch", **tag))
     for src in study.sources:
@@ -333,7 +353,7 @@ def _cell(s: Mapping[str, Any], study: Study, archs: Mapping[str, Source | None]
         methods += [TARGET_BN] if with_bn else []
         for method in methods:
             base = "linear probe" if method == TARGET_BN else method
-            train = train_config(s, n_images, lr_of(s, base, n))
+            train = train_config(length_of(s, base, n), n_images, lr_of(s, base, n))
             out.append(RunSpec(target, _model_for(s, src), train,
                                _transfer(s, src, method, seed, n), seed=seed)
                        .with_tags(source=src.name, role=src.role, method=method, **tag))

@@ -1,0 +1,78 @@
+r"""Did each declared recipe reach its plateau? Its search runs, once more, twice as long.
+
+A recipe chosen on validation can still stop while its network is learning: the grid may not
+offer a longer one, or the longer one may lose on noise. So every recipe a profile declares
+(:func:`~tlkit.experiments.recipes.declared`) trains on its search's template runs (which carry
+the declared recipe) and seeds at its own length and at twice it (twice the epochs; the cosine
+schedule stretched over them, the warm-up unchanged). Where the grid holds the doubled recipe,
+or the recipe itself, those runs are the search's own, found in the run cache; the others are
+new, on the same selection seeds (never reported).
+
+The check is that of the pretrained chapter (:mod:`tlkit.experiments.pretrained.convergence`),
+fixed before any run: a recipe has **reached its plateau** when doubling its training gains at
+most :data:`~tlkit.experiments.pretrained.convergence.PLATEAU_GAIN` (0.02) of validation
+accuracy, on the mean over seeds of the paired difference
+
+.. math:: g = \overline{\mathrm{acc}_{val}(2T) - \mathrm{acc}_{val}(T)} \le 0.02,
+
+where a role searched on several templates (transfer at two depths) averages them per seed
+first. Test accuracy is not read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..spec import RunSpec
+from .pretrained.convergence import PLATEAU_GAIN
+from .profile import search_seeds, settings
+from .searched import experiment_params, searched_experiments
+
+__all__ = ["PLATEAU_GAIN", "specs", "plateau"]
+
+
+def specs(params: Mapping[str, Any]) -> list[RunSpec]:
+    """The runs of the check: for every declared recipe, each of its search's templates (which
+    carry the recipe) at the recipe's length and twice it, for each search seed. Tags
+    ``experiment``, ``role``, ``template``, ``length`` (1 or 2)."""
+    out = []
+    for notebook, module in searched_experiments(params):
+        p = experiment_params(params, notebook)
+        n_seeds = settings(module.PROFILES, p)["recipe_search"]["seeds"]
+        for role, task in module.recipe_tasks(p).items():
+            templates = task if isinstance(task, list | tuple) else [task]
+            for j, template in enumerate(templates):
+                for seed in search_seeds(n_seeds):
+                    data = replace(template.data, subsample_seed=seed)
+                    for length in (1, 2):
+                        config = replace(template.train, epochs=length * template.train.epochs)
+                        out.append(replace(template, data=data, train=config, seed=seed
+                                           ).with_tags(experiment=notebook, role=role,
+                                                       template=j, length=length))
+    return out
+
+
+def plateau(df: pd.DataFrame) -> pd.DataFrame:
+    """Per experiment and role: ``epochs`` (the recipe's), mean validation accuracy at its
+    length (``val_1``) and at twice it (``val_2``), the mean paired gain ``gain`` with its range
+    over seeds (``gain_min``, ``gain_max``), ``seeds`` and ``reached`` (``gain`` at most
+    :data:`PLATEAU_GAIN`). ``df`` is the results table of :func:`specs`' records; only
+    ``val_acc`` is read."""
+    if "val_acc" not in df or df["val_acc"].isna().any():
+        raise ValueError("the plateau check needs the validation accuracy of every run")
+    rows = []
+    for (experiment, role), part in df.groupby(["experiment", "role"], sort=False):
+        wide = part.groupby(["seed", "length"])["val_acc"].mean().unstack("length")
+        gain = (wide[2] - wide[1]).dropna().to_numpy(dtype=float)
+        rows.append(dict(experiment=experiment, role=role,
+                         epochs=int(part.loc[part["length"] == 1, "epochs"].min()),
+                         val_1=float(wide[1].mean()), val_2=float(wide[2].mean()),
+                         gain=float(gain.mean()), gain_min=float(np.min(gain)),
+                         gain_max=float(np.max(gain)), seeds=len(gain),
+                         reached=bool(gain.mean() <= PLATEAU_GAIN)))
+    return pd.DataFrame(rows)
