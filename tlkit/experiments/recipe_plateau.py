@@ -33,27 +33,31 @@ from .pretrained.convergence import PLATEAU_GAIN
 from .profile import search_seeds, settings
 from .searched import experiment_params, searched_experiments
 
-__all__ = ["PLATEAU_GAIN", "specs", "plateau"]
+__all__ = ["PLATEAU_GAIN", "specs", "experiment_specs", "plateau"]
 
 
 def specs(params: Mapping[str, Any]) -> list[RunSpec]:
     """The runs of the check: for every declared recipe, each of its search's templates (which
     carry the recipe) at the recipe's length and twice it, for each search seed. Tags
     ``experiment``, ``role``, ``template``, ``length`` (1 or 2)."""
+    return [spec for notebook, module in searched_experiments(params)
+            for spec in experiment_specs(notebook, module, experiment_params(params, notebook))]
+
+
+def experiment_specs(notebook: str, module: Any, params: Mapping[str, Any]) -> list[RunSpec]:
+    """:func:`specs` for one experiment (``module``, with ``recipe_tasks``) and its own
+    parameters ``params``: the check a chapter can run on its own page."""
+    n_seeds = settings(module.PROFILES, params)["recipe_search"]["seeds"]
     out = []
-    for notebook, module in searched_experiments(params):
-        p = experiment_params(params, notebook)
-        n_seeds = settings(module.PROFILES, p)["recipe_search"]["seeds"]
-        for role, task in module.recipe_tasks(p).items():
-            templates = task if isinstance(task, list | tuple) else [task]
-            for j, template in enumerate(templates):
-                for seed in search_seeds(n_seeds):
-                    data = replace(template.data, subsample_seed=seed)
-                    for length in (1, 2):
-                        config = replace(template.train, epochs=length * template.train.epochs)
-                        out.append(replace(template, data=data, train=config, seed=seed
-                                           ).with_tags(experiment=notebook, role=role,
-                                                       template=j, length=length))
+    for role, task in module.recipe_tasks(params).items():
+        templates = task if isinstance(task, list | tuple) else [task]
+        for j, template in enumerate(templates):
+            for seed in search_seeds(n_seeds):
+                data = replace(template.data, subsample_seed=seed)
+                for length in (1, 2):
+                    config = replace(template.train, epochs=length * template.train.epochs)
+                    out.append(replace(template, data=data, train=config, seed=seed).with_tags(
+                        experiment=notebook, role=role, template=j, length=length))
     return out
 
 

@@ -54,10 +54,8 @@ from .design import (
     check_params,
     layer_params,
     layer_transfer_specs,
-    length_of,
     lr_of,
     methods_for,
-    min_epochs_text,
     pool_per_class,
     recipe_of,
     recipe_tasks,
@@ -68,6 +66,7 @@ from .design import (
     studies,
     train_config,
 )
+from .recipe import length_of, min_epochs_text
 from .taxonomy import (
     LAYER_CONDITIONS,
     REGIONS,

@@ -8,7 +8,6 @@ Every run takes at least ``steps`` SGD steps whatever the target size (:func:`tr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,15 +17,14 @@ from ...checks import int_list, number, positive_int
 from ...data import registry
 from ...methods import transfer
 from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
-from ...train import TrainConfig
 from .. import layer_transfer as lt
 from ..experiment import checked_once
 from ..profile import load_profiles, replicate_seeds, settings
+from .recipe import bucket, length_of, lr_of, recipe_of, train_config
 
 __all__ = ["PROFILES", "METHODS", "TRANSFER_METHODS", "Source", "Study", "studies", "sizes_of",
            "seeds_at", "pool_per_class", "train_config", "methods_for", "runs_at", "check_params",
            "specs", "layer_transfer_specs", "recipe_tasks", "bucket", "lr_of", "recipe_of",
-           "length_of", "min_epochs_text",
            "TUNED_STRENGTH", "TARGET_BN", "layer_params", "cnn_model", "source_run",
            "sample_specs"]
 
@@ -132,59 +130,6 @@ def pool_per_class(study: Study) -> list[int]:
         raise ValueError(f"the class sizes of {study.dataset!r} are not known in advance")
     chosen = names if study.classes is None else study.classes
     return [counts[names.index(c)] for c in chosen]
-
-
-def bucket(s: Mapping[str, Any], n: int | None) -> str:
-    """``"small"`` below the profile's ``size_boundary`` examples per class, else ``"large"``
-    (the whole split is large)."""
-    return "small" if n is not None and n < s["size_boundary"] else "large"
-
-
-def train_config(s: Mapping[str, Any], n_images: int, lr: float) -> TrainConfig:
-    """The optimisation of a run on ``n_images`` training images: at least ``steps`` SGD steps
-    and at least ``min_epochs`` epochs, at learning rate ``lr``.
-
-    Epochs are whole: with ``b = ceil(n_images / batch_size)`` batches per epoch, the batch
-    size is evened out to ``ceil(n_images / b)`` (so that no batch is a near-empty remainder)
-    and the run takes ``max(ceil(steps / b), min_epochs)`` epochs. A tiny target is trained for
-    as many steps as a larger one, and a large target for as many epochs as the recipes of the
-    layer-transfer chapter need to converge. The cosine schedule spans all of them.
-    """
-    batches = math.ceil(n_images / s["batch_size"])
-    batch = math.ceil(n_images / batches)
-    epochs = max(1, math.ceil(s["steps"] / batches), s["min_epochs"])
-    return TrainConfig(epochs=epochs, batch_size=batch, lr=lr)
-
-
-def recipe_of(s: Mapping[str, Any], method: str, n: int | None, setting: str) -> float:
-    """A ``setting`` of the recipe of ``method`` at size ``n``: the profile's for its
-    bucket."""
-    key = f"{method}_{bucket(s, n)}"
-    try:
-        return float(s["recipes"][key][setting])
-    except KeyError:
-        raise ValueError(f"the profile has no {setting} in recipe {key!r}") from None
-
-
-def lr_of(s: Mapping[str, Any], method: str, n: int | None) -> float:
-    """The learning rate of ``method`` at size ``n``: the profile's recipe for its bucket."""
-    return recipe_of(s, method, n, "lr")
-
-
-def min_epochs_text(s: Mapping[str, Any]) -> str:
-    """The least epochs in words: ``"40"``, or ``"40 (80 for fine-tune on large targets)"``."""
-    own = [(role.rsplit("_", 1), r["min_epochs"]) for role, r in s["recipes"].items()
-           if "min_epochs" in r]
-    extra = ", ".join(f"{e} for {m} on {b} targets" for (m, b), e in own)
-    return f"{s['min_epochs']}" + (f" ({extra})" if extra else "")
-
-
-def length_of(s: Mapping[str, Any], method: str, n: int | None) -> dict[str, Any]:
-    """The settings with the least epochs of ``method`` at size ``n``: its recipe's
-    ``min_epochs`` where it has one (a method that needs longer than the others to reach its
-    plateau, :mod:`tlkit.experiments.recipe_plateau`), else the profile's."""
-    own = s["recipes"].get(f"{method}_{bucket(s, n)}", {}).get("min_epochs")
-    return dict(s) if own is None else {**s, "min_epochs": int(own)}
 
 
 def cnn_model(s: Mapping[str, Any]) -> ModelSpec:
