@@ -163,17 +163,21 @@ def glue_left_out(prefix: str, found: Mapping[str, Mapping[str, Any]],
     ``found`` measured: glue its mean and 95% interval (a description; ``<prefix>_<claim>``,
     ``_low``, ``_high``), its seeds (``_seeds``, as :func:`glue_claims` does for a tested
     claim) and as its verdict ``not tested (<reason>)``. Returns the claims' names."""
-    from .analysis import t_interval
+    from .analysis import t_interval, welch_claim
 
     names = []
     for claim, why in reasons.items():
         if claim not in found:
             continue
-        values = pd.Series(found[claim]["values"], dtype=float).dropna()
-        low, high = t_interval(values, 0.95)
-        glue_values(prefix, {claim: float(values.mean()), f"{claim}_low": low,
-                             f"{claim}_high": high, f"{claim}_seeds": len(values),
-                             f"{claim}_verdict": f"not tested ({why})"})
+        if "groups" in found[claim]:  # two independent samples: Welch's interval
+            a, b = (pd.Series(g, dtype=float).dropna() for g in found[claim]["groups"])
+            c = welch_claim(claim, a, b)
+            (low, high), mean, n = c.interval(0.95), c.estimate, min(len(a), len(b))
+        else:
+            values = pd.Series(found[claim]["values"], dtype=float).dropna()
+            (low, high), mean, n = t_interval(values, 0.95), float(values.mean()), len(values)
+        glue_values(prefix, {claim: mean, f"{claim}_low": low, f"{claim}_high": high,
+                             f"{claim}_seeds": n, f"{claim}_verdict": f"not tested ({why})"})
         names.append(claim)
     return names
 

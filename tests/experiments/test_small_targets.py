@@ -230,6 +230,7 @@ def test_smoke_run_yields_every_column_the_figures_use(smoke_run):
     judged = judge(st.claims(found))
     assert list(judged["claim"]) == ["small_gain", "shrinks", "far_ft_hurts", "far_l2sp_hurts",
                                      "near_beats_far", "l2sp_beats_ft"]
+    assert set(found) == set(st.NEEDS) and set(st.FAR_CLAIMS) <= set(found)
     assert set(judged["verdict"]) <= set(VERDICTS)
     assert values["smallest"] == "1" and values["largest"] == "all"
     assert {"probe - fine-tune", "target BN - source BN (probe)"} == set(
@@ -328,3 +329,40 @@ def test_full_profile_uses_real_datasets_and_imagenet_weights():
     resnet = [x for x in specs if x.model.arch == "resnet18"]
     assert {x.tag_dict["method"] for x in resnet} == {*st.METHODS, st.TARGET_BN}
     assert all(x.model.weights is None for x in resnet if x.tag_dict["method"] == "scratch")
+
+
+# --- can this experiment show the effect? --------------------------------------------------
+
+def _checks(gain=None, error=0.6):
+    """A results table of the preconditions' runs: every recipe at its length and twice it
+    (``gain``: per recipe, what twice the training adds)."""
+    from tlkit.experiments import recipes
+
+    gain = gain or {}
+    roles = recipes.declared({"profile": "smoke"})
+    roles = roles[roles["experiment"] == "02_small_targets"]["role"]
+    rows = []
+    for role in roles:
+        for seed in (1000, 1001):
+            val = (1 - error) + 0.01 * (seed - 1000)
+            for length in (1, 2):
+                rows.append(dict(experiment="02_small_targets", role=role, template=0,
+                                 length=length, seed=seed, epochs=10 * length,
+                                 val_acc=val + (gain.get(role, 0.0) if length == 2 else 0.0)))
+    return pd.DataFrame(rows)
+
+
+def test_the_preconditions_bar_exactly_the_claims_that_need_them():
+    from tlkit.experiments import layer_transfer as lt
+
+    params = {"profile": "smoke"}
+    pre = st.preconditions(params, _checks())
+    assert pre.set_index("precondition").loc["far is far (far, restyled)", "holds"]
+    assert lt.untestable(pre) == {}
+    barred = lt.untestable(st.preconditions(params, _checks({"L2-SP_small": 0.05})))
+    assert set(barred) == {"far_l2sp_hurts", "l2sp_beats_ft"}
+    barred = lt.untestable(st.preconditions(params, _checks({"fine-tune_large": 0.05})))
+    assert set(barred) == {"shrinks"}
+    barred = lt.untestable(st.preconditions(params, _checks(error=0.01)))
+    assert set(barred) == set(st.NEEDS)
+

@@ -72,6 +72,7 @@ from .design import (
     target_spec,
 )
 from .preconditions import (
+    DISTANCE_DRAWS,
     HEADROOM_ERROR,
     distance_draws,
     far_is_far,
@@ -108,7 +109,8 @@ __all__ = [
     "repair", "top_layer_drop", "boost", "axis_gains", "best_depths", "target_best_depths",
     "network_features", "pixel_space", "distance_table", "split_distances", "effects",
     "claims", "CLAIM_CONDITIONS", "pilot", "power_plan", "sanity_check", "sample_specs",
-    "trend_text", "HEADROOM_ERROR", "distance_draws", "far_is_far", "preconditions",
+    "trend_text", "HEADROOM_ERROR", "DISTANCE_DRAWS", "distance_draws", "far_is_far",
+    "preconditions",
     "untestable", "TARGET_BN", "batchnorm_both_ways",
 ]
 

@@ -66,6 +66,14 @@ from .design import (
     studies,
     train_config,
 )
+from .preconditions import (
+    FAR_CLAIMS,
+    HEADROOM_ERROR,
+    NEEDS,
+    PLATEAU_GAIN,
+    check_specs,
+    preconditions,
+)
 from .recipe import length_of, min_epochs_text
 from .taxonomy import (
     LAYER_CONDITIONS,
@@ -82,7 +90,8 @@ from .taxonomy import (
 __all__ = [
     "EXPERIMENT",
     "PROFILES", "METHODS", "TRANSFER_METHODS", "TARGET_BN", "recipe_tasks", "bucket", "lr_of",
-    "length_of", "min_epochs_text",
+    "length_of", "min_epochs_text", "FAR_CLAIMS", "HEADROOM_ERROR", "NEEDS", "PLATEAU_GAIN",
+    "check_specs", "preconditions",
     "REGIONS", "LAYER_CONDITIONS", "Source", "Study",
     "check_params", "studies", "specs", "sizes_of", "seeds_at", "pool_per_class",
     "train_config", "methods_for", "layer_transfer_specs", "size_label", "add_sizes", "curves",
@@ -113,12 +122,15 @@ def _effects(table, params):
                    "smallest size (paired by seed)", mean, low, high, len(rows))]
 
 
-#: The small-targets experiment: its runs, then the layer-transfer runs its map reads (that
+#: The small-targets experiment: the runs its preconditions read (on selection seeds), its
+#: runs, then the layer-transfer runs its map reads (that
 #: chapter's, shared through the run cache); its exercises grade the ``gain_table``, and its
 #: first asks whether fine-tuning from the far source beats scratch at the smallest size.
 EXPERIMENT = Experiment(
     "small_targets", "02_small_targets", __name__,
-    stages=(listed(specs), Stage("layer transfer", lambda params, done: layer_transfer_specs(
-        params), layer_transfer_specs)),
+    stages=(Stage("checks", lambda params, done: check_specs(params), check_specs,
+                  pinned=False),
+            listed(specs), Stage("layer transfer", lambda params, done: layer_transfer_specs(
+                params), layer_transfer_specs)),
     links={"layer_transfer": "01_layer_transfer"}, tables={"gain_table": _gain_table},
     effects=_effects)
