@@ -184,12 +184,19 @@ def test_exported_results_rebuild_a_page_elsewhere_without_training(on_fixtures,
         return nbformat.read(str(out), as_version=4).metadata["tlkit"]["sweeps"]
 
     first = run(tmp_path / "maintainer", tmp_path / "first.ipynb")
-    assert first["runs_trained"] == 8  # per seed (2): a source, and 3 conditions
+    # per seed (2): a source and 4 conditions; and the checks on the searches' seeds
+    from tlkit.experiments import experiment, quickstart
+
+    merged = experiment("00_quickstart").check({"profile": "full", "overrides": QUICKSTART})
+    specs = [*quickstart.check_specs(merged), *quickstart.specs(merged)]
+    sources = {s.transfer.source.key() for s in specs if s.transfer.source is not None}
+    runs = len({s.key() for s in specs} | sources)
+    assert first["runs_trained"] == runs and runs == 2 * 5 + len(quickstart.check_specs(merged))
     archive = str(tmp_path / "results.tar.gz")
     assert main(["results", "export", archive, "--results", str(tmp_path / "maintainer")]) == 0
     assert main(["results", "import", archive, "--results", str(tmp_path / "reader")]) == 0
     again = run(tmp_path / "reader", tmp_path / "again.ipynb")
-    assert (again["runs_trained"], again["runs_cached"]) == (0, 8)
+    assert (again["runs_trained"], again["runs_cached"]) == (0, runs)
 
 
 @pytest.mark.parametrize("overrides, message", [

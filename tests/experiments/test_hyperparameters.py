@@ -337,3 +337,32 @@ def test_the_smoke_run_is_cached_through_every_stage_and_measures_each_relation(
     assert relation["logme"].notna().all()
     assert len(found) == len(cells) + 2 * len(s["cells"])
     assert len(moved) == 2 * len(s["cells"])
+
+
+# --- can this experiment show the effect? --------------------------------------------------
+
+def _plateau_table(gains):
+    return pd.DataFrame([dict(method=m, size=size, gain=g, reached=g <= 0.02)
+                         for m, g in gains.items() for size in ("search", "all")])
+
+
+def test_a_default_recipe_still_learning_bars_its_sources_claims():
+    names = ["gain_glyph_ls", "gain_imagenet_sd", "transplant_glyph_to_sd",
+             "transplant_imagenet_to_ls"]
+    converged = hp.preconditions(_plateau_table({"fine-tune (glyph source)": 0.0,
+                                                 "fine-tune": 0.01}))
+    assert converged["holds"].all() and hp.untestable(converged, names) == {}
+    glyph_late = hp.preconditions(_plateau_table({"fine-tune (glyph source)": 0.05,
+                                                  "fine-tune": 0.01}))
+    assert set(hp.untestable(glyph_late, names)) == {"gain_glyph_ls", "transplant_glyph_to_sd"}
+
+
+def test_the_plateau_check_runs_each_sources_default_on_selection_seeds():
+    from tlkit.experiments.profile import SEARCH_SEEDS_FROM
+
+    rates = {"scratch (cnn8)": 0.01, "fine-tune": 0.01, "fine-tune (glyph source)": 0.1}
+    checks = hp.check_specs({"profile": "quick"}, rates)
+    assert {s.tag_dict["lr_choice"] for s in checks} == set(hp.DEFAULT_KEYS.values())
+    assert min(s.seed for s in checks) >= SEARCH_SEEDS_FROM
+    for s in checks:
+        assert s.train.lr == rates[s.tag_dict["lr_choice"]]

@@ -49,6 +49,7 @@ from .design import (
     setting_specs,
     specs,
 )
+from .preconditions import DEFAULT_KEYS, check_specs, preconditions, untestable
 from .relation import relation_table
 
 __all__ = [
@@ -58,7 +59,7 @@ __all__ = [
     "rate_of", "run_spec", "setting_specs", "specs", "CELL_KEYS", "SOURCE_KEYS", "SOURCE_NAMES",
     "cell_choices", "claims", "combined_settings", "effects", "knob_choices", "knob_curves",
     "recommendations", "setting_of", "seed_choices", "transplant_settings", "transplants",
-    "relation_table",
+    "relation_table", "DEFAULT_KEYS", "check_specs", "preconditions", "untestable",
 ]
 
 
@@ -95,12 +96,14 @@ def _transplant(params, done):
 
 
 #: The hyperparameters experiment: the pretrained chapter's learning-rate search (its runs,
-#: shared through the run cache), every one-knob setting in every cell at the chosen rates
+#: shared through the run cache), the plateau check of each source's default recipe, every
+#: one-knob setting in every cell at the chosen rates
 #: (listed before with stand-ins), the combination of each cell's choices, and the settings
 #: transplanted between cells.
 EXPERIMENT = Experiment(
     "hyperparameters", "04_hyperparameters", __name__,
     stages=(Stage("search", _search, pinned=False),
+            Stage("plateau", lambda params, done: check_specs(params, _rates(done))),
             Stage("first", lambda params, done: specs(params, _rates(done)), specs),
             Stage("combined", _combined), Stage("transplant", _transplant)),
     links={"pretrained": "03_pretrained"})

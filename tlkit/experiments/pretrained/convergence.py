@@ -31,12 +31,11 @@ import pandas as pd
 
 from ...analysis import format_intervals
 from ..profile import search_seeds, settings
+from ..recipe_plateau import PLATEAU_GAIN
 from .design import PROFILES, keys_run, rate_key, run_specs, sources, targets
 
 __all__ = ["PLATEAU_GAIN", "plateau_specs", "plateau", "plateau_shown"]
 
-#: The most validation accuracy that twice the training may add to a method at its plateau.
-PLATEAU_GAIN = 0.02
 
 
 def plateau_specs(params: Mapping[str, Any], rates: Mapping[str, float]) -> list[Any]:
