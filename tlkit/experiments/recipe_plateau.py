@@ -32,7 +32,7 @@ from ..spec import RunSpec
 from .profile import search_seeds, settings
 from .searched import experiment_params, searched_experiments
 
-__all__ = ["PLATEAU_GAIN", "specs", "experiment_specs", "plateau"]
+__all__ = ["PLATEAU_GAIN", "specs", "experiment_specs", "plateau", "gains"]
 
 #: The most validation accuracy that twice the training may add to a recipe at its plateau:
 #: about the smallest published effect the book tests (the layer-transfer boost, 0.017), and
@@ -66,18 +66,24 @@ def experiment_specs(notebook: str, module: Any, params: Mapping[str, Any]) -> l
 
 
 def plateau(df: pd.DataFrame) -> pd.DataFrame:
-    """Per experiment and role: ``epochs`` (the recipe's), mean validation accuracy at its
-    length (``val_1``) and at twice it (``val_2``), the mean paired gain ``gain`` with its range
-    over seeds (``gain_min``, ``gain_max``), ``seeds`` and ``reached`` (``gain`` at most
-    :data:`PLATEAU_GAIN`). ``df`` is the results table of :func:`specs`' records; only
-    ``val_acc`` is read."""
+    """Per experiment and role: ``epochs`` (the recipe's) and the columns of :func:`gains`.
+    ``df`` is the results table of :func:`specs`' records; only ``val_acc`` is read."""
+    return gains(df, {"experiment": "experiment", "role": "role"})
+
+
+def gains(df: pd.DataFrame, by: Mapping[str, str]) -> pd.DataFrame:
+    """Per group of ``df`` (the columns of ``by``, named in the result as its values): the
+    least epochs of its runs at length 1 (``epochs``), mean validation accuracy at length 1
+    (``val_1``) and 2 (``val_2``; a seed's runs of one length averaged first), the mean paired
+    gain ``gain`` with its range over seeds (``gain_min``, ``gain_max``), ``seeds`` and
+    ``reached`` (``gain`` at most :data:`PLATEAU_GAIN`). Only ``val_acc`` is read."""
     if "val_acc" not in df or df["val_acc"].isna().any():
         raise ValueError("the plateau check needs the validation accuracy of every run")
     rows = []
-    for (experiment, role), part in df.groupby(["experiment", "role"], sort=False):
+    for names, part in df.groupby(list(by), sort=False):
         wide = part.groupby(["seed", "length"])["val_acc"].mean().unstack("length")
         gain = (wide[2] - wide[1]).dropna().to_numpy(dtype=float)
-        rows.append(dict(experiment=experiment, role=role,
+        rows.append(dict(zip(by.values(), names, strict=True),
                          epochs=int(part.loc[part["length"] == 1, "epochs"].min()),
                          val_1=float(wide[1].mean()), val_2=float(wide[2].mean()),
                          gain=float(gain.mean()), gain_min=float(np.min(gain)),

@@ -26,12 +26,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ...analysis import format_intervals
 from ..profile import search_seeds, settings
-from ..recipe_plateau import PLATEAU_GAIN
+from ..recipe_plateau import PLATEAU_GAIN, gains
 from .design import PROFILES, keys_run, rate_key, run_specs, sources, targets
 
 __all__ = ["PLATEAU_GAIN", "plateau_specs", "plateau", "plateau_shown"]
@@ -68,18 +67,7 @@ def plateau(df: pd.DataFrame) -> pd.DataFrame:
     seeds (``gain_min``, ``gain_max``), ``seeds`` and ``reached`` (``gain`` at most
     :data:`PLATEAU_GAIN`). ``df`` is the results table of :func:`plateau_specs`' records; only
     ``val_acc`` is read."""
-    if "val_acc" not in df or df["val_acc"].isna().any():
-        raise ValueError("the plateau check needs the validation accuracy of every run")
-    rows = []
-    for (key, size), part in df.groupby(["lr_choice", "check_size"], sort=False):
-        wide = part.pivot_table(index="seed", columns="length", values="val_acc")
-        gain = (wide[2] - wide[1]).dropna().to_numpy(dtype=float)
-        rows.append(dict(method=key, size=size, epochs=int(part["epochs"].min()),
-                         val_1=float(wide[1].mean()), val_2=float(wide[2].mean()),
-                         gain=float(gain.mean()), gain_min=float(np.min(gain)),
-                         gain_max=float(np.max(gain)), seeds=len(gain),
-                         reached=bool(gain.mean() <= PLATEAU_GAIN)))
-    return pd.DataFrame(rows)
+    return gains(df, {"lr_choice": "method", "check_size": "size"})
 
 
 def plateau_shown(check: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
