@@ -76,4 +76,5 @@ def test_a_notebook_run_lists_what_its_listing_pinned():
     params = {"profile": "smoke"}
     declared = experiments.experiment("02_small_targets")
     run = declared.start(params)
-    assert run.specs("runs") + run.specs("layer transfer") == declared.listing(params)
+    assert run.specs("runs") + run.specs("large recipe") + run.specs(
+        "layer transfer") == declared.listing(params)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -33,7 +34,7 @@ def _cells(specs):
 def test_spec_grid_is_complete(profile):
     params = {"profile": profile}
     s = settings(st.PROFILES, params)
-    specs = st.specs(params)
+    specs = st.specs(params) + st.large_recipe_specs(params)
     cells = _cells(specs)
     assert len(cells) == len(specs), "a cell of the grid appears twice"
     sizes = st.sizes_of(s)
@@ -55,7 +56,11 @@ def test_spec_grid_is_complete(profile):
                         expected.add((study.name, arch, src.name, method, n, seed))
                     if n in bn_sizes:
                         expected.add((study.name, arch, src.name, st.TARGET_BN, n, seed))
+                    if (src.role == "far" and arch == "cnn8" and st.bucket(s, n) == "small"
+                            and s["large_recipe_arm"]):
+                        expected.add((study.name, arch, src.name, st.LARGE_RECIPE, n, seed))
     assert set(cells) == expected
+    assert any(c[3] == st.LARGE_RECIPE for c in cells), "the arm the survey blames runs"
 
     for (study, arch, _source, method, n, seed), spec in cells.items():
         # all methods of one seed and size train on the same subsample, for as long, unless
@@ -63,11 +68,15 @@ def test_spec_grid_is_complete(profile):
         base = cells[(study, arch, "none", "scratch", n, seed)]
         assert spec.data == base.data and spec.data.subsample_seed == seed
         assert spec.data.validation == s["validation"]
-        recipe = "linear probe" if method == st.TARGET_BN else method
-        own = st.length_of(s, recipe, n)["min_epochs"]
+        recipe, as_bucket = st.ARMS.get(method, (method, None))
+        own = st.length_of(s, recipe, n, as_bucket)["min_epochs"]
         assert spec.train.batch_size == base.train.batch_size
         assert spec.train.epochs == max(base.train.epochs, own)
-        assert spec.train.lr == st.lr_of(s, recipe, n) and spec.seed == seed
+        assert spec.train.lr == st.lr_of(s, recipe, n, as_bucket) and spec.seed == seed
+        if method == st.LARGE_RECIPE:  # the large-target recipe, unchanged, on a small target
+            assert st.bucket(s, n) == "small"
+            assert spec.train.lr == s["recipes"]["fine-tune_large"]["lr"]
+            assert spec.transfer == cells[(study, arch, _source, "fine-tune", n, seed)].transfer
         t = spec.transfer
         if method == "scratch":
             assert t.source is None and t.layers == 0 and spec.model.weights is None
@@ -182,7 +191,7 @@ def smoke_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("st_results")
     with results_folder(root):
         params = {"profile": "smoke"}
-        specs = st.specs(params)
+        specs = st.specs(params) + st.large_recipe_specs(params)
         extra = st.layer_transfer_specs(params)
         records = sweep.run(specs + extra, store=Store(root), device="cpu", progress=False)
         df = st.add_sizes(results.frame(records[:len(specs)]))
@@ -202,10 +211,10 @@ def test_smoke_run_yields_every_column_the_figures_use(smoke_run):
     curves = st.curves(df)
     assert {"study", "source", "role", "method", "per_class", "size", "seed",
             "test_acc"} <= set(curves)
-    assert set(curves["method"]) == {*st.METHODS, st.TARGET_BN}
+    assert set(curves["method"]) == {*st.METHODS, *st.ARMS}
     assert "all" in set(curves["size"]) and curves["per_class"].notna().all()
     gains = st.gains(df)
-    tests = st.gain_tests(gains[gains["method"] != st.TARGET_BN])
+    tests = st.gain_tests(gains[~gains["method"].isin(st.ARMS)])
     assert {"per_class", "size", "method", "gain", "ci_low", "ci_high", "p_value", "p_holm",
             "verdict", "seeds"} <= set(tests)
     assert len(tests) == 2 * len(st.TRANSFER_METHODS) * len(s["sizes"])
@@ -229,7 +238,8 @@ def test_smoke_run_yields_every_column_the_figures_use(smoke_run):
     found, values = st.effects(gains[gains["method"] != st.TARGET_BN], s["size_boundary"])
     judged = judge(st.claims(found))
     assert list(judged["claim"]) == ["small_gain", "shrinks", "far_ft_hurts", "far_l2sp_hurts",
-                                     "near_beats_far", "l2sp_beats_ft"]
+                                     "near_beats_far", "l2sp_beats_ft", "large_recipe_hurts",
+                                     "large_recipe_costs"]
     assert set(found) == set(st.NEEDS) and set(st.FAR_CLAIMS) <= set(found)
     assert set(judged["verdict"]) <= set(VERDICTS)
     assert values["smallest"] == "1" and values["largest"] == "all"
@@ -362,7 +372,57 @@ def test_the_preconditions_bar_exactly_the_claims_that_need_them():
     barred = lt.untestable(st.preconditions(params, _checks({"L2-SP_small": 0.05})))
     assert set(barred) == {"far_l2sp_hurts", "l2sp_beats_ft"}
     barred = lt.untestable(st.preconditions(params, _checks({"fine-tune_large": 0.05})))
-    assert set(barred) == {"shrinks"}
+    assert set(barred) == {"shrinks", "large_recipe_hurts", "large_recipe_costs"}
     barred = lt.untestable(st.preconditions(params, _checks(error=0.01)))
     assert set(barred) == set(st.NEEDS)
+    # where the large-target recipe is the small-target one, the arm can show nothing
+    same = {"profile": "smoke", "recipes": {**settings(st.PROFILES, params)["recipes"],
+                                            "fine-tune_large": {"lr": 0.05}}}
+    assert set(lt.untestable(st.preconditions(same, _checks()))) == set(st.LARGE_CLAIMS)
 
+
+
+def test_the_large_recipe_claims_compare_the_arm_with_scratch_and_with_the_own_recipe():
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in range(3):
+        for per_class, size in ((1.0, "1"), (5.0, "5"), (100.0, "all")):
+            for role, method in (("near", "fine-tune"), ("near", "L2-SP"), ("far", "fine-tune"),
+                                 ("far", "L2-SP"), ("far", st.LARGE_RECIPE)):
+                if method == st.LARGE_RECIPE and size == "all":
+                    continue  # the arm runs on small targets only
+                acc, base = rng.uniform(0.2, 0.9), rng.uniform(0.2, 0.9)
+                rows.append(dict(study="toy", role=role, method=method, per_class=per_class,
+                                 size=size, seed=seed, test_acc=acc, gain=acc - base))
+    table = pd.DataFrame(rows)
+    found, _ = st.effects(table, size_boundary=10)
+    small = table[table["per_class"] < 10]
+
+    def per_seed(method, value):
+        part = small[(small["role"] == "far") & (small["method"] == method)]
+        return part.groupby("seed")[value].mean()
+
+    hurts = found["large_recipe_hurts"]
+    assert hurts["sign"] == -1 and np.allclose(hurts["values"], per_seed(st.LARGE_RECIPE, "gain"))
+    costs = found["large_recipe_costs"]
+    want = per_seed(st.LARGE_RECIPE, "test_acc") - per_seed("fine-tune", "test_acc")
+    assert costs["sign"] == -1 and np.allclose(costs["values"].sort_index(), want.sort_index())
+    # without the arm's runs, no claim about it
+    found, _ = st.effects(table[table["method"] != st.LARGE_RECIPE], size_boundary=10)
+    assert "large_recipe_hurts" not in found and "large_recipe_costs" not in found
+
+
+def test_a_diverged_run_of_the_arm_counts_at_chance_and_any_other_failure_raises():
+    specs = st.large_recipe_specs({"profile": "smoke"})
+    assert specs and {x.tag_dict["role"] for x in specs} == {"far"}
+    failed = pd.DataFrame({"key": [specs[0].key()],
+                           "error": ["training diverged: the loss is not finite; lower lr"]})
+    df = pd.DataFrame([dict(method="scratch", test_acc=0.5)])
+    out = st.with_diverged(df, specs, failed)
+    assert len(out) == 2 and not out.loc[0, "diverged"]
+    row = out[out["diverged"].astype(bool)].iloc[0]
+    k = len(specs[0].data.classes)
+    assert row["method"] == st.LARGE_RECIPE and row["num_classes"] == k
+    assert row["test_acc"] == pytest.approx(1 / k) and row["seed"] == specs[0].seed
+    with pytest.raises(RuntimeError, match="not by diverging"):
+        st.with_diverged(df, specs, failed.assign(error="MemoryError"))

@@ -153,6 +153,19 @@ def test_reference_tables_come_from_the_cache_and_the_assignments_settings(
     assert again.equals(df)
     with pytest.raises(ValueError, match="no reference table"):
         reference.table("00_quickstart", "nope", params)
+    # a run noted as diverged has no record, and is not missing: its divergence is its result
+    from tlkit.store import Store
+
+    store, spec = Store(), reference.specs("00_quickstart", params)[-1]
+    store.record_path(spec.key()).unlink()
+    with pytest.raises(reference.MissingRunError, match="1 of the"):
+        reference.records("00_quickstart", params, store)
+    store.put_failure(spec, "boom")  # another failure is retried: still missing
+    with pytest.raises(reference.MissingRunError, match="1 of the"):
+        reference.records("00_quickstart", params, store)
+    store.put_failure(spec, "training diverged: the loss is not finite", diverged=True)
+    found = reference.records("00_quickstart", params, store)
+    assert len(found) == len(reference.specs("00_quickstart", params)) - 1
 
 
 # --- package ----------------------------------------------------------------------------------

@@ -78,8 +78,8 @@ def grading_run(path: Path, root: Path, run: Path, parameters: Mapping[str, str]
 
 def record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dict[str, bytes]:
     """The grading run's files in the run cache, ``{runs/ab/abc....json: bytes, ...}``: the
-    record of every run, and the record and checkpoint of every source (a sweep retrains a
-    source whose checkpoint is missing).
+    record of every run (a diverged run's failure note instead), and the record and checkpoint
+    of every source (a sweep retrains a source whose checkpoint is missing).
 
     Raises:
         AssignmentError: a run or a source's checkpoint is not in the cache.
@@ -97,6 +97,10 @@ def record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dic
     for record in found:
         path = store.record_path(record.key)
         out[path.relative_to(store.root).as_posix()] = path.read_bytes()
+    for spec in specs(stem, values):  # a diverged run's note stands for its record
+        note = store.failure_path(spec.key())
+        if store.get(spec) is None and store.diverged(spec) is not None:
+            out[note.relative_to(store.root).as_posix()] = note.read_bytes()
     sources = {src.key() for spec in specs(stem, values) for src in spec.sources()}
     for key in sorted(sources):
         path = store.checkpoint_path(key)

@@ -55,7 +55,9 @@ def specs(notebook: str, params: Mapping[str, Any], stage: str | None = None) ->
 
 def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, *,
             sources: bool = False, stage: str | None = None) -> list[Any]:
-    """The stored records of :func:`specs` (with their sources' where ``sources``), in order.
+    """The stored records of :func:`specs` (with their sources' where ``sources``), in order;
+    a run noted as diverged (:meth:`~tlkit.store.Store.diverged`) has no record and is not
+    missing: its divergence is its result.
 
     Raises:
         MissingRunError: a run is not in the cache (sources are skipped where missing).
@@ -68,7 +70,7 @@ def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, 
     for spec in wanted:
         record = store.get(spec)
         if record is None:
-            missing += 1
+            missing += store.diverged(spec) is None
         else:
             out.append(record)
     if missing:

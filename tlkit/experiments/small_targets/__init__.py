@@ -22,7 +22,10 @@ method            meaning
 
 from a *near* and a *far* source, whose distances to the target are measured (pixel OTDD, as
 in the layer-transfer experiment). The sources are the base networks of the layer-transfer
-experiment, so their checkpoints are shared through the run cache.
+experiment, so their checkpoints are shared through the run cache. Beside them run the linear
+probe with the target's batch-norm statistics and, from the far source on small targets, the
+arm the survey blames for negative transfer: fine-tuning with the recipe chosen for large
+targets, unchanged (:data:`~.design.LARGE_RECIPE`).
 
 - :mod:`.design`: studies, sizes, seeds and specs (profiles in ``profiles/small_targets.yaml``);
 - :mod:`.curves`: learning curves, gains over scratch, paired tests and crossovers;
@@ -41,8 +44,11 @@ from .curves import (
     gains,
     method_differences,
     size_label,
+    with_diverged,
 )
 from .design import (
+    ARMS,
+    LARGE_RECIPE,
     METHODS,
     PROFILES,
     TARGET_BN,
@@ -52,6 +58,7 @@ from .design import (
     Study,
     bucket,
     check_params,
+    large_recipe_specs,
     layer_params,
     layer_transfer_specs,
     lr_of,
@@ -69,6 +76,7 @@ from .design import (
 from .preconditions import (
     FAR_CLAIMS,
     HEADROOM_ERROR,
+    LARGE_CLAIMS,
     NEEDS,
     PLATEAU_GAIN,
     check_specs,
@@ -89,8 +97,10 @@ from .taxonomy import (
 
 __all__ = [
     "EXPERIMENT",
-    "PROFILES", "METHODS", "TRANSFER_METHODS", "TARGET_BN", "recipe_tasks", "bucket", "lr_of",
-    "length_of", "min_epochs_text", "FAR_CLAIMS", "HEADROOM_ERROR", "NEEDS", "PLATEAU_GAIN",
+    "PROFILES", "METHODS", "TRANSFER_METHODS", "TARGET_BN", "LARGE_RECIPE", "ARMS",
+    "recipe_tasks", "bucket", "lr_of", "large_recipe_specs", "with_diverged",
+    "length_of", "min_epochs_text", "FAR_CLAIMS", "LARGE_CLAIMS", "HEADROOM_ERROR", "NEEDS",
+    "PLATEAU_GAIN",
     "check_specs", "preconditions",
     "REGIONS", "LAYER_CONDITIONS", "Source", "Study",
     "check_params", "studies", "specs", "sizes_of", "seeds_at", "pool_per_class",
@@ -123,14 +133,18 @@ def _effects(table, params):
 
 
 #: The small-targets experiment: the runs its preconditions read (on selection seeds), its
-#: runs, then the layer-transfer runs its map reads (that
+#: runs, the large-target recipe's arm (whose diverged runs are results), then the
+#: layer-transfer runs its map reads (that
 #: chapter's, shared through the run cache); its exercises grade the ``gain_table``, and its
 #: first asks whether fine-tuning from the far source beats scratch at the smallest size.
 EXPERIMENT = Experiment(
     "small_targets", "02_small_targets", __name__,
     stages=(Stage("checks", lambda params, done: check_specs(params), check_specs,
                   pinned=False),
-            listed(specs), Stage("layer transfer", lambda params, done: layer_transfer_specs(
+            listed(specs),
+            Stage("large recipe", lambda params, done: large_recipe_specs(params),
+                  large_recipe_specs, failures=True),
+            Stage("layer transfer", lambda params, done: layer_transfer_specs(
                 params), layer_transfer_specs)),
     links={"layer_transfer": "01_layer_transfer"}, tables={"gain_table": _gain_table},
     effects=_effects)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ...analysis import format_interval, mean_claim, t_interval, welch_claim
 from ...verdicts import Claim
-from .design import TARGET_BN
+from .design import LARGE_RECIPE, TARGET_BN
 
 __all__ = ["effects", "claims", "probe_and_bn", "small_mean", "regularisers", "REGULARISERS"]
 
@@ -55,7 +55,11 @@ def effects(gain_table: pd.DataFrame, size_boundary: float) -> tuple[dict[str, d
     * ``near_beats_far``: the fine-tune gain from the near source minus that from the far one,
       at the smallest size (positive);
     * ``l2sp_beats_ft``: L2-SP minus fine-tuning from the near source, averaged over the small
-      sizes (positive; Li et al., 2018).
+      sizes (positive; Li et al., 2018);
+    * where :data:`~.design.LARGE_RECIPE` ran, the arm the survey blames: ``large_recipe_hurts``,
+      fine-tuning from the far source with the large-target recipe minus scratch, and
+      ``large_recipe_costs``, minus fine-tuning with the small-target recipe, averaged over the
+      small sizes (both claimed negative).
     """
     study = gain_table["study"].iloc[0]
     t = gain_table[gain_table["study"] == study]
@@ -97,7 +101,37 @@ def effects(gain_table: pd.DataFrame, size_boundary: float) -> tuple[dict[str, d
                               description="L2-SP - fine-tune, near source, mean over small "
                                           "sizes"),
     }
+    if (t["method"] == LARGE_RECIPE).any():
+        big = small_mean(t, study, "far", LARGE_RECIPE, size_boundary, "test_acc")
+        own = small_mean(t, study, "far", "fine-tune", size_boundary, "test_acc")
+        both = big.index.intersection(own.index)
+        found["large_recipe_hurts"] = dict(
+            values=small_mean(t, study, "far", LARGE_RECIPE, size_boundary), sign=-1,
+            published=0.0, description="fine-tune by the large-target recipe - scratch, far "
+                                       "source, mean over small sizes")
+        found["large_recipe_costs"] = dict(
+            values=big.loc[both] - own.loc[both], sign=-1, published=0.0,
+            description="fine-tune by the large-target recipe - by the small-target one, far "
+                        "source, mean over small sizes")
+        glue["large_recipe_costs_finished"] = _finished_cost(t, study, size_boundary)
     return found, glue
+
+
+def _finished_cost(t: pd.DataFrame, study: str, size_boundary: float) -> str:
+    """The large-target recipe's cost on the runs that finished: per seed, the mean over the
+    small sizes where its run did not diverge of (its accuracy - fine-tuning's by the
+    small-target recipe), with a 95% interval (a description of what the divergences leave)."""
+    arm = _gains(t, study, "far", LARGE_RECIPE)
+    arm = arm[arm["per_class"] < size_boundary]
+    if "diverged" in arm:
+        arm = arm[~arm["diverged"].astype(bool)]
+    own = _gains(t, study, "far", "fine-tune").set_index(["seed", "size"])["test_acc"]
+    d = (arm.set_index(["seed", "size"])["test_acc"] - own).dropna()
+    per_seed = d.groupby(level="seed").mean()
+    if len(per_seed) < 2:
+        return "not measured"
+    low, high = t_interval(per_seed, 0.95)
+    return format_interval(float(per_seed.mean()), low, high)
 
 
 def claims(found: dict[str, dict[str, Any]]) -> list[Claim]:

@@ -25,6 +25,7 @@ __all__ = [
     "crossover_size",
     "crossovers",
     "method_differences",
+    "with_diverged",
 ]
 
 
@@ -41,6 +42,35 @@ def add_sizes(df: pd.DataFrame) -> pd.DataFrame:
     n = df["n_per_class"]
     per_class = n.where(n.notna(), df["n_train"] / df["num_classes"]).astype(float)
     return df.assign(per_class=per_class, size=[size_label(v) for v in n])
+
+
+def with_diverged(df: pd.DataFrame, specs: Sequence[Any], failed: pd.DataFrame) -> pd.DataFrame:
+    """The results table ``df`` with a column ``diverged`` (False) and a row for each run of
+    ``specs`` that diverged (``failed``: a stage's failed runs, ``key`` and ``error``), scored
+    at chance, a test accuracy of 1/K for K classes: a network whose loss stopped being finite
+    outputs NaN, every prediction is the first class, right on one image in K of the balanced
+    test set. Its row has the run's tags, ``arch``, ``n_per_class``, ``n_train``,
+    ``num_classes``, ``seed``, ``test_acc`` and ``diverged`` (True). Raises ``RuntimeError``
+    for a failure that is not a divergence."""
+    from ...data import registry
+
+    errors = dict(zip(failed["key"], failed["error"], strict=True))
+    other = [e for e in errors.values() if "diverged" not in e]
+    if other:
+        raise RuntimeError(f"{len(other)} run(s) failed, not by diverging: {other[0]}")
+    rows = []
+    for spec in specs:
+        if spec.key() not in errors:
+            continue
+        d = spec.data
+        k = (len(d.classes) if d.classes is not None
+             else len(registry.source(d.dataset).classes(registry.source(d.dataset)
+                                                          .options(dict(d.options)))))
+        rows.append(dict(spec.tag_dict, arch=spec.model.arch, n_per_class=d.n_per_class,
+                         n_train=(d.n_per_class or 0) * k, num_classes=k, seed=spec.seed,
+                         test_acc=1 / k, diverged=True))
+    df = df.assign(diverged=False)
+    return pd.concat([df, pd.DataFrame(rows)], ignore_index=True) if rows else df
 
 
 def curves(df: pd.DataFrame) -> pd.DataFrame:
@@ -67,14 +97,15 @@ def gains(df: pd.DataFrame) -> pd.DataFrame:
     architecture, size and seed (the same target subsample).
 
     Columns ``study, target, source, role, method, per_class, size, seed, test_acc, scratch,
-    gain``.
+    gain`` (and ``diverged`` where ``df`` has it).
     """
     df = add_sizes(df)
     runs = with_baseline(df[df["method"] != "scratch"], df[df["method"] == "scratch"],
                          on=["study", "arch", "size", "seed"], name="scratch")
     runs = runs.assign(gain=runs["test_acc"] - runs["scratch"])
+    extra = ["diverged"] if "diverged" in runs else []  # :func:`with_diverged`'s
     return runs[["study", "target", "source", "role", "method", "per_class", "size", "seed",
-                 "test_acc", "scratch", "gain"]].reset_index(drop=True)
+                 "test_acc", "scratch", "gain", *extra]].reset_index(drop=True)
 
 
 def gain_tests(gain_table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

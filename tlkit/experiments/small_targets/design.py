@@ -25,8 +25,8 @@ from .recipe import bucket, length_of, lr_of, recipe_of, train_config
 __all__ = ["PROFILES", "METHODS", "TRANSFER_METHODS", "Source", "Study", "studies", "sizes_of",
            "seeds_at", "pool_per_class", "train_config", "methods_for", "runs_at", "check_params",
            "specs", "layer_transfer_specs", "recipe_tasks", "bucket", "lr_of", "recipe_of",
-           "TUNED_STRENGTH", "TARGET_BN", "layer_params", "cnn_model", "source_run",
-           "sample_specs"]
+           "TUNED_STRENGTH", "TARGET_BN", "LARGE_RECIPE", "ARMS", "large_recipe_arm",
+           "layer_params", "cnn_model", "source_run", "sample_specs", "large_recipe_specs"]
 
 PROFILES = load_profiles("small_targets")
 
@@ -156,6 +156,20 @@ def _model_for(s: Mapping[str, Any], source: Source | None) -> ModelSpec:
 #: The method of the linear probe whose frozen batch-norm statistics are recomputed on the
 #: target (:data:`tlkit.spec.BN_STATS`); every other frozen run keeps the source's statistics.
 TARGET_BN = "linear probe, target BN"
+#: The arm the survey blames for negative transfer (Plested et al., 2022): fine-tuning from the
+#: far source on a small target with the recipe chosen for a large target from the near source
+#: (``fine-tune_large``: its learning rate and least epochs), unchanged.
+LARGE_RECIPE = "fine-tune, large-target recipe"
+#: Runs beside the page's methods, with the method and recipe bucket they train by.
+ARMS: Mapping[str, tuple[str, str | None]] = {TARGET_BN: ("linear probe", None),
+                                              LARGE_RECIPE: ("fine-tune", "large")}
+
+
+def large_recipe_arm(s: Mapping[str, Any], source: Source, n: int | None) -> bool:
+    """Whether :data:`LARGE_RECIPE` runs from ``source`` at size ``n``: where the profile asks
+    for it (``large_recipe_arm``), from a far source network, on small targets."""
+    return bool(s.get("large_recipe_arm")) and source.role == "far" and (
+        source.weights is None and bucket(s, n) == "small")
 
 
 def _transfer(s: Mapping[str, Any], source: Source, method: str, seed: int,
@@ -220,6 +234,9 @@ def check_params(params: Mapping[str, Any]) -> None:
             number(f"the learning rate of {method} ({b})", lr_of(s, method, n), positive=True)
             if method in TUNED_STRENGTH:
                 number(f"the strength alpha of {method} ({b})", recipe_of(s, method, n, "alpha"))
+    if not isinstance(s.get("large_recipe_arm", False), bool):
+        raise ValueError(f"large_recipe_arm must be true or false, got "
+                         f"{s['large_recipe_arm']!r}")
     int_list("bn_sizes", s["bn_sizes"], allow=(None, "all"))
     missing = [n for n in s["bn_sizes"] if (None if n == "all" else n) not in sizes_of(s)]
     if missing:
@@ -252,14 +269,25 @@ def check_params(params: Mapping[str, Any]) -> None:
 
 
 def specs(params: Mapping[str, Any]) -> list[RunSpec]:
-    """Every run: per study, size and seed, scratch (one per architecture) and each transfer
-    method from each source.
+    """Every run but :func:`large_recipe_specs`: per study, size and seed, scratch (one per
+    architecture) and each transfer method from each source.
 
     Tags: ``study``, ``target``, ``source`` (``"none"`` for scratch), ``role`` (``near``,
     ``far``, ``large`` or ``"none"``) and ``method`` (:data:`METHODS`). The runs of one seed
     share the target subsample (``subsample_seed = seed``) and the training seed, so methods
     are paired by seed; the source of seed ``k`` is base network A of seed ``k``.
     """
+    return [x for x in _every_run(params) if x.tag_dict["method"] != LARGE_RECIPE]
+
+
+def large_recipe_specs(params: Mapping[str, Any]) -> list[RunSpec]:
+    """The runs of :data:`LARGE_RECIPE` (tagged as :func:`specs`' runs): run as a stage of
+    their own, since the large-target recipe may diverge on a small target, and a diverged
+    run is a result of the arm, not an error of the page."""
+    return [x for x in _every_run(params) if x.tag_dict["method"] == LARGE_RECIPE]
+
+
+def _every_run(params: Mapping[str, Any]) -> list[RunSpec]:
     check_params(params)
     s = settings(PROFILES, params)
     out: list[RunSpec] = []
@@ -296,11 +324,14 @@ def _cell(s: Mapping[str, Any], study: Study, archs: Mapping[str, Source | None]
     for src in study.sources:
         methods = [m for m in methods_for(src) if runs_at(s, m, n)]
         methods += [TARGET_BN] if with_bn else []
+        methods += [LARGE_RECIPE] if large_recipe_arm(s, src, n) else []
         for method in methods:
-            base = "linear probe" if method == TARGET_BN else method
-            train = train_config(length_of(s, base, n), n_images, lr_of(s, base, n))
+            base, as_bucket = ARMS.get(method, (method, None))
+            train = train_config(length_of(s, base, n, as_bucket), n_images,
+                                 lr_of(s, base, n, as_bucket))
+            name = method if method == TARGET_BN else base  # the target-BN probe is a method
             out.append(RunSpec(target, _model_for(s, src), train,
-                               _transfer(s, src, method, seed, n), seed=seed)
+                               _transfer(s, src, name, seed, n), seed=seed)
                        .with_tags(source=src.name, role=src.role, method=method, **tag))
     return out
 

@@ -14,6 +14,9 @@ accuracy. A claim whose precondition fails leaves the family before any verdict.
   twice its training gaining at most
   :data:`~tlkit.experiments.recipe_plateau.PLATEAU_GAIN` of validation accuracy
   (:mod:`tlkit.experiments.recipe_plateau`).
+* **the recipes differ** (the claims about the large-target recipe): the recipe chosen for
+  large targets differs from the small-target one in learning rate or least epochs; where
+  they coincide the arm is the same run as fine-tuning and can show nothing.
 * **headroom** (every claim): scratch's validation error on a small target at the search's
   size is at least :data:`HEADROOM_ERROR`, room for gains and losses of a few points.
 """
@@ -31,8 +34,8 @@ from ..profile import settings
 from ..recipe_plateau import PLATEAU_GAIN, experiment_specs, plateau
 from .design import PROFILES, layer_params, recipe_tasks, studies
 
-__all__ = ["HEADROOM_ERROR", "PLATEAU_GAIN", "NEEDS", "FAR_CLAIMS", "check_specs",
-           "preconditions"]
+__all__ = ["HEADROOM_ERROR", "PLATEAU_GAIN", "NEEDS", "FAR_CLAIMS", "LARGE_CLAIMS",
+           "check_specs", "preconditions"]
 
 #: The least validation error of scratch on a small target (module docstring).
 HEADROOM_ERROR = 0.05
@@ -45,9 +48,13 @@ NEEDS: Mapping[str, tuple[str, ...]] = {
     "far_l2sp_hurts": ("scratch_small", "L2-SP_small"),
     "near_beats_far": ("scratch_small", "fine-tune_small"),
     "l2sp_beats_ft": ("fine-tune_small", "L2-SP_small"),
+    "large_recipe_hurts": ("scratch_small", "fine-tune_large"),
+    "large_recipe_costs": ("fine-tune_small", "fine-tune_large"),
 }
+#: The claims about fine-tuning by the large-target recipe on small targets.
+LARGE_CLAIMS = ("large_recipe_hurts", "large_recipe_costs")
 #: The claims about the far source, which need it to be far by measure.
-FAR_CLAIMS = ("far_ft_hurts", "far_l2sp_hurts", "near_beats_far")
+FAR_CLAIMS = ("far_ft_hurts", "far_l2sp_hurts", "near_beats_far", *LARGE_CLAIMS)
 
 
 def check_specs(params: Mapping[str, Any]) -> list[Any]:
@@ -77,6 +84,14 @@ def preconditions(params: Mapping[str, Any], df: pd.DataFrame) -> pd.DataFrame:
                          claims=", ".join(k for k, v in NEEDS.items() if r.role in v),
                          measured=f"twice the epochs ({2 * r.epochs}): {r.gain:+.3f}",
                          threshold=f"gain at most {PLATEAU_GAIN}", holds=bool(r.reached)))
+    if s.get("large_recipe_arm"):
+        big, own = (s["recipes"].get(f"fine-tune_{b}", {}) for b in ("large", "small"))
+        shown = {k: f"lr {r.get('lr')}, least epochs {r.get('min_epochs', s['min_epochs'])}"
+                 for k, r in (("large", big), ("small", own))}
+        rows.append(dict(precondition="the recipes differ", claims=", ".join(LARGE_CLAIMS),
+                         measured=f"large targets: {shown['large']}; small: {shown['small']}",
+                         threshold="another learning rate or length",
+                         holds=shown["large"] != shown["small"]))
     once = df[(df["length"] == 1) & (df["role"] == "scratch_small")]
     error = 1 - float(once["val_acc"].mean())
     rows.append(dict(precondition="headroom", claims=", ".join(NEEDS),

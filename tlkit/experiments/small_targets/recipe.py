@@ -36,19 +36,22 @@ def train_config(s: Mapping[str, Any], n_images: int, lr: float) -> TrainConfig:
     return TrainConfig(epochs=epochs, batch_size=batch, lr=lr)
 
 
-def recipe_of(s: Mapping[str, Any], method: str, n: int | None, setting: str) -> float:
-    """A ``setting`` of the recipe of ``method`` at size ``n``: the profile's for its
-    bucket."""
-    key = f"{method}_{bucket(s, n)}"
+def recipe_of(s: Mapping[str, Any], method: str, n: int | None, setting: str,
+              as_bucket: str | None = None) -> float:
+    """A ``setting`` of the recipe of ``method`` at size ``n``: the profile's for its bucket,
+    or for ``as_bucket`` (``"large"``: the large-target recipe applied to a small target)."""
+    key = f"{method}_{as_bucket or bucket(s, n)}"
     try:
         return float(s["recipes"][key][setting])
     except KeyError:
         raise ValueError(f"the profile has no {setting} in recipe {key!r}") from None
 
 
-def lr_of(s: Mapping[str, Any], method: str, n: int | None) -> float:
-    """The learning rate of ``method`` at size ``n``: the profile's recipe for its bucket."""
-    return recipe_of(s, method, n, "lr")
+def lr_of(s: Mapping[str, Any], method: str, n: int | None,
+          as_bucket: str | None = None) -> float:
+    """The learning rate of ``method`` at size ``n``: the profile's recipe for its bucket (or
+    for ``as_bucket``)."""
+    return recipe_of(s, method, n, "lr", as_bucket)
 
 
 def min_epochs_text(s: Mapping[str, Any]) -> str:
@@ -58,8 +61,10 @@ def min_epochs_text(s: Mapping[str, Any]) -> str:
     return f"{s['min_epochs']}" + (f" ({extra})" if extra else "")
 
 
-def length_of(s: Mapping[str, Any], method: str, n: int | None) -> dict[str, Any]:
+def length_of(s: Mapping[str, Any], method: str, n: int | None,
+              as_bucket: str | None = None) -> dict[str, Any]:
     """The settings with ``method``'s least epochs at size ``n``: its recipe's ``min_epochs``
-    if any (a method slower to reach its plateau, :mod:`~tlkit.experiments.recipe_plateau`)."""
-    own = s["recipes"].get(f"{method}_{bucket(s, n)}", {}).get("min_epochs")
+    if any (a method slower to reach its plateau, :mod:`~tlkit.experiments.recipe_plateau`);
+    ``as_bucket``: the recipe of that bucket instead of ``n``'s."""
+    own = s["recipes"].get(f"{method}_{as_bucket or bucket(s, n)}", {}).get("min_epochs")
     return dict(s) if own is None else {**s, "min_epochs": int(own)}
