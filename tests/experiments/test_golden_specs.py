@@ -18,13 +18,13 @@ from tlkit.experiments import NOTEBOOKS, experiment
 #: notebook/profile -> (runs listed, distinct runs, hash of keys and tags in order)
 GOLDEN = {
     "00_quickstart/smoke": (8, 8, "01b346b26f01035e"),
-    "00_quickstart/quick": (64, 64, "33cedf7a45cb3d44"),
+    "00_quickstart/quick": (64, 64, "b9e4c080b5fbd5f4"),
     "00_quickstart/full": (60, 60, "7c6a66108d5fba91"),
     "01_layer_transfer/smoke": (90, 86, "47990c1726c5a307"),
-    "01_layer_transfer/quick": (327, 315, "3c0f26105345068a"),
+    "01_layer_transfer/quick": (349, 333, "a82bd4158dd75798"),
     "01_layer_transfer/full": (1045, 895, "0ab915516cb6588c"),
     "02_small_targets/smoke": (90, 90, "45b536e4ad057f01"),
-    "02_small_targets/quick": (660, 660, "116544bb8b9bb67a"),
+    "02_small_targets/quick": (660, 636, "d8d943554ce0f684"),
     "02_small_targets/full": (2022, 1920, "9dffd40ce127f66e"),
     "03_pretrained/smoke": (68, 68, "6030f0e1045796b6"),
     "03_pretrained/quick": (162, 162, "341dd5b76613fbff"),
@@ -32,9 +32,9 @@ GOLDEN = {
     "04_hyperparameters/smoke": (56, 56, "bcea7cd35f6ea4d1"),
     "04_hyperparameters/quick": (156, 156, "e5f42fb8f3470e07"),
     "04_hyperparameters/full": (360, 360, "d38122530c0a6afe"),
-    "90_recipes/smoke": (138, 98, "28896bb9f63cfa6d"),
-    "90_recipes/quick": (390, 315, "d43ad37e1770657a"),
-    "90_recipes/full": (264, 232, "798b9bf0cb69ce19"),
+    "90_recipes/smoke": (138, 98, "08d7092937cd7a27"),
+    "90_recipes/quick": (390, 321, "3ed371ede31d9a5e"),
+    "90_recipes/full": (264, 232, "c999d1fa11586c36"),
 }
 
 

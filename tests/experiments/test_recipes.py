@@ -93,6 +93,39 @@ def test_no_search_run_doubles_as_a_reported_replicate(profile):
         check_common({"seeds": SEARCH_SEEDS_FROM + 1})
 
 
+def _copied(specs):
+    """The keys of every source network the runs copy (and the sources of those)."""
+    out, todo = set(), [s.transfer.source for s in specs if s.transfer.source is not None]
+    while todo:
+        src = todo.pop()
+        out.add(src.key())
+        if src.transfer.source is not None:
+            todo.append(src.transfer.source)
+    return out
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick"])
+def test_no_choice_reads_a_source_network_that_a_reported_replicate_copies(profile):
+    """Search seed k copies a source network trained from seed k: a network no page's
+    replicate copies (the recipe searches, the plateau checks and the preconditions' runs)."""
+    from tlkit.experiments import EXPERIMENTS, recipe_plateau
+
+    params = {"profile": profile}
+    chosen_on = [*recipes.search_specs(params), *recipe_plateau.specs(params)]
+    reported = set()
+    for notebook, declared in EXPERIMENTS.items():
+        for stage in declared.stages:
+            if stage.listing is None or notebook == "90_recipes":
+                continue
+            runs = stage.listing(declared.check(params))
+            (reported.update(_copied(runs)) if stage.pinned else chosen_on.extend(runs))
+    copied = _copied(chosen_on)
+    assert copied, "the searches transfer from source networks"
+    assert not copied & reported
+    seeds = {(s.seed, s.transfer.source.seed) for s in chosen_on if s.transfer.source is not None}
+    assert all(a == b for a, b in seeds), "search seed k copies the source of seed k"
+
+
 # --- does every profile use its search's choice? ------------------------------------------
 
 def _declaring(monkeypatch, **recipe):

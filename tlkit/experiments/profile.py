@@ -29,8 +29,8 @@ import pandas as pd
 from ..checks import positive_int
 
 __all__ = ["PROFILE_DIR", "PROFILE_NAMES", "SEARCH_SEEDS_FROM", "PILOT_SEEDS_FROM",
-           "load_profiles", "resolve_classes", "search_seeds", "replicate_seeds", "settings",
-           "profile_table", "check_common"]
+           "load_profiles", "resolve_classes", "search_seeds", "at_seed", "at_source_seed",
+           "replicate_seeds", "settings", "profile_table", "check_common"]
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 #: The first seed of every search (recipes, learning rates). An experiment's replicates are
@@ -55,6 +55,33 @@ def search_seeds(n: int) -> range:
     """The ``n`` seeds of a search: :data:`SEARCH_SEEDS_FROM`, ... (disjoint from every
     experiment's replicates)."""
     return range(SEARCH_SEEDS_FROM, SEARCH_SEEDS_FROM + int(n))
+
+
+def at_seed(template: Any, seed: int) -> Any:
+    """``template`` (a :class:`~tlkit.spec.RunSpec`) as replicate ``seed`` of a search or a
+    check: the target subsample, initial weights and batch order of ``seed``, and the source
+    network it copies (if any) trained from ``seed`` too, so that a choice made on search
+    seeds reads no network that a reported replicate copies."""
+    from dataclasses import replace
+
+    transfer = template.transfer
+    if transfer.source is not None:
+        transfer = replace(transfer, source=at_source_seed(transfer.source, seed))
+    return replace(template, data=replace(template.data, subsample_seed=seed),
+                   transfer=transfer, seed=seed)
+
+
+def at_source_seed(source: Any, seed: int) -> Any:
+    """A source run trained from ``seed`` (its own initial weights and batch order; its data
+    as the experiment defines them), and its own source likewise."""
+    from dataclasses import replace
+
+    if source.transfer.source is not None:
+        source = replace(source, transfer=replace(
+            source.transfer, source=at_source_seed(source.transfer.source, seed)))
+    return replace(source, seed=seed)
+
+
 _CLASS_KEYS = ("a", "b", "classes")
 
 

@@ -26,7 +26,7 @@ from ..stats import holm
 from ..train import TrainConfig
 from .experiment import Experiment, Stage, checked_once, listed
 from .layer_transfer.preconditions import untestable
-from .profile import load_profiles, replicate_seeds, search_seeds, settings
+from .profile import at_seed, load_profiles, replicate_seeds, search_seeds, settings
 from .recipe_plateau import PLATEAU_GAIN, experiment_specs, plateau
 
 __all__ = ["EXPERIMENT", "PROFILES", "CONDITIONS", "METHOD_OF", "SHORT", "check_params",
@@ -176,8 +176,7 @@ def check_specs(params: Mapping[str, Any]) -> list[RunSpec]:
     out = experiment_specs("00_quickstart", sys.modules[__name__], params)
     probe = recipe_tasks(params)["frozen features, target BN"]
     for seed in search_seeds(settings(PROFILES, params)["recipe_search"]["seeds"]):
-        out.append(replace(probe, data=replace(probe.data, subsample_seed=seed), seed=seed,
-                           transfer=replace(probe.transfer, source=None)
+        out.append(at_seed(replace(probe, transfer=replace(probe.transfer, source=None)), seed
                            ).with_tags(check="random"))
     return out
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..spec import RunSpec
-from .profile import search_seeds, settings
+from .profile import at_seed, search_seeds, settings
 from .searched import experiment_params, searched_experiments
 
 __all__ = ["PLATEAU_GAIN", "specs", "experiment_specs", "plateau", "gains"]
@@ -57,10 +57,9 @@ def experiment_specs(notebook: str, module: Any, params: Mapping[str, Any]) -> l
         templates = task if isinstance(task, list | tuple) else [task]
         for j, template in enumerate(templates):
             for seed in search_seeds(n_seeds):
-                data = replace(template.data, subsample_seed=seed)
                 for length in (1, 2):
                     config = replace(template.train, epochs=length * template.train.epochs)
-                    out.append(replace(template, data=data, train=config, seed=seed).with_tags(
+                    out.append(at_seed(replace(template, train=config), seed).with_tags(
                         experiment=notebook, role=role, template=j, length=length))
     return out
 

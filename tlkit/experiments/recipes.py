@@ -9,7 +9,8 @@ at the shallowest and the deepest depth: a grid point's validation accuracy is t
 them). :func:`search_specs` turns every grid point of every
 role into runs (the template with that recipe, for each search seed: seeds from
 :data:`~tlkit.experiments.profile.SEARCH_SEEDS_FROM` on, disjoint from every replicate whose
-accuracy a page reports, so no search run doubles as one); :func:`select` picks,
+accuracy a page reports, so no search run doubles as one, and a transfer copies the source
+network of its own seed, :func:`~tlkit.experiments.profile.at_seed`); :func:`select` picks,
 from their **validation** accuracy alone, the recipe by the one-standard-error rule: among the
 grid points whose mean validation accuracy is within one standard error (over seeds) of the
 best, the cheapest (fewest epochs), and among equally cheap ones the best on validation. Test
@@ -34,7 +35,7 @@ import pandas as pd
 from ..spec import RunSpec
 from ..train import TrainConfig
 from .experiment import Experiment, Stage
-from .profile import search_seeds, settings
+from .profile import at_seed, search_seeds, settings
 from .recipe_plateau import specs as recipe_plateau_specs
 from .searched import experiment_params, searched_experiments
 
@@ -87,9 +88,7 @@ def search_specs(params: Mapping[str, Any]) -> list[RunSpec]:
                     moved = replace(template.transfer, **{
                         k: v for k, v in point.items() if k in _TRANSFER_KEYS})
                     for seed in search_seeds(search["seeds"]):
-                        data = replace(template.data, subsample_seed=seed)
-                        spec = replace(template, data=data, train=config, transfer=moved,
-                                       seed=seed)
+                        spec = at_seed(replace(template, train=config, transfer=moved), seed)
                         out.append(spec.with_tags(experiment=notebook, role=role, point=i,
                                                   template=j,
                                                   **{f"grid_{k}": v for k, v in point.items()}))
