@@ -52,7 +52,7 @@ def test_the_quick_profile_runs_only_what_reaches_its_plateau_on_two_cores():
     from tlkit.experiments import settings
 
     s = settings(pt.PROFILES, {"profile": "quick"})
-    assert pt.methods_run(s) == ("scratch (cnn8)", "linear probe", "fine-tune top")
+    assert pt.methods_run(s) == ("scratch (cnn8)", "linear probe", "fine-tune top", pt.TARGET_BN)
     assert pt.length_of(s, "efficientnet_lite0")["steps"] >= 300
     assert pt.length_of(s, "cnn8")["steps"] >= 1200 and s["min_epochs"]["cnn8"] >= 30
     assert pt.length_of(s, "cnn8", "scratch (cnn8)")["steps"] >= 2400
@@ -66,9 +66,14 @@ def test_the_methods_freeze_what_they_say():
     specs = pt.specs({"profile": "smoke"})
     frozen = {x.tag_dict["method"]: x.transfer.frozen for x in specs
               if x.tag_dict["kind"] == "imagenet"}
-    assert frozen == {"linear probe": 9, "fine-tune top": 7, "fine-tune": 0, "L2-SP": 0}
+    assert frozen == {"linear probe": 9, "fine-tune top": 7, "fine-tune": 0, "L2-SP": 0,
+                      pt.TARGET_BN: 9}
     l2sp = next(x for x in specs if x.tag_dict["method"] == "L2-SP")
     assert l2sp.transfer.regularizer == "l2sp"
+    # the frozen probe both ways: ImageNet's batch-norm statistics, and the target's
+    stats = {x.tag_dict["method"]: x.transfer.bn_stats for x in specs
+             if x.tag_dict["kind"] == "imagenet"}
+    assert stats["linear probe"] == "source" and stats[pt.TARGET_BN] == "target"
 
 
 @pytest.mark.parametrize("freeze, error", [(-1, ValueError), (10, ValueError),
@@ -225,7 +230,7 @@ def test_claims_pair_methods_by_seed_and_average_over_targets():
                                      num_classes=10, method=method, kind=kind,
                                      source="x", test_acc=acc, val_acc=val))
     df = pd.DataFrame(rows)
-    found, _ = pt.effects(df, size_boundary=3, near_source=None)
+    found, glue = pt.effects(df, size_boundary=3, near_source=None)
     # "ImageNet" is the method chosen on validation (the probe), not the best on test
     assert (pt.chosen_methods(pt.curves(df))["method"] == "linear probe").all()
     assert np.allclose(found["imagenet_vs_cnn8"]["values"], [0.10, 0.10, 0.10])
@@ -233,6 +238,24 @@ def test_claims_pair_methods_by_seed_and_average_over_targets():
     assert np.allclose(found["ft_vs_probe_all"]["values"], [0.10, 0.11, 0.12])
     judged = judge(pt.claims(found)).set_index("claim")
     assert judged.loc["ft_vs_probe_all", "verdict"] == "held"
+    assert glue["bn_small"] == "not measured"  # no probe with the target's statistics here
+
+
+def test_the_probe_is_measured_with_both_batch_norm_statistics():
+    rows = []
+    for target in ("a", "b"):
+        for seed in range(3):
+            for n in (1, None):
+                for method, acc in (("linear probe", 0.4), (pt.TARGET_BN, 0.3 + 0.01 * seed),
+                                    (pt.SCRATCH["cnn8"], 0.2)):
+                    rows.append(dict(target=target, seed=seed, n_per_class=n, n_train=100,
+                                     num_classes=10, method=method, source="x", test_acc=acc,
+                                     kind="none" if method.startswith("scratch") else "imagenet",
+                                     val_acc=acc))
+    _, glue = pt.effects(pd.DataFrame(rows), size_boundary=3, near_source=None)
+    # target minus ImageNet statistics, per seed over the targets: -0.10, -0.09, -0.08
+    assert glue["bn_small"].startswith("-0.090 [")
+    assert glue["bn_all"] == glue["bn_small"]
 
 
 # --- the smoke run -------------------------------------------------------------------------

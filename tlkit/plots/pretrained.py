@@ -19,6 +19,8 @@ PRETRAINED_STYLES: dict[str, dict] = {
     "scratch (cnn8)": dict(color=METHOD_COLOURS["scratch"], marker="o", linestyle="-"),
     "scratch (EfficientNet)": dict(color="#8c8c8c", marker="o", linestyle="--"),
     "linear probe": dict(color=METHOD_COLOURS["linear probe"], marker="^", linestyle="--"),
+    "linear probe, target BN": dict(color=METHOD_COLOURS["linear probe, target BN"],
+                                    marker="<", linestyle=":"),
     "fine-tune top": dict(color="#9467bd", marker="v", linestyle=":"),
     "fine-tune": dict(color=METHOD_COLOURS["fine-tune"], marker="s", linestyle="-"),
     "ImageNet, method chosen on validation": dict(color="#1f3f99", marker="s", linestyle="-",

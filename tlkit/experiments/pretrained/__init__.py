@@ -39,6 +39,7 @@ from .design import (
     PROFILES,
     RATE_KEYS,
     SCRATCH,
+    TARGET_BN,
     Source,
     Target,
     check_params,
@@ -74,7 +75,8 @@ from .selection import (
 __all__ = [
     "EXPERIMENT",
     "GLYPH_FINE_TUNE", "IMAGENET", "IMAGENET_METHODS", "METHODS", "PROFILES", "RATE_KEYS",
-    "SCRATCH", "Source", "Target", "check_params", "chosen_rates", "cnn_model", "imagenet_model",
+    "SCRATCH", "TARGET_BN", "Source", "Target", "check_params", "chosen_rates", "cnn_model",
+    "imagenet_model",
     "layer_params", "length_of", "length_text", "keys_run", "methods_run", "PLATEAU_GAIN",
     "plateau", "plateau_specs",
     "rate_key", "run_specs", "sample_specs", "search_specs", "sizes_of",

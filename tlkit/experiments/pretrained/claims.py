@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from ...analysis import mean_claim, paired_tests
+from ...analysis import format_interval, mean_claim, paired_tests, t_interval
 from ..small_targets.curves import add_sizes
-from .design import GLYPH_FINE_TUNE, IMAGENET, IMAGENET_METHODS, SCRATCH
+from .design import GLYPH_FINE_TUNE, IMAGENET, IMAGENET_METHODS, SCRATCH, TARGET_BN
 
 __all__ = ["CHOSEN", "METHOD_CLAIMS", "line_of", "curves", "chosen_methods", "with_chosen",
            "gains", "gain_tests", "effects", "claims", "not_run", "unconverged"]
@@ -130,6 +130,10 @@ def effects(df: pd.DataFrame, size_boundary: float, near_source: str | None
       over every target (positive: the ImageNet features need adapting to these targets); where
       the profile does not fine-tune every layer, fine-tuning the top stands for it.
 
+    Glued beside them, a description: ``bn_small`` and ``bn_all``, the probe with its frozen
+    batch-norm statistics recomputed on the target minus with ImageNet's, per seed over the
+    targets, at the small sizes and with the whole split.
+
     A claim whose lines the profile does not run is left out (:func:`not_run` names it).
     """
     t = with_chosen(curves(df))
@@ -168,7 +172,17 @@ def effects(df: pd.DataFrame, size_boundary: float, near_source: str | None
     for e in found.values():
         e.update(sign=1, published=0.0)
     glue = dict(small_sizes=", ".join(small), imagenet=IMAGENET, adapted=ft)
+    for key, sizes in (("bn_small", small), ("bn_all", ["all"])):
+        glue[key] = _shown(_per_seed(t, TARGET_BN, "linear probe", sizes=sizes))
     return found, glue
+
+
+def _shown(d: pd.Series) -> str:
+    """A mean over seeds with its 95% interval in words (a description, no verdict)."""
+    if len(d) < 2:
+        return "not measured"
+    low, high = t_interval(d, 0.95)
+    return format_interval(float(d.mean()), low, high)
 
 
 #: Per method claim: the lines it compares (``{near}`` is the near glyph source's line, ``{ft}``

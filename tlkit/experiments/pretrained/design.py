@@ -3,10 +3,12 @@
 Profiles: ``tlkit/experiments/profiles/pretrained.yaml``. Every small target is trained
 
 * from scratch, by the book's cnn8 and by EfficientNet-Lite0 from random weights;
-* from the ImageNet weights of EfficientNet-Lite0 (:mod:`tlkit.models.efficientnet`) by four
+* from the ImageNet weights of EfficientNet-Lite0 (:mod:`tlkit.models.efficientnet`) by five
   methods: a linear probe (every layer but the classifier frozen), fine-tuning the top blocks
   (the first ``top_frozen`` layers frozen, the rest fine-tuned from their ImageNet weights),
-  fine-tuning every layer, and L2-SP;
+  fine-tuning every layer, L2-SP, and the linear probe with its frozen batch-norm statistics
+  recomputed on the target (:data:`TARGET_BN`; the frozen layers' statistics measured both
+  ways, and the choice between them made on validation with the method's);
 * from each of the book's own glyph-trained sources (base network A of a layer-transfer split,
   the very run of that chapter), fine-tuned.
 
@@ -31,7 +33,8 @@ from ..experiment import checked_once
 from ..profile import load_profiles, replicate_seeds, search_seeds, settings
 from ..small_targets.design import pool_per_class, train_config
 
-__all__ = ["PROFILES", "METHODS", "IMAGENET", "IMAGENET_METHODS", "SCRATCH", "Target",
+__all__ = ["PROFILES", "METHODS", "IMAGENET", "IMAGENET_METHODS", "TARGET_BN", "SCRATCH",
+           "Target",
            "Source", "GLYPH_FINE_TUNE", "RATE_KEYS", "rate_key", "targets", "sources",
            "sizes_of", "check_params", "imagenet_model", "cnn_model", "source_run",
            "run_specs", "search_specs", "chosen_rates", "specs", "layer_params",
@@ -42,8 +45,11 @@ PROFILES = load_profiles("pretrained")
 
 #: The name of the ImageNet source.
 IMAGENET = "ImageNet (EfficientNet-Lite0)"
+#: The linear probe whose frozen batch-norm statistics are recomputed on the target
+#: (:data:`tlkit.spec.BN_STATS`); every other frozen layer keeps ImageNet's statistics.
+TARGET_BN = "linear probe, target BN"
 #: Methods from the ImageNet weights, in the order of the page.
-IMAGENET_METHODS = ("linear probe", "fine-tune top", "fine-tune", "L2-SP")
+IMAGENET_METHODS = ("linear probe", "fine-tune top", "fine-tune", "L2-SP", TARGET_BN)
 #: The two baselines trained from random weights (method ``scratch``), by architecture.
 SCRATCH = {"cnn8": "scratch (cnn8)", "efficientnet_lite0": "scratch (EfficientNet)"}
 #: Every method tag of the page: the curves' legend order.
@@ -264,6 +270,8 @@ def _transfer(s: Mapping[str, Any], method: str) -> TransferSpec:
     top = 9
     if method == "linear probe":
         return TransferSpec(layers=top, freeze=True)
+    if method == TARGET_BN:
+        return TransferSpec(layers=top, freeze=True, bn_stats="target")
     if method == "fine-tune top":
         return TransferSpec(layers=top, freeze=int(s["top_frozen"]))
     if method == "fine-tune":
