@@ -100,7 +100,7 @@ SMALL = {
                                for role in ST_ROLES}},
 }
 PT_METHODS = ("scratch (cnn8)", "scratch (EfficientNet)", "linear probe", "fine-tune top",
-              "fine-tune", "L2-SP", "fine-tune (glyph source)")
+              "fine-tune", "L2-SP", "linear probe, target BN", "fine-tune (glyph source)")
 #: The pretrained chapter's full profile (EfficientNet-Lite0's shipped ImageNet weights and three
 #: glyph-trained sources on MNIST, KMNIST and Fashion-MNIST targets), shrunk.
 PRETRAINED = {
@@ -184,14 +184,18 @@ def test_exported_results_rebuild_a_page_elsewhere_without_training(on_fixtures,
         return nbformat.read(str(out), as_version=4).metadata["tlkit"]["sweeps"]
 
     first = run(tmp_path / "maintainer", tmp_path / "first.ipynb")
-    # per seed (2): a source and 4 conditions; and the checks on the searches' seeds
+    # per seed (2): a source and 4 conditions; and the checks on the searches' seeds, with the
+    # source networks of those seeds
     from tlkit.experiments import experiment, quickstart
 
     merged = experiment("00_quickstart").check({"profile": "full", "overrides": QUICKSTART})
-    specs = [*quickstart.check_specs(merged), *quickstart.specs(merged)]
+    checks = quickstart.check_specs(merged)
+    specs = [*checks, *quickstart.specs(merged)]
     sources = {s.transfer.source.key() for s in specs if s.transfer.source is not None}
     runs = len({s.key() for s in specs} | sources)
-    assert first["runs_trained"] == runs and runs == 2 * 5 + len(quickstart.check_specs(merged))
+    searched = {s.transfer.source.key() for s in checks if s.transfer.source is not None}
+    own = searched - {s.key() for s in checks}  # trained for the checks alone
+    assert first["runs_trained"] == runs and runs == 2 * 5 + len(checks) + len(own)
     archive = str(tmp_path / "results.tar.gz")
     assert main(["results", "export", archive, "--results", str(tmp_path / "maintainer")]) == 0
     assert main(["results", "import", archive, "--results", str(tmp_path / "reader")]) == 0

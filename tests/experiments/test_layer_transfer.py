@@ -122,11 +122,11 @@ def test_axis_grid_is_complete(profile):
 def test_quick_grid_size_and_distinct_sources():
     specs = lt.specs({"profile": "quick"})
     distinct = {x.key(): x for x in specs}
-    assert len(specs) == 327 and len(distinct) == 315
+    assert len(specs) == 349 and len(distinct) == 333
     sources = {src.key() for x in specs for src in x.sources()}
     # baseA near for the 5 seeds of AnB, baseA of each far split for its 5 seeds, and baseB
-    # for the 6 seeds of BnB and BnB+ (every seed of baseB is a source here)
-    assert len(sources) == 5 + 2 * 5 + 6
+    # for the 8 seeds of BnB and BnB+ (every seed of baseB is a source here)
+    assert len(sources) == 5 + 2 * 5 + 8
 
 
 def test_far_sources_have_as_many_images_as_the_near_source():
