@@ -35,6 +35,7 @@ __all__ = [
     "DIRECTIONS",
     "direction",
     "format_interval",
+    "format_mean",
     "format_intervals",
     "with_baseline",
     "paired_by_seed",
@@ -71,6 +72,18 @@ def format_interval(mean: float, low: float, high: float, *, signed: bool = True
     if not (math.isfinite(low) and math.isfinite(high)):
         return f"{mean:{f}}"
     return f"{mean:{f}} [{low:{f}}, {high:{f}}]"
+
+
+def format_mean(values: Sequence[float] | pd.Series, level: float = 0.95,
+                missing: str = "not measured") -> str:
+    """The mean of per-seed ``values`` with its Student-t interval (:func:`t_interval`), as
+    :func:`format_interval` writes it; ``missing`` for fewer than two values (a description,
+    no verdict)."""
+    v = pd.Series(values, dtype=float).dropna()
+    if len(v) < 2:
+        return missing
+    low, high = t_interval(v, level)
+    return format_interval(float(v.mean()), low, high)
 
 
 def format_intervals(frame: pd.DataFrame, mean: str, low: str, high: str, *,

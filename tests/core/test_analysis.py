@@ -91,3 +91,12 @@ def test_format_intervals_writes_one_interval_per_row():
     frame = pd.DataFrame({"m": [0.1, -0.02], "lo": [0.05, math.nan], "hi": [0.15, math.nan]})
     assert format_intervals(frame, "m", "lo", "hi") == ["+0.100 [+0.050, +0.150]", "-0.020"]
     assert format_intervals(frame, "m", "lo", "hi", signed=False)[0] == "0.100 [0.050, 0.150]"
+
+
+def test_format_mean_writes_the_per_seed_mean_with_its_t_interval():
+    from tlkit.analysis import format_interval, format_mean, t_interval
+
+    values = [0.1, 0.2, 0.4]
+    low, high = t_interval(values, 0.95)
+    assert format_mean(values) == format_interval(sum(values) / 3, low, high)
+    assert format_mean([0.3]) == "not measured" and format_mean([], missing="–") == "–"

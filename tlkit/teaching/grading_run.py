@@ -97,9 +97,10 @@ def record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dic
     for record in found:
         path = store.record_path(record.key)
         out[path.relative_to(store.root).as_posix()] = path.read_bytes()
+    have = {record.key for record in found}
     for spec in specs(stem, values):  # a diverged run's note stands for its record
-        note = store.failure_path(spec.key())
-        if store.get(spec) is None and store.diverged(spec) is not None:
+        if spec.key() not in have and store.diverged(spec) is not None:
+            note = store.failure_path(spec.key())
             out[note.relative_to(store.root).as_posix()] = note.read_bytes()
     sources = {src.key() for spec in specs(stem, values) for src in spec.sources()}
     for key in sorted(sources):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ...analysis import format_interval, mean_claim, paired_tests, t_interval
+from ...analysis import format_mean, mean_claim, paired_tests
 from ..small_targets.curves import add_sizes
 from .design import GLYPH_FINE_TUNE, IMAGENET, IMAGENET_METHODS, SCRATCH, TARGET_BN
 
@@ -173,16 +173,8 @@ def effects(df: pd.DataFrame, size_boundary: float, near_source: str | None
         e.update(sign=1, published=0.0)
     glue = dict(small_sizes=", ".join(small), imagenet=IMAGENET, adapted=ft)
     for key, sizes in (("bn_small", small), ("bn_all", ["all"])):
-        glue[key] = _shown(_per_seed(t, TARGET_BN, "linear probe", sizes=sizes))
+        glue[key] = format_mean(_per_seed(t, TARGET_BN, "linear probe", sizes=sizes))
     return found, glue
-
-
-def _shown(d: pd.Series) -> str:
-    """A mean over seeds with its 95% interval in words (a description, no verdict)."""
-    if len(d) < 2:
-        return "not measured"
-    low, high = t_interval(d, 0.95)
-    return format_interval(float(d.mean()), low, high)
 
 
 #: Per method claim: the lines it compares (``{near}`` is the near glyph source's line, ``{ft}``

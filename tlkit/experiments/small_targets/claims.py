@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ...analysis import format_interval, mean_claim, t_interval, welch_claim
+from ...analysis import format_interval, format_mean, mean_claim, t_interval, welch_claim
 from ...verdicts import Claim
 from .design import LARGE_RECIPE, TARGET_BN
 
@@ -127,11 +127,7 @@ def _finished_cost(t: pd.DataFrame, study: str, size_boundary: float) -> str:
         arm = arm[~arm["diverged"].astype(bool)]
     own = _gains(t, study, "far", "fine-tune").set_index(["seed", "size"])["test_acc"]
     d = (arm.set_index(["seed", "size"])["test_acc"] - own).dropna()
-    per_seed = d.groupby(level="seed").mean()
-    if len(per_seed) < 2:
-        return "not measured"
-    low, high = t_interval(per_seed, 0.95)
-    return format_interval(float(per_seed.mean()), low, high)
+    return format_mean(d.groupby(level="seed").mean())
 
 
 def claims(found: dict[str, dict[str, Any]]) -> list[Claim]:
