@@ -164,3 +164,28 @@ def test_agreement_plot_draws_each_score_and_the_reference_where_it_lies():
     [markers] = [c for c in left.collections if len(c.get_offsets()) == 2]
     assert sorted(markers.get_offsets()[:, 0].tolist()) == [0.29, 0.67]  # no marker for OTDD
     plt.close(fig)
+
+
+def test_source_accuracy_plot_writes_each_mean_and_boxes_the_best_source_of_each_column():
+    from matplotlib.patches import Rectangle
+
+    from tlkit.plots.pretrained import source_accuracy_plot
+
+    rows = []
+    for seed, shift in ((0, 0.0), (1, 0.02)):
+        for source, accs in (("A", (0.3, 0.9)), ("B", (0.5, 0.8)), ("C", (0.1, 0.7))):
+            for (size, per_class), acc in zip((("1", 1), ("all", float("inf"))), accs,
+                                              strict=True):
+                rows.append(dict(target="t", source=source, size=size, per_class=per_class,
+                                 seed=seed, test_acc=acc + shift))
+    fig = source_accuracy_plot(pd.DataFrame(rows), ["C", "B", "A"])
+    [ax] = fig.axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["C", "B", "A"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "all"]
+    texts = {(round(t.get_position()[0]), round(t.get_position()[1])): t.get_text()
+             for t in ax.texts}
+    assert texts[(0, 1)] == "0.51" and texts[(1, 2)] == "0.91"  # B at 1, A with all
+    boxes = [(p.get_x() + 0.5, p.get_y() + 0.5) for p in ax.patches if isinstance(p, Rectangle)
+             and not p.get_fill()]
+    assert sorted(boxes) == [(0.0, 1.0), (1.0, 2.0)]
+    plt.close(fig)

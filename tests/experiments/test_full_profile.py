@@ -100,7 +100,8 @@ SMALL = {
                                for role in ST_ROLES}},
 }
 PT_METHODS = ("scratch (cnn8)", "scratch (EfficientNet)", "linear probe", "fine-tune top",
-              "fine-tune", "L2-SP", "linear probe, target BN", "fine-tune (glyph source)")
+              "fine-tune", "L2-SP", "linear probe, target BN", "fine-tune top, target BN",
+              "fine-tune (glyph source)")
 #: The pretrained chapter's full profile (EfficientNet-Lite0's shipped ImageNet weights and three
 #: glyph-trained sources on MNIST, KMNIST and Fashion-MNIST targets), shrunk.
 PRETRAINED = {

@@ -31,7 +31,17 @@ def test_every_target_size_and_seed_runs_every_method_and_source(profile):
     expected = len(targets) * s["seeds"] * (len(s["sizes"]) * per_cell - len(small_only)
                                             * (len(s["sizes"]) - len(small)))
     assert {x.tag_dict["method"] for x in specs} - {"fine-tune"} == set(run) - {"fine-tune"}
-    assert len(specs) == expected == len({x.key() for x in specs})
+    assert len(specs) == expected
+    # a key is shared only where fine-tuning the random network is the very run of cnn8 from
+    # scratch (the same rate and length, as in the smoke profile): one run, two records
+    by_key: dict[str, set] = {}
+    for x in specs:
+        by_key.setdefault(x.key(), set()).add(x.tag_dict["source"])
+    assert all(len(v) == 1 or v == {"none", "random network"} for v in by_key.values())
+    kinds = {x.kind for x in sources}
+    assert {"imagenet", "glyphs", "trained", "random"} <= kinds
+    if profile != "smoke":
+        assert len(sources) >= 8  # enough candidates for a rank correlation to move finely
     for method in small_only:
         assert {x.data.n_per_class for x in specs if x.tag_dict["method"] == method} == set(small)
     for x in specs:
@@ -41,18 +51,36 @@ def test_every_target_size_and_seed_runs_every_method_and_source(profile):
             assert x.transfer.source is None and x.transfer.layers == 9
         elif t["method"] == pt.SCRATCH["efficientnet_lite0"]:
             assert x.model.weights is None and x.transfer == TransferSpec()
-        elif t["kind"] == "glyphs":
+        elif t["kind"] in ("glyphs", "trained"):
             assert x.transfer.source is not None and x.model.arch == "cnn8"
-            assert x.transfer.source.seed == x.seed  # the source of seed k is baseA of seed k
+            assert x.transfer.source.seed == x.seed  # the source of seed k is trained from k
+            assert x.transfer.source.transfer.source is None  # trained from scratch
+        elif t["kind"] == "random":
+            assert x.transfer == TransferSpec() and x.model.weights is None
         assert x.data.validation == s["validation"] > 0
         assert x.data.subsample_seed == x.seed
+
+
+@pytest.mark.parametrize("bad, match", [
+    ([{"name": "x", "kind": "pretrained"}], "kind 'trained' or 'random'"),
+    ([{"name": "random network", "kind": "random"}] * 2, "used twice"),
+    ([{"name": "glyph digits", "kind": "random"}], "used twice"),
+    ([{"name": "x", "kind": "trained"}], "needs a dataset"),
+    ([{"name": "x", "kind": "trained", "dataset": "shapes", "options": {"n_train": 3}}],
+     "trained source 'x': .* only 3"),
+    ("random network", "must be a list"),
+])
+def test_a_bad_source_is_refused_in_one_line_before_any_run(bad, match):
+    with pytest.raises(ValueError, match=match):
+        pt.check_params({"profile": "quick", "other_sources": bad})
 
 
 def test_the_quick_profile_runs_only_what_reaches_its_plateau_on_two_cores():
     from tlkit.experiments import settings
 
     s = settings(pt.PROFILES, {"profile": "quick"})
-    assert pt.methods_run(s) == ("scratch (cnn8)", "linear probe", "fine-tune top", pt.TARGET_BN)
+    assert pt.methods_run(s) == ("scratch (cnn8)", "linear probe", "fine-tune top", pt.TARGET_BN,
+                                 pt.TOP_TARGET_BN)
     assert pt.length_of(s, "efficientnet_lite0")["steps"] >= 300
     assert pt.length_of(s, "cnn8")["steps"] >= 1200 and s["min_epochs"]["cnn8"] >= 30
     assert pt.length_of(s, "cnn8", "scratch (cnn8)")["steps"] >= 2400
@@ -67,13 +95,14 @@ def test_the_methods_freeze_what_they_say():
     frozen = {x.tag_dict["method"]: x.transfer.frozen for x in specs
               if x.tag_dict["kind"] == "imagenet"}
     assert frozen == {"linear probe": 9, "fine-tune top": 7, "fine-tune": 0, "L2-SP": 0,
-                      pt.TARGET_BN: 9}
+                      pt.TARGET_BN: 9, pt.TOP_TARGET_BN: 7}
     l2sp = next(x for x in specs if x.tag_dict["method"] == "L2-SP")
     assert l2sp.transfer.regularizer == "l2sp"
-    # the frozen probe both ways: ImageNet's batch-norm statistics, and the target's
+    # every method with frozen layers both ways: ImageNet's batch-norm statistics, the target's
     stats = {x.tag_dict["method"]: x.transfer.bn_stats for x in specs
              if x.tag_dict["kind"] == "imagenet"}
     assert stats["linear probe"] == "source" and stats[pt.TARGET_BN] == "target"
+    assert stats["fine-tune top"] == "source" and stats[pt.TOP_TARGET_BN] == "target"
 
 
 @pytest.mark.parametrize("freeze, error", [(-1, ValueError), (10, ValueError),
@@ -281,9 +310,15 @@ def test_the_smoke_run_is_cached_and_scores_every_fine_tuning_run(smoke_results)
     assert len(runs) == len(scores) == len(cells) * len(pt.sources(params))  # one per source
     assert set(scores["source"]) == {s.name for s in pt.sources(params)}
     assert (scores["leep"] <= 0).all() and (scores["nce"] <= 0).all()
-    glyph = scores[scores["kind"] == "glyphs"]
-    assert glyph[["otdd", "similarity"]].notna().all().all()
-    assert scores.loc[scores["kind"] == "imagenet", "otdd"].isna().all()
+    own = scores[scores["kind"].isin(["glyphs", "trained"])]
+    assert own[["otdd", "similarity"]].notna().all().all()
+    assert scores.loc[scores["kind"].isin(["imagenet", "random"]), "otdd"].isna().all()
+    assert scores.loc[scores["kind"] == "random", "leep"].notna().all()
+    # one feature space for every pair: a distance reads the source's images, never its
+    # network, so the source networks of different seeds give one distance on the whole split
+    whole = own[own["size"] == "all"]
+    assert (whole.groupby(["source", "target"])["otdd"].nunique() == 1).all()
+    assert whole.groupby("target")["otdd"].nunique().min() > 1  # and sources differ
 
 
 def test_a_method_still_learning_is_not_at_its_plateau_and_its_claims_leave_the_family():
@@ -311,6 +346,26 @@ def test_a_method_still_learning_is_not_at_its_plateau_and_its_claims_leave_the_
         pt.plateau(pd.DataFrame(rows).drop(columns="val_acc"))
 
 
+def test_a_source_still_learning_takes_the_ranking_claims_out_of_the_family():
+    rows = []
+    for seed in (1000, 1001):
+        for name, gain in (("lowercase letters", 0.001), ("shapes", 0.04)):
+            for length in (1, 2):
+                rows.append(dict(lr_choice=f"source: {name}", check_size=pt.SOURCE_CHECK,
+                                 seed=seed, length=length, epochs=20 * length,
+                                 val_acc=0.8 + gain * (length - 1)))
+    check = pt.plateau(pd.DataFrame(rows))
+    unready = pt.unconverged_sources(check)
+    assert list(unready) == ["shapes"] and "+0.040" in unready["shapes"]
+    summary = pd.DataFrame(dict(score=["LEEP", "OTDD"], weighted_tau=[0.3, 0.4]))
+    draws = {"LEEP": np.full(50, 0.3), "OTDD": np.full(50, 0.4)}
+    kept, barred = pt.agreement_family(summary, draws, unready)
+    assert kept == [] and set(barred) == {"wtau_leep", "wtau_otdd"}
+    assert all("shapes" in why for why in barred.values())
+    kept, barred = pt.agreement_family(summary, draws, {})
+    assert [c.name for c in kept] == ["wtau_leep", "wtau_otdd"] and barred == {}
+
+
 def test_the_plateau_check_runs_each_method_at_its_rate_and_at_twice_its_length():
     params = {"profile": "quick"}
     rates = {k: 0.03 for k in pt.RATE_KEYS}
@@ -318,12 +373,16 @@ def test_the_plateau_check_runs_each_method_at_its_rate_and_at_twice_its_length(
     from tlkit.experiments import settings
 
     s = settings(pt.PROFILES, params)
-    assert {r.tag_dict["lr_choice"] for r in runs} == set(pt.keys_run(s))
+    trained = {f"source: {x.name}" for x in pt.sources(params) if x.kind == "trained"}
+    assert {r.tag_dict["lr_choice"] for r in runs} == set(pt.keys_run(s)) | trained
     by = {}
     for r in runs:
         t = r.tag_dict
         by.setdefault((t["lr_choice"], t["check_size"], r.seed), {})[t["length"]] = r
-        assert r.data.validation == s["plateau"]["validation"]
+        if t["check_size"] == pt.SOURCE_CHECK:  # a source network, on its own held-out images
+            assert r.transfer.source is None and t["lr_choice"] in trained
+        else:
+            assert r.data.validation == s["plateau"]["validation"]
         assert r.seed >= SEARCH_SEEDS_FROM
     for pair in by.values():
         assert pair[2].train.epochs == 2 * pair[1].train.epochs

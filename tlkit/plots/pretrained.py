@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-from .style import COLUMN, METHOD_COLOURS, bottom_legend, figure
+from .style import COLUMN, FONT, METHOD_COLOURS, SMALL, bottom_legend, figure
 
-__all__ = ["PRETRAINED_STYLES", "line_styles", "agreement_plot"]
+__all__ = ["PRETRAINED_STYLES", "line_styles", "agreement_plot", "source_accuracy_plot"]
 
 #: Colours and markers of the chapter's methods: the baselines in black and grey, the ways of
 #: using the ImageNet weights in the colours the small-target chapter gives the same methods.
@@ -22,6 +23,7 @@ PRETRAINED_STYLES: dict[str, dict] = {
     "linear probe, target BN": dict(color=METHOD_COLOURS["linear probe, target BN"],
                                     marker="<", linestyle=":"),
     "fine-tune top": dict(color="#9467bd", marker="v", linestyle=":"),
+    "fine-tune top, target BN": dict(color="#c5b0d5", marker=">", linestyle=":"),
     "fine-tune": dict(color=METHOD_COLOURS["fine-tune"], marker="s", linestyle="-"),
     "ImageNet, method chosen on validation": dict(color="#1f3f99", marker="s", linestyle="-",
                                                   linewidth=2.0),
@@ -73,4 +75,41 @@ def agreement_plot(summary: pd.DataFrame, reference: Mapping[str, float] | None 
                      zorder=3, label="TLlib benchmark")
     left.set_yticks(y, summary["score"])
     bottom_legend(fig, [left, right], ncol=2)
+    return fig
+
+
+def source_accuracy_plot(scores: pd.DataFrame, sources: Sequence[str]) -> Figure:
+    """What the scores should predict: per target (panels), size (columns) and source (rows,
+    in the order of ``sources``), the mean test accuracy over seeds of fine-tuning the source
+    (columns ``target, source, per_class, size, test_acc`` of
+    :func:`tlkit.experiments.pretrained.score_table`), shaded within each column and written
+    in the cell; the best source of each column is boxed."""
+    targets = list(dict.fromkeys(scores["target"]))
+    fig, axes = figure(0.32 * len(sources) + 1.3, ncols=len(targets), sharey=True,
+                       squeeze=False)
+    for ax, target in zip(axes[0], targets, strict=True):
+        part = scores[scores["target"] == target]
+        sizes = part.sort_values("per_class")["size"].drop_duplicates().tolist()
+        mean = part.pivot_table(index="source", columns="size", values="test_acc",
+                                aggfunc="mean").reindex(index=list(sources), columns=sizes)
+        values = mean.to_numpy(dtype=float)
+        lo, hi = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shade = np.where(hi > lo, (values - lo) / (hi - lo), 1.0)
+        ax.imshow(shade, cmap="Blues", vmin=-0.15, vmax=1.3, aspect="auto")
+        for (i, j), v in np.ndenumerate(values):
+            if np.isfinite(v):
+                best = v == hi[j]
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=SMALL,
+                        fontweight="bold" if best else "normal",
+                        color="white" if shade[i, j] > 0.7 else "black")
+                if best:
+                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
+                                           edgecolor="#d62728", linewidth=1.5))
+        ax.set_xticks(range(len(sizes)), sizes)
+        ax.set_xlabel("examples per class")
+        ax.set_title(target, fontsize=FONT)
+        ax.tick_params(length=0)
+        ax.grid(False)
+    axes[0, 0].set_yticks(range(len(sources)), list(sources))
     return fig

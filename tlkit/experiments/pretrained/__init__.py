@@ -2,8 +2,9 @@ r"""A large pretrained source on small targets, and which source to pick.
 
 The survey's subject is a network pretrained on ImageNet and reused for other image tasks. This
 experiment brings one into the offline book, EfficientNet-Lite0 with its ImageNet weights
-(Tan & Le, 2019), and sets it beside the book's own small glyph-trained sources on the same
-small targets, at sizes from one example per class to the whole split.
+(Tan & Le, 2019), and sets it beside the book's own small cnn8 sources (glyph-trained, trained on
+other data, and a random network) on the same small targets, at sizes from one example per
+class to the whole split.
 
 - :mod:`.design`: targets, sources, methods, the learning-rate search and the specs (profiles in
   ``profiles/pretrained.yaml``);
@@ -30,8 +31,15 @@ from .claims import (
     unconverged,
     with_chosen,
 )
-from .convergence import PLATEAU_GAIN, plateau, plateau_specs
+from .convergence import (
+    PLATEAU_GAIN,
+    SOURCE_CHECK,
+    plateau,
+    plateau_specs,
+    unconverged_sources,
+)
 from .design import (
+    CNN_KINDS,
     GLYPH_FINE_TUNE,
     IMAGENET,
     IMAGENET_METHODS,
@@ -40,6 +48,7 @@ from .design import (
     RATE_KEYS,
     SCRATCH,
     TARGET_BN,
+    TOP_TARGET_BN,
     Source,
     Target,
     check_params,
@@ -51,6 +60,7 @@ from .design import (
     length_of,
     length_text,
     methods_run,
+    pixel_side,
     rate_key,
     run_specs,
     sample_specs,
@@ -65,6 +75,7 @@ from .selection import (
     SCORES,
     TLLIB_WEIGHTED_TAU,
     agreement_claims,
+    agreement_family,
     bootstrap_agreement,
     rank_agreement,
     score_table,
@@ -74,16 +85,20 @@ from .selection import (
 
 __all__ = [
     "EXPERIMENT",
-    "GLYPH_FINE_TUNE", "IMAGENET", "IMAGENET_METHODS", "METHODS", "PROFILES", "RATE_KEYS",
-    "SCRATCH", "TARGET_BN", "Source", "Target", "check_params", "chosen_rates", "cnn_model",
+    "CNN_KINDS", "GLYPH_FINE_TUNE", "IMAGENET", "IMAGENET_METHODS", "METHODS", "PROFILES",
+    "RATE_KEYS",
+    "SCRATCH", "TARGET_BN", "TOP_TARGET_BN", "Source", "Target", "check_params", "chosen_rates",
+    "cnn_model",
     "imagenet_model",
-    "layer_params", "length_of", "length_text", "keys_run", "methods_run", "PLATEAU_GAIN",
+    "layer_params", "pixel_side", "length_of", "length_text", "keys_run", "methods_run",
+    "PLATEAU_GAIN",
     "plateau", "plateau_specs",
     "rate_key", "run_specs", "sample_specs", "search_specs", "sizes_of",
     "source_run", "sources", "specs", "targets", "size_label", "claims", "curves", "effects",
     "gain_tests", "gains", "line_of", "CHOSEN", "METHOD_CLAIMS", "not_run", "unconverged",
     "chosen_methods", "with_chosen",
-    "selection_runs", "SCORES", "TLLIB_WEIGHTED_TAU", "agreement_claims",
+    "selection_runs", "SCORES", "TLLIB_WEIGHTED_TAU", "agreement_claims", "agreement_family",
+    "SOURCE_CHECK", "unconverged_sources",
     "bootstrap_agreement", "rank_agreement", "score_table", "source_network",
 ]
 

@@ -15,7 +15,15 @@ import pandas as pd
 
 from ...analysis import format_mean, mean_claim, paired_tests
 from ..small_targets.curves import add_sizes
-from .design import GLYPH_FINE_TUNE, IMAGENET, IMAGENET_METHODS, SCRATCH, TARGET_BN
+from .design import (
+    CNN_KINDS,
+    GLYPH_FINE_TUNE,
+    IMAGENET,
+    IMAGENET_METHODS,
+    SCRATCH,
+    TARGET_BN,
+    TOP_TARGET_BN,
+)
 
 __all__ = ["CHOSEN", "METHOD_CLAIMS", "line_of", "curves", "chosen_methods", "with_chosen",
            "gains", "gain_tests", "effects", "claims", "not_run", "unconverged"]
@@ -25,9 +33,9 @@ CHOSEN = "ImageNet, method chosen on validation"
 
 
 def line_of(method: str, kind: str, source: str) -> str:
-    """The legend entry of a run: its method, or ``fine-tune from <source>`` for a glyph
-    source."""
-    return f"fine-tune from {source}" if kind == "glyphs" else method
+    """The legend entry of a run: its method, or ``fine-tune from <source>`` for one of the
+    book's own cnn8 sources (:data:`~.design.CNN_KINDS`)."""
+    return f"fine-tune from {source}" if kind in CNN_KINDS else method
 
 
 def curves(df: pd.DataFrame) -> pd.DataFrame:
@@ -130,9 +138,10 @@ def effects(df: pd.DataFrame, size_boundary: float, near_source: str | None
       over every target (positive: the ImageNet features need adapting to these targets); where
       the profile does not fine-tune every layer, fine-tuning the top stands for it.
 
-    Glued beside them, a description: ``bn_small`` and ``bn_all``, the probe with its frozen
+    Glued beside them, descriptions: ``bn_small`` and ``bn_all``, the probe with its frozen
     batch-norm statistics recomputed on the target minus with ImageNet's, per seed over the
-    targets, at the small sizes and with the whole split.
+    targets, at the small sizes and with the whole split; ``top_bn_small`` and ``top_bn_all``,
+    the same for fine-tuning the top.
 
     A claim whose lines the profile does not run is left out (:func:`not_run` names it).
     """
@@ -172,8 +181,10 @@ def effects(df: pd.DataFrame, size_boundary: float, near_source: str | None
     for e in found.values():
         e.update(sign=1, published=0.0)
     glue = dict(small_sizes=", ".join(small), imagenet=IMAGENET, adapted=ft)
-    for key, sizes in (("bn_small", small), ("bn_all", ["all"])):
-        glue[key] = format_mean(_per_seed(t, TARGET_BN, "linear probe", sizes=sizes))
+    for key, sizes in (("small", small), ("all", ["all"])):
+        glue[f"bn_{key}"] = format_mean(_per_seed(t, TARGET_BN, "linear probe", sizes=sizes))
+        glue[f"top_bn_{key}"] = format_mean(_per_seed(t, TOP_TARGET_BN, "fine-tune top",
+                                                      sizes=sizes))
     return found, glue
 
 

@@ -18,6 +18,12 @@ of the paired difference
 Two points is about the smallest published effect the book tests (the layer-transfer boost,
 0.017) and below the differences between methods this chapter is about; a baseline that still
 gains that much from twice the training is not at its plateau. Test accuracy is not read.
+
+The page's own ``trained`` sources (:mod:`.sources`) are checked the same way: each source
+network trains again from the selection seeds at its recipe's length and twice it, judged on its
+own held-out images. A source that has not reached its plateau is a half-trained candidate, so
+the claims about ranking the sources leave the family (:func:`unconverged_sources`). The
+glyph sources are base networks of the layer-transfer chapter, whose recipe appendix checks them.
 """
 
 from __future__ import annotations
@@ -31,17 +37,24 @@ import pandas as pd
 from ...analysis import format_intervals
 from ..profile import search_seeds, settings
 from ..recipe_plateau import PLATEAU_GAIN, gains
-from .design import PROFILES, keys_run, rate_key, run_specs, sources, targets
+from .design import PROFILES, keys_run, rate_key, run_specs, source_run, sources, targets
 
-__all__ = ["PLATEAU_GAIN", "plateau_specs", "plateau", "plateau_shown"]
+__all__ = ["PLATEAU_GAIN", "plateau_specs", "plateau", "plateau_shown", "unconverged_sources",
+           "SOURCE_CHECK"]
+
+#: The ``check_size`` of a source network's rows in the plateau check (its ``method`` is
+#: ``source: <name>``).
+SOURCE_CHECK = "source"
 
 
 
 def plateau_specs(params: Mapping[str, Any], rates: Mapping[str, float]) -> list[Any]:
     """The runs of the check: every method run at its chosen rate in ``rates``, at its
     recipe's length and twice it, at the search size and the whole split of the first target,
-    for the profile's ``plateau.seeds`` selection seeds. Tags ``lr_choice`` (the grid key),
-    ``length`` (1 or 2) and ``check_size`` (``"search"`` or ``"all"``)."""
+    for the profile's ``plateau.seeds`` selection seeds; and each ``trained`` source network
+    at its recipe's length and twice it, for the same seeds. Tags ``lr_choice`` (the grid key,
+    or ``source: <name>``), ``length`` (1 or 2) and ``check_size`` (``"search"``, ``"all"`` or
+    :data:`SOURCE_CHECK`)."""
     s = settings(PROFILES, params)
     check = s["plateau"]
     s = {**s, "validation": check["validation"]}
@@ -58,7 +71,24 @@ def plateau_specs(params: Mapping[str, Any], rates: Mapping[str, float]) -> list
                 longer = replace(run.train, epochs=2 * run.train.epochs)
                 for length, spec in ((1, run), (2, replace(run, train=longer))):
                     out.append(spec.with_tags(lr_choice=key, length=length, check_size=label))
+    for src in sources(params):
+        if src.kind != "trained":
+            continue
+        for seed in search_seeds(check["seeds"]):
+            run = source_run(s, src, seed)
+            longer = replace(run.train, epochs=2 * run.train.epochs)
+            for length, spec in ((1, run), (2, replace(run, train=longer))):
+                out.append(spec.with_tags(lr_choice=f"source: {src.name}", length=length,
+                                          check_size=SOURCE_CHECK))
     return out
+
+
+def unconverged_sources(check: pd.DataFrame) -> dict[str, str]:
+    """Per ``trained`` source that did not reach its plateau in ``check`` (:func:`plateau`):
+    why, in words."""
+    rows = check[(check["size"] == SOURCE_CHECK) & ~check["reached"].astype(bool)]
+    return {str(m).removeprefix("source: "): f"{m} gained {g:+.3f} from twice the training"
+            for m, g in zip(rows["method"], rows["gain"], strict=True)}
 
 
 def plateau(df: pd.DataFrame) -> pd.DataFrame:

@@ -3,14 +3,18 @@
 Profiles: ``tlkit/experiments/profiles/pretrained.yaml``. Every small target is trained
 
 * from scratch, by the book's cnn8 and by EfficientNet-Lite0 from random weights;
-* from the ImageNet weights of EfficientNet-Lite0 (:mod:`tlkit.models.efficientnet`) by five
+* from the ImageNet weights of EfficientNet-Lite0 (:mod:`tlkit.models.efficientnet`) by six
   methods: a linear probe (every layer but the classifier frozen), fine-tuning the top blocks
   (the first ``top_frozen`` layers frozen, the rest fine-tuned from their ImageNet weights),
-  fine-tuning every layer, L2-SP, and the linear probe with its frozen batch-norm statistics
-  recomputed on the target (:data:`TARGET_BN`; the frozen layers' statistics measured both
-  ways, and the choice between them made on validation with the method's);
-* from each of the book's own glyph-trained sources (base network A of a layer-transfer split,
-  the very run of that chapter), fine-tuned.
+  fine-tuning every layer, L2-SP, and the linear probe and fine-tuning the top with their
+  frozen layers' batch-norm statistics recomputed on the target (:data:`TARGET_BN`,
+  :data:`TOP_TARGET_BN`; the frozen layers' statistics measured both ways wherever layers are
+  frozen, and the choice between them made on validation with the method's);
+* from each of the book's own cnn8 sources, fine-tuned (:data:`CNN_KINDS`): the glyph-trained
+  base networks A of the layer-transfer splits (the very runs of that chapter), cnn8 networks
+  trained from scratch on other declared data (lowercase letters, another font, shapes), and a
+  network with random weights (fine-tuning it is training from scratch with the fine-tuning
+  recipe: the floor a useful source must clear).
 
 Each method's learning rate is chosen on validation data (:func:`search_specs`,
 :func:`chosen_rates`), never on test accuracy. A profile may run fewer of these
@@ -32,29 +36,43 @@ from .. import layer_transfer as lt
 from ..experiment import checked_once
 from ..profile import load_profiles, replicate_seeds, search_seeds, settings
 from ..small_targets.design import pool_per_class, train_config
+from .sources import (
+    CNN_KINDS,
+    IMAGENET,
+    Source,
+    check_sources,
+    cnn_model,
+    layer_params,
+    pixel_side,
+    source_run,
+    sources_of,
+)
 
-__all__ = ["PROFILES", "METHODS", "IMAGENET", "IMAGENET_METHODS", "TARGET_BN", "SCRATCH",
+__all__ = ["PROFILES", "METHODS", "IMAGENET", "IMAGENET_METHODS", "TARGET_BN", "TOP_TARGET_BN",
+           "SCRATCH",
            "Target",
-           "Source", "GLYPH_FINE_TUNE", "RATE_KEYS", "rate_key", "targets", "sources",
-           "sizes_of", "check_params", "imagenet_model", "cnn_model", "source_run",
+           "Source", "CNN_KINDS", "GLYPH_FINE_TUNE", "RATE_KEYS", "rate_key", "targets", "sources",
+           "sizes_of", "check_params", "imagenet_model", "cnn_model", "pixel_side", "source_run",
            "run_specs", "search_specs", "chosen_rates", "specs", "layer_params",
            "sample_specs", "methods_run", "keys_run", "LENGTH_KEYS", "length_of",
            "length_text"]
 
 PROFILES = load_profiles("pretrained")
 
-#: The name of the ImageNet source.
-IMAGENET = "ImageNet (EfficientNet-Lite0)"
 #: The linear probe whose frozen batch-norm statistics are recomputed on the target
 #: (:data:`tlkit.spec.BN_STATS`); every other frozen layer keeps ImageNet's statistics.
 TARGET_BN = "linear probe, target BN"
+#: Fine-tuning the top with the frozen layers' batch-norm statistics recomputed on the target.
+TOP_TARGET_BN = "fine-tune top, target BN"
 #: Methods from the ImageNet weights, in the order of the page.
-IMAGENET_METHODS = ("linear probe", "fine-tune top", "fine-tune", "L2-SP", TARGET_BN)
+IMAGENET_METHODS = ("linear probe", "fine-tune top", "fine-tune", "L2-SP", TARGET_BN,
+                    TOP_TARGET_BN)
 #: The two baselines trained from random weights (method ``scratch``), by architecture.
 SCRATCH = {"cnn8": "scratch (cnn8)", "efficientnet_lite0": "scratch (EfficientNet)"}
 #: Every method tag of the page: the curves' legend order.
 METHODS = (*SCRATCH.values(), *IMAGENET_METHODS)
-#: The learning rate of fine-tuning from a glyph source (its key in the search grid).
+#: The learning rate of fine-tuning from one of the book's own cnn8 sources (its key in the
+#: search grid; searched from the first glyph source).
 GLYPH_FINE_TUNE = "fine-tune (glyph source)"
 #: Every key of the search grid: one learning rate per method and architecture.
 RATE_KEYS = (*METHODS, GLYPH_FINE_TUNE)
@@ -106,7 +124,7 @@ def keys_run(s: Mapping[str, Any]) -> tuple[str, ...]:
 
 def rate_key(tags: Mapping[str, Any]) -> str:
     """The search-grid key of a run's learning rate, from its tags."""
-    return GLYPH_FINE_TUNE if tags["kind"] == "glyphs" else str(tags["method"])
+    return GLYPH_FINE_TUNE if tags["kind"] in CNN_KINDS else str(tags["method"])
 
 
 @dataclass(frozen=True)
@@ -119,22 +137,9 @@ class Target:
     classes: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
-class Source:
-    """A source: ``kind`` ``"imagenet"`` (the ImageNet weights) or ``"glyphs"`` (base network A
-    of the layer-transfer split ``split``)."""
-
-    name: str
-    kind: str
-    split: str | None = None
-
-
-def layer_params(s: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters of the layer-transfer experiment whose base networks this one copies
-    (the same profile and ``first_seed``, with the ``layer_transfer`` overrides of this
-    one's, if any)."""
-    pilot = {"first_seed": s["first_seed"]} if s.get("first_seed") else {}
-    return {"profile": s["profile"], **pilot, **(s.get("layer_transfer") or {})}
+def sources(params: Mapping[str, Any]) -> list[Source]:
+    """The sources of the profile (:func:`~.sources.sources_of`)."""
+    return sources_of(settings(PROFILES, params))
 
 
 def targets(params: Mapping[str, Any]) -> list[Target]:
@@ -145,35 +150,15 @@ def targets(params: Mapping[str, Any]) -> list[Target]:
             for t in s["targets"]]
 
 
-def sources(params: Mapping[str, Any]) -> list[Source]:
-    """The ImageNet source first, then the glyph-trained sources of the profile."""
-    s = settings(PROFILES, params)
-    return [Source(IMAGENET, "imagenet"),
-            *(Source(g["name"], "glyphs", g["split"]) for g in s["glyph_sources"])]
-
-
 def sizes_of(s: Mapping[str, Any]) -> list[int | None]:
     """The sizes of the settings, ``None`` for the whole split (written null or ``"all"``)."""
     return [None if n in (None, "all") else n for n in s["sizes"]]
-
-
-def cnn_model(s: Mapping[str, Any]) -> ModelSpec:
-    """The cnn8 of the layer-transfer chapter (the glyph sources' architecture)."""
-    return lt.model_spec(layer_params(s))
 
 
 def imagenet_model(s: Mapping[str, Any], weights: str | None = "imagenet") -> ModelSpec:
     """EfficientNet-Lite0 at the profile's input side, from ImageNet weights or random ones."""
     return ModelSpec(arch="efficientnet_lite0", size=s["imagenet_size"],
                      channels=cnn_model(s).channels, weights=weights)
-
-
-def source_run(s: Mapping[str, Any], source: Source, seed: int) -> RunSpec | None:
-    """Base network A of a glyph source for ``seed`` (``None`` for the ImageNet weights)."""
-    if source.split is None:
-        return None
-    split = {x.name: x for x in lt.splits(layer_params(s))}[source.split]
-    return lt.source_spec(layer_params(s), split, "a", seed)
 
 
 @checked_once
@@ -238,12 +223,8 @@ def check_params(params: Mapping[str, Any]) -> None:
             raise ValueError(f"the search grid of {method!r} must be a list of rates")
         for lr in rates:
             number(f"a learning rate of {method!r}", lr, positive=True)
-    splits = {x.name for x in lt.splits(layer_params(s))}
-    for g in s["glyph_sources"]:
-        if g["split"] not in splits:
-            raise ValueError(f"glyph source {g['name']!r}: unknown layer-transfer split "
-                             f"{g['split']!r}; valid: {', '.join(sorted(splits))}")
     lt.check_params(layer_params(s))
+    check_sources(s)
     first = targets(params)[0]
     if min(pool_per_class(first)) - check["validation"] < search["size"]:
         raise ValueError(f"plateau validation {check['validation']} leaves fewer than the "
@@ -274,6 +255,8 @@ def _transfer(s: Mapping[str, Any], method: str) -> TransferSpec:
         return TransferSpec(layers=top, freeze=True, bn_stats="target")
     if method == "fine-tune top":
         return TransferSpec(layers=top, freeze=int(s["top_frozen"]))
+    if method == TOP_TARGET_BN:
+        return TransferSpec(layers=top, freeze=int(s["top_frozen"]), bn_stats="target")
     if method == "fine-tune":
         return TransferSpec(layers=top, freeze=False)
     if method == "L2-SP":
@@ -285,7 +268,8 @@ def _transfer(s: Mapping[str, Any], method: str) -> TransferSpec:
 def run_specs(s: Mapping[str, Any], target: Target, n: int | None, seed: int,
               rates: Mapping[str, float], glyph_sources: list[Source]) -> list[RunSpec]:
     """Every run of one target, size and seed, each method the profile runs
-    (:func:`methods_run`) at its rate in ``rates`` (keys :data:`RATE_KEYS`)."""
+    (:func:`methods_run`) at its rate in ``rates`` (keys :data:`RATE_KEYS`), and fine-tuning
+    from each of the cnn8 sources ``glyph_sources`` (:data:`CNN_KINDS`)."""
     d = DataSpec(target.dataset, target.options, classes=target.classes, n_per_class=n,
                  subsample_seed=seed, validation=s["validation"])
     images = _images(s, target, n)
@@ -307,10 +291,11 @@ def run_specs(s: Mapping[str, Any], target: Target, n: int | None, seed: int,
                            _transfer(s, method), seed=seed)
                    .with_tags(source=IMAGENET, kind="imagenet", method=method, **tag))
     for src in glyph_sources:
+        method = transfer("scratch") if src.kind == "random" else transfer(
+            "fine-tune", source_run(s, src, seed))
         out.append(RunSpec(d, cnn_model(s), _train(s, "cnn8", GLYPH_FINE_TUNE, images,
-                                                   rates[GLYPH_FINE_TUNE]),
-                           transfer("fine-tune", source_run(s, src, seed)), seed=seed)
-                   .with_tags(source=src.name, kind="glyphs", method="fine-tune", **tag))
+                                                   rates[GLYPH_FINE_TUNE]), method, seed=seed)
+                   .with_tags(source=src.name, kind=src.kind, method="fine-tune", **tag))
     return out
 
 
@@ -361,7 +346,7 @@ def specs(params: Mapping[str, Any], rates: Mapping[str, float] | None = None
     s = settings(PROFILES, params)
     if rates is None:
         rates = {m: float(v[0]) for m, v in s["search"]["grid"].items()}
-    glyph = [src for src in sources(params) if src.kind == "glyphs"]
+    glyph = [src for src in sources(params) if src.kind in CNN_KINDS]
     out: list[RunSpec] = []
     for target in targets(params):
         for n in sizes_of(s):

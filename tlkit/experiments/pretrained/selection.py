@@ -12,9 +12,12 @@ every layer from a glyph source, and from ImageNet the method chosen on validati
 * **LogME** (You et al., 2021) and **H-score** (Bao et al., 2019) on its penultimate features
   (cnn8: fc7; EfficientNet-Lite0: the pooled 1280 head features);
 * **OTDD** (Alvarez-Melis & Fusi, 2020) and the **domain similarity** of Cui et al. (2018)
-  between the source's training pool and the target's training images, both in the source's
-  penultimate feature space. They need the source's own images: the ImageNet network's are not
-  shipped, so for it they are missing (NaN).
+  between the source's training pool and the target's training images, both in one feature
+  space for every pair, the area-averaged pixels of :func:`tlkit.measures.pixel_features`
+  (``feature_size`` squared), so that the distances of different sources are comparable (in
+  each source's own feature space, a distance would measure the space as much as the data).
+  They need the source's own images: the ImageNet network's are not shipped and the random
+  network has none, so for those two they are missing (NaN).
 
 A *task* is one target at one size. Within a task, each score ranks the sources; the ranking is
 compared with that of the mean fine-tuning test accuracy by Kendall's :math:`\tau` and by the
@@ -37,10 +40,11 @@ import numpy as np
 import pandas as pd
 
 from ...spec import RunSpec
+from .design import CNN_KINDS
 
 __all__ = ["SCORES", "TLLIB_WEIGHTED_TAU", "source_network", "selection_runs", "score_table",
            "rank_agreement",
-           "bootstrap_agreement", "agreement_claims"]
+           "bootstrap_agreement", "agreement_claims", "agreement_family"]
 
 #: Each score: its column and its direction (+1: higher predicts better transfer).
 SCORES: Mapping[str, tuple[str, int]] = {
@@ -60,13 +64,20 @@ _FEATURE_LAYER = {"cnn8": 7, "efficientnet_lite0": 9}
 
 def source_network(run: RunSpec, store: Any = None) -> Any:
     """The source network of a transfer run, with its own classifier, in evaluation mode: the
-    trained base network of ``run.transfer.source`` from the run cache, or the ImageNet
-    network with its 1000-class head when the run starts from ``model.weights``."""
+    trained base network of ``run.transfer.source`` from the run cache, the ImageNet
+    network with its 1000-class head when the run starts from ``model.weights``, or, for a run
+    from the random network (tag ``kind`` ``random``), the very random weights the run starts
+    from (:func:`tlkit.runner.initial_model`, its classifier over the target's classes)."""
     from ...models import build_model
     from ...trained import trained_model
 
     m = run.model
     src = run.transfer.source
+    if src is None and run.tag_dict.get("kind") == "random":
+        from ... import runner
+
+        classes = runner.load_data(run, "train").num_classes
+        return runner.initial_model(run, classes).eval()
     if src is None:
         if m.weights is None:
             raise ValueError(f"run {run.key()} has no source to score")
@@ -89,7 +100,7 @@ def selection_runs(records: Sequence[Any], chosen: pd.DataFrame) -> list[Any]:
     for record in records:
         t = record.spec.tag_dict
         size = size_label(record.spec.data.n_per_class)
-        if t["kind"] == "glyphs" and t["method"] == "fine-tune":
+        if t["kind"] in CNN_KINDS and t["method"] == "fine-tune":
             out.append(record)
         elif t["kind"] == "imagenet" and pick.get((t["target"], size)) == t["method"]:
             out.append(record)
@@ -111,11 +122,13 @@ def _outputs(model: Any, images: Any, layer: int, batch: int = 256) -> tuple[np.
     return torch.cat(probs).numpy(), torch.cat(feats).numpy()
 
 
-def _scores(spec: RunSpec, networks: dict[str, Any], pools: dict[str, Any], net_key: str,
-            store: Any, distance_samples: int, gamma: float) -> dict[str, float]:
-    """The six scores of the source network of ``spec`` on the run's training images."""
+def _scores(spec: RunSpec, networks: dict[str, Any], pools: dict[Any, Any], net_key: str,
+            store: Any, distance_samples: int, gamma: float, feature_size: int
+            ) -> dict[str, float]:
+    """The six scores of the source network of ``spec`` on the run's training images (the
+    distances between the source's training pool and those images in pixel space)."""
     from ... import runner
-    from ...measures import domain_similarity, h_score, leep, logme, nce, otdd
+    from ...measures import domain_similarity, h_score, leep, logme, nce, otdd, pixel_features
     from ...measures.sampling import stratified_subsample
 
     if net_key not in networks:
@@ -129,25 +142,28 @@ def _scores(spec: RunSpec, networks: dict[str, Any], pools: dict[str, Any], net_
                h_score=h_score(feats, y), otdd=math.nan, similarity=math.nan)
     src = spec.transfer.source
     if src is not None:
-        if net_key not in pools:
+        if src.data not in pools:
             pool = runner.load_data(src, "train")
             keep = stratified_subsample(pool.labels.numpy(), distance_samples, seed=0)
-            _, f_src = _outputs(model, pool.images[keep], layer)
-            pools[net_key] = (f_src, pool.labels.numpy()[keep])
-        f_src, y_src = pools[net_key]
-        out["otdd"] = otdd(f_src, y_src, feats, y, max_samples=distance_samples)
-        out["similarity"] = domain_similarity(f_src, y_src, feats, y, gamma=gamma)
+            pools[src.data] = (pixel_features(pool.images[keep], feature_size),
+                               pool.labels.numpy()[keep])
+        f_src, y_src = pools[src.data]
+        f_tgt = pixel_features(train.images, feature_size)
+        out["otdd"] = otdd(f_src, y_src, f_tgt, y, max_samples=distance_samples)
+        out["similarity"] = domain_similarity(f_src, y_src, f_tgt, y, gamma=gamma)
     return out
 
 
 def score_table(runs: Sequence[Any], *, distance_samples: int, store: Any = None,
-                gamma: float | None = None) -> pd.DataFrame:
+                gamma: float | None = None, feature_size: int = 8) -> pd.DataFrame:
     """Every score of every run in ``runs`` (records, e.g. :func:`selection_runs`), one row
-    per run; the scores read only the run's training images and its source network.
+    per run; the scores read only the run's training images, its source network and the
+    source network's training pool.
 
     Columns ``target, source, kind, per_class, size, seed, test_acc`` and the columns of
-    :data:`SCORES`. ``gamma`` is the domain similarity's :math:`\\gamma` (default: the
-    network-space value of the layer-transfer chapter).
+    :data:`SCORES`. The distances are measured on ``feature_size`` squared area-averaged
+    pixels, with the domain similarity's :math:`\\gamma` (default: the pixel-space value of
+    the layer-transfer chapter).
     """
     from dataclasses import asdict
 
@@ -157,25 +173,31 @@ def score_table(runs: Sequence[Any], *, distance_samples: int, store: Any = None
     from ..small_targets.curves import size_label
 
     store = store if store is not None else Store()
-    gamma = SIMILARITY_GAMMA["network"] if gamma is None else gamma
+    gamma = SIMILARITY_GAMMA["pixels"] if gamma is None else gamma
     rows, networks, pools = [], {}, {}
     cache: dict[Any, dict[str, float]] = {}  # scores of one network on one set of images
     for record in runs:
         spec = record.spec
         src = spec.transfer.source
-        net_key = "imagenet" if src is None else src.key()
+        if src is not None:
+            net_key = src.key()
+        elif spec.tag_dict.get("kind") == "random":  # each run starts from its own weights
+            net_key = f"random:{spec.model.arch}:{spec.seed_for('init')}"
+        else:
+            net_key = f"{spec.model.arch}:{spec.model.weights}"
         # the whole split is the same images whatever the subsample seed
         data = spec.data if spec.data.n_per_class is not None else replace(spec.data,
                                                                            subsample_seed=0)
         if (net_key, data, spec.model) not in cache:
-            inputs = {"network": net_key if src is not None else
-                      f"{spec.model.arch}:{spec.model.weights}", "data": asdict(data),
+            inputs = {"network": net_key, "data": asdict(data),
                       "model": asdict(spec.model), "distance_samples": distance_samples,
-                      "gamma": gamma, "layer": _FEATURE_LAYER[spec.model.arch]}
+                      "gamma": gamma, "layer": _FEATURE_LAYER[spec.model.arch],
+                      "space": f"pixels {feature_size}"}
             cache[net_key, data, spec.model] = cached(
                 "scores", inputs,
                 lambda spec=spec, net_key=net_key: _scores(
-                    spec, networks, pools, net_key, store, distance_samples, gamma),
+                    spec, networks, pools, net_key, store, distance_samples, gamma,
+                    feature_size),
                 modules=["measures", "experiments/pretrained/selection.py"], store=store)
         rows.append(dict(spec.tag_dict, per_class=spec.data.n_per_class, seed=spec.seed,
                          size=size_label(spec.data.n_per_class),
@@ -301,3 +323,16 @@ def agreement_claims(summary: pd.DataFrame, draws: Mapping[str, np.ndarray]) -> 
                          float(TLLIB_WEIGHTED_TAU.get(r.score, 0.0)),
                          f"{r.score}: mean weighted τ over tasks > 0"))
     return out
+
+
+def agreement_family(summary: pd.DataFrame, draws: Mapping[str, np.ndarray],
+                     unready: Mapping[str, str]) -> tuple[list[Any], dict[str, str]]:
+    """The claims of :func:`agreement_claims` that enter the family, and those left out with
+    why: every one of them when a source is not at its plateau (``unready``, source -> why:
+    :func:`~.convergence.unconverged_sources`), since a ranking of half-trained candidates
+    says nothing about the scores."""
+    claims = agreement_claims(summary, draws)
+    if not unready:
+        return claims, {}
+    why = "a source is not at its plateau: " + "; ".join(unready.values())
+    return [], {c.name: why for c in claims}
