@@ -68,19 +68,20 @@ def plateau_specs(params: Mapping[str, Any], rates: Mapping[str, float]) -> list
                 key = rate_key(run.tag_dict)
                 if key not in keys:
                     continue
-                longer = replace(run.train, epochs=2 * run.train.epochs)
-                for length, spec in ((1, run), (2, replace(run, train=longer))):
-                    out.append(spec.with_tags(lr_choice=key, length=length, check_size=label))
+                out += _both_lengths(run, lr_choice=key, check_size=label)
     for src in sources(params):
         if src.kind != "trained":
             continue
         for seed in search_seeds(check["seeds"]):
-            run = source_run(s, src, seed)
-            longer = replace(run.train, epochs=2 * run.train.epochs)
-            for length, spec in ((1, run), (2, replace(run, train=longer))):
-                out.append(spec.with_tags(lr_choice=f"source: {src.name}", length=length,
-                                          check_size=SOURCE_CHECK))
+            out += _both_lengths(source_run(s, src, seed), lr_choice=f"source: {src.name}",
+                                 check_size=SOURCE_CHECK)
     return out
+
+
+def _both_lengths(run: Any, **tags: Any) -> list[Any]:
+    """``run`` at its recipe's length and at twice its epochs, tagged ``length`` 1 and 2."""
+    longer = replace(run, train=replace(run.train, epochs=2 * run.train.epochs))
+    return [spec.with_tags(length=length, **tags) for length, spec in ((1, run), (2, longer))]
 
 
 def unconverged_sources(check: pd.DataFrame) -> dict[str, str]:

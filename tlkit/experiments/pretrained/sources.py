@@ -18,6 +18,7 @@ from typing import Any
 from ... import data
 from ...spec import DataSpec, ModelSpec, RunSpec
 from .. import layer_transfer as lt
+from ..small_targets.design import layer_params  # the layer-transfer run whose networks it copies
 
 __all__ = ["IMAGENET", "CNN_KINDS", "Source", "sources_of", "layer_params", "cnn_model",
            "pixel_side", "source_run", "check_sources"]
@@ -43,14 +44,6 @@ class Source:
     dataset: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     classes: tuple[str, ...] | None = None
-
-
-def layer_params(s: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters of the layer-transfer experiment whose base networks this one copies
-    (the same profile and ``first_seed``, with the ``layer_transfer`` overrides of this
-    one's, if any)."""
-    pilot = {"first_seed": s["first_seed"]} if s.get("first_seed") else {}
-    return {"profile": s["profile"], **pilot, **(s.get("layer_transfer") or {})}
 
 
 def sources_of(s: Mapping[str, Any]) -> list[Source]:
