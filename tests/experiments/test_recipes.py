@@ -28,6 +28,16 @@ def test_one_standard_error_rule_prefers_the_cheaper_recipe():
     assert recipes.select(far).loc[lambda d: d["chosen"], "epochs"].tolist() == [40]
 
 
+def test_a_point_whose_runs_on_one_template_all_diverged_is_never_chosen():
+    """A recipe chosen on two templates (two target sizes): a rate that diverged on every
+    seed of one of them is incomplete, however good its other template."""
+    two = pd.concat([_search([(20, 0.1, [0.50, 0.51, 0.52]), (20, 0.3, [0.70, 0.71, 0.72])]),
+                     _search([(20, 0.1, [0.40, 0.41, 0.42])]).assign(template=1)])
+    chosen = recipes.select(two)
+    assert chosen.loc[chosen["chosen"], "lr"].tolist() == [0.1]
+    assert not chosen.set_index("lr").loc[0.3, "eligible"]
+
+
 def test_among_equally_cheap_recipes_the_best_on_validation():
     table = _search([(20, 0.01, [0.90, 0.90, 0.91]), (20, 0.1, [0.91, 0.91, 0.92])])
     assert recipes.select(table).loc[lambda d: d["chosen"], "lr"].tolist() == [0.1]

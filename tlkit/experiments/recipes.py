@@ -129,16 +129,18 @@ def select(df: pd.DataFrame, max_epochs: Mapping[str, float] | None = None) -> p
     rows = []
     for (experiment, role), part in df.groupby(["experiment", "role"], sort=False):
         points = []
-        for point, runs in part.groupby("point", sort=True):
+        templates = part["template"].nunique()  # a point whose runs of one template all
+        for point, runs in part.groupby("point", sort=True):  # diverged is incomplete
             per_seed = runs.groupby("seed")
-            complete = per_seed["val_acc"].count() == runs["template"].nunique()
+            complete = per_seed["val_acc"].count() == templates
             v = per_seed["val_acc"].mean()[complete].to_numpy(dtype=float)
             sem = float(np.std(v, ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
             first = runs.iloc[0]
             points.append(dict(experiment=experiment, role=role, point=int(point),
                                **{c[5:]: first[c] for c in settings_cols
                                   if not pd.isna(first[c])},
-                               val_mean=float(v.mean()), val_sem=sem,
+                               val_mean=float(v.mean()) if len(v) else math.nan,
+                               val_sem=sem,
                                train_mean=float(runs["train_acc"].mean()),
                                min_train=float(runs["train_acc"].min()), seeds=len(v)))
         table = pd.DataFrame(points)
