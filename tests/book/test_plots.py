@@ -189,3 +189,25 @@ def test_source_accuracy_plot_writes_each_mean_and_boxes_the_best_source_of_each
              and not p.get_fill()]
     assert sorted(boxes) == [(0.0, 1.0), (1.0, 2.0)]
     plt.close(fig)
+
+
+def test_recipe_curves_of_templates_of_different_lengths_are_drawn_on_shares_of_their_epochs():
+    from tlkit.plots import recipe_curves_plot
+
+    rows = []
+    for template, last in ((0, 200), (1, 100)):  # two target sizes, two lengths
+        for epoch in range(20, last + 1, 20):
+            for seed in (0, 1):
+                rows.append(dict(experiment="e", role="two sizes", point=0, template=template,
+                                 seed=seed, epoch=epoch, val_acc=epoch / last))
+                rows.append(dict(experiment="e", role="one size", point=0, template=0,
+                                 seed=seed, epoch=epoch, val_acc=epoch / last))
+    curves = pd.DataFrame(rows)
+    selection = pd.DataFrame([dict(experiment="e", role=r, point=0, lr=0.1, chosen=True,
+                                   eligible=True) for r in ("two sizes", "one size")])
+    fig = recipe_curves_plot(curves, selection, "e")
+    two, one = fig.axes[:2]
+    assert two.get_xlabel() == "share of its epochs" and one.get_xlabel() == "epoch"
+    x, y = two.lines[0].get_data()
+    assert x.max() == 1.0 and np.allclose(y, x)  # both templates at the same share agree
+    plt.close(fig)

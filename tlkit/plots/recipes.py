@@ -25,7 +25,9 @@ def recipe_curves_plot(curves: pd.DataFrame, selection: pd.DataFrame, experiment
                        ncols: int = 2, width: float = COLUMN) -> Figure:
     """One panel per recipe role of ``experiment``: mean validation accuracy (over the search's
     seeds) against epoch for every grid point, the chosen one thick and black (and named in
-    the panel's title), the others thin and grey.
+    the panel's title), the others thin and grey. A recipe chosen on templates of different
+    lengths (two target sizes) is drawn against the share of each template's epochs, in
+    steps of 5%, averaged over its templates.
 
     ``curves`` is :func:`tlkit.experiments.recipes.validation_curves`, ``selection``
     :func:`tlkit.experiments.recipes.select`.
@@ -38,12 +40,17 @@ def recipe_curves_plot(curves: pd.DataFrame, selection: pd.DataFrame, experiment
     varied = [k for k in ("lr", "epochs", "warmup_epochs", "batch_size", "weight_decay")
               if k in sel and sel[k].notna().any() and sel[k].nunique() > 1]
     part = curves[curves["experiment"] == experiment]
-    mean = part.groupby(["role", "point", "epoch"])["val_acc"].mean().reset_index()
     for ax, role in zip(axes.flat, roles, strict=False):
         rows = sel[sel["role"] == role]
+        mine = part[part["role"] == role]
+        last = mine.groupby("template")["epoch"].transform("max")
+        shares = last.nunique() > 1
+        if shares:
+            mine = mine.assign(epoch=(mine["epoch"] / last * 20).round() / 20)
+        mean = mine.groupby(["point", "epoch"])["val_acc"].mean().reset_index()
         chosen = ""
         for r in rows.itertuples(index=False):
-            line = mean[(mean["role"] == role) & (mean["point"] == r.point)]
+            line = mean[mean["point"] == r.point]
             if line.empty:
                 continue
             if r.chosen:
@@ -52,7 +59,8 @@ def recipe_curves_plot(curves: pd.DataFrame, selection: pd.DataFrame, experiment
                 color="0.6", linewidth=0.9, linestyle="-" if r.eligible else ":")
             ax.plot(line["epoch"], line["val_acc"], marker="o" if len(line) < 3 else None,
                     markersize=3, **style)
-        label_axes(ax, "epoch", "validation accuracy", f"{role}: {chosen}" if chosen else role)
+        label_axes(ax, "share of its epochs" if shares else "epoch", "validation accuracy",
+                   f"{role}: {chosen}" if chosen else role)
     for ax in list(axes.flat)[len(roles):]:
         ax.set_visible(False)
     return fig
