@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ... import data
-from ...spec import DataSpec, ModelSpec, RunSpec
+from ...spec import RunSpec
 from .. import layer_transfer as lt
-from ..small_targets.design import layer_params  # the layer-transfer run whose networks it copies
+from ..source_networks import check_trained, cnn_model, layer_params, trained_run
 
 __all__ = ["IMAGENET", "CNN_KINDS", "Source", "sources_of", "layer_params", "cnn_model",
            "pixel_side", "source_run", "check_sources"]
@@ -57,11 +56,6 @@ def sources_of(s: Mapping[str, Any]) -> list[Source]:
               for o in s.get("other_sources") or [])]
 
 
-def cnn_model(s: Mapping[str, Any]) -> ModelSpec:
-    """The cnn8 of the layer-transfer chapter (the glyph sources' architecture)."""
-    return lt.model_spec(layer_params(s))
-
-
 def pixel_side(s: Mapping[str, Any]) -> int:
     """The side of the pixel space in which the page measures distances between a source's
     training images and a target's (the layer-transfer chapter's ``feature_size``)."""
@@ -78,11 +72,7 @@ def source_run(s: Mapping[str, Any], source: Source, seed: int) -> RunSpec | Non
         split = {x.name: x for x in lt.splits(lp)}[source.split]
         return lt.source_spec(lp, split, "a", seed)
     if source.kind == "trained":
-        ls = lt.design_settings(lp)
-        d = DataSpec(source.dataset, source.options, classes=source.classes,
-                     n_per_class=ls["source_per_class"], subsample_seed=0,
-                     validation=ls["validation"])
-        return RunSpec(d, cnn_model(s), lt.recipe(lp, "scratch"), seed=seed)
+        return trained_run(s, source.dataset, source.options, source.classes, seed)
     return None
 
 
@@ -99,7 +89,6 @@ def check_sources(s: Mapping[str, Any]) -> None:
     if not isinstance(other, list):
         raise ValueError(f"other_sources must be a list of sources, got {other!r}")
     names = [IMAGENET, *(g["name"] for g in s["glyph_sources"])]
-    ls = lt.design_settings(layer_params(s))
     for o in other:
         if not isinstance(o, Mapping) or "name" not in o or o.get("kind") not in (
                 "trained", "random"):
@@ -109,14 +98,6 @@ def check_sources(s: Mapping[str, Any]) -> None:
             raise ValueError(f"source name {o['name']!r} is used twice")
         names.append(o["name"])
         if o["kind"] == "trained":
-            if "dataset" not in o:
-                raise ValueError(f"trained source {o['name']!r} needs a dataset")
-            n = ls["source_per_class"]
-            try:
-                data.check(o["dataset"], classes=o.get("classes"),
-                           n_per_class=None if n is None else n + ls["validation"],
-                           **dict(o.get("options") or {}))
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"trained source {o['name']!r}: {err}") from None
+            check_trained(s, o["name"], o.get("dataset"), o.get("options"), o.get("classes"))
 
 
