@@ -23,8 +23,8 @@ GOLDEN = {
     "01_layer_transfer/smoke": (90, 86, "47990c1726c5a307"),
     "01_layer_transfer/quick": (349, 333, "a82bd4158dd75798"),
     "01_layer_transfer/full": (1045, 895, "0ab915516cb6588c"),
-    "02_small_targets/smoke": (90, 90, "45b536e4ad057f01"),
-    "02_small_targets/quick": (660, 636, "d8d943554ce0f684"),
+    "02_small_targets/smoke": (114, 114, "3429d7bf2011be02"),
+    "02_small_targets/quick": (1140, 1068, "cdb6e059d566f020"),
     "02_small_targets/full": (2022, 1920, "9dffd40ce127f66e"),
     "03_pretrained/smoke": (100, 92, "05318b09ffa3319c"),
     "03_pretrained/quick": (324, 324, "7f241871413a3214"),
@@ -32,9 +32,9 @@ GOLDEN = {
     "04_hyperparameters/smoke": (56, 56, "bcea7cd35f6ea4d1"),
     "04_hyperparameters/quick": (156, 156, "e5f42fb8f3470e07"),
     "04_hyperparameters/full": (360, 360, "d38122530c0a6afe"),
-    "90_recipes/smoke": (138, 98, "08d7092937cd7a27"),
-    "90_recipes/quick": (390, 321, "3ed371ede31d9a5e"),
-    "90_recipes/full": (264, 232, "c999d1fa11586c36"),
+    "90_recipes/smoke": (228, 158, "a3bab851a85301a7"),
+    "90_recipes/quick": (1056, 879, "51a332ec049ff392"),
+    "90_recipes/full": (324, 284, "8a6751511a5900c4"),
 }
 
 

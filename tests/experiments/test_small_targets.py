@@ -44,7 +44,7 @@ def test_spec_grid_is_complete(profile):
         for n in sizes:
             for seed in range(st.seeds_at(n, s)):
                 expected.add((study.name, "cnn8", "none", "scratch", n, seed))
-                for src in study.sources:
+                for src in (x for x in study.sources if st.runs_from(s, x, n)):
                     arch = "cnn8" if src.weights is None else "resnet18"
                     if arch == "resnet18":  # its own scratch baseline
                         expected.add((study.name, arch, "none", "scratch", n, seed))
@@ -54,7 +54,7 @@ def test_spec_grid_is_complete(profile):
                                 n not in [None if v == "all" else v for v in regularised]):
                             continue  # DELTA and BSS only at the profile's sizes
                         expected.add((study.name, arch, src.name, method, n, seed))
-                    if n in bn_sizes:
+                    if n in bn_sizes and not src.small_only:
                         expected.add((study.name, arch, src.name, st.TARGET_BN, n, seed))
                     if (src.role == "far" and arch == "cnn8" and st.bucket(s, n) == "small"
                             and s["large_recipe_arm"]):
@@ -62,17 +62,21 @@ def test_spec_grid_is_complete(profile):
     assert set(cells) == expected
     assert any(c[3] == st.LARGE_RECIPE for c in cells), "the arm the survey blames runs"
 
+    by_name = {(x.name, src.name): src for x in st.studies(params) for src in x.sources}
+    pools = {x.name: st.pool_per_class(x) for x in st.studies(params)}
     for (study, arch, _source, method, n, seed), spec in cells.items():
         # all methods of one seed and size train on the same subsample, for as long, unless
-        # a method's recipe sets its own least epochs
+        # a method's recipe sets its own length; a far source runs by its own recipes
         base = cells[(study, arch, "none", "scratch", n, seed)]
         assert spec.data == base.data and spec.data.subsample_seed == seed
         assert spec.data.validation == s["validation"]
         recipe, as_bucket = st.ARMS.get(method, (method, None))
-        own = st.length_of(s, recipe, n, as_bucket)["min_epochs"]
-        assert spec.train.batch_size == base.train.batch_size
-        assert spec.train.epochs == max(base.train.epochs, own)
-        assert spec.train.lr == st.lr_of(s, recipe, n, as_bucket) and spec.seed == seed
+        own = st.own_recipe(s, by_name.get((study, _source)), n, as_bucket)
+        pool = pools[study]
+        images = (sum(pool) - s["validation"] * len(pool)) if n is None else n * len(pool)
+        assert spec.train == st.train_config(st.length_of(s, recipe, n, as_bucket, own), images,
+                                             st.lr_of(s, recipe, n, as_bucket, own))
+        assert spec.train.batch_size == base.train.batch_size and spec.seed == seed
         if method == st.LARGE_RECIPE:  # the large-target recipe, unchanged, on a small target
             assert st.bucket(s, n) == "small"
             assert spec.train.lr == s["recipes"]["fine-tune_large"]["lr"]
@@ -89,7 +93,7 @@ def test_spec_grid_is_complete(profile):
             if method == "L2-SP":
                 assert (t.alpha, t.beta) == (s["alpha"], s["beta"])
             if method in st.TUNED_STRENGTH:  # its strength from its recipe, chosen on validation
-                assert t.alpha == st.recipe_of(s, method, n, "alpha")
+                assert t.alpha == st.recipe_of(s, method, n, "alpha", own=own)
         else:  # torchvision weights: probe freezes everything but the head
             assert t.source is None and t.layers == 5 and spec.model.weights
 
@@ -121,10 +125,11 @@ def test_sources_are_the_layer_transfer_base_networks():
     lt_keys = {x.key() for x in lt.specs({"profile": "quick"})
                if x.tag_dict["condition"] == "baseA"}
     # the layer-transfer chapter trains baseA near for 7 seeds and the far ones for 4
-    shared = {x.transfer.source.key() for x in specs
-              if x.transfer.source is not None and x.seed < 4}
+    split = {src.name for src in st.studies(params)[0].sources if src.split is not None}
+    shared = {x.transfer.source.key() for x in specs if x.transfer.source is not None
+              and x.seed < 4 and x.tag_dict["source"] in split}
     assert shared <= lt_keys and len(shared) == 2 * 4
-    assert len(sources) == 2 * 8  # near and far, one per seed
+    assert len(sources) == 4 * 8  # the near source and three far ones, one per seed
 
 
 def test_layer_transfer_specs_are_that_notebooks_runs():
@@ -217,7 +222,12 @@ def test_smoke_run_yields_every_column_the_figures_use(smoke_run):
     tests = st.gain_tests(gains[~gains["method"].isin(st.ARMS)])
     assert {"per_class", "size", "method", "gain", "ci_low", "ci_high", "p_value", "p_holm",
             "verdict", "seeds"} <= set(tests)
-    assert len(tests) == 2 * len(st.TRANSFER_METHODS) * len(s["sizes"])
+    sources = st.studies(params)[0].sources
+    assert len(tests) == len(st.TRANSFER_METHODS) * sum(
+        st.runs_from(s, src, n) for src in sources for n in st.sizes_of(s))
+    pairs = st.far_pairs(gains, s["size_boundary"])
+    assert set(pairs["source"]) == {src.name for src in sources if src.role == "far"}
+    assert len(pairs) == 3 * len(st.FAR_METHODS) and pairs["gain"].notna().all()
     cross = st.crossovers(tests)
     assert set(cross["method"]) == set(st.TRANSFER_METHODS)
     assert {"near", "far"} == set(distances["role"]) and distances["otdd_pixels"].gt(0).all()
@@ -367,10 +377,17 @@ def test_the_preconditions_bar_exactly_the_claims_that_need_them():
 
     params = {"profile": "smoke"}
     pre = st.preconditions(params, _checks())
-    assert pre.set_index("precondition").loc["far is far (far, restyled)", "holds"]
+    far = [src.name for src in st.studies(params)[0].sources if src.role == "far"]
+    assert len(far) == 3
+    assert all(pre.set_index("precondition").loc[f"far is far ({n})", "holds"] for n in far)
     assert lt.untestable(pre) == {}
     barred = lt.untestable(st.preconditions(params, _checks({"L2-SP_small": 0.05})))
-    assert set(barred) == {"far_l2sp_hurts", "l2sp_beats_ft"}
+    assert set(barred) == {"l2sp_beats_ft"}
+    # a claim about the far sources needs every far source's own recipe to converge
+    barred = lt.untestable(st.preconditions(params, _checks({f"L2-SP_small ({far[2]})": 0.05})))
+    assert set(barred) == {"far_l2sp_hurts"}
+    barred = lt.untestable(st.preconditions(params, _checks({f"fine-tune_small ({far[1]})": 1})))
+    assert set(barred) == {"far_ft_hurts", "near_beats_far", "large_recipe_costs"}
     barred = lt.untestable(st.preconditions(params, _checks({"fine-tune_large": 0.05})))
     assert set(barred) == {"shrinks", "large_recipe_hurts", "large_recipe_costs"}
     barred = lt.untestable(st.preconditions(params, _checks(error=0.01)))
@@ -392,7 +409,8 @@ def test_the_large_recipe_claims_compare_the_arm_with_scratch_and_with_the_own_r
                 if method == st.LARGE_RECIPE and size == "all":
                     continue  # the arm runs on small targets only
                 acc, base = rng.uniform(0.2, 0.9), rng.uniform(0.2, 0.9)
-                rows.append(dict(study="toy", role=role, method=method, per_class=per_class,
+                rows.append(dict(study="toy", role=role, source=role, method=method,
+                                 per_class=per_class,
                                  size=size, seed=seed, test_acc=acc, gain=acc - base))
     table = pd.DataFrame(rows)
     found, _ = st.effects(table, size_boundary=10)
@@ -426,3 +444,124 @@ def test_a_diverged_run_of_the_arm_counts_at_chance_and_any_other_failure_raises
     assert row["test_acc"] == pytest.approx(1 / k) and row["seed"] == specs[0].seed
     with pytest.raises(RuntimeError, match="not by diverging"):
         st.with_diverged(df, specs, failed.assign(error="MemoryError"))
+
+
+# --- several far sources, each with its own recipes -------------------------------------------
+
+def _far(params, name_part):
+    return next(src for src in st.studies(params)[0].sources if name_part in src.name)
+
+
+def test_a_far_source_trained_on_other_data_is_the_pretrained_chapters_network():
+    from tlkit.experiments import pretrained as pt
+    from tlkit.experiments.pretrained.sources import source_run, sources_of
+
+    params = {"profile": "quick"}
+    mine = st.source_run(settings(st.PROFILES, params), _far(params, "shapes"), 3)
+    s = settings(pt.PROFILES, params)
+    theirs = next(src for src in sources_of(s) if src.kind == "trained"
+                  and src.dataset == "shapes")
+    assert mine.key() == source_run(s, theirs, 3).key()
+    digits = st.source_run(settings(st.PROFILES, params), _far(params, "handwritten"), 0)
+    assert digits.data.name == "digits" and digits.data.n_per_class is None  # every image
+
+
+def test_far_sources_run_by_their_own_recipes_and_the_arm_by_the_near_large_one():
+    params = {"profile": "quick"}
+    s = settings(st.PROFILES, params)
+    rec = s["recipes"]
+    runs = st.specs(params) + st.large_recipe_specs(params)
+    near = _far(params, "half A").name
+
+    def run(source, method, n=1):
+        return next(x for x in runs if x.tag_dict["source"] == source and x.seed == 0
+                    and x.tag_dict["method"] == method and x.data.n_per_class == n)
+
+    for src in (x for x in st.studies(params)[0].sources if x.role == "far"):
+        for method in st.TRANSFER_METHODS:
+            own = rec[f"{method}_small ({src.name})"]
+            x = run(src.name, method)
+            assert x.train.lr == own["lr"], (src.name, method)
+            if method in st.TUNED_STRENGTH:
+                assert x.transfer.alpha == own["alpha"]
+        arm = run(src.name, st.LARGE_RECIPE)
+        assert arm.train.lr == rec["fine-tune_large"]["lr"]
+        assert arm.train.epochs >= rec["fine-tune_large"]["min_epochs"]
+    # the near source keeps the recipes chosen on it, whatever a far source's own are
+    assert run(near, "L2-SP").train.lr == rec["L2-SP_small"]["lr"]
+    moved = {**rec, "L2-SP_small (shapes and textures)": {"lr": 0.07}}
+    other = st.specs({**params, "recipes": moved})
+    lrs = {x.tag_dict["source"]: x.train.lr for x in other
+           if x.tag_dict["method"] == "L2-SP" and x.data.n_per_class == 1 and x.seed == 0}
+    assert lrs["shapes and textures"] == 0.07 and lrs[near] == rec["L2-SP_small"]["lr"]
+    # a source of small targets only is not transferred to large ones; the first far one is
+    assert not [x for x in runs if x.tag_dict["source"] == "shapes and textures"
+                and st.bucket(s, x.data.n_per_class) == "large"]
+    assert run("digits, restyled", "fine-tune", None).train.lr == rec["fine-tune_large"]["lr"]
+
+
+def test_each_far_source_has_a_recipe_search_of_its_own():
+    tasks = st.recipe_tasks({"profile": "quick"})
+    for name in ("digits, restyled", "shapes and textures", "handwritten digits"):
+        for method in st.TRANSFER_METHODS:
+            specs = tasks[f"{method}_small ({name})"]  # on the smallest and the search's size
+            assert [x.data.n_per_class for x in specs] == [1, 5]
+            assert {(x.tag_dict["source"], x.tag_dict["method"]) for x in specs} == {
+                (name, method)}
+    assert [x.data.n_per_class for x in tasks["fine-tune_small"]] == [1, 5]
+    assert tasks["fine-tune_large"].data.n_per_class == 50
+    assert st.needs({"profile": "quick"})["far_l2sp_hurts"] == (
+        "scratch_small", "L2-SP_small (digits, restyled)", "L2-SP_small (shapes and textures)",
+        "L2-SP_small (handwritten digits)")
+
+
+def _two_far_sources():
+    rows = []
+    for seed in range(4):
+        for per_class, size in ((1.0, "1"), (2.0, "2"), (50.0, "50")):
+            for role, source, method, gain in (
+                    ("near", "N", "fine-tune", 0.2), ("far", "F1", "fine-tune", -0.1),
+                    ("far", "F2", "fine-tune", 0.3 + 0.01 * seed), ("far", "F1", "L2-SP", 0.0),
+                    ("far", "F2", "L2-SP", 0.0), ("near", "N", "L2-SP", 0.1)):
+                rows.append(dict(study="toy", role=role, source=source, method=method,
+                                 per_class=per_class, size=size, seed=seed,
+                                 test_acc=0.5 + gain, gain=gain + 0.001 * per_class))
+    return pd.DataFrame(rows)
+
+
+def test_claims_about_the_far_source_read_the_mean_over_far_sources_seed_by_seed():
+    table = _two_far_sources()
+    found, glue = st.effects(table, size_boundary=10)
+    assert glue["far_sources"] == 2 and "mean of 2" in found["far_ft_hurts"]["description"]
+    # per seed: (F1 + F2) / 2 over sizes 1 and 2
+    want = pd.Series([(-0.1 + 0.3 + 0.01 * k) / 2 + 0.0015 for k in range(4)])
+    assert np.allclose(found["far_ft_hurts"]["values"].to_numpy(), want.to_numpy())
+    near_minus_far = 0.2 - np.array([(-0.1 + 0.3 + 0.01 * k) / 2 for k in range(4)])
+    assert np.allclose(found["near_beats_far"]["values"].to_numpy(), near_minus_far)
+    pairs = st.far_pairs(table, 10, pd.Series({"F1": 4.0, "F2": 3.0})).set_index(
+        ["source", "method"])
+    assert pairs.loc[("F1", "fine-tune"), "gain"] == pytest.approx(-0.1 + 0.0015)
+    assert pairs.loc[("F1", "fine-tune"), "ci_high"] < 0  # the same loss on every seed
+    assert pairs.loc[("F2", "fine-tune"), "ci_low"] > 0
+    assert pairs.loc[("F2", "L2-SP"), "distance"] == 3.0 and len(pairs) == 4
+
+
+@pytest.mark.parametrize(("entry", "says"), [
+    ({"role": "far", "name": "x", "split": "near", "dataset": "shapes"}, "exactly one of"),
+    ({"role": "far", "name": "x"}, "exactly one of"),
+    ({"role": "far", "name": "x", "split": "near", "recipes": "mine"}, "unknown key(s) recipes"),
+    ({"role": "far", "name": "x", "split": "near", "own_recipes": ["tiny"]}, "own_recipes"),
+    ({"role": "far", "name": "x", "split": "near", "small_only": "yes"}, "small_only"),
+    ({"role": "far", "name": "x", "dataset": "shapes", "options": {"n_train": 3}},
+     "trained source 'x'"),
+    ({"role": "far", "name": "letters, half A", "split": "far"}, "used twice"),
+    ({"role": "far", "name": "x", "split": "far", "own_recipes": ["small"]},
+     "recipe 'linear probe_small (x)'"),
+    ({"name": "x", "split": "far"}, "a name and a role"),
+])
+def test_a_bad_source_entry_is_refused_in_one_line_before_any_run(entry, says):
+    s = settings(st.PROFILES, {"profile": "smoke"})
+    study = {**s["studies"][0], "sources": [*s["studies"][0]["sources"], entry]}
+    with pytest.raises(ValueError, match=None) as err:
+        check_params("02_small_targets", {"profile": "smoke", "studies": [study]})
+    assert says in str(err.value) and "\n" not in str(err.value)

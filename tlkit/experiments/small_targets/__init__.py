@@ -20,21 +20,33 @@ method            meaning
                   (Chen et al., 2019), besides weight decay
 ================  ==========================================================================
 
-from a *near* and a *far* source, whose distances to the target are measured (pixel OTDD, as
-in the layer-transfer experiment). The sources are the base networks of the layer-transfer
-experiment, so their checkpoints are shared through the run cache. Beside them run the linear
-probe with the target's batch-norm statistics and, from the far source on small targets, the
+from a *near* source and several *far* ones, whose distances to the target are measured (pixel
+OTDD, as in the layer-transfer experiment). The sources are base networks of the layer-transfer
+experiment or cnn8 networks trained the same way on other data (:mod:`.sources`), so their
+checkpoints are shared through the run cache; a far source runs by recipes chosen on it. Beside
+them run the linear probe with the target's batch-norm statistics and, from the far sources on
+small targets, the
 arm the survey blames for negative transfer: fine-tuning with the recipe chosen for large
 targets, unchanged (:data:`~.design.LARGE_RECIPE`).
 
 - :mod:`.design`: studies, sizes, seeds and specs (profiles in ``profiles/small_targets.yaml``);
+- :mod:`.sources`: what each source is, the run that trains it, its recipes and sizes;
 - :mod:`.curves`: learning curves, gains over scratch, paired tests and crossovers;
 - :mod:`.taxonomy`: distances, the map's cells and its four regions;
 - :mod:`.claims`: the chapter's claims as numbers and verdict labels.
 """
 
 from ..experiment import Experiment, Stage, listed
-from .claims import REGULARISERS, claims, effects, probe_and_bn, regularisers, small_mean
+from .claims import (
+    FAR_METHODS,
+    REGULARISERS,
+    claims,
+    effects,
+    far_pairs,
+    probe_and_bn,
+    regularisers,
+    small_mean,
+)
 from .curves import (
     add_sizes,
     crossover_size,
@@ -63,12 +75,15 @@ from .design import (
     layer_transfer_specs,
     lr_of,
     methods_for,
+    own_recipe,
     pool_per_class,
     recipe_of,
     recipe_tasks,
+    runs_from,
     sample_specs,
     seeds_at,
     sizes_of,
+    source_run,
     specs,
     studies,
     train_config,
@@ -80,9 +95,11 @@ from .preconditions import (
     NEEDS,
     PLATEAU_GAIN,
     check_specs,
+    needs,
     preconditions,
+    source_draws,
 )
-from .recipe import length_of, min_epochs_text
+from .recipe import length_of, length_text, min_epochs_text
 from .taxonomy import (
     LAYER_CONDITIONS,
     REGIONS,
@@ -99,8 +116,8 @@ __all__ = [
     "EXPERIMENT",
     "PROFILES", "METHODS", "TRANSFER_METHODS", "TARGET_BN", "LARGE_RECIPE", "ARMS",
     "recipe_tasks", "bucket", "lr_of", "large_recipe_specs", "with_diverged",
-    "length_of", "min_epochs_text", "FAR_CLAIMS", "LARGE_CLAIMS", "HEADROOM_ERROR", "NEEDS",
-    "PLATEAU_GAIN",
+    "length_of", "length_text", "min_epochs_text", "FAR_CLAIMS", "LARGE_CLAIMS",
+    "HEADROOM_ERROR", "NEEDS", "PLATEAU_GAIN",
     "check_specs", "preconditions",
     "REGIONS", "LAYER_CONDITIONS", "Source", "Study",
     "check_params", "studies", "specs", "sizes_of", "seeds_at", "pool_per_class",
@@ -109,6 +126,7 @@ __all__ = [
     "distance_table", "distance_boundary", "layer_transfer_cells", "map_cells", "region_of",
     "region_summary", "method_region_summary", "effects", "claims", "probe_and_bn", "small_mean",
     "sample_specs", "layer_params", "regularisers", "REGULARISERS", "TUNED_STRENGTH", "recipe_of",
+    "far_pairs", "FAR_METHODS", "needs", "source_draws", "own_recipe", "runs_from", "source_run",
 ]
 
 
@@ -126,10 +144,11 @@ def _effects(table, params):
     first = studies(params)[0]
     rows = gains[(gains["study"] == first.name) & (gains["role"] == "far")
                  & (gains["method"] == "fine-tune")]
-    rows = rows[rows["per_class"] == rows["per_class"].min()]
-    mean, low, high = mean_ci(rows["gain"])
-    return [Effect("q1_predict", "gain of fine-tuning from the far source over scratch at the "
-                   "smallest size (paired by seed)", mean, low, high, len(rows))]
+    rows = rows[rows["per_class"] == rows["per_class"].min()].groupby("seed")["gain"].mean()
+    mean, low, high = mean_ci(rows)
+    return [Effect("q1_predict", "gain of fine-tuning from the far sources over scratch at the "
+                   "smallest size (paired by seed, the mean over the far sources)", mean, low,
+                   high, len(rows))]
 
 
 #: The small-targets experiment: the runs its preconditions read (on selection seeds), its

@@ -2,8 +2,10 @@
 
 :func:`effects` reads, for the first study, the per-seed values behind each claim: the gain of
 fine-tuning over scratch on the smallest target, its shrinking with the target's size, negative
-transfer from the far source on small targets (fine-tuning and L2-SP, each with its recipe
-chosen on validation), near against far, and L2-SP against plain fine-tuning. :func:`claims`
+transfer from the far sources on small targets (fine-tuning and L2-SP, each with its recipe
+chosen on validation from that source), near against far, and L2-SP against plain fine-tuning.
+Where a study has several far sources, a claim about "the far source" reads, seed by seed, the
+mean over them (each far pair is then described on its own by :func:`far_pairs`). :func:`claims`
 turns them into a family for :func:`tlkit.verdicts.judge`. The linear probe and the
 batch-norm choice are measured and described (:func:`probe_and_bn`), not claimed. The sentences
 are the notebook's.
@@ -19,7 +21,8 @@ from ...analysis import format_interval, format_mean, mean_claim, t_interval, we
 from ...verdicts import Claim
 from .design import LARGE_RECIPE, TARGET_BN
 
-__all__ = ["effects", "claims", "probe_and_bn", "small_mean", "regularisers", "REGULARISERS"]
+__all__ = ["effects", "claims", "probe_and_bn", "small_mean", "regularisers", "REGULARISERS",
+           "far_pairs", "FAR_METHODS"]
 
 #: The fine-tuning methods with a regulariser of their own, described against fine-tuning.
 REGULARISERS = ("L2-SP", "DELTA", "BSS")
@@ -32,8 +35,9 @@ def _gains(gain_table: pd.DataFrame, study: str, role: str, method: str) -> pd.D
 
 def small_mean(gain_table: pd.DataFrame, study: str, role: str, method: str,
                size_boundary: float, value: str = "gain") -> pd.Series:
-    """Per seed: the mean of ``value`` over the sizes below ``size_boundary`` (every small size
-    has the same seeds, so each seed averages the same sizes)."""
+    """Per seed: the mean of ``value`` over the sizes below ``size_boundary`` and over the
+    sources of ``role`` (every small size has the same seeds, so each seed averages the same
+    sizes)."""
     part = _gains(gain_table, study, role, method)
     part = part[part["per_class"] < size_boundary]
     counts = part.groupby("seed")["size"].nunique()
@@ -50,10 +54,11 @@ def effects(gain_table: pd.DataFrame, size_boundary: float) -> tuple[dict[str, d
 
     * ``small_gain``: fine-tune minus scratch at the smallest size, near source (positive);
     * ``shrinks``: that gain at the smallest size minus at the largest (Welch; positive);
-    * ``far_ft_hurts`` and ``far_l2sp_hurts``: fine-tuning and L2-SP from the far source minus
-      scratch, averaged over the small sizes (claimed negative: negative transfer);
-    * ``near_beats_far``: the fine-tune gain from the near source minus that from the far one,
-      at the smallest size (positive);
+    * ``far_ft_hurts`` and ``far_l2sp_hurts``: fine-tuning and L2-SP from the far sources minus
+      scratch, averaged over the small sizes and the far sources (claimed negative: negative
+      transfer);
+    * ``near_beats_far``: the fine-tune gain from the near source minus that from the far ones
+      (their mean), at the smallest size (positive);
     * ``l2sp_beats_ft``: L2-SP minus fine-tuning from the near source, averaged over the small
       sizes (positive; Li et al., 2018);
     * where :data:`~.design.LARGE_RECIPE` ran, the arm the survey blames: ``large_recipe_hurts``,
@@ -73,8 +78,11 @@ def effects(gain_table: pd.DataFrame, size_boundary: float) -> tuple[dict[str, d
 
     def at(role: str, method: str, size: str) -> pd.Series:
         part = _gains(t, study, role, method)
-        return part[part["size"] == size].set_index("seed")["gain"].sort_index()
+        return part[part["size"] == size].groupby("seed")["gain"].mean().sort_index()
 
+    n_far = t.loc[t["role"] == "far", "source"].nunique()
+    far = "far source" if n_far == 1 else f"far sources (mean of {n_far})"
+    glue["far_sources"] = n_far
     near_small, far_small = at("near", "fine-tune", smallest), at("far", "fine-tune", smallest)
     both = near_small.index.intersection(far_small.index)
     ft = small_mean(t, study, "near", "fine-tune", size_boundary, "test_acc")
@@ -89,14 +97,16 @@ def effects(gain_table: pd.DataFrame, size_boundary: float) -> tuple[dict[str, d
                                     "class, near source (Welch)"),
         "far_ft_hurts": dict(values=small_mean(t, study, "far", "fine-tune", size_boundary),
                              sign=-1, published=0.0,
-                             description="fine-tune - scratch, far source, mean over small sizes"),
+                             description=f"fine-tune - scratch, {far}, mean over small "
+                                         "sizes"),
         "far_l2sp_hurts": dict(values=small_mean(t, study, "far", "L2-SP", size_boundary),
                                sign=-1, published=0.0,
-                               description="L2-SP - scratch, far source, mean over small sizes"),
+                               description=f"L2-SP - scratch, {far}, mean over small "
+                                           "sizes"),
         "near_beats_far": dict(values=near_small.loc[both] - far_small.loc[both], sign=1,
                                published=0.0,
-                               description=f"fine-tune gain, near - far source, {smallest} "
-                                           "per class"),
+                               description=f"fine-tune gain, near source - {far}, "
+                                           f"{smallest} per class"),
         "l2sp_beats_ft": dict(values=l2sp.loc[common] - ft.loc[common], sign=1, published=0.0,
                               description="L2-SP - fine-tune, near source, mean over small "
                                           "sizes"),
@@ -107,12 +117,12 @@ def effects(gain_table: pd.DataFrame, size_boundary: float) -> tuple[dict[str, d
         both = big.index.intersection(own.index)
         found["large_recipe_hurts"] = dict(
             values=small_mean(t, study, "far", LARGE_RECIPE, size_boundary), sign=-1,
-            published=0.0, description="fine-tune by the large-target recipe - scratch, far "
-                                       "source, mean over small sizes")
+            published=0.0, description=f"fine-tune by the large-target recipe - scratch, {far}, "
+                                       "mean over small sizes")
         found["large_recipe_costs"] = dict(
             values=big.loc[both] - own.loc[both], sign=-1, published=0.0,
-            description="fine-tune by the large-target recipe - by the small-target one, far "
-                        "source, mean over small sizes")
+            description=f"fine-tune by the large-target recipe - by the far source's own, {far}, "
+                        "mean over small sizes")
         glue["large_recipe_costs_finished"] = _finished_cost(t, study, size_boundary)
     return found, glue
 
@@ -125,8 +135,9 @@ def _finished_cost(t: pd.DataFrame, study: str, size_boundary: float) -> str:
     arm = arm[arm["per_class"] < size_boundary]
     if "diverged" in arm:
         arm = arm[~arm["diverged"].astype(bool)]
-    own = _gains(t, study, "far", "fine-tune").set_index(["seed", "size"])["test_acc"]
-    d = (arm.set_index(["seed", "size"])["test_acc"] - own).dropna()
+    keys = ["seed", "source", "size"]
+    own = _gains(t, study, "far", "fine-tune").set_index(keys)["test_acc"]
+    d = (arm.set_index(keys)["test_acc"] - own).dropna()
     return format_mean(d.groupby(level="seed").mean())
 
 
@@ -148,11 +159,11 @@ def probe_and_bn(gain_table: pd.DataFrame) -> pd.DataFrame:
     batch-norm statistics on the target changes, per study, source and size: paired (by seed)
     differences of test accuracy with their 95% intervals (descriptive, no verdict)."""
     rows = []
-    wide = gain_table.pivot_table(index=["study", "role", "per_class", "size", "seed"],
+    wide = gain_table.pivot_table(index=["study", "role", "source", "per_class", "size", "seed"],
                                   columns="method", values="test_acc",
                                   aggfunc="first").reset_index()
-    for (study, role, per_class, size), part in wide.groupby(
-            ["study", "role", "per_class", "size"], sort=True):
+    for (study, role, source, per_class, size), part in wide.groupby(
+            ["study", "role", "source", "per_class", "size"], sort=True):
         for name, a, b in (("probe - fine-tune", "linear probe", "fine-tune"),
                            ("target BN - source BN (probe)", TARGET_BN, "linear probe")):
             if a not in part or b not in part:
@@ -161,9 +172,10 @@ def probe_and_bn(gain_table: pd.DataFrame) -> pd.DataFrame:
             if len(d) < 2:
                 continue
             low, high = t_interval(d, 0.95)
-            rows.append(dict(study=study, role=role, per_class=per_class, size=size,
-                             comparison=name, diff=float(d.mean()), ci_low=low, ci_high=high,
-                             seeds=len(d), shown=format_interval(float(d.mean()), low, high)))
+            rows.append(dict(study=study, role=role, source=source, per_class=per_class,
+                             size=size, comparison=name, diff=float(d.mean()), ci_low=low,
+                             ci_high=high, seeds=len(d),
+                             shown=format_interval(float(d.mean()), low, high)))
     return pd.DataFrame(rows)
 
 
@@ -176,20 +188,58 @@ def regularisers(gain_table: pd.DataFrame, size_boundary: float) -> pd.DataFrame
     study = gain_table["study"].iloc[0]
     t = gain_table[gain_table["study"] == study]
     rows = []
-    for role in sorted(t.loc[t["role"] != "none", "role"].unique(),
-                       key=lambda r: ["near", "far", "large"].index(r)):
-        ft = small_mean(t, study, role, "fine-tune", size_boundary, "test_acc")
+    for role, source in _sources(t):
+        one = t[t["source"] == source]
+        ft = small_mean(one, study, role, "fine-tune", size_boundary, "test_acc")
         for method in REGULARISERS:
-            if not (t["method"] == method).any():
+            if not (one["method"] == method).any():
                 continue
-            gain = small_mean(t, study, role, method, size_boundary)
-            acc = small_mean(t, study, role, method, size_boundary, "test_acc")
+            gain = small_mean(one, study, role, method, size_boundary)
+            acc = small_mean(one, study, role, method, size_boundary, "test_acc")
             common = acc.index.intersection(ft.index)
-            row: dict[str, Any] = dict(study=study, role=role, method=method,
+            row: dict[str, Any] = dict(study=study, role=role, source=source, method=method,
                                        seeds=len(common))
             for name, d in (("gain", gain), ("vs_ft", acc.loc[common] - ft.loc[common])):
                 low, high = t_interval(d, 0.95) if len(d) > 1 else (float("nan"),) * 2
                 row.update({name: float(d.mean()), f"{name}_low": low, f"{name}_high": high,
                             f"{name}_shown": format_interval(float(d.mean()), low, high)})
             rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _sources(t: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (role, source) pairs of a study's gain table: near, far, then large, each in the
+    order of the profile."""
+    pairs = t.loc[t["role"] != "none", ["role", "source"]].drop_duplicates()
+    order = ["near", "far", "large"]
+    return sorted(map(tuple, pairs.to_numpy()), key=lambda p: order.index(p[0]))
+
+
+#: The methods each far pair is described by, with the large-target recipe's arm.
+FAR_METHODS = ("linear probe", "fine-tune", "L2-SP", "DELTA", "BSS", LARGE_RECIPE)
+
+
+def far_pairs(gain_table: pd.DataFrame, size_boundary: float,
+              distances: pd.Series | None = None) -> pd.DataFrame:
+    """Negative transfer pair by pair, for the first study: per far source and method
+    (:data:`FAR_METHODS`), its accuracy minus scratch's, per seed averaged over the small
+    sizes, with a 95% paired interval (descriptive: the claims read the mean over the far
+    sources). ``distances``: the measured distance of each source (by name), as a column."""
+    study = gain_table["study"].iloc[0]
+    t = gain_table[gain_table["study"] == study]
+    rows = []
+    for role, source in _sources(t):
+        if role != "far":
+            continue
+        one = t[t["source"] == source]
+        for method in FAR_METHODS:
+            if not (one["method"] == method).any():
+                continue
+            d = small_mean(one, study, role, method, size_boundary)
+            low, high = t_interval(d, 0.95) if len(d) > 1 else (float("nan"),) * 2
+            rows.append(dict(study=study, source=source, method=method, seeds=len(d),
+                             distance=float("nan") if distances is None
+                             else float(distances.get(source, float("nan"))),
+                             gain=float(d.mean()), ci_low=low, ci_high=high,
+                             shown=format_interval(float(d.mean()), low, high)))
     return pd.DataFrame(rows)

@@ -20,13 +20,16 @@ from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from .. import layer_transfer as lt
 from ..experiment import checked_once
 from ..profile import load_profiles, replicate_seeds, settings
-from .recipe import bucket, length_of, lr_of, recipe_of, train_config
+from ..source_networks import cnn_model, layer_params
+from .recipe import LENGTH_KEYS, bucket, length_of, lr_of, recipe_of, train_config
+from .sources import Source, own_recipe, runs_from, source_of, source_run
 
 __all__ = ["PROFILES", "METHODS", "TRANSFER_METHODS", "Source", "Study", "studies", "sizes_of",
            "seeds_at", "pool_per_class", "train_config", "methods_for", "runs_at", "check_params",
            "specs", "layer_transfer_specs", "recipe_tasks", "bucket", "lr_of", "recipe_of",
            "TUNED_STRENGTH", "TARGET_BN", "LARGE_RECIPE", "ARMS", "large_recipe_arm",
-           "layer_params", "cnn_model", "source_run", "sample_specs", "large_recipe_specs"]
+           "layer_params", "cnn_model", "source_run", "sample_specs", "large_recipe_specs",
+           "own_recipe", "runs_from"]
 
 PROFILES = load_profiles("small_targets")
 
@@ -39,18 +42,6 @@ TUNED_STRENGTH = ("DELTA", "BSS")
 
 
 @dataclass(frozen=True)
-class Source:
-    """A source network: base network A of a layer-transfer split (``split``), or torchvision
-    ResNet-18 ``weights`` (the large-source case; ``size`` is then its input size)."""
-
-    name: str
-    role: str
-    split: str | None = None
-    weights: str | None = None
-    size: int | None = None
-
-
-@dataclass(frozen=True)
 class Study:
     """One target task and the sources transferred to it."""
 
@@ -60,14 +51,6 @@ class Study:
     options: Mapping[str, Any] = field(default_factory=dict)
     classes: tuple[str, ...] | None = None
     sources: tuple[Source, ...] = ()
-
-
-def layer_params(s: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters of the layer-transfer experiment whose sources this one shares
-    (the same profile and ``first_seed``, with the ``layer_transfer`` overrides of this
-    one's, if any)."""
-    pilot = {"first_seed": s["first_seed"]} if s.get("first_seed") else {}
-    return {"profile": s["profile"], **pilot, **(s.get("layer_transfer") or {})}
 
 
 def studies(params: Mapping[str, Any]) -> list[Study]:
@@ -86,18 +69,11 @@ def studies(params: Mapping[str, Any]) -> list[Study]:
         else:
             dataset, options = t["dataset"], dict(t["options"])
             classes = None if t["classes"] is None else tuple(t["classes"])
-        sources = []
-        for src in d["sources"]:
-            weights = src.get("weights")
-            if weights == "pretrained":
-                weights = s["pretrained"]
-                if weights is None:
-                    continue  # the large-source case is off
-            elif src.get("split") not in by_split:
-                raise ValueError(f"study {d['name']!r}: unknown layer-transfer split "
-                                 f"{src.get('split')!r}; valid: {', '.join(by_split)}")
-            sources.append(Source(src["name"], src["role"], src.get("split"), weights,
-                                  src.get("size")))
+        sources = [x for x in (source_of(d["name"], src, by_split, s) for src in d["sources"])
+                   if x is not None]
+        names = [x.name for x in sources]
+        if len(set(names)) < len(names):
+            raise ValueError(f"study {d['name']!r}: a source name is used twice: {names}")
         out.append(Study(d["name"], t["name"], dataset, options, classes, tuple(sources)))
     return out
 
@@ -132,19 +108,6 @@ def pool_per_class(study: Study) -> list[int]:
     return [counts[names.index(c)] for c in chosen]
 
 
-def cnn_model(s: Mapping[str, Any]) -> ModelSpec:
-    """The cnn8 this experiment shares with the layer-transfer experiment."""
-    return lt.model_spec(layer_params(s))
-
-
-def source_run(s: Mapping[str, Any], source: Source, seed: int) -> RunSpec | None:
-    """The source run of ``source`` for ``seed`` (``None`` for pretrained weights)."""
-    if source.split is None:
-        return None
-    split = {x.name: x for x in lt.splits(layer_params(s))}[source.split]
-    return lt.source_spec(layer_params(s), split, "a", seed)
-
-
 def _model_for(s: Mapping[str, Any], source: Source | None) -> ModelSpec:
     if source is None or source.weights is None:
         return cnn_model(s)
@@ -173,7 +136,7 @@ def large_recipe_arm(s: Mapping[str, Any], source: Source, n: int | None) -> boo
 
 
 def _transfer(s: Mapping[str, Any], source: Source, method: str, seed: int,
-              n: int | None) -> TransferSpec:
+              n: int | None, own: str | None = None) -> TransferSpec:
     """The transfer of ``method`` from ``source`` at size ``n``: every layer but the
     classifier. From torchvision weights the model starts from them and L2-SP decays towards
     them. DELTA and BSS take their strength from their recipe (DELTA's ``beta``, on the new
@@ -182,7 +145,7 @@ def _transfer(s: Mapping[str, Any], source: Source, method: str, seed: int,
     if method == "L2-SP":
         options = dict(alpha=s["alpha"], beta=s["beta"])
     elif method in TUNED_STRENGTH:
-        options = dict(alpha=recipe_of(s, method, n, "alpha"))
+        options = dict(alpha=recipe_of(s, method, n, "alpha", own=own))
         if method == "DELTA":
             options["beta"] = s["beta"]
     return transfer(method, source_run(s, source, seed), arch=_model_for(s, source).arch,
@@ -218,8 +181,8 @@ def check_params(params: Mapping[str, Any]) -> None:
     for key in ("steps", "batch_size", "min_epochs"):
         positive_int(key, s[key])
     for role, recipe in s["recipes"].items():
-        if "min_epochs" in recipe:
-            positive_int(f"recipes.{role}.min_epochs", recipe["min_epochs"])
+        for key in (k for k in LENGTH_KEYS if k in recipe):
+            positive_int(f"recipes.{role}.{key}", recipe[key])
     positive_int("validation", s["validation"], 0)
     if s.get("regularised_sizes") is not None:
         int_list("regularised_sizes", s["regularised_sizes"], allow=(None, "all"))
@@ -234,6 +197,17 @@ def check_params(params: Mapping[str, Any]) -> None:
             number(f"the learning rate of {method} ({b})", lr_of(s, method, n), positive=True)
             if method in TUNED_STRENGTH:
                 number(f"the strength alpha of {method} ({b})", recipe_of(s, method, n, "alpha"))
+    for study in studies(params):
+        for src in study.sources:
+            for b in src.own_recipes:
+                run = [n for n in sizes_of(s) if bucket(s, n) == b and runs_from(s, src, n)]
+                for method in (m for m in methods_for(src) if run and runs_at(s, m, run[0])):
+                    what = f"of {method} ({b}) from {src.name!r}"
+                    number(f"the learning rate {what}", lr_of(s, method, run[0], own=src.name),
+                           positive=True)
+                    if method in TUNED_STRENGTH:
+                        number(f"the strength alpha {what}",
+                               recipe_of(s, method, run[0], "alpha", own=src.name))
     if not isinstance(s.get("large_recipe_arm", False), bool):
         raise ValueError(f"large_recipe_arm must be true or false, got "
                          f"{s['large_recipe_arm']!r}")
@@ -321,38 +295,52 @@ def _cell(s: Mapping[str, Any], study: Study, archs: Mapping[str, Source | None]
         train = train_config(length_of(s, "scratch", n), n_images, lr_of(s, "scratch", n))
         out.append(RunSpec(target, model, train, transfer("scratch"), seed=seed)
                    .with_tags(source="none", role="none", method="scratch", **tag))
-    for src in study.sources:
+    for src in (x for x in study.sources if runs_from(s, x, n)):
         methods = [m for m in methods_for(src) if runs_at(s, m, n)]
-        methods += [TARGET_BN] if with_bn else []
+        methods += [TARGET_BN] if with_bn and not src.small_only else []
         methods += [LARGE_RECIPE] if large_recipe_arm(s, src, n) else []
         for method in methods:
             base, as_bucket = ARMS.get(method, (method, None))
-            train = train_config(length_of(s, base, n, as_bucket), n_images,
-                                 lr_of(s, base, n, as_bucket))
+            own = own_recipe(s, src, n, as_bucket)
+            train = train_config(length_of(s, base, n, as_bucket, own), n_images,
+                                 lr_of(s, base, n, as_bucket, own))
             name = method if method == TARGET_BN else base  # the target-BN probe is a method
             out.append(RunSpec(target, _model_for(s, src), train,
-                               _transfer(s, src, name, seed, n), seed=seed)
+                               _transfer(s, src, name, seed, n, own), seed=seed)
                        .with_tags(source=src.name, role=src.role, method=method, **tag))
     return out
 
 
-def recipe_tasks(params: Mapping[str, Any]) -> dict[str, RunSpec]:
+def recipe_tasks(params: Mapping[str, Any]) -> dict[str, RunSpec | list[RunSpec]]:
     """The runs each recipe is chosen on (:mod:`tlkit.experiments.recipes`): every method at
-    the search's small and large size, on the first study, from its near source."""
+    the search's small and large size, on the first study, from its near source; and every
+    transfer method from each source with recipes of its own (keys
+    ``"{method}_{bucket} ({source})"``). A small-target recipe is chosen on two sizes, the
+    page's smallest and the search's small size (its validation accuracy is the mean over
+    them), so that a rate that diverges on the smallest targets of a selection seed is never
+    chosen for them."""
     s = settings(PROFILES, params)
     study = studies(params)[0]
     near = next(src for src in study.sources if src.role == "near")
     pool = pool_per_class(study)
-    out = {}
+    smallest = min((n for n in sizes_of(s) if bucket(s, n) == "small"), default=None)
+    out: dict[str, list[RunSpec]] = {}
     for b, n in s["recipe_search"]["sizes"].items():
         n = None if n in (None, "all") else n
-        n_images = (sum(pool) - s["validation"] * len(pool)) if n is None else n * len(pool)
-        runs = _cell(s, study, {"cnn8": None}, n, n_images, 0, False)
-        for spec in runs:
-            method = spec.tag_dict["method"]
-            if spec.tag_dict["source"] in ("none", near.name):
-                out[f"{method}_{b}"] = spec
-    return out
+        for size in dict.fromkeys([smallest, n] if b == "small" and smallest else [n]):
+            n_images = (sum(pool) - s["validation"] * len(pool)) if size is None else (
+                size * len(pool))
+            for spec in _cell(s, study, {"cnn8": None}, size, n_images, 0, False):
+                if spec.tag_dict["source"] in ("none", near.name):
+                    out.setdefault(f"{spec.tag_dict['method']}_{b}", []).append(spec)
+            for src in (x for x in study.sources if b in x.own_recipes):
+                alone = Study(study.name, study.target, study.dataset, study.options,
+                              study.classes, (src,))
+                for spec in _cell(s, alone, {}, size, n_images, 0, False):
+                    if spec.tag_dict["method"] in TRANSFER_METHODS:
+                        out.setdefault(f"{spec.tag_dict['method']}_{b} ({src.name})",
+                                       []).append(spec)
+    return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
 
 
 def layer_transfer_specs(params: Mapping[str, Any]) -> list[RunSpec]:

@@ -6,17 +6,20 @@ any result; its value comes from the data alone or from runs on the recipe searc
 (:data:`~tlkit.experiments.profile.SEARCH_SEEDS_FROM`, never reported), read on validation
 accuracy. A claim whose precondition fails leaves the family before any verdict.
 
-* **far is far** (the claims about the far source): half A of the far split lies farther from
-  the target than half A of the near split, by more than the distance's own noise: the
-  layer-transfer chapter's test (:func:`~tlkit.experiments.layer_transfer.far_is_far`, the
-  pixel OTDD on further subsamples, paired by subsample).
+* **far is far** (the claims about the far sources), for every far source: its training
+  images lie farther from the target's than the near source's do, by more than the distance's
+  own noise: the pixel OTDD of the layer-transfer chapter on further subsamples, paired by
+  subsample (:func:`source_draws`, judged by
+  :func:`~tlkit.experiments.layer_transfer.far_is_far`). The claims pool the far sources, so
+  one that fails bars them all.
 * **converges** (per recipe, the claims that compare it): the recipe reached its plateau,
   twice its training gaining at most
   :data:`~tlkit.experiments.recipe_plateau.PLATEAU_GAIN` of validation accuracy
   (:mod:`tlkit.experiments.recipe_plateau`).
-* **the recipes differ** (the claims about the large-target recipe): the recipe chosen for
-  large targets differs from the small-target one in learning rate or least epochs; where
-  they coincide the arm is the same run as fine-tuning and can show nothing.
+* **the recipes differ** (the claims about the large-target recipe), for every far source: the
+  recipe chosen for large targets differs from the one that source's small targets run by in
+  learning rate or length (least steps or epochs); where they coincide the arm is the same run
+  as fine-tuning and can show nothing.
 * **headroom** (every claim): scratch's validation error on a small target at the search's
   size is at least :data:`HEADROOM_ERROR`, room for gains and losses of a few points.
 """
@@ -29,13 +32,16 @@ from typing import Any
 
 import pandas as pd
 
+from ...measures.pairs import DistancePair, pair_distances
+from ...spec import DataSpec
 from .. import layer_transfer as lt
 from ..profile import settings
 from ..recipe_plateau import PLATEAU_GAIN, experiment_specs, plateau
-from .design import PROFILES, layer_params, recipe_tasks, studies
+from .design import PROFILES, cnn_model, layer_params, recipe_tasks, source_run, studies
+from .recipe import recipe_key
 
 __all__ = ["HEADROOM_ERROR", "PLATEAU_GAIN", "NEEDS", "FAR_CLAIMS", "LARGE_CLAIMS",
-           "check_specs", "preconditions"]
+           "check_specs", "preconditions", "needs", "source_draws"]
 
 #: The least validation error of scratch on a small target (module docstring).
 HEADROOM_ERROR = 0.05
@@ -51,6 +57,48 @@ NEEDS: Mapping[str, tuple[str, ...]] = {
     "large_recipe_hurts": ("scratch_small", "fine-tune_large"),
     "large_recipe_costs": ("fine-tune_small", "fine-tune_large"),
 }
+
+
+def needs(params: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """:data:`NEEDS` for the profile's first study: a claim about the far sources needs, in
+    place of the near source's small-target recipe of a method, the recipe every far source
+    runs that method by (its own, where it has one)."""
+    study = studies(params)[0]
+    s = settings(PROFILES, params)
+    n = s["recipe_search"]["sizes"]["small"]
+
+    def far(method: str) -> tuple[str, ...]:
+        own = [src.name if "small" in src.own_recipes else None
+               for src in study.sources if src.role == "far"]
+        return tuple(dict.fromkeys(recipe_key(s, method, n, own=o) for o in own))
+
+    out = dict(NEEDS)
+    out["far_ft_hurts"] = ("scratch_small", *far("fine-tune"))
+    out["far_l2sp_hurts"] = ("scratch_small", *far("L2-SP"))
+    out["near_beats_far"] = ("scratch_small", "fine-tune_small", *far("fine-tune"))
+    out["large_recipe_costs"] = ("fine-tune_large", *far("fine-tune"))
+    return out
+
+
+def source_draws(params: Mapping[str, Any], draws: int = lt.DISTANCE_DRAWS) -> pd.DataFrame:
+    """The pixel OTDD between each source's training images and the first study's target's
+    (the layer-transfer chapter's pixel space and subsample size), on ``draws`` further
+    subsamples (seeds 1 to ``draws``): columns ``split`` (the source's name), ``draw``,
+    ``otdd_pixels`` (the table :func:`~tlkit.experiments.layer_transfer.far_is_far` reads).
+    A source without images (torchvision weights) is left out. Cached in the results
+    folder."""
+    s = settings(PROFILES, params)
+    ls = settings(lt.PROFILES, layer_params(s))
+    study = studies(params)[0]
+    target = DataSpec(study.dataset, study.options, classes=study.classes)
+    space = (lt.pixel_space(ls["feature_size"]),)
+    pairs = [DistancePair(run.data, target, space, {"split": src.name})
+             for src in study.sources if (run := source_run(s, src, 0)) is not None]
+    return pd.concat([pair_distances(pairs, cnn_model(s), ls["distance_samples"], seed=k)
+                      .assign(draw=k) for k in range(1, draws + 1)],
+                     ignore_index=True)[["split", "draw", "otdd_pixels"]]
+
+
 #: The claims about fine-tuning by the large-target recipe on small targets.
 LARGE_CLAIMS = ("large_recipe_hurts", "large_recipe_costs")
 #: The claims about the far source, which need it to be far by measure.
@@ -71,30 +119,38 @@ def preconditions(params: Mapping[str, Any], df: pd.DataFrame) -> pd.DataFrame:
     s = settings(PROFILES, params)
     rows = []
     study = studies(params)[0]
-    split = {src.role: src.split for src in study.sources}
-    if split.get("near") and split.get("far"):
-        pair = [(split["near"], split["far"])]
-        r = next(lt.far_is_far(lt.distance_draws(layer_params(s)), pair).itertuples())
+    near = next(src.name for src in study.sources if src.role == "near")
+    pairs = [(near, src.name) for src in study.sources if src.role == "far"]
+    draws = source_draws(params)
+    for r in lt.far_is_far(draws, [p for p in pairs if p[1] in set(draws["split"])]
+                           ).itertuples():
         rows.append(dict(precondition=f"far is far ({r.far})", claims=", ".join(FAR_CLAIMS),
                          measured=f"OTDD {r.far} - {r.near}: {r.difference:+.3f} "
                                   f"[{r.low:+.3f}, {r.high:+.3f}] over {r.draws} subsamples",
                          threshold="interval above 0", holds=bool(r.holds)))
+    need = needs(params)
     for r in plateau(df).itertuples(index=False):
         rows.append(dict(precondition=f"{r.role} converges",
-                         claims=", ".join(k for k, v in NEEDS.items() if r.role in v),
+                         claims=", ".join(k for k, v in need.items() if r.role in v),
                          measured=f"twice the epochs ({2 * r.epochs}): {r.gain:+.3f}",
                          threshold=f"gain at most {PLATEAU_GAIN}", holds=bool(r.reached)))
     if s.get("large_recipe_arm"):
-        big, own = (s["recipes"].get(f"fine-tune_{b}", {}) for b in ("large", "small"))
-        shown = {k: f"lr {r.get('lr')}, least epochs {r.get('min_epochs', s['min_epochs'])}"
-                 for k, r in (("large", big), ("small", own))}
-        rows.append(dict(precondition="the recipes differ", claims=", ".join(LARGE_CLAIMS),
-                         measured=f"large targets: {shown['large']}; small: {shown['small']}",
-                         threshold="another learning rate or length",
-                         holds=shown["large"] != shown["small"]))
+        big = s["recipes"].get("fine-tune_large", {})
+        for src in (x for x in study.sources if x.role == "far"):
+            key = f"fine-tune_small ({src.name})" if "small" in src.own_recipes else (
+                "fine-tune_small")
+            shown = {k: ", ".join(f"{name} {r[name] if name in r else s[name]}" for name in (
+                "lr", "steps", "min_epochs")) for k, r in (("large", big),
+                                                           ("own", s["recipes"].get(key, {})))}
+            rows.append(dict(precondition=f"the recipes differ ({src.name})",
+                             claims=", ".join(LARGE_CLAIMS),
+                             measured=f"large targets: {shown['large']}; its own: "
+                                      f"{shown['own']}",
+                             threshold="another learning rate or length",
+                             holds=shown["large"] != shown["own"]))
     once = df[(df["length"] == 1) & (df["role"] == "scratch_small")]
     error = 1 - float(once["val_acc"].mean())
-    rows.append(dict(precondition="headroom", claims=", ".join(NEEDS),
+    rows.append(dict(precondition="headroom", claims=", ".join(need),
                      measured=f"scratch's validation error {error:.3f} at "
                               f"{s['recipe_search']['sizes']['small']} per class",
                      threshold=f"at least {HEADROOM_ERROR}", holds=bool(error >= HEADROOM_ERROR)))

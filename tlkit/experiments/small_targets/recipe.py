@@ -11,7 +11,8 @@ from typing import Any
 
 from ...train import TrainConfig
 
-__all__ = ["bucket", "train_config", "recipe_of", "lr_of", "min_epochs_text", "length_of"]
+__all__ = ["bucket", "train_config", "recipe_key", "recipe_of", "lr_of", "min_epochs_text",
+           "length_text", "length_of", "LENGTH_KEYS"]
 
 
 def bucket(s: Mapping[str, Any], n: int | None) -> str:
@@ -36,11 +37,20 @@ def train_config(s: Mapping[str, Any], n_images: int, lr: float) -> TrainConfig:
     return TrainConfig(epochs=epochs, batch_size=batch, lr=lr)
 
 
-def recipe_of(s: Mapping[str, Any], method: str, n: int | None, setting: str,
-              as_bucket: str | None = None) -> float:
-    """A ``setting`` of the recipe of ``method`` at size ``n``: the profile's for its bucket,
-    or for ``as_bucket`` (``"large"``: the large-target recipe applied to a small target)."""
+def recipe_key(s: Mapping[str, Any], method: str, n: int | None, as_bucket: str | None = None,
+               own: str | None = None) -> str:
+    """The key in the profile's ``recipes`` of ``method`` at size ``n``:
+    ``"{method}_{bucket}"``, with ``" ({own})"`` for the recipes chosen on source ``own``."""
     key = f"{method}_{as_bucket or bucket(s, n)}"
+    return key if own is None else f"{key} ({own})"
+
+
+def recipe_of(s: Mapping[str, Any], method: str, n: int | None, setting: str,
+              as_bucket: str | None = None, own: str | None = None) -> float:
+    """A ``setting`` of the recipe of ``method`` at size ``n``: the profile's for its bucket,
+    or for ``as_bucket`` (``"large"``: the large-target recipe applied to a small target);
+    ``own``: the recipe chosen on that source (:func:`recipe_key`)."""
+    key = recipe_key(s, method, n, as_bucket, own)
     try:
         return float(s["recipes"][key][setting])
     except KeyError:
@@ -48,23 +58,38 @@ def recipe_of(s: Mapping[str, Any], method: str, n: int | None, setting: str,
 
 
 def lr_of(s: Mapping[str, Any], method: str, n: int | None,
-          as_bucket: str | None = None) -> float:
+          as_bucket: str | None = None, own: str | None = None) -> float:
     """The learning rate of ``method`` at size ``n``: the profile's recipe for its bucket (or
-    for ``as_bucket``)."""
-    return recipe_of(s, method, n, "lr", as_bucket)
+    for ``as_bucket``; ``own``: the one chosen on that source)."""
+    return recipe_of(s, method, n, "lr", as_bucket, own)
+
+
+#: The settings of a run's length that a recipe may raise above the profile's.
+LENGTH_KEYS = ("steps", "min_epochs")
+
+
+def length_text(s: Mapping[str, Any], key: str) -> str:
+    """The profile's least ``steps`` or ``min_epochs`` in words, with the recipes that take
+    more: ``"40"``, or ``"40 (80 for fine-tune on large targets)"``."""
+    def words(name: str) -> str:
+        base, _, source = name.partition(" (")
+        method, b = base.rsplit("_", 1)
+        return f"{method} on {b} targets" + (f" from {source[:-1]}" if source else "")
+
+    extra = ", ".join(f"{r[key]} for {words(k)}" for k, r in s["recipes"].items() if key in r)
+    return f"{s[key]}" + (f" ({extra})" if extra else "")
 
 
 def min_epochs_text(s: Mapping[str, Any]) -> str:
-    """The least epochs in words: ``"40"``, or ``"40 (80 for fine-tune on large targets)"``."""
-    extra = ", ".join(f"{r['min_epochs']} for {k.rsplit('_', 1)[0]} on {k.rsplit('_', 1)[1]} "
-                      "targets" for k, r in s["recipes"].items() if "min_epochs" in r)
-    return f"{s['min_epochs']}" + (f" ({extra})" if extra else "")
+    """The least epochs in words (:func:`length_text`)."""
+    return length_text(s, "min_epochs")
 
 
 def length_of(s: Mapping[str, Any], method: str, n: int | None,
-              as_bucket: str | None = None) -> dict[str, Any]:
-    """The settings with ``method``'s least epochs at size ``n``: its recipe's ``min_epochs``
-    if any (a method slower to reach its plateau, :mod:`~tlkit.experiments.recipe_plateau`);
-    ``as_bucket``: the recipe of that bucket instead of ``n``'s."""
-    own = s["recipes"].get(f"{method}_{as_bucket or bucket(s, n)}", {}).get("min_epochs")
-    return dict(s) if own is None else {**s, "min_epochs": int(own)}
+              as_bucket: str | None = None, own: str | None = None) -> dict[str, Any]:
+    """The settings with ``method``'s length at size ``n``: its recipe's ``steps`` and
+    ``min_epochs`` where it sets them (a method slower to reach its plateau,
+    :mod:`~tlkit.experiments.recipe_plateau`); ``as_bucket``: the recipe of that bucket
+    instead of ``n``'s; ``own``: chosen on that source."""
+    recipe = s["recipes"].get(recipe_key(s, method, n, as_bucket, own), {})
+    return {**s, **{k: int(recipe[k]) for k in LENGTH_KEYS if k in recipe}}
