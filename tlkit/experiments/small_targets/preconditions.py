@@ -37,7 +37,15 @@ from ...spec import DataSpec
 from .. import layer_transfer as lt
 from ..profile import settings
 from ..recipe_plateau import PLATEAU_GAIN, experiment_specs, plateau
-from .design import PROFILES, cnn_model, layer_params, recipe_tasks, source_run, studies
+from .design import (
+    PROFILES,
+    cnn_model,
+    layer_params,
+    own_recipe,
+    recipe_tasks,
+    source_run,
+    studies,
+)
 from .recipe import recipe_key
 
 __all__ = ["HEADROOM_ERROR", "PLATEAU_GAIN", "NEEDS", "FAR_CLAIMS", "LARGE_CLAIMS",
@@ -68,9 +76,8 @@ def needs(params: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     n = s["recipe_search"]["sizes"]["small"]
 
     def far(method: str) -> tuple[str, ...]:
-        own = [src.name if "small" in src.own_recipes else None
-               for src in study.sources if src.role == "far"]
-        return tuple(dict.fromkeys(recipe_key(s, method, n, own=o) for o in own))
+        return tuple(dict.fromkeys(recipe_key(s, method, n, own=own_recipe(s, src, n))
+                                   for src in study.sources if src.role == "far"))
 
     out = dict(NEEDS)
     out["far_ft_hurts"] = ("scratch_small", *far("fine-tune"))
@@ -137,8 +144,8 @@ def preconditions(params: Mapping[str, Any], df: pd.DataFrame) -> pd.DataFrame:
     if s.get("large_recipe_arm"):
         big = s["recipes"].get("fine-tune_large", {})
         for src in (x for x in study.sources if x.role == "far"):
-            key = f"fine-tune_small ({src.name})" if "small" in src.own_recipes else (
-                "fine-tune_small")
+            n = s["recipe_search"]["sizes"]["small"]
+            key = recipe_key(s, "fine-tune", n, own=own_recipe(s, src, n))
             shown = {k: ", ".join(f"{name} {r[name] if name in r else s[name]}" for name in (
                 "lr", "steps", "min_epochs")) for k, r in (("large", big),
                                                            ("own", s["recipes"].get(key, {})))}
