@@ -32,6 +32,7 @@ from typing import Any
 
 from .execution import write_page
 from .experiments import PROFILE_NAMES
+from .findings import write_findings
 from .notebooks import (
     NOTEBOOK_DIR,
     check_notebooks,
@@ -324,6 +325,7 @@ def build_book(
     html_start = time.perf_counter()
     _stage_sources(root, build / "src")
     write_page(build / "src", [staged / p.name for p in notebooks])
+    write_findings(build / "src", [staged / p.name for p in notebooks])
     echo(f"building HTML with jupyter-book (strict) into {build / 'html'} ...")
     index = _run_jupyter_book(build)
     now = time.perf_counter()

@@ -7,6 +7,8 @@ code that teaches:
 * :func:`glue_values`: every entry of a mapping as ``<prefix>_<name>``;
 * :func:`glue_claims`: for each claim of a judged family (:func:`tlkit.verdicts.judge`), its
   estimate, intervals, verdict, and the half-width and detectable effect of its test;
+* :func:`glue_glance`: the page's result at a glance, claim by claim in words
+  (:mod:`tlkit.glance`);
 * :func:`claims_table`: the family as a compact table (three significant digits, no index);
 * :func:`setup`: the book's plotting style and table display, once per page;
 * :func:`figure`: glue a figure under a name, for a numbered ``{glue:figure}`` with a caption;
@@ -23,8 +25,10 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["CLAIM_COLUMNS", "glue_values", "glue_claims", "claims_table", "setup", "figure",
-           "table", "samples"]
+from .glance import glue_glance
+
+__all__ = ["CLAIM_COLUMNS", "glue_values", "glue_claims", "glue_glance", "claims_table",
+           "unadjusted", "quote", "setup", "figure", "table", "samples"]
 
 
 def _plain(value: Any) -> Any:
@@ -46,14 +50,19 @@ def glue_values(prefix: str, values: Mapping[str, Any]) -> None:
 
 def glue_claims(prefix: str, judged: pd.DataFrame, power: pd.DataFrame | None = None) -> None:
     """Glue each claim's ``<prefix>_<claim>`` (estimate), ``_low``/``_high`` (95% interval),
-    ``_adj_low``/``_adj_high`` (Holm-adjusted), ``_level``, ``_p``, ``_verdict`` and, with a
+    ``_adj_low``/``_adj_high`` (Holm-adjusted), ``_quote`` (the estimate and its adjusted
+    interval, the text prose quotes beside the verdict: :func:`tlkit.glance.effect_text`),
+    ``_level``, ``_p``, ``_verdict`` and, with a
     power table (:func:`tlkit.analysis.power_table`), ``_hw`` (half-width), ``_target``,
     ``_mde`` and ``_seeds``; and ``<prefix>_family`` (the number of claims)."""
+    from .glance import effect_text
+
     values: dict[str, Any] = {"family": len(judged)}
     for r in judged.itertuples(index=False):
         values.update({r.claim: r.estimate, f"{r.claim}_low": r.ci_low,
                        f"{r.claim}_high": r.ci_high, f"{r.claim}_adj_low": r.adj_low,
                        f"{r.claim}_adj_high": r.adj_high, f"{r.claim}_level": r.level,
+                       f"{r.claim}_quote": effect_text(r.estimate, r.adj_low, r.adj_high),
                        f"{r.claim}_p": r.p_value, f"{r.claim}_verdict": r.verdict})
     if power is not None:
         for r in power.itertuples(index=False):
@@ -71,9 +80,10 @@ def _sig(x: Any, digits: int = 3) -> str:
 
 
 #: The columns of :func:`claims_table` by ``part``: the results, and the design behind them.
+#: The verdict comes second, so that a phone shows it beside its claim.
 CLAIM_COLUMNS = {
-    "result": ("claim", "measured", "estimate [95% CI]", "adjusted CI", "published (margin)",
-               "verdict"),
+    "result": ("claim", "verdict", "estimate [95% CI]", "adjusted CI", "published (margin)",
+               "measured"),
     "design": ("claim", "seeds", "± (target)", "detectable"),
 }
 
@@ -95,22 +105,32 @@ def _published(published: float, margin: float, sign: int) -> str:
 
 
 def claims_table(judged: pd.DataFrame, power: pd.DataFrame | None = None,
-                 part: str = "all") -> pd.DataFrame:
-    """The family for readers: claim, what is measured, estimate with its 95% interval and its
-    Holm-adjusted bounds, the published size with the claim's margin, the verdict, and (with
-    ``power``) the seeds, the interval half-width against its target and the detectable
-    effect. ``part`` ``"result"`` or ``"design"`` keeps the columns of :data:`CLAIM_COLUMNS`
-    (two tables that each fit the text column); ``"all"`` keeps every column."""
+                 part: str = "all", found: Mapping[str, Mapping[str, Any]] | None = None,
+                 statements: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The family for readers: the claim in words (its ``statement`` in ``found`` or
+    ``statements``, :func:`tlkit.glance.statement_of`; its name when neither is given), the
+    verdict and what it means (:func:`tlkit.glance.meaning`), the estimate with its 95%
+    interval and its Holm-adjusted bounds, the published size with the claim's margin, what
+    is measured, and (with ``power``) the seeds, the interval half-width against its target
+    and the detectable effect. ``part`` ``"result"`` or ``"design"`` keeps the columns of
+    :data:`CLAIM_COLUMNS` (two tables that each fit the text column); ``"all"`` keeps every
+    column."""
+    from .glance import meaning, statement_of
+
     if part not in ("all", *CLAIM_COLUMNS):
         raise ValueError(f"part must be all, result or design, got {part!r}")
     rows = []
     by_claim = None if power is None else power.set_index("claim")
+    worded = found is not None or statements is not None
     for r in judged.itertuples(index=False):
-        row = {"claim": r.claim, "measured": r.description,
+        claim = statement_of(r.claim, found or {}, statements, r.description) if worded \
+            else r.claim
+        row = {"claim": claim,
+               "verdict": meaning(r.verdict, r.adj_low, r.adj_high, r.sign, r.margin),
                "estimate [95% CI]": f"{_sig(r.estimate)} {_interval(r.ci_low, r.ci_high)}",
                "adjusted CI": _interval(r.adj_low, r.adj_high),
                "published (margin)": _published(r.published, r.margin, r.sign),
-               "verdict": r.verdict}
+               "measured": r.description}
         if by_claim is not None and r.claim in by_claim.index:
             p = by_claim.loc[r.claim]
             row.update({"seeds": p["seeds"],
@@ -144,10 +164,10 @@ def plan_table(plan: pd.DataFrame) -> pd.DataFrame:
 
 
 def glue_untested(prefix: str, found: Mapping[str, Mapping[str, Any]],
-                  plan: pd.DataFrame) -> list[str]:
+                  plan: pd.DataFrame) -> dict[str, str]:
     """For each claim the ``plan`` leaves untested, :func:`glue_left_out` with the reason:
     the seeds it would need, or the precondition its experiment failed (the plan's ``why``).
-    Returns the claims' names."""
+    Returns each claim's reason, by name."""
     reasons = {}
     for r in plan[~plan["powered"].astype(bool)].itertuples(index=False):
         need = f"{int(r.seeds_needed)}" if math.isfinite(r.seeds_needed) else "over 1000"
@@ -158,28 +178,53 @@ def glue_untested(prefix: str, found: Mapping[str, Mapping[str, Any]],
 
 
 def glue_left_out(prefix: str, found: Mapping[str, Mapping[str, Any]],
-                  reasons: Mapping[str, str]) -> list[str]:
+                  reasons: Mapping[str, str]) -> dict[str, str]:
     """For each claim of ``reasons`` (a claim name and why it leaves the family) that
     ``found`` measured: glue its mean and 95% interval (a description; ``<prefix>_<claim>``,
-    ``_low``, ``_high``), its seeds (``_seeds``, as :func:`glue_claims` does for a tested
-    claim) and as its verdict ``not tested (<reason>)``. Returns the claims' names."""
-    from .analysis import t_interval, welch_claim
+    ``_low``, ``_high``, and ``_quote``, :func:`tlkit.glance.untested_text`), its seeds
+    (``_seeds``, as :func:`glue_claims` does for a tested claim) and as its verdict
+    ``not tested (<reason>)``. Returns the reason of each of those
+    claims, by name."""
+    from .glance import untested_text
 
-    names = []
+    names: dict[str, str] = {}
     for claim, why in reasons.items():
         if claim not in found:
             continue
-        if "groups" in found[claim]:  # two independent samples: Welch's interval
-            a, b = (pd.Series(g, dtype=float).dropna() for g in found[claim]["groups"])
-            c = welch_claim(claim, a, b)
-            (low, high), mean, n = c.interval(0.95), c.estimate, min(len(a), len(b))
-        else:
-            values = pd.Series(found[claim]["values"], dtype=float).dropna()
-            (low, high), mean, n = t_interval(values, 0.95), float(values.mean()), len(values)
+        mean, low, high, n = unadjusted(found[claim])
         glue_values(prefix, {claim: mean, f"{claim}_low": low, f"{claim}_high": high,
+                             f"{claim}_quote": untested_text(mean, low, high),
                              f"{claim}_seeds": n, f"{claim}_verdict": f"not tested ({why})"})
-        names.append(claim)
+        names[claim] = why
     return names
+
+
+def unadjusted(effect: Mapping[str, Any]) -> tuple[float, float, float, int]:
+    """The mean, plain 95% interval and seeds of a claim's per-seed ``values`` (Student t), or
+    of the difference of its two ``groups`` (Welch; the seeds of the smaller group)."""
+    from .analysis import t_interval, welch_claim
+
+    if "groups" in effect:  # two independent samples: Welch's interval
+        a, b = (pd.Series(g, dtype=float).dropna() for g in effect["groups"])
+        c = welch_claim("", a, b)
+        (low, high), mean, n = c.interval(0.95), c.estimate, min(len(a), len(b))
+    else:
+        values = pd.Series(effect["values"], dtype=float).dropna()
+        (low, high), mean, n = t_interval(values, 0.95), float(values.mean()), len(values)
+    return float(mean), float(low), float(high), int(n)
+
+
+def quote(judged: pd.DataFrame, found: Mapping[str, Mapping[str, Any]], claim: str) -> str:
+    """The text prose quotes for ``claim``: its estimate and Holm-adjusted interval when
+    ``judged`` holds it (:func:`tlkit.glance.effect_text`), else its mean and plain 95%
+    interval, said to be so (:func:`tlkit.glance.untested_text`)."""
+    from .glance import effect_text, untested_text
+
+    rows = judged[judged["claim"] == claim]
+    if len(rows):
+        r = rows.iloc[0]
+        return effect_text(r["estimate"], r["adj_low"], r["adj_high"])
+    return untested_text(*unadjusted(found[claim])[:3])
 
 
 def setup() -> None:
@@ -209,6 +254,19 @@ def figure(name: str, fig: Any) -> None:
     plt.close(fig)
 
 
+def is_p_column(name: Any) -> bool:
+    """A column of p-values: named ``p``, ``p_value``, ``p_holm`` or ``p (...)``."""
+    text = str(name)
+    return text in ("p", "p_value", "p_holm") or text.startswith("p (")
+
+
+def p_text(p: Any) -> str:
+    """A p-value in the book's one style: three decimals, ``< 0.001`` below that."""
+    if p is None or not isinstance(p, int | float) or not math.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def _format(x: Any, digits: int, signed: bool) -> str:
     if isinstance(x, bool) or x is None:
         return "" if x is None else ("yes" if x else "no")
@@ -234,11 +292,15 @@ def table(df: pd.DataFrame, caption: str, *, digits: int = 3,
     """``df`` for readers: numbers below 1 (accuracies, differences, p-values) to ``digits``
     decimals (two significant digits below ``10**-digits``), larger ones to ``digits``
     significant digits, whole numbers as they are; ``+`` on the ``signed`` columns
-    (differences); a float column of whole numbers (counts with gaps) as whole numbers; no
-    index; ``caption`` above it."""
+    (differences); p-values (:func:`is_p_column`) in one style (:func:`p_text`); a float
+    column of whole numbers (counts with gaps) as whole numbers; no index; ``caption`` above
+    it."""
     shown = df.copy()
     for col in shown.columns:
         values = [v.item() if hasattr(v, "item") else v for v in shown[col]]
+        if is_p_column(col):
+            shown[col] = [p_text(v) for v in values]
+            continue
         numbers = [v for v in values if isinstance(v, float) and math.isfinite(v)]
         if numbers and all(v.is_integer() for v in numbers) and all(
                 isinstance(v, float) or v is None for v in values):

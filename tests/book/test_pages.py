@@ -25,7 +25,7 @@ def test_table_rounds_for_readers_and_hides_the_index() -> None:
     shown = styled.data
     assert list(shown["otdd"]) == ["4.20", "12.3"]
     assert list(shown["gain"]) == ["+0.123", "-0.032"]
-    assert list(shown["p"]) == ["0.00012", "0.500"]
+    assert list(shown["p"]) == ["< 0.001", "0.500"], "one p-value style"
     assert list(shown["epochs"]) == ["40", "–"], "a column of counts stays whole"
     assert list(shown["seeds"]) == ["3", "8"]
     html = styled.to_html()
@@ -56,8 +56,9 @@ def test_claims_table_splits_into_results_and_design() -> None:
     design = pages.claims_table(judged, power, part="design")
     assert list(result.columns) == list(pages.CLAIM_COLUMNS["result"])
     assert list(design.columns) == list(pages.CLAIM_COLUMNS["design"])
-    assert list(result["verdict"]) == list(judged["verdict"])
+    assert list(result["claim"]) == ["gain", "loss"], "no statements given: the names"
     assert result["verdict"].iloc[0] == "held", "four seeds around +0.115: held"
+    assert result["verdict"].iloc[1] == judged["verdict"].iloc[1]
     assert "\u00a0" in result["adjusted CI"].iloc[0]
     # the published size with the margin the verdict used (half of it), in the claim's sign
     assert list(result["published (margin)"]) == ["+0.100\u00a0(+0.050)", "–\u00a0(0)"]
@@ -131,7 +132,8 @@ def test_an_untested_claim_glues_every_value_its_page_quotes(monkeypatch) -> Non
                  untestable={k: "precondition failed: headroom" for k in names})
     rng = np.random.default_rng(0)
     found = {k: dict(values=pd.Series(rng.normal(0, 0.01, 4))) for k in names}
-    assert pages.glue_untested("lt", found, table) == names
+    assert pages.glue_untested("lt", found, table) == dict.fromkeys(
+        names, "precondition failed: headroom")
     assert glued["lt_boost_verdict"] == "not tested (precondition failed: headroom)"
     nb = json.loads(Path("notebooks/01_layer_transfer.ipynb").read_text())
     prose = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")

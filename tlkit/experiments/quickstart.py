@@ -46,6 +46,12 @@ CONDITIONS = tuple(METHOD_OF)
 #: The transferred conditions, each compared with scratch, and their short claim names.
 SHORT = {"fine-tuned": "ft", "frozen features": "frozen",
          "frozen features, target BN": "frozen_tbn"}
+#: Each transferred condition in the words of a claim about it.
+STATEMENTS = {"fine-tuned": "Fine-tuning",
+              "frozen features": "Training on frozen features (the source's batch-norm "
+                                 "statistics)",
+              "frozen features, target BN": "Training on frozen features (batch-norm "
+                                            "statistics recomputed on the target)"}
 
 
 def _source_classes(name: str) -> tuple[str, ...] | None:
@@ -123,7 +129,7 @@ def gain_tests(df: pd.DataFrame) -> pd.DataFrame:
 
 def claim_values(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Per claim of :func:`claims`: its per-seed values (``values``, the paired difference
-    from scratch) and ``description``."""
+    from scratch), ``description`` and ``statement`` (the claim in words)."""
     wide = df.pivot_table(index=["n_per_class", "seed"], columns="condition",
                           values="test_acc").reset_index()
     out = {}
@@ -132,7 +138,9 @@ def claim_values(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
             if condition in part:
                 out[f"{short}_{int(n)}"] = dict(
                     values=(part[condition] - part["scratch"]).reset_index(drop=True),
-                    description=f"{condition} - scratch, {int(n)} per class")
+                    description=f"{condition} - scratch, {int(n)} per class",
+                    statement=f"{STATEMENTS[condition]} beats training from scratch at "
+                              f"{int(n)} example{'' if int(n) == 1 else 's'} per class")
     return out
 
 

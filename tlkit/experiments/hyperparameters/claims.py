@@ -302,7 +302,10 @@ def effects(df: pd.DataFrame, s: Mapping[str, Any]) -> tuple[dict[str, dict[str,
         name = f"gain_{SOURCE_KEYS[r.kind]}_{CELL_KEYS[r.region]}"
         found[name] = dict(values=values, published=0.0,
                            description=f"{SOURCE_NAMES[r.kind]}, {r.region}: chosen "
-                                       "minus default")
+                                       "minus default",
+                           statement=f"From the {SOURCE_NAMES[r.kind]} source, the setting "
+                                     f"chosen on validation beats the default in the "
+                                     f"{r.region} cell")
     rows = []
     for t in transplants(cell_choices(df, s)):
         part = _cell_rows(df, t["source"], t["to"])
@@ -315,7 +318,10 @@ def effects(df: pd.DataFrame, s: Mapping[str, Any]) -> tuple[dict[str, dict[str,
         name = f"transplant_{SOURCE_KEYS[t['kind']]}_to_{CELL_KEYS[t['to']]}"
         found[name] = dict(values=loss, published=0.0,
                            description=f"{SOURCE_NAMES[t['kind']]}, on {t['to']}: own "
-                                       f"minus {t['frm']}'s")
+                                       f"minus {t['frm']}'s",
+                           statement=f"From the {SOURCE_NAMES[t['kind']]} source, the "
+                                     f"{t['to']} cell's own setting beats the one chosen for "
+                                     f"{t['frm']}")
         low, high = t_interval(loss, 0.95)
         rows.append(dict(t, loss=float(loss.mean()), loss_low=low, loss_high=high))
     return found, pd.DataFrame(rows)

@@ -113,15 +113,17 @@ def effects(df: pd.DataFrame, distances: pd.DataFrame | None, pairs: Sequence[Se
     over depths, positive) and, with a distance axis, ``trend`` and ``trend_plus`` (the rank
     correlation, over the targets, of distance and best frozen or fine-tuned depth, negative).
     Each is a dict with ``values`` (a Series by seed; for the trends ``pairs``, the distances
-    and best depths), ``sign``, ``published`` and ``description``.
+    and best depths), ``sign``, ``published``, ``description`` and ``statement`` (the claim in
+    words).
     """
     near = pairs[0][0]
     out: dict[str, dict[str, Any]] = {}
     glue: dict[str, Any] = {}
 
-    def add(name: str, values: pd.Series, description: str, sign: int = 1) -> None:
+    def add(name: str, values: pd.Series, description: str, statement: str,
+            sign: int = 1) -> None:
         out[name] = dict(values=values, sign=sign, published=PUBLISHED[name.split("_")[0]],
-                         description=description)
+                         description=description, statement=statement)
 
     try:
         depth, d = dip(df, near, middle)
@@ -132,14 +134,19 @@ def effects(df: pd.DataFrame, distances: pd.DataFrame | None, pairs: Sequence[Se
         glue["dip_depth"] = depth
         glue["dip_depths"] = ", ".join(str(n) for n in sorted(set(per_seed)))
         add("dip", d, "BnB - baseB at the middle depth chosen on the other seeds' validation",
-            sign=-1)
-        add("repair", repair(df, near, per_seed), "BnB+ - BnB at that depth")
+            "Freezing a network's own middle layers and retraining the rest (BnB) falls "
+            "below baseB: fragile co-adaptation", sign=-1)
+        add("repair", repair(df, near, per_seed), "BnB+ - BnB at that depth",
+            "Fine-tuning the copied layers too (BnB+) repairs that dip")
     for i, (n_name, f_name) in enumerate(pairs):
         top, d = top_layer_drop(df, n_name, f_name)
         name = "drop" if i == 0 else f"drop_{i + 1}"
         glue[f"{name}_depth"] = top
-        add(name, d, f"AnB/baseB at n = {top}: {n_name} - {f_name}")
-    add("boost", boost(df, near), "AnB+ - baseB, mean over depths")
+        add(name, d, f"AnB/baseB at n = {top}: {n_name} - {f_name}",
+            f"Frozen top layers from the near source ({n_name}) keep more of baseB than "
+            f"from the far one ({f_name})")
+    add("boost", boost(df, near), "AnB+ - baseB, mean over depths",
+        "Copying layers and fine-tuning them (AnB+) beats baseB: a lasting boost")
     if distances is not None and "part" in df and (df["part"] == "axis").any():
         best = target_best_depths(axis_gains(df), distances)
         for condition, name in (("AnB", "trend"), ("AnB+", "trend_plus")):
@@ -147,7 +154,10 @@ def effects(df: pd.DataFrame, distances: pd.DataFrame | None, pairs: Sequence[Se
             out[name] = dict(pairs=(part["otdd_pixels"].to_numpy(), part["best_depth"].to_numpy()),
                              sign=-1, published=0.0,
                              description=f"rank correlation of distance and best {condition} "
-                                         f"depth over {len(part)} targets")
+                                         f"depth over {len(part)} targets",
+                             statement=f"The farther the target, the fewer "
+                                       f"{'frozen' if condition == 'AnB' else 'fine-tuned'} "
+                                       "layers it is best to copy")
     return out, glue
 
 

@@ -25,8 +25,9 @@ from .design import (
     TOP_TARGET_BN,
 )
 
-__all__ = ["CHOSEN", "METHOD_CLAIMS", "line_of", "curves", "chosen_methods", "with_chosen",
-           "gains", "gain_tests", "effects", "claims", "not_run", "unconverged"]
+__all__ = ["CHOSEN", "METHOD_CLAIMS", "method_statements", "line_of", "curves",
+           "chosen_methods", "with_chosen", "gains", "gain_tests", "effects", "claims",
+           "not_run", "unconverged"]
 
 #: The line of the ImageNet method chosen on validation, per target and size.
 CHOSEN = "ImageNet, method chosen on validation"
@@ -178,14 +179,33 @@ def effects(df: pd.DataFrame, size_boundary: float, near_source: str | None
                            for x in METHOD_CLAIMS[k])
     found = {k: e for k, e in found.items() if all(
         line in lines or line == CHOSEN for line in e["lines"])}
-    for e in found.values():
-        e.update(sign=1, published=0.0)
+    words = method_statements(ft, near_source, first)
+    for k, e in found.items():
+        e.update(sign=1, published=0.0, statement=words[k])
     glue = dict(small_sizes=", ".join(small), imagenet=IMAGENET, adapted=ft)
     for key, sizes in (("small", small), ("all", ["all"])):
         glue[f"bn_{key}"] = format_mean(_per_seed(t, TARGET_BN, "linear probe", sizes=sizes))
         glue[f"top_bn_{key}"] = format_mean(_per_seed(t, TOP_TARGET_BN, "fine-tune top",
                                                       sizes=sizes))
     return found, glue
+
+
+def method_statements(ft: str, near_source: str | None, target: str) -> dict[str, str]:
+    """Each claim of :data:`METHOD_CLAIMS` in words, with ``ft`` the way ImageNet's network is
+    fine-tuned (``"fine-tune"`` or ``"fine-tune top"``), the near glyph source and the first
+    target."""
+    adapted = "Fine-tuning" if ft == "fine-tune" else "Fine-tuning the top"
+    return {
+        "imagenet_vs_same_arch": "ImageNet weights beat the same network (EfficientNet-Lite0) "
+                                 "trained from scratch on small targets",
+        "imagenet_vs_cnn8": "ImageNet weights beat the book's cnn8 trained from scratch on "
+                            "small targets",
+        "l2sp_vs_ft": "L2-SP beats plain fine-tuning from ImageNet on small targets",
+        "ft_vs_probe_all": f"{adapted} of ImageNet's network beats its linear probe with "
+                           "the whole split",
+        "near_vs_imagenet": f"A small near source ({near_source or 'a glyph source'}) beats "
+                            f"ImageNet on {target or 'its target'} at small sizes",
+    }
 
 
 #: Per method claim: the lines it compares (``{near}`` is the near glyph source's line, ``{ft}``

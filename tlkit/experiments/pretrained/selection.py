@@ -44,7 +44,8 @@ from .design import CNN_KINDS
 
 __all__ = ["SCORES", "TLLIB_WEIGHTED_TAU", "source_network", "selection_runs", "score_table",
            "rank_agreement",
-           "bootstrap_agreement", "agreement_claims", "agreement_family"]
+           "bootstrap_agreement", "agreement_claims", "agreement_family", "agreement_name",
+           "agreement_statements"]
 
 #: Each score: its column and its direction (+1: higher predicts better transfer).
 SCORES: Mapping[str, tuple[str, int]] = {
@@ -297,6 +298,17 @@ def bootstrap_agreement(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
     return pd.DataFrame(out), wtau_draws
 
 
+def agreement_name(score: str) -> str:
+    """The claim name of a score's agreement (``"wtau_logme"``)."""
+    return f"wtau_{score.replace(' ', '_').replace('-', '_').lower()}"
+
+
+def agreement_statements(scores: Any) -> dict[str, str]:
+    """Each score's agreement claim in words, by claim name."""
+    return {agreement_name(s): f"{s} ranks the candidate sources as their fine-tuned "
+                               "accuracy does (mean weighted τ > 0)" for s in scores}
+
+
 def agreement_claims(summary: pd.DataFrame, draws: Mapping[str, np.ndarray]) -> list[Any]:
     """One claim per score: its mean weighted tau over tasks is positive (it ranks the sources
     as fine-tuning does), with the weighted tau of TLlib's benchmark as its published size
@@ -318,7 +330,7 @@ def agreement_claims(summary: pd.DataFrame, draws: Mapping[str, np.ndarray]) -> 
             lo, hi = np.percentile(d, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
             return float(lo), float(hi)
 
-        out.append(Claim(f"wtau_{r.score.replace(' ', '_').replace('-', '_').lower()}",
+        out.append(Claim(agreement_name(r.score),
                          float(r.weighted_tau), interval, float(p), 1,
                          float(TLLIB_WEIGHTED_TAU.get(r.score, 0.0)),
                          f"{r.score}: mean weighted τ over tasks > 0"))

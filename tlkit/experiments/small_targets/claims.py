@@ -50,7 +50,8 @@ def effects(gain_table: pd.DataFrame, size_boundary: float) -> tuple[dict[str, d
     """The per-seed values behind each claim of the first study, and values to glue.
 
     Effects (each a dict with ``values`` per seed, or ``groups`` for two independent samples;
-    ``sign``, ``published`` (0: the sources give no size) and ``description``):
+    ``sign``, ``published`` (0: the sources give no size), ``description`` and ``statement``,
+    the claim in words):
 
     * ``small_gain``: fine-tune minus scratch at the smallest size, near source (positive);
     * ``shrinks``: that gain at the smallest size minus at the largest (Welch; positive);
@@ -88,6 +89,8 @@ def effects(gain_table: pd.DataFrame, size_boundary: float) -> tuple[dict[str, d
     ft = small_mean(t, study, "near", "fine-tune", size_boundary, "test_acc")
     l2sp = small_mean(t, study, "near", "L2-SP", size_boundary, "test_acc")
     common = ft.index.intersection(l2sp.index)
+    one, many = _per_class(smallest), _per_class(largest)
+    glue["smallest_text"] = one
     found = {
         "small_gain": dict(values=near_small, sign=1, published=0.0,
                            description=f"fine-tune - scratch, near source, {smallest} per class"),
@@ -124,7 +127,29 @@ def effects(gain_table: pd.DataFrame, size_boundary: float) -> tuple[dict[str, d
             description=f"fine-tune by the large-target recipe - by the far source's own, {far}, "
                         "mean over small sizes")
         glue["large_recipe_costs_finished"] = _finished_cost(t, study, size_boundary)
+    words = {
+        "small_gain": f"Fine-tuning from the near source beats scratch at {one}",
+        "shrinks": f"The near source's gain shrinks from {one} to {many}",
+        "far_ft_hurts": "Fine-tuning from a far source falls below scratch on small targets "
+                        "(negative transfer)",
+        "far_l2sp_hurts": "L2-SP from a far source falls below scratch on small targets",
+        "near_beats_far": f"The near source gains more than the far ones at {one}",
+        "l2sp_beats_ft": "L2-SP beats plain fine-tuning from the near source on small targets",
+        "large_recipe_hurts": "A large, near target's recipe, applied unchanged from a far "
+                              "source, falls below scratch on small targets",
+        "large_recipe_costs": "A large, near target's recipe, applied unchanged, does worse "
+                              "than the far source's own recipe on small targets",
+    }
+    for name, e in found.items():
+        e["statement"] = words[name]
     return found, glue
+
+
+def _per_class(size: str) -> str:
+    """``"1 example per class"``, ``"20 examples per class"``, ``"the whole split"``."""
+    if size == "all":
+        return "the whole split"
+    return f"{size} example{'' if size == '1' else 's'} per class"
 
 
 def _finished_cost(t: pd.DataFrame, study: str, size_boundary: float) -> str:
