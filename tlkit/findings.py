@@ -78,14 +78,15 @@ def findings_markdown(rows: Sequence[dict[str, Any]], folder: str = "../notebook
 
 
 def write_findings(src: str | os.PathLike[str],
-                   notebooks: Sequence[str | os.PathLike[str]]) -> Path:
+                   notebooks: Sequence[str | os.PathLike[str]]) -> Path | None:
     """Fill the landing page of the staged sources ``src`` (between :data:`START` and
-    :data:`END`) with :func:`findings_markdown` of the executed ``notebooks``."""
+    :data:`END`) with :func:`findings_markdown` of the executed ``notebooks``; return its path,
+    or ``None`` (nothing written) for a book whose landing page has no such block."""
     path = Path(src) / PAGE
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
     pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"{path} has no {START} ... {END} block for the book's findings")
+        return None
     existing = [p for p in map(Path, notebooks) if p.is_file()]
     block = f"{START}\n{findings_markdown(findings_rows(existing))}{END}"
     path.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")

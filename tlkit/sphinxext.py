@@ -1,17 +1,29 @@
-"""The book's Sphinx extension: every inline script of a page once.
+"""The book's Sphinx extension: every inline script of a page once, and figures for everyone.
 
-Jupyter Book 1 on Sphinx 7.4 writes the inline configuration scripts of sphinx-thebe and
-sphinx-togglebutton into every page twice; the second ``const THEBE_JS_URL = ...`` is a
-JavaScript ``SyntaxError`` in the console of every reader. Listed in ``_config.yml`` under
-``sphinx.extra_extensions``, this extension drops the repeated copies from each page's scripts
-before it is written, keeping the first of each and their order.
+Listed in ``_config.yml`` under ``sphinx.extra_extensions``, it does two things:
+
+* Jupyter Book 1 on Sphinx 7.4 writes the inline configuration scripts of sphinx-thebe and
+  sphinx-togglebutton into every page twice; the second ``const THEBE_JS_URL = ...`` is a
+  JavaScript ``SyntaxError`` in the console of every reader. The extension drops the repeated
+  copies from each page's scripts before it is written, keeping the first of each and their
+  order (:func:`unique_scripts`).
+* A figure glued by a notebook gets, as its image's alternative text, the file's path; the
+  extension gives it the first sentence of the figure's caption instead (:func:`alt_text`), so
+  that a screen reader says what the figure shows; and it sets the image's width to its
+  figure's, so that Sphinx links it to the image itself: a click opens it full size
+  (:func:`describe_figures`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-__all__ = ["unique_scripts", "setup"]
+__all__ = ["unique_scripts", "alt_text", "describe_figures", "setup"]
+
+#: The longest alternative text, in characters (a screen reader reads all of it).
+ALT_MAX = 300
+_SENTENCE = re.compile(r"^(.+?[.!?])(?:\s|$)")
 
 
 def unique_scripts(scripts: list[Any]) -> list[Any]:
@@ -31,6 +43,43 @@ def unique_scripts(scripts: list[Any]) -> list[Any]:
     return out
 
 
+def alt_text(caption: str) -> str:
+    """The first sentence of ``caption`` (whitespace collapsed), at most :data:`ALT_MAX`
+    characters."""
+    text = " ".join(caption.split())
+    match = _SENTENCE.match(text)
+    first = match.group(1) if match else text
+    return first if len(first) <= ALT_MAX else first[:ALT_MAX - 1].rstrip() + "\u2026"
+
+
+def _path_like(alt: str, uri: str) -> bool:
+    return not alt or alt == uri or alt.lower().endswith((".svg", ".png", ".jpg", ".jpeg"))
+
+
+def describe_figures(doctree: Any) -> int:
+    """Give every image of a captioned figure in ``doctree`` the caption's first sentence as
+    its alternative text where it has none or a file path, and the width of its figure where it
+    has no size (Sphinx then links it to the full-size image). Returns the images changed."""
+    from docutils import nodes
+
+    changed = 0
+    for fig in doctree.findall(nodes.figure):
+        captions = list(fig.findall(nodes.caption))
+        text = alt_text(captions[0].astext()) if captions else ""
+        for image in fig.findall(nodes.image):
+            before = (image.get("alt"), image.get("width"))
+            if text and _path_like(str(image.get("alt") or ""), str(image.get("uri", ""))):
+                image["alt"] = text
+            if not any(key in image for key in ("scale", "width", "height")):
+                image["width"] = "100%"
+            changed += before != (image.get("alt"), image.get("width"))
+    return changed
+
+
+def _doctree_resolved(app: Any, doctree: Any, docname: str) -> None:
+    describe_figures(doctree)
+
+
 def _page_context(app: Any, pagename: str, templatename: str, context: dict[str, Any],
                   doctree: Any) -> None:
     if "script_files" in context:
@@ -40,4 +89,5 @@ def _page_context(app: Any, pagename: str, templatename: str, context: dict[str,
 def setup(app: Any) -> dict[str, Any]:
     """Register the extension with Sphinx."""
     app.connect("html-page-context", _page_context, priority=900)
+    app.connect("doctree-resolved", _doctree_resolved)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

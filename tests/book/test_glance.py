@@ -148,5 +148,7 @@ def test_the_landing_page_lists_every_claim_of_the_executed_pages(tmp_path) -> N
     assert page.startswith("# Title") and page.rstrip().endswith("rest")
     assert "nothing to summarise" in findings_markdown([])
     (src / "book" / "index.md").write_text("# Title\n")
-    with pytest.raises(ValueError, match="findings"):
-        write_findings(src, [nb])
+    assert write_findings(src, [nb]) is None, "a landing page without the block is left alone"
+    assert (src / "book" / "index.md").read_text() == "# Title\n"
+    book = Path("book/index.md").read_text(encoding="utf-8")
+    assert book.index(START) < book.index(END), "the book's landing page has the block"
