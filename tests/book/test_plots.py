@@ -1,5 +1,6 @@
-"""The book's figures are made for its column: its width, text of 9 points or more, one legend
-that never covers the data, and vector output."""
+"""The book's figures are made for its column and for every reader: its width, text of 10.5
+points or more, one legend that never covers the data, colours from a colour-blind-safe palette,
+series that differ in more than colour, and vector output."""
 
 from __future__ import annotations
 
@@ -127,6 +128,68 @@ def test_one_legend_and_never_over_the_data(figures, name: str) -> None:
         for ax in plots:
             assert not lbox.overlaps(ax.get_window_extent(renderer)), (
                 f"{name}: a legend covers an axes")
+
+
+def _grey(rgb: tuple[float, ...]) -> bool:
+    return max(rgb[:3]) - min(rgb[:3]) < 1e-6
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_line_is_drawn_in_the_colour_blind_safe_palette(figures, name: str) -> None:
+    from matplotlib.colors import to_rgb
+
+    palette = {to_rgb(c) for c in style.OKABE_ITO.values()}
+    odd = set()
+    for line in figures[name].findobj(matplotlib.lines.Line2D):
+        if not line.get_visible() or len(line.get_xdata()) == 0:
+            continue
+        rgb = to_rgb(line.get_color())
+        if rgb not in palette and not _grey(rgb):
+            odd.add(line.get_color())
+    assert not odd, f"{name}: colours outside Okabe and Ito's palette: {odd}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_series_differ_in_more_than_colour(figures, name: str) -> None:
+    for ax in figures[name].axes:
+        seen: dict[tuple, str] = {}
+        for line in ax.get_lines():
+            label = line.get_label()
+            if label.startswith("_") or line.get_marker() in ("None", "", None):
+                continue
+            hollow = str(line.get_markerfacecolor()).lower() in ("white", "#ffffff", "w")
+            key = (line.get_marker(), hollow, str(line.get_linestyle()))
+            assert key not in seen, f"{name}: {label!r} and {seen[key]!r} differ only in colour"
+            seen[key] = label
+
+
+def test_the_top_layer_figure_names_its_series_beside_their_lines(figures) -> None:
+    ax = figures["relative"].axes[0]
+    named = {t.get_text() for t in ax.texts}
+    assert {"near", "far"} <= named, named
+
+
+def test_a_choice_without_interval_draws_no_error_bar_and_every_target_is_numbered(
+        figures) -> None:
+    ax = figures["best depth"].axes[0]
+    assert not ax.containers, "no interval: no error bars, and none in the legend"
+    numbers = sorted(t.get_text() for t in ax.texts if t.get_text().isdigit())
+    assert numbers == ["1", "2", "3"]
+
+
+def test_recipe_curves_carry_a_band_of_one_standard_error() -> None:
+    from tlkit.plots import recipe_curves_plot
+
+    curves = pd.DataFrame([dict(experiment="e", role="r", point=0, template=0, seed=seed,
+                                epoch=epoch, val_acc=0.5 + 0.2 * seed)
+                           for epoch in (10, 20, 30) for seed in (0, 1)])
+    selection = pd.DataFrame([dict(experiment="e", role="r", point=0, lr=0.1, chosen=True,
+                                   eligible=True)])
+    fig = recipe_curves_plot(curves, selection, "e")
+    band = fig.axes[0].collections[0].get_paths()[0].vertices[:, 1]
+    # mean 0.6, standard deviation 0.141 over 2 seeds: one standard error is 0.1
+    assert band.min() == pytest.approx(0.5) and band.max() == pytest.approx(0.7)
+    plt.close(fig)
 
 
 def test_figures_are_written_as_vector_graphics() -> None:

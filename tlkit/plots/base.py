@@ -10,9 +10,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..stats import summarize
-from .style import COLUMN, SMALL
+from .style import COLUMN, MARKERS, SMALL
 
-__all__ = ["errorbars", "label_axes", "seeds_text", "ci_note", "legend_below", "mean_ci_plot"]
+__all__ = ["errorbars", "label_axes", "seeds_text", "ci_note", "legend_below", "direct_labels",
+           "spread", "mean_ci_plot"]
 
 
 def errorbars(table: pd.DataFrame) -> tuple[pd.Series, list[pd.Series]]:
@@ -54,6 +55,36 @@ def ci_note(ax: plt.Axes, counts: Iterable[int], level: float = 0.95, *, paired:
                 textcoords="offset points", ha="right", va="bottom", fontsize=SMALL, color="0.4")
 
 
+def spread(values: Sequence[float], gap: float) -> list[float]:
+    """``values`` moved apart, as little as possible and keeping their order, so that
+    neighbours are at least ``gap`` apart (labels that would otherwise overlap)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [float(v) for v in values]
+    for a, b in zip(order, order[1:], strict=False):
+        out[b] = max(out[b], out[a] + gap)
+    # centre the moved block on the original values, so labels do not all drift up
+    shift = (sum(out) - sum(float(v) for v in values)) / max(len(values), 1)
+    return [v - shift for v in out]
+
+
+def direct_labels(ax: plt.Axes, ends: Sequence[tuple[str, float, float, str]],
+                  gap_points: float = 12.0) -> None:
+    """Name each series in the right margin of the axes at the height of its last point, in
+    its colour (``ends``: label, x, y, colour; x is not used: every label sits past the
+    right edge, clear of the data), moved apart vertically where two would overlap."""
+    if not ends:
+        return
+    fig = ax.figure
+    y0, y1 = ax.get_ylim()
+    height_points = ax.get_window_extent().height * 72 / fig.dpi
+    gap = gap_points / max(height_points, 1.0) * (y1 - y0)
+    ys = spread([e[2] for e in ends], gap)
+    for (label, _, _, colour), y in zip(ends, ys, strict=True):
+        ax.annotate(label, (1.0, y), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                    textcoords="offset points", va="center", ha="left", fontsize=SMALL,
+                    color=colour, annotation_clip=False)
+
+
 def legend_below(ax: plt.Axes, ncol: int = 4, **kwargs) -> None:
     """The axes' legend below it, outside the data, in ``ncol`` columns."""
     handles, labels = ax.get_legend_handles_labels()
@@ -89,7 +120,7 @@ def mean_ci_plot(
     by = [x] + ([hue] if hue else [])
     table = summarize(df, by, y, level=level)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(COLUMN, 3.8))
+        fig, ax = plt.subplots(figsize=(COLUMN, 3.8), layout="constrained")
     fig = ax.figure
     numeric = pd.api.types.is_numeric_dtype(df[x]) and order is None
     categories = list(order) if order is not None else sorted(table[x].unique(), key=str)
@@ -105,7 +136,7 @@ def mean_ci_plot(
             part = part.assign(_pos=part[x].map(pos)).sort_values("_pos")
             xs = part["_pos"].to_numpy(dtype=float) + (i - (len(groups) - 1) / 2) * dodge
         means, err = errorbars(part)
-        ax.errorbar(xs, means, yerr=err, marker="o", capsize=3,
+        ax.errorbar(xs, means, yerr=err, marker=MARKERS[i % len(MARKERS)], capsize=3,
                     linestyle="-" if numeric else "none",
                     label=None if group is None else str(group),
                     color=(colours or {}).get(str(group)))

@@ -12,8 +12,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..stats import mean_ci, summarize
-from .base import ci_note, errorbars, label_axes, legend_below
-from .style import COLUMN, CONDITION_COLOURS, SMALL
+from .base import ci_note, direct_labels, errorbars, label_axes, legend_below
+from .style import COLUMN, CONDITION_COLOURS, MARKERS, SERIES, SMALL
 
 __all__ = ["CONDITION_STYLES", "depth_curves_plot", "relative_depth_plot", "gain_heatmap",
            "best_depth_plot"]
@@ -58,7 +58,7 @@ def depth_curves_plot(
     """
     styles = CONDITION_STYLES if styles is None else styles
     if ax is None:
-        _, ax = plt.subplots(figsize=(COLUMN, 3.8))
+        _, ax = plt.subplots(figsize=(COLUMN, 3.8), layout="constrained")
     fig = ax.figure
     table = summarize(df, [x, hue], y, level=level)
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
@@ -108,17 +108,22 @@ def relative_depth_plot(
     ``published_range`` is ``(x, low, high)``, a published interval drawn as a grey bar.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(COLUMN, 3.8))
+        _, ax = plt.subplots(figsize=(COLUMN, 3.8), layout="constrained")
     fig = ax.figure
     table = summarize(df, [x, hue], y, level=level)
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
-    colours = ["#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#bcbd22"]
+    colours = [SERIES[k] for k in (2, 0, 1, 3, 4)]  # green, blue, vermillion, purple, orange
+    lines = ["-", "--", "-.", ":", (0, (5, 1, 1, 1))]
+    ends = []
     for i, group in enumerate(groups):
         part = table[table[hue] == group].sort_values(x)
         xs = part[x].to_numpy(dtype=float) + (i - (len(groups) - 1) / 2) * dodge
         means, err = errorbars(part)
-        ax.errorbar(xs, means, yerr=err, marker="o", capsize=2, label=str(group),
-                    color=colours[i % len(colours)])
+        colour = colours[i % len(colours)]
+        ax.errorbar(xs, means, yerr=err, marker=MARKERS[i % len(MARKERS)], capsize=2,
+                    label=str(group), color=colour, linestyle=lines[i % len(lines)])
+        if len(part):
+            ends.append((str(group), float(xs[-1]), float(means.iloc[-1]), colour))
     if published is not None:
         ax.plot(published[x], published[y], color="0.45", linestyle="--", marker="x",
                 label=published_label)
@@ -128,6 +133,7 @@ def relative_depth_plot(
                   label=published_range_label)
     ax.axhline(1.0, color="black", linewidth=0.8)
     label_axes(ax, xlabel, ylabel, title)
+    direct_labels(ax, ends)
     legend_below(ax, ncol=2)
     if note:
         ci_note(ax, table["n"], level)
@@ -153,7 +159,7 @@ def gain_heatmap(
     """Mean ``value`` over seeds as a ``row`` x ``col`` heatmap, each cell annotated with its
     mean and the half-width of its confidence interval; the colour scale is centred on 0."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(COLUMN, 4.0))
+        _, ax = plt.subplots(figsize=(COLUMN, 4.0), layout="constrained")
     fig = ax.figure
     table = summarize(df, [row, col], value, level=level)
     rows = sorted(table[row].unique())
@@ -201,9 +207,11 @@ def best_depth_plot(
     key: bool = False,
 ) -> Figure:
     """Mean ``y`` over seeds (with interval) against a per-target value ``x``, one series per
-    ``hue``; targets are numbered in the order of ``x`` beside their points (with ``key``, a key
-    of their ``label`` and ``x`` to the right of the axes; on a page the key belongs in the
-    caption, which keeps the figure at the column's width).
+    ``hue`` (each its own colour and marker, the first filled, the others hollow); targets are
+    numbered in the order of ``x`` along the top of the axes, above every series' points at
+    that distance, staggered where two would touch (with ``key``, a key of their ``label`` and
+    ``x`` to the right of the axes; on a page the key belongs in the caption, which keeps the
+    figure at the column's width).
 
     ``bounds`` (e.g. the smallest and largest depth run) clips the intervals and the y-axis to
     the values ``y`` can take; the figure says so when it clips. With one row per target (a
@@ -211,7 +219,7 @@ def best_depth_plot(
     says what a point is.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(COLUMN, 4.0))
+        _, ax = plt.subplots(figsize=(COLUMN, 4.0), layout="constrained")
     fig = ax.figure
     by = [x, hue] + ([label] if label else [])
     table = summarize(df, by, y, level=level)
@@ -222,22 +230,39 @@ def best_depth_plot(
         table = table.assign(ci_low=table["ci_low"].clip(lower=lo),
                              ci_high=table["ci_high"].clip(upper=hi))
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
-    markers = ["o", "s", "^", "D"]
     colours = [CONDITION_COLOURS["AnB"], CONDITION_COLOURS["AnB+"], CONDITION_COLOURS["BnB"],
-               "#2ca02c"]
-    offset = 0.006 * float(np.ptp(table[x].to_numpy(dtype=float)) or 1.0)
+               SERIES[2]]
+    span = float(np.ptp(table[x].to_numpy(dtype=float)) or 1.0)
+    offset = 0.006 * span
     for i, group in enumerate(groups):
         part = table[table[hue] == group].sort_values(x)
         means, err = errorbars(part)
-        ax.errorbar(part[x] + (i - (len(groups) - 1) / 2) * offset, means, yerr=err,
-                    marker=markers[i % 4], capsize=3, linestyle="none", color=colours[i % 4],
-                    label=str(group), alpha=0.9, markersize=6)
+        style = dict(marker=MARKERS[i % len(MARKERS)], linestyle="none", color=colours[i % 4],
+                     label=str(group), markersize=7,
+                     markerfacecolor=colours[i % 4] if i == 0 else "white", markeredgewidth=1.6)
+        xs = part[x] + (i - (len(groups) - 1) / 2) * offset
+        if any(float(e.abs().sum()) > 0 for e in err):
+            ax.errorbar(xs, means, yerr=err, capsize=3, **style)
+        else:  # one choice per target: no interval, and the legend shows none
+            ax.plot(xs, means, **style)
     if label:
         first = table[table[hue] == groups[0]].sort_values(x).reset_index(drop=True)
         lines = []
+        xs = first[x].to_numpy(dtype=float)
+        # stagger the numbers into rows so that neighbours at least 3% of the axis apart
+        rows: list[float] = []
+        for k, value in enumerate(xs):
+            row = next((j for j, last in enumerate(rows) if value - last >= 0.03 * span),
+                       len(rows))
+            if row == len(rows):
+                rows.append(value)
+            else:
+                rows[row] = value
+            ax.annotate(str(k + 1), (value, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(0, 3 + 12 * row), textcoords="offset points", fontsize=SMALL,
+                        color="0.2", ha="center", va="bottom", annotation_clip=False)
+            ax.axvline(value, color="0.85", linewidth=0.8, zorder=0)
         for k, r in first.iterrows():
-            ax.annotate(str(k + 1), (r[x], r["mean"]), xytext=(-3, 5 + 8 * (k % 2)),
-                        textcoords="offset points", fontsize=SMALL, color="0.2", ha="right")
             lines.append(f"{k + 1}  {r[label]} ({r[x]:.2f})")
         if key:
             ax.text(1.02, 1.0, "\n".join(lines), transform=ax.transAxes, fontsize=SMALL,

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .style import COLUMN, FONT, METHOD_COLOURS, SMALL, bottom_legend, figure
+from .style import COLUMN, FONT, METHOD_COLOURS, OKABE_ITO, SMALL, bottom_legend, figure
 
 __all__ = ["PRETRAINED_STYLES", "line_styles", "agreement_plot", "source_accuracy_plot"]
 
@@ -22,17 +22,19 @@ PRETRAINED_STYLES: dict[str, dict] = {
     "linear probe": dict(color=METHOD_COLOURS["linear probe"], marker="^", linestyle="--"),
     "linear probe, target BN": dict(color=METHOD_COLOURS["linear probe, target BN"],
                                     marker="<", linestyle=":"),
-    "fine-tune top": dict(color="#9467bd", marker="v", linestyle=":"),
-    "fine-tune top, target BN": dict(color="#c5b0d5", marker=">", linestyle=":"),
+    "fine-tune top": dict(color=OKABE_ITO["reddish purple"], marker="v", linestyle=":"),
+    "fine-tune top, target BN": dict(color=OKABE_ITO["reddish purple"], marker=">",
+                                     linestyle=(0, (1, 3)), markerfacecolor="white"),
     "fine-tune": dict(color=METHOD_COLOURS["fine-tune"], marker="s", linestyle="-"),
-    "ImageNet, method chosen on validation": dict(color="#1f3f99", marker="s", linestyle="-",
-                                                  linewidth=2.0),
+    "ImageNet, method chosen on validation": dict(color=OKABE_ITO["blue"], marker="s",
+                                                  linestyle="-", linewidth=2.4),
     "L2-SP": dict(color=METHOD_COLOURS["L2-SP"], marker="D", linestyle="-."),
 }
-_SOURCE_STYLES = (dict(color="#d62728", marker="P", linestyle="-"),
-                  dict(color="#8c564b", marker="X", linestyle="--"),
-                  dict(color="#e377c2", marker="*", linestyle="-."),
-                  dict(color="#17becf", marker="h", linestyle=":"))
+#: The glyph sources, each its own colour, marker and line: no two alike in any of the three.
+_SOURCE_STYLES = (dict(color=OKABE_ITO["vermillion"], marker="P", linestyle="-"),
+                  dict(color=OKABE_ITO["orange"], marker="X", linestyle="--"),
+                  dict(color=OKABE_ITO["bluish green"], marker="*", linestyle="-."),
+                  dict(color=OKABE_ITO["sky blue"], marker="h", linestyle=":"))
 
 
 def line_styles(sources: Sequence[str]) -> dict[str, dict]:
@@ -40,7 +42,7 @@ def line_styles(sources: Sequence[str]) -> dict[str, dict]:
     given glyph ``sources``, in order."""
     out = dict(PRETRAINED_STYLES)
     for i, name in enumerate(sources):
-        out[f"fine-tune from {name}"] = _SOURCE_STYLES[i % len(_SOURCE_STYLES)]
+        out[f"fine-tune from {name}"] = dict(_SOURCE_STYLES[i % len(_SOURCE_STYLES)])
     return out
 
 

@@ -25,9 +25,10 @@ def recipe_curves_plot(curves: pd.DataFrame, selection: pd.DataFrame, experiment
                        ncols: int = 2, width: float = COLUMN) -> Figure:
     """One panel per recipe role of ``experiment``: mean validation accuracy (over the search's
     seeds) against epoch for every grid point, the chosen one thick and black (and named in
-    the panel's title), the others thin and grey. A recipe chosen on templates of different
-    lengths (two target sizes) is drawn against the share of each template's epochs, in
-    steps of 5%, averaged over its templates.
+    the panel's title), the others thin and grey, each with a band of one standard error of
+    that mean (the spread the one-standard-error rule of the search compares). A recipe
+    chosen on templates of different lengths (two target sizes) is drawn against the share
+    of each template's epochs, in steps of 5%, averaged over its templates.
 
     ``curves`` is :func:`tlkit.experiments.recipes.validation_curves`, ``selection``
     :func:`tlkit.experiments.recipes.select`.
@@ -47,7 +48,9 @@ def recipe_curves_plot(curves: pd.DataFrame, selection: pd.DataFrame, experiment
         shares = last.nunique() > 1
         if shares:
             mine = mine.assign(epoch=(mine["epoch"] / last * 20).round() / 20)
-        mean = mine.groupby(["point", "epoch"])["val_acc"].mean().reset_index()
+        mean = mine.groupby(["point", "epoch"])["val_acc"].agg(["mean", "std", "count"])
+        mean = mean.reset_index().rename(columns={"mean": "val_acc"})
+        mean["se"] = (mean["std"] / mean["count"].clip(lower=1) ** 0.5).fillna(0.0)
         chosen = ""
         for r in rows.itertuples(index=False):
             line = mean[mean["point"] == r.point]
@@ -57,6 +60,9 @@ def recipe_curves_plot(curves: pd.DataFrame, selection: pd.DataFrame, experiment
                 chosen = _label(rows.loc[rows["point"] == r.point].iloc[0], varied)
             style = dict(color="black", linewidth=2.2, zorder=3) if r.chosen else dict(
                 color="0.6", linewidth=0.9, linestyle="-" if r.eligible else ":")
+            ax.fill_between(line["epoch"], line["val_acc"] - line["se"],
+                            line["val_acc"] + line["se"], color=style["color"],
+                            alpha=0.18 if r.chosen else 0.07, linewidth=0)
             ax.plot(line["epoch"], line["val_acc"], marker="o" if len(line) < 3 else None,
                     markersize=3, **style)
         label_axes(ax, "share of its epochs" if shares else "epoch", "validation accuracy",

@@ -41,7 +41,7 @@ def _size_labels(df: pd.DataFrame, x: str, label: str | None) -> tuple[list[floa
         return xs, [f"{v:g}" for v in xs]
     pairs = df[[x, label]].drop_duplicates().sort_values(x)
     # "all" goes on a second line: it usually sits close to the largest size run
-    return list(pairs[x]), [s if s != "all" else f"\nall ({v:g})" for v, s in
+    return list(pairs[x]), [s if s != "all" else f"\nall ({v:.0f})" for v, s in
                             zip(pairs[x], pairs[label], strict=True)]
 
 
@@ -69,7 +69,7 @@ def learning_curves_plot(
     split, with its size). ``chance`` draws the accuracy of guessing as a dotted line."""
     styles = METHOD_STYLES if styles is None else styles
     if ax is None:
-        _, ax = plt.subplots(figsize=(COLUMN, 3.8))
+        _, ax = plt.subplots(figsize=(COLUMN, 3.8), layout="constrained")
     fig = ax.figure
     table = summarize(df, [x, hue], y, level=level)
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
@@ -112,7 +112,7 @@ def gain_curves_plot(
     ringed in red."""
     styles = METHOD_STYLES if styles is None else styles
     if ax is None:
-        _, ax = plt.subplots(figsize=(COLUMN, 3.8))
+        _, ax = plt.subplots(figsize=(COLUMN, 3.8), layout="constrained")
     fig = ax.figure
     groups = list(hue_order or sorted(tests[hue].unique(), key=str))
     groups = [g for g in groups if (tests[hue] == g).any()]

@@ -70,7 +70,7 @@ def taxonomy_map(
     markers = markers or {}
     offsets = offsets or {}
     if ax is None:
-        _, ax = plt.subplots(figsize=(COLUMN, 4.2))
+        _, ax = plt.subplots(figsize=(COLUMN, 4.2), layout="constrained")
     fig = ax.figure
     placed = cells[np.isfinite(cells[y].to_numpy(dtype=float))]
     top = vmax if vmax is not None else float(np.nanmax(np.abs(placed[value]))) if len(
