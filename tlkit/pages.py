@@ -27,8 +27,8 @@ import pandas as pd
 
 from .glance import glue_glance
 
-__all__ = ["CLAIM_COLUMNS", "glue_values", "glue_claims", "glue_glance", "claims_table",
-           "unadjusted", "quote", "setup", "figure", "table", "samples"]
+__all__ = ["CLAIM_COLUMNS", "glue_values", "glue_claims", "glue_glance", "glue_runs",
+           "claims_table", "unadjusted", "quote", "setup", "figure", "table", "samples"]
 
 
 def _plain(value: Any) -> Any:
@@ -225,6 +225,19 @@ def quote(judged: pd.DataFrame, found: Mapping[str, Mapping[str, Any]], claim: s
         r = rows.iloc[0]
         return effect_text(r["estimate"], r["adj_low"], r["adj_high"])
     return untested_text(*unadjusted(found[claim])[:3])
+
+
+def glue_runs(prefix: str) -> dict[str, int]:
+    """Glue ``<prefix>_runs``, ``_runs_trained`` and ``_runs_cached``: the runs the sweeps of
+    this notebook have needed so far, counted as the book's execution statistics count them
+    (:func:`tlkit.progress.runs_seen`: distinct runs over every sweep); call it after the
+    page's last sweep. Returns the counts."""
+    from .progress import runs_seen
+
+    seen = runs_seen()
+    glue_values(prefix, {"runs": seen["runs"], "runs_trained": seen["trained"],
+                         "runs_cached": seen["cached"]})
+    return seen
 
 
 def setup() -> None:

@@ -10,7 +10,9 @@ run; the command watches that file (:class:`ProgressMonitor`) and shows the coun
 terminal: a bar on a terminal, a line at every quarter in a log. Each sweep, when it ends, also
 appends its counts to a log beside that file (:func:`sweeps_log`), which the command sums into
 the executed notebook's metadata (:meth:`ProgressMonitor.summary`) for the book's page of
-execution statistics.
+execution statistics. The process keeps the same counts as it goes (:func:`runs_seen`), so that
+a page states the number of runs the execution statistics give for it, counted the same way:
+distinct runs over every sweep, each trained or taken from the cache.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 __all__ = ["ENV_FILE", "LARGE_SWEEP", "SweepProgress", "ProgressMonitor", "bar_enabled",
-           "describe", "sweeps_log"]
+           "describe", "sweeps_log", "runs_seen"]
 
 #: The environment variable that names the file a sweep reports its counts to.
 ENV_FILE = "TLKIT_PROGRESS_FILE"
@@ -34,6 +36,21 @@ ENV_FILE = "TLKIT_PROGRESS_FILE"
 LARGE_SWEEP = 5000
 
 _SWEEPS = itertools.count(1)
+#: The keys of every run the sweeps of this process needed, trained, and failed.
+_NEEDED: dict[str, None] = {}
+_TRAINED: dict[str, None] = {}
+_FAILED: dict[str, None] = {}
+
+
+def runs_seen() -> dict[str, int]:
+    """The runs the sweeps of this process have needed so far, counted as
+    :meth:`ProgressMonitor.summary` counts a notebook's: ``runs`` (distinct keys over every
+    sweep), ``trained`` (trained by these sweeps) and ``cached`` (the others but those that
+    failed)."""
+    trained = set(_TRAINED)
+    failed = set(_FAILED)
+    return {"runs": len(_NEEDED), "trained": len(trained),
+            "cached": len(set(_NEEDED) - trained - failed)}
 
 
 def bar_enabled() -> bool:
@@ -73,6 +90,7 @@ class SweepProgress:
         self.workers = workers  # runs at once (None: not known, e.g. a remote cluster)
         self.run_seconds = 0.0  # wall time of the runs trained, summed over workers
         self.compute, self.keys = compute, list(keys)
+        _NEEDED.update(dict.fromkeys(self.keys))
         self.trained: list[str] = []  # keys trained and stored by this sweep
         self.failed: list[str] = []
         self.done = 0  # of the runs to do
@@ -103,6 +121,7 @@ class SweepProgress:
         self.run_seconds += seconds
         if key is not None and outcome in ("trained", "failed"):
             (self.trained if outcome == "trained" else self.failed).append(key)
+            (_TRAINED if outcome == "trained" else _FAILED)[key] = None
         if self._bar is not None:
             self._bar.update()
         self._report(finished=False)

@@ -78,3 +78,23 @@ def test_the_book_has_a_page_of_execution_statistics(smoke_book):
     rows = notebook_rows(sorted(staged.glob("*.ipynb")))
     assert all(r["profile"] == "smoke" and r["seconds"] > 0 for r in rows)
     assert sum(r["trained"] for r in rows) > 0
+
+
+def test_each_chapter_counts_its_runs_as_the_execution_statistics_do(smoke_book):
+    import nbformat
+
+    from tlkit.teaching.values import glued_values
+
+    staged = smoke_book.parent / "src" / "notebooks"
+    checked = []
+    for path in sorted(staged.glob("*.ipynb")):
+        notebook = nbformat.read(str(path), as_version=4)
+        glued = glued_values(notebook)
+        sweeps = notebook.metadata["tlkit"]["sweeps"]
+        for name in [k for k in glued if k.endswith("_runs_trained")]:
+            prefix = name[:-len("_runs_trained")]
+            said = {k: int(glued[f"{prefix}_{k}"]) for k in ("runs", "runs_trained",
+                                                             "runs_cached")}
+            assert said == {k: sweeps[k] for k in said}, (path.stem, said, sweeps)
+            checked.append(path.stem)
+    assert len(checked) >= 4, checked

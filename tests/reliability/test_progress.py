@@ -57,3 +57,23 @@ def test_a_large_sweep_says_how_many_runs_it_plans(monkeypatch, capsys):
     monkeypatch.setattr(tlkit.sweep, "LARGE_SWEEP", 3)
     sweep.run([tiny(s) for s in range(3)])
     assert "planning a sweep of 3 runs" in capsys.readouterr().err
+
+
+def test_a_notebook_counts_its_runs_as_its_execution_statistics_do(tmp_path, monkeypatch):
+    from tlkit.progress import runs_seen
+
+    monkeypatch.setenv(ENV_FILE, str(tmp_path / "sweep.json"))
+    before = runs_seen()
+    with ProgressMonitor(stream=None) as monitor:
+        monitor.path = tmp_path / "sweep.json"
+        first = SweepProgress(3, 2, bar=False, keys=["new-a", "new-b", "new-c"])
+        first.advance("new-a")
+        first.advance("new-b", outcome="failed")
+        first.close()
+        second = SweepProgress(2, 0, bar=False, keys=["new-a", "new-d"])  # a shares a run
+        second.close()
+        summary = monitor.summary()
+    now = runs_seen()
+    assert summary["runs"] == 4 == now["runs"] - before["runs"]
+    assert summary["runs_trained"] == 1 == now["trained"] - before["trained"]
+    assert summary["runs_cached"] == 2 == now["cached"] - before["cached"]  # c and d
