@@ -274,3 +274,11 @@ def test_recipe_curves_of_templates_of_different_lengths_are_drawn_on_shares_of_
     x, y = two.lines[0].get_data()
     assert x.max() == 1.0 and np.allclose(y, x)  # both templates at the same share agree
     plt.close(fig)
+
+
+def test_sample_images_are_drawn_pixel_for_pixel(figures) -> None:
+    out = io.StringIO()
+    figures["samples"].savefig(out, format="svg")
+    text = out.getvalue()
+    images = text.count("<image")
+    assert images == 20 and text.count("pixelated") >= images, "glyphs blurred by smoothing"

@@ -32,7 +32,8 @@ def sample_grid(rows: Mapping[str, object], n: int = 10, *, seed: int = 0,
     """One row of ``n`` images per dataset in ``rows`` (label -> :class:`~tlkit.data.TensorData`),
     one image per class in turn, each titled with its class name when ``captions`` (not in a
     row whose class names are too long to fit above an image: the caption of the figure names
-    them); the row's label on the left. Grey images are shown in grey, colour ones in colour."""
+    them); the row's label on the left. Grey images are shown in grey, colour ones in colour,
+    each pixel a sharp square."""
     names = list(rows)
     height = 0.3 + len(names) * (width / n) * (1.25 if captions else 1.0)
     fig, axes = plt.subplots(len(names), n, figsize=(width, height), squeeze=False,
@@ -51,10 +52,12 @@ def sample_grid(rows: Mapping[str, object], n: int = 10, *, seed: int = 0,
                 ax.set_visible(False)
                 continue
             image = data.images[picks[c]]
+            # "none": the image's own pixels, drawn sharp at any zoom (an 8-pixel glyph
+            # smoothed by the browser would blur into a smudge)
             if image.shape[0] == 1:
-                ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
+                ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="none")
             else:
-                ax.imshow(image.permute(1, 2, 0).numpy().clip(0, 1))
+                ax.imshow(image.permute(1, 2, 0).numpy().clip(0, 1), interpolation="none")
             if captions and max(len(str(k)) for k in data.classes) <= 6:
                 ax.set_title(str(data.classes[int(data.labels[picks[c]])]), fontsize=SMALL,
                              pad=2)
