@@ -22,7 +22,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-__all__ = ["Quadrant", "TAXONOMY", "render_all", "taxonomy_diagram"]
+__all__ = ["Quadrant", "TAXONOMY", "LAYERS", "render_all", "taxonomy_diagram",
+           "transfer_diagram"]
 
 #: rcParams that make the SVG output reproducible and readable.
 _RC = {
@@ -198,6 +199,92 @@ def taxonomy_diagram(path: str | Path) -> Path:
     return path
 
 
+#: The layers of the book's eight-layer network, as the transfer diagram names them.
+LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+
+# Okabe and Ito's blue and vermillion (tlkit.plots.style): the source's weights, and training
+_SOURCE, _TRAINED = "#0072B2", "#D55E00"
+
+
+def _layer(ax: Axes, x: float, y: float, name: str, kind: str, w: float = 0.085,
+           h: float = 0.13) -> None:
+    """One layer box: ``source`` (trained on the source), ``frozen`` (a copy kept fixed),
+    ``tuned`` (a copy trained further) or ``new`` (re-initialised at random and trained)."""
+    face, edge, hatch, style = {
+        "source": (_SOURCE, _SOURCE, None, "-"),
+        "frozen": ("#cfe3f1", _SOURCE, "////", "-"),
+        "tuned": (_SOURCE, _TRAINED, None, "-"),
+        "new": ("white", _TRAINED, None, "--"),
+    }[kind]
+    ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.004,rounding_size=0.012",
+                                facecolor=face, edgecolor=edge, hatch=hatch, linestyle=style,
+                                linewidth=2.0 if kind in ("tuned", "new") else 1.2))
+    dark = kind in ("source", "tuned")
+    ax.text(x + w / 2, y + h / 2, name, ha="center", va="center", fontsize=9.5,
+            color="white" if dark else "#222222", fontweight="bold" if dark else "normal",
+            bbox=dict(facecolor=face, edgecolor="none", pad=1.0) if hatch and name else None)
+
+
+def transfer_diagram(path: str | Path, n: int = 5) -> Path:
+    """Draw how a network is transferred at depth ``n`` and save it to ``path``: the source
+    network, trained on the source task; below it the target's network, whose first ``n``
+    layers are copied from it and either frozen (AnB, a linear probe when ``n`` is all but
+    the classifier) or fine-tuned (AnB+), and whose other layers start at random and train on
+    the target (:mod:`tlkit.transfer`).
+
+    Args:
+        path: Where to write the figure (``.svg`` in the book). Parent folders are created.
+        n: The layers copied, 1 to 7.
+
+    Returns:
+        The path written.
+    """
+    if not 1 <= n < len(LAYERS):
+        raise ValueError(f"n must be 1 to {len(LAYERS) - 1}, got {n!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(9.0, 4.6))
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax.set_xlim(0.0, 1.0)
+        ax.set_ylim(0.0, 1.0)
+        ax.axis("off")
+        x0, step, w = 0.085, 0.108, 0.098
+        rows = [(0.74, "source network, trained on the source", ["source"] * len(LAYERS)),
+                (0.43, f"target network: copy {n} layers and freeze them (AnB; a linear "
+                 "probe when all but fc8 are copied)",
+                 ["frozen"] * n + ["new"] * (len(LAYERS) - n)),
+                (0.12, f"target network: copy {n} layers and fine-tune them (AnB+)",
+                 ["tuned"] * n + ["new"] * (len(LAYERS) - n))]
+        for y, label, kinds in rows:
+            ax.text(x0, y + 0.155, label, ha="left", va="bottom", fontsize=10.5,
+                    color="#222222")
+            for k, (name, kind) in enumerate(zip(LAYERS, kinds, strict=True)):
+                _layer(ax, x0 + k * step, y, name, kind, w=w)
+        # the copy: a bracket from the source's layers to each target network, left of them
+        for y, arm in ((0.43, 16), (0.12, 30)):
+            ax.annotate("", xy=(x0 - 0.006, y + 0.065), xytext=(x0 - 0.006, 0.74 + 0.065),
+                        arrowprops=dict(arrowstyle="-|>", color="#555555", linewidth=1.3,
+                                        connectionstyle=f"arc,angleA=180,angleB=180,"
+                                                        f"armA={arm},armB={arm},rad=6"))
+        ax.text(0.012, 0.5, f"copy layers 1 to {n}", fontsize=9.5, color="#555555",
+                ha="center", va="center", rotation=90)
+        ax.text(x0 + n * step + (len(LAYERS) - n) * step / 2 - 0.005, 0.43 - 0.045,
+                "re-initialised at random, trained on the target", ha="center", va="center",
+                fontsize=9.5, color=_TRAINED)
+        legend = [("source", "learned on the source"),
+                  ("frozen", "copied, kept fixed"),
+                  ("tuned", "copied, trained further"),
+                  ("new", "new, trained on the target")]
+        for k, (kind, text) in enumerate(legend):
+            lx = 0.03 + k * 0.245
+            _layer(ax, lx, 0.015, "", kind, w=0.035, h=0.055)
+            ax.text(lx + 0.045, 0.0425, text, va="center", fontsize=9.5, color="#222222")
+        fig.savefig(path, metadata=_SVG_METADATA if path.suffix == ".svg" else None)
+    return path
+
+
 def render_all(folder: str | Path) -> list[Path]:
     """Write every diagram of the book into ``folder`` and return the paths written.
 
@@ -212,4 +299,4 @@ def render_all(folder: str | Path) -> list[Path]:
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    return [taxonomy_diagram(folder / "taxonomy.svg")]
+    return [taxonomy_diagram(folder / "taxonomy.svg"), transfer_diagram(folder / "transfer.svg")]
