@@ -366,3 +366,12 @@ def test_the_plateau_check_runs_each_sources_default_on_selection_seeds():
     assert min(s.seed for s in checks) >= SEARCH_SEEDS_FROM
     for s in checks:
         assert s.train.lr == rates[s.tag_dict["lr_choice"]]
+
+
+def test_the_page_shows_the_glyph_source_and_each_target_once() -> None:
+    params = {"profile": "smoke"}
+    shown = hp.sample_specs(params)
+    listed = hp.cells(params)
+    targets = list(dict.fromkeys(f"target: {c.target.name}" for c in listed))
+    glyph = [f"source: {c.source.name}" for c in listed if c.source.kind == "glyphs"][:1]
+    assert list(shown) == [*glyph, *targets]

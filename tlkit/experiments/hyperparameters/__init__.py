@@ -46,6 +46,7 @@ from .design import (
     pretrained_params,
     rate_of,
     run_spec,
+    sample_specs,
     setting_specs,
     specs,
 )
@@ -56,7 +57,8 @@ __all__ = [
     "EXPERIMENT",
     "KNOB_LABELS", "KNOBS", "PROFILES", "REGULARIZATIONS", "Cell", "Setting", "cells",
     "check_params", "default_setting", "grid_settings", "knob_values", "pretrained_params",
-    "rate_of", "run_spec", "setting_specs", "specs", "CELL_KEYS", "SOURCE_KEYS", "SOURCE_NAMES",
+    "rate_of", "run_spec", "sample_specs", "setting_specs", "specs", "CELL_KEYS", "SOURCE_KEYS",
+    "SOURCE_NAMES",
     "cell_choices", "claims", "combined_settings", "effects", "knob_choices", "knob_curves",
     "recommendations", "setting_of", "seed_choices", "transplant_settings", "transplants",
     "relation_table", "DEFAULT_KEYS", "check_specs", "preconditions", "untestable",

@@ -147,6 +147,17 @@ def cells(params: Mapping[str, Any]) -> list[Cell]:
     return out
 
 
+def sample_specs(params: Mapping[str, Any]) -> dict[str, RunSpec]:
+    """The runs whose training images the page shows (seed 0, as
+    :func:`tlkit.experiments.pretrained.sample_specs` gives them): each source of a cell that
+    has images (a glyph source; ImageNet has none here), then each target of a cell once."""
+    shown = pt.sample_specs(pretrained_params(params))
+    listed = cells(params)
+    keys = [*dict.fromkeys(f"source: {c.source.name}" for c in listed),
+            *dict.fromkeys(f"target: {c.target.name}" for c in listed)]
+    return {k: shown[k] for k in keys if k in shown}
+
+
 def default_setting(s: Mapping[str, Any], arch: str) -> Setting:
     """The default recipe: the first value of each grid."""
     g = s["grid"][arch]
