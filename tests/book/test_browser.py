@@ -4,8 +4,10 @@ The pages are served over HTTP from this machine (127.0.0.1), as a reader's brow
 from the book's web site; a page that reached any other host would fail the test.
 
 Each page must load without JavaScript errors and without fetching anything from the network,
-render its math (MathJax served from the book itself), load every image, and keep every figure,
-table and formula inside the main text column; the search page must find a word the book uses.
+render its math (MathJax served from the book itself), load every image, keep every figure,
+table and formula inside the main text column, show no plumbing (bare Python output, "(s)"
+plurals) and give every figure a description and a link to its full size; the search page must
+find a word the book uses.
 A screenshot of every page is saved under ``_build/screenshots/`` for review.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and the ``selenium`` package; skips, saying
@@ -49,8 +51,15 @@ const raw = maths.filter(m => !m.querySelector('mjx-container'))
   .map(m => m.textContent.slice(0, 60));
 const remote = performance.getEntriesByType('resource').map(e => e.name)
   .filter(n => new URL(n).host !== location.host && !n.startsWith('data:'));
+const plumbing = [...article.querySelectorAll('.output.text_plain, .output.text_html pre')]
+  .map(o => 'bare output: ' + o.textContent.trim().slice(0, 60));
+const words = article.innerText.match(/\\b\\w+\\(s\\)/g) || [];
+plumbing.push(...words.map(w => 'plural: ' + w));
+const figures = [...article.querySelectorAll('figure img')].filter(i =>
+  !i.alt || /\\.(svg|png|jpe?g)$/i.test(i.alt) || !i.closest('a'))
+  .map(i => 'figure without a description or a link: ' + i.getAttribute('src'));
 return {width: Math.round(box.width), wide, images, maths: maths.length, raw, remote,
-        height: document.documentElement.scrollHeight};
+        plumbing, figures, height: document.documentElement.scrollHeight};
 """
 
 _MATHJAX_DONE = """
@@ -143,6 +152,10 @@ _BAD_PAGE = """<!doctype html><html><head><style>article { width: 600px; }</styl
 <p>fine <img src="ok.svg" width="100"></p>
 <img src="wide.svg" width="900">
 <img src="missing.png">
+<figure><a href="ok.svg"><img src="ok.svg" alt="A line rising."></a></figure>
+<figure><img src="ok.svg" alt="ok.svg"></figure>
+<div class="output text_plain"><pre>(3, True, True)</pre></div>
+<p>1 example(s) per class</p>
 <span class="math">\\(x^2\\)</span>
 <script>undefined_function();</script>
 </article></body></html>"""
@@ -161,6 +174,8 @@ def test_the_checks_find_every_problem_they_look_for(tmp_path: Path) -> None:
     finally:
         driver.quit()
     assert [w.split(".")[0] for w in found["wide"]] == ["img"], found["wide"]
+    assert found["plumbing"] == ["bare output: (3, True, True)", "plural: example(s)"]
+    assert found["figures"] == ["figure without a description or a link: ok.svg"]
     assert found["images"] == ["missing.png"]
     assert found["maths"] == 1 and len(found["raw"]) == 1
     assert any("undefined_function" in e for e in found["errors"]), found["errors"]
@@ -180,8 +195,8 @@ def test_every_page_reads_in_a_real_browser(smoke_book: Path) -> None:
                 found = _read(driver, f"{base}/{name}.html",
                               SHOTS / f"{name.replace('/', '__')}.png")
                 maths += int(found["maths"])
-                bad = {k: found[k] for k in ("wide", "images", "raw", "remote", "errors")
-                       if found[k]}
+                bad = {k: found[k] for k in ("wide", "images", "raw", "remote", "errors",
+                                             "plumbing", "figures") if found[k]}
                 if bad:
                     problems[name] = bad
     finally:
