@@ -32,6 +32,7 @@ from typing import Any
 
 from .execution import write_page
 from .experiments import PROFILE_NAMES
+from .figure_data import write_figure_data
 from .findings import write_findings
 from .notebooks import (
     NOTEBOOK_DIR,
@@ -326,6 +327,7 @@ def build_book(
     _stage_sources(root, build / "src")
     write_page(build / "src", [staged / p.name for p in notebooks])
     write_findings(build / "src", [staged / p.name for p in notebooks])
+    write_figure_data(build / "src", [staged / p.name for p in notebooks])
     echo(f"building HTML with jupyter-book (strict) into {build / 'html'} ...")
     index = _run_jupyter_book(build)
     now = time.perf_counter()

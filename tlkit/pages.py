@@ -252,14 +252,22 @@ def setup() -> None:
 
 def figure(name: str, fig: Any) -> None:
     """Glue ``fig`` under ``name`` (for ``{glue:figure}``, which numbers and captions it) and
-    close it, so that the book shows it once, where the caption is. Run in Jupyter rather than
-    by tlkit (``TLKIT_GLUE_ONLY`` unset), the figure is also shown where it is drawn."""
+    close it, so that the book shows it once, where the caption is; glue the numbers it plots,
+    where its plots recorded them (:func:`tlkit.plots.base.figure_data`), as CSV text under
+    ``<name>_data`` (:mod:`tlkit.figure_data`). Run in Jupyter rather than by tlkit
+    (``TLKIT_GLUE_ONLY`` unset), the figure is also shown where it is drawn."""
     import os
 
     import matplotlib.pyplot as plt
     from myst_nb import glue
 
+    from .figure_data import SUFFIX
+    from .plots.base import figure_data
+
     glue(name, fig, display=False)
+    data = figure_data(fig)
+    if data is not None:
+        glue(name + SUFFIX, data.to_csv(index=False, float_format="%.6g"), display=False)
     if os.environ.get("TLKIT_GLUE_ONLY") != "1":
         from IPython.display import display
 

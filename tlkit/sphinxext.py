@@ -11,7 +11,10 @@ Listed in ``_config.yml`` under ``sphinx.extra_extensions``, it does two things:
   extension gives it the first sentence of the figure's caption instead (:func:`alt_text`), so
   that a screen reader says what the figure shows; and it sets the image's width to its
   figure's, so that Sphinx links it to the image itself: a click opens it full size
-  (:func:`describe_figures`).
+  (:func:`describe_figures`);
+* under the caption of every figure whose numbers the build wrote out
+  (:func:`tlkit.figure_data.write_figure_data`), a line with a link to their CSV file and the
+  command that redraws the figure from the run cache (:func:`add_figure_data`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["unique_scripts", "alt_text", "describe_figures", "setup"]
+__all__ = ["unique_scripts", "alt_text", "describe_figures", "add_figure_data", "setup"]
 
 #: The longest alternative text, in characters (a screen reader reads all of it).
 ALT_MAX = 300
@@ -76,8 +79,40 @@ def describe_figures(doctree: Any) -> int:
     return changed
 
 
+def add_figure_data(doctree: Any, docname: str, index: dict[str, Any]) -> int:
+    """Under the caption of each figure of ``doctree`` (the page ``docname``) whose id
+    ``index`` lists (:func:`tlkit.figure_data.read_index`), a line: a link to its CSV file
+    (relative to the page) and the command that redraws it. Returns the figures given one."""
+    import posixpath
+
+    from docutils import nodes
+
+    added = 0
+    for fig in doctree.findall(nodes.figure):
+        entry = next((index[i] for i in fig.get("ids", []) if i in index), None)
+        if entry is None or any("figure-data" in n.get("classes", [])
+                                for n in fig.findall(nodes.paragraph)):
+            continue
+        href = posixpath.relpath(entry["csv"], posixpath.dirname(docname) or ".")
+        line = nodes.paragraph(classes=["figure-data"])
+        line += nodes.Text("The numbers it plots: ")
+        line += nodes.reference("", posixpath.basename(entry["csv"]), refuri=href,
+                                internal=False)
+        line += nodes.Text("; redrawn from the run cache by ")
+        line += nodes.literal(entry["command"], entry["command"])
+        line += nodes.Text(".")
+        fig += nodes.legend("", line)
+        added += 1
+    return added
+
+
 def _doctree_resolved(app: Any, doctree: Any, docname: str) -> None:
+    from .figure_data import read_index
+
     describe_figures(doctree)
+    if not hasattr(app, "_tlkit_figure_data"):
+        app._tlkit_figure_data = read_index(app.srcdir)
+    add_figure_data(doctree, docname, app._tlkit_figure_data)
 
 
 def _page_context(app: Any, pagename: str, templatename: str, context: dict[str, Any],

@@ -296,3 +296,21 @@ def test_the_imagenet_figure_names_what_the_network_sees_in_each_image() -> None
     assert fig.axes[2].get_xlabel() == "a bar\n32 px"
     assert fig.axes[2].images[0].get_array().shape[:2] == (32, 32)
     plt.close(fig)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "samples"])
+def test_every_plot_keeps_the_numbers_it_draws(figures, name: str) -> None:
+    from tlkit.plots.base import figure_data
+
+    data = figure_data(figures[name])
+    assert data is not None and len(data) > 0, name
+    if name in ("depth curves", "relative", "learning curves", "mean and CI"):
+        assert {"mean", "ci_low", "ci_high", "n"} <= set(data.columns), data.columns
+    if name == "taxonomy":
+        assert set(data["panel"]) == {"A", "B"}, "two panels, each named"
+
+
+def test_a_grid_of_images_has_no_numbers_to_give(figures) -> None:
+    from tlkit.plots.base import figure_data
+
+    assert figure_data(figures["samples"]) is None

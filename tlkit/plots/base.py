@@ -13,7 +13,29 @@ from ..stats import summarize
 from .style import COLUMN, MARKERS, SMALL
 
 __all__ = ["errorbars", "label_axes", "seeds_text", "ci_note", "legend_below", "direct_labels",
-           "spread", "mean_ci_plot"]
+           "spread", "record", "figure_data", "mean_ci_plot"]
+
+
+def record(ax: plt.Axes, table: pd.DataFrame) -> None:
+    """Keep ``table``, the numbers ``ax`` draws (means, intervals, n), with the axes, for
+    :func:`figure_data`. Every plot of :mod:`tlkit.plots` records what it draws."""
+    ax.__dict__.setdefault("tlkit_data", []).append(table.reset_index(drop=True))
+
+
+def figure_data(fig: Figure) -> pd.DataFrame | None:
+    """Every table the axes of ``fig`` recorded (:func:`record`), one frame; with more than one
+    panel, a ``panel`` column names each (its title, or its number). ``None`` when the figure
+    recorded nothing (an image grid, a diagram)."""
+    parts = []
+    tables = [(ax, t) for ax in fig.axes for t in ax.__dict__.get("tlkit_data", [])]
+    many = len({id(ax) for ax, _ in tables}) > 1
+    for k, (ax, t) in enumerate(tables):
+        title = next((ax.get_title(loc=w) for w in ("center", "left", "right")
+                      if ax.get_title(loc=w)), str(k + 1))
+        parts.append(t.assign(panel=title) if many else t)
+    if not parts:
+        return None
+    return pd.concat(parts, ignore_index=True)
 
 
 def errorbars(table: pd.DataFrame) -> tuple[pd.Series, list[pd.Series]]:
@@ -122,6 +144,7 @@ def mean_ci_plot(
     if ax is None:
         fig, ax = plt.subplots(figsize=(COLUMN, 3.8), layout="constrained")
     fig = ax.figure
+    record(ax, table)
     numeric = pd.api.types.is_numeric_dtype(df[x]) and order is None
     categories = list(order) if order is not None else sorted(table[x].unique(), key=str)
     groups = [None] if hue is None else list(hue_order or sorted(table[hue].unique(), key=str))

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .base import record
 from .style import COLUMN, FONT, OKABE_ITO, SMALL, bottom_legend, figure
 
 __all__ = ["REGION_STYLES", "knob_plot"]
@@ -35,6 +36,7 @@ def knob_plot(curves: pd.DataFrame, panels: Sequence[str], xlabel: str, *,
     regions = list(REGION_STYLES)
     for ax, source in zip(axes[0], panels, strict=True):
         part = curves[curves["source"] == source]
+        record(ax, part)
         orders = sorted(part["order"].unique())
         for i, region in enumerate(regions):
             line = part[part["region"] == region].sort_values("order")

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..stats import mean_ci, summarize
-from .base import ci_note, direct_labels, errorbars, label_axes, legend_below
+from .base import ci_note, direct_labels, errorbars, label_axes, legend_below, record
 from .style import COLUMN, CONDITION_COLOURS, MARKERS, SERIES, SMALL
 
 __all__ = ["CONDITION_STYLES", "depth_curves_plot", "relative_depth_plot", "gain_heatmap",
@@ -61,6 +61,7 @@ def depth_curves_plot(
         _, ax = plt.subplots(figsize=(COLUMN, 3.8), layout="constrained")
     fig = ax.figure
     table = summarize(df, [x, hue], y, level=level)
+    record(ax, table)
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
     if baseline is not None:
         mean, low, high = mean_ci(list(baseline), level)
@@ -111,6 +112,7 @@ def relative_depth_plot(
         _, ax = plt.subplots(figsize=(COLUMN, 3.8), layout="constrained")
     fig = ax.figure
     table = summarize(df, [x, hue], y, level=level)
+    record(ax, table)
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
     colours = [SERIES[k] for k in (2, 0, 1, 3, 4)]  # green, blue, vermillion, purple, orange
     lines = ["-", "--", "-.", ":", (0, (5, 1, 1, 1))]
@@ -162,6 +164,7 @@ def gain_heatmap(
         _, ax = plt.subplots(figsize=(COLUMN, 4.0), layout="constrained")
     fig = ax.figure
     table = summarize(df, [row, col], value, level=level)
+    record(ax, table)
     rows = sorted(table[row].unique())
     cols = list(col_order) if col_order is not None else sorted(table[col].unique(), key=str)
     mean = table.pivot(index=row, columns=col, values="mean").reindex(index=rows, columns=cols)
@@ -229,6 +232,7 @@ def best_depth_plot(
         clipped = bool((table["ci_low"] < lo).any() or (table["ci_high"] > hi).any())
         table = table.assign(ci_low=table["ci_low"].clip(lower=lo),
                              ci_high=table["ci_high"].clip(upper=hi))
+    record(ax, table)
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
     colours = [CONDITION_COLOURS["AnB"], CONDITION_COLOURS["AnB+"], CONDITION_COLOURS["BnB"],
                SERIES[2]]

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from .base import record
 from .style import COLUMN, FONT, METHOD_COLOURS, OKABE_ITO, SMALL, bottom_legend, figure
 
 __all__ = ["PRETRAINED_STYLES", "line_styles", "agreement_plot", "source_accuracy_plot"]
@@ -60,6 +61,7 @@ def agreement_plot(summary: pd.DataFrame, reference: Mapping[str, float] | None 
     fig, axes = figure(0.45 * len(summary) + 1.9, ncols=2, width=COLUMN, sharey=True,
                        squeeze=False)
     left, right = axes[0]
+    record(left, summary)
     y = np.arange(len(summary))[::-1]
     for ax, (mid, lo, hi), xlim, label in (
             (left, ("weighted_tau", "wtau_low", "wtau_high"), (-1.05, 1.05), "weighted τ"),
@@ -94,6 +96,8 @@ def source_accuracy_plot(scores: pd.DataFrame, sources: Sequence[str]) -> Figure
         sizes = part.sort_values("per_class")["size"].drop_duplicates().tolist()
         mean = part.pivot_table(index="source", columns="size", values="test_acc",
                                 aggfunc="mean").reindex(index=list(sources), columns=sizes)
+        record(ax, mean.reset_index().melt(id_vars="source", var_name="size",
+                                           value_name="mean_test_acc"))
         values = mean.to_numpy(dtype=float)
         lo, hi = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -107,7 +111,8 @@ def source_accuracy_plot(scores: pd.DataFrame, sources: Sequence[str]) -> Figure
                         color="white" if shade[i, j] > 0.7 else "black")
                 if best:
                     ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
-                                           edgecolor="#d62728", linewidth=1.5))
+                                           edgecolor=OKABE_ITO["vermillion"],
+                                           linewidth=1.5))
         ax.set_xticks(range(len(sizes)), sizes)
         ax.set_xlabel("examples per class")
         ax.set_title(target, fontsize=FONT)

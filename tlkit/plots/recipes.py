@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .base import label_axes
+from .base import label_axes, record
 from .style import COLUMN
 
 __all__ = ["recipe_curves_plot"]
@@ -51,6 +51,7 @@ def recipe_curves_plot(curves: pd.DataFrame, selection: pd.DataFrame, experiment
         mean = mine.groupby(["point", "epoch"])["val_acc"].agg(["mean", "std", "count"])
         mean = mean.reset_index().rename(columns={"mean": "val_acc"})
         mean["se"] = (mean["std"] / mean["count"].clip(lower=1) ** 0.5).fillna(0.0)
+        record(ax, mean.assign(role=role))
         chosen = ""
         for r in rows.itertuples(index=False):
             line = mean[mean["point"] == r.point]

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..stats import summarize
-from .base import ci_note, errorbars, label_axes, legend_below
+from .base import ci_note, errorbars, label_axes, legend_below, record
 from .style import COLUMN, METHOD_COLOURS
 
 __all__ = ["METHOD_STYLES", "learning_curves_plot", "gain_curves_plot"]
@@ -72,6 +72,7 @@ def learning_curves_plot(
         _, ax = plt.subplots(figsize=(COLUMN, 3.8), layout="constrained")
     fig = ax.figure
     table = summarize(df, [x, hue], y, level=level)
+    record(ax, table)
     groups = list(hue_order or sorted(table[hue].unique(), key=str))
     groups = [g for g in groups if (table[hue] == g).any()]
     for i, group in enumerate(groups):
@@ -116,6 +117,7 @@ def gain_curves_plot(
     fig = ax.figure
     groups = list(hue_order or sorted(tests[hue].unique(), key=str))
     groups = [g for g in groups if (tests[hue] == g).any()]
+    record(ax, tests[tests[hue].isin(groups)])
     ax.axhline(0.0, color="black", linewidth=0.9)
     for i, group in enumerate(groups):
         part = tests[tests[hue] == group].sort_values(x)

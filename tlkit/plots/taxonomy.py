@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .base import record
 from .style import COLUMN, SMALL
 
 __all__ = ["taxonomy_map", "taxonomy_panels"]
@@ -73,6 +74,7 @@ def taxonomy_map(
         _, ax = plt.subplots(figsize=(COLUMN, 4.2), layout="constrained")
     fig = ax.figure
     placed = cells[np.isfinite(cells[y].to_numpy(dtype=float))]
+    record(ax, placed)
     top = vmax if vmax is not None else float(np.nanmax(np.abs(placed[value]))) if len(
         placed) else 1.0
     top = top or 1.0
