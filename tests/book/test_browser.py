@@ -225,3 +225,24 @@ def test_the_search_page_finds_a_word_of_the_book(smoke_book: Path) -> None:
         driver.quit()
     assert any("01_layer_transfer" in h for h in hits), f"search for yosinski found {hits}"
     assert not errors, f"JavaScript errors on the search page: {errors}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_search_results_quote_sentences_not_code_or_tex(smoke_book: Path) -> None:
+    driver = _driver()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        with _served(smoke_book) as base:
+            driver.get(f"{base}/search.html?q=seeds")
+            WebDriverWait(driver, 30).until(
+                lambda d: len(d.find_elements(By.CSS_SELECTOR, "#search-results p.context"))
+                >= 3)
+            quotes = [e.text for e in
+                      driver.find_elements(By.CSS_SELECTOR, "#search-results p.context")]
+    finally:
+        driver.quit()
+    plumbing = [q for q in quotes if "\\(" in q or "= None" in q or "import " in q]
+    assert not plumbing, plumbing
