@@ -50,7 +50,7 @@ def write_figure_data(src: str | os.PathLike[str],
     ``<src>/_static/figure-data/`` with the index :data:`INDEX`; return the index."""
     import nbformat
 
-    from .teaching.values import glued_values
+    from .glued import glued_values
 
     folder = Path(src) / FOLDER
     index: dict[str, dict[str, str]] = {}

@@ -1,7 +1,7 @@
 """What the book found: every claim of every experiment page, on the landing page.
 
 Each experiment page glues its result at a glance as data (``<prefix>_glance_rows``,
-:func:`tlkit.glance.glue_glance`). :func:`findings_rows` reads those lines back from the
+:func:`tlkit.pages.glue_glance`). :func:`findings_rows` reads those lines back from the
 executed notebooks, and :func:`write_findings` writes them, one table for the whole book with a
 link to each claim's page and a count of verdicts, into the landing page of the staged
 sources, between the markers :data:`START` and :data:`END`; the repository's page keeps a
@@ -34,7 +34,7 @@ def findings_rows(notebooks: Sequence[str | os.PathLike[str]]) -> list[dict[str,
 
     import nbformat
 
-    from .teaching.values import glued_values
+    from .glued import glued_values
 
     rows = []
     for path in map(Path, notebooks):

@@ -25,13 +25,12 @@ Prose quotes a claim's effect through the same text: :func:`tlkit.pages.glue_cla
 :func:`tlkit.pages.glue_left_out` the effect of a claim not tested with its plain 95% interval,
 said to be so (:func:`untested_text`).
 
-:func:`glue_glance` glues the table for the page and, for the book's landing page
+:func:`tlkit.pages.glue_glance` glues the table for the page and, for the book's landing page
 (:func:`tlkit.findings.write_findings`), the same lines as data.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -39,7 +38,7 @@ from typing import Any
 import pandas as pd
 
 __all__ = ["GLANCE_COLUMNS", "meaning", "effect_text", "untested_text", "statement_of",
-           "glance", "glue_glance"]
+           "glance", "caption", "markdown"]
 
 #: The columns of :func:`glance`: the verdict comes second, so that a phone shows it.
 GLANCE_COLUMNS = ("claim", "verdict", "effect [adjusted interval]")
@@ -115,24 +114,21 @@ def glance(judged: pd.DataFrame, found: Mapping[str, Mapping[str, Any]],
     return pd.DataFrame(rows, columns=["id", *GLANCE_COLUMNS, "verdict_key"])
 
 
-def glue_glance(prefix: str, judged: pd.DataFrame, found: Mapping[str, Mapping[str, Any]],
-                untested: Mapping[str, str] | None = None,
-                statements: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Glue the page's :func:`glance` as ``<prefix>_glance`` (a captioned table, for
-    ``{glue:} <prefix>_glance`` under the page's question) and its rows as JSON,
-    ``<prefix>_glance_rows`` (for the landing page); return the table."""
-    from myst_nb import glue
-
-    from .pages import table
-
-    rows = glance(judged, found, untested, statements)
+def caption(rows: pd.DataFrame) -> str:
+    """The caption of a :func:`glance` table: how many claims, by verdict."""
     counts = rows["verdict_key"].value_counts()
     told = ", ".join(f"{int(counts[k])} {k}" for k in
                      ("held", "did not hold", "inconclusive", "not tested") if k in counts)
-    caption = (f"Result at a glance: {len(rows)} claim{'' if len(rows) == 1 else 's'} "
-               f"({told}); each effect with the Holm-adjusted interval its verdict was "
-               "decided on")
-    glue(f"{prefix}_glance", table(rows[list(GLANCE_COLUMNS)], caption), display=False)
-    glue(f"{prefix}_glance_rows", json.dumps(rows.to_dict("records"), ensure_ascii=False),
-         display=False)
-    return rows
+    return (f"Result at a glance: {len(rows)} claim{'' if len(rows) == 1 else 's'} ({told}); "
+            "each effect with the Holm-adjusted interval its verdict was decided on")
+
+
+def markdown(rows: pd.DataFrame) -> str:
+    """A :func:`glance` table as Markdown (its caption in italics above it), for a notebook
+    read outside the book."""
+    lines = [f"*{caption(rows)}*", "", "| " + " | ".join(GLANCE_COLUMNS) + " |",
+             "|" + "---|" * len(GLANCE_COLUMNS)]
+    for _, r in rows.iterrows():
+        lines.append("| " + " | ".join(str(r[c]).replace("|", "\\|")
+                                       for c in GLANCE_COLUMNS) + " |")
+    return "\n".join(lines)

@@ -9,6 +9,7 @@ code that teaches:
   estimate, intervals, verdict, and the half-width and detectable effect of its test;
 * :func:`glue_glance`: the page's result at a glance, claim by claim in words
   (:mod:`tlkit.glance`);
+* :func:`glue_runs`: the page's runs, counted as the execution statistics count them;
 * :func:`claims_table`: the family as a compact table (three significant digits, no index);
 * :func:`setup`: the book's plotting style and table display, once per page;
 * :func:`figure`: glue a figure under a name, for a numbered ``{glue:figure}`` with a caption;
@@ -24,8 +25,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-
-from .glance import glue_glance
 
 __all__ = ["CLAIM_COLUMNS", "glue_values", "glue_claims", "glue_glance", "glue_runs",
            "claims_table", "unadjusted", "quote", "setup", "figure", "table", "samples"]
@@ -225,6 +224,41 @@ def quote(judged: pd.DataFrame, found: Mapping[str, Mapping[str, Any]], claim: s
         r = rows.iloc[0]
         return effect_text(r["estimate"], r["adj_low"], r["adj_high"])
     return untested_text(*unadjusted(found[claim])[:3])
+
+
+class _Pasted:
+    """A glued table that pastes as HTML in the book and as Markdown in a plain notebook
+    (its ``text/plain``, which :func:`tlkit.teaching.values.fill` writes into the prose)."""
+
+    def __init__(self, html: str, text: str) -> None:
+        self.html, self.text = html, text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def glue_glance(prefix: str, judged: pd.DataFrame, found: Mapping[str, Mapping[str, Any]],
+                untested: Mapping[str, str] | None = None,
+                statements: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Glue the page's result at a glance (:func:`tlkit.glance.glance`) as
+    ``<prefix>_glance``, a captioned table for ``{glue:} <prefix>_glance`` under the page's
+    question (Markdown outside the book), and its rows as JSON, ``<prefix>_glance_rows``, for
+    the landing page (:mod:`tlkit.findings`); return the rows."""
+    import json
+
+    from myst_nb import glue
+
+    from .glance import GLANCE_COLUMNS, caption, glance, markdown
+
+    rows = glance(judged, found, untested, statements)
+    styled = table(rows[list(GLANCE_COLUMNS)], caption(rows))
+    glue(f"{prefix}_glance", _Pasted(styled.to_html(), markdown(rows)), display=False)
+    glue(f"{prefix}_glance_rows", json.dumps(rows.to_dict("records"), ensure_ascii=False),
+         display=False)
+    return rows
 
 
 def glue_runs(prefix: str) -> dict[str, int]:

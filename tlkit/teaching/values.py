@@ -15,14 +15,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..glued import GLUE_PREFIX, glued_values
+
 __all__ = ["GLUE_PREFIX", "glued_values", "format_value", "figure_numbers", "fill",
            "MissingValueError"]
 
-#: The prefix of the MIME types of a value glued without being displayed (myst-nb's).
-GLUE_PREFIX = "application/papermill.record/"
 _ROLE = re.compile(r"\{glue(?::text)?\}`(?P<name>[^`:]+)(?::(?P<spec>[^`]*))?`")
 _FIGURE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:figure\}[^\n]*\n(?P<body>.*?)"
                      r"^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
+_PASTE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{glue:(?:any)?\}[ \t]+(?P<name>\S+)[ \t]*\n"
+                    r"(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
 _OPTION = re.compile(r"^:[\w-]+:.*$", re.MULTILINE)
 _NAME = re.compile(r"^:name:\s*(\S+)\s*$", re.MULTILINE)
 _NUMREF = re.compile(r"\{numref\}`(?P<label>[^`<>]+)`")
@@ -37,21 +39,6 @@ class MissingValueError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-def glued_values(notebook: Any) -> dict[str, str]:
-    """``{name: text/plain}`` of every value glued in an executed ``nbformat`` notebook."""
-    out: dict[str, str] = {}
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            book = output.get("metadata", {}).get("scrapbook")
-            if not book or "name" not in book:
-                continue
-            data = output.get("data", {})
-            text = data.get(GLUE_PREFIX + "text/plain", data.get("text/plain"))
-            if text is not None:
-                out[book["name"]] = "".join(text) if isinstance(text, list) else str(text)
-    return out
 
 
 def format_value(text: str, spec: str | None) -> str:
@@ -86,16 +73,19 @@ def figure_numbers(texts: list[str]) -> dict[str, int]:
 
 def fill(markdown: str, values: Mapping[str, str],
          figures: Mapping[str, int] | None = None) -> str:
-    """``markdown`` with every glue role replaced by its value, and every ``{glue:figure}``
-    block replaced by its caption in italics (the figure itself is drawn by the code cells),
-    numbered from ``figures`` (:func:`figure_numbers`); ``{numref}`` references to those
-    figures become "Figure k".
+    """``markdown`` with every glue role replaced by its value, every ``{glue:}`` block (a
+    pasted table) by the value's text (Markdown, :func:`tlkit.pages.glue_glance`), and every
+    ``{glue:figure}`` block by its caption in italics (the figure itself is drawn by the code
+    cells), numbered from ``figures`` (:func:`figure_numbers`); ``{numref}`` references to
+    those figures become "Figure k".
 
     Raises:
         MissingValueError: a role names a value that is not in ``values``.
     """
     figures = figures or {}
-    missing = sorted({m["name"] for m in _ROLE.finditer(markdown)} - set(values))
+    named = {m["name"] for m in _ROLE.finditer(markdown)}
+    named |= {m["name"] for m in _PASTE.finditer(markdown)}
+    missing = sorted(named - set(values))
     if missing:
         raise MissingValueError(missing)
 
@@ -110,5 +100,6 @@ def fill(markdown: str, values: Mapping[str, str],
         number = figures.get(match["label"].strip())
         return f"Figure {number}" if number else match[0]
 
-    text = _NUMREF.sub(numref, _FIGURE.sub(figure, markdown))
+    text = _PASTE.sub(lambda m: format_value(values[m["name"]], None), markdown)
+    text = _NUMREF.sub(numref, _FIGURE.sub(figure, text))
     return _ROLE.sub(lambda m: format_value(values[m["name"]], m["spec"]), text)
