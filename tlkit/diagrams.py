@@ -278,7 +278,7 @@ def transfer_diagram(path: str | Path, n: int = 5) -> Path:
                   ("tuned", "copied, trained further"),
                   ("new", "new, trained on the target")]
         for k, (kind, text) in enumerate(legend):
-            lx = 0.03 + k * 0.245
+            lx = 0.015 + k * 0.235
             _layer(ax, lx, 0.015, "", kind, w=0.035, h=0.055)
             ax.text(lx + 0.045, 0.0425, text, va="center", fontsize=9.5, color="#222222")
         fig.savefig(path, metadata=_SVG_METADATA if path.suffix == ".svg" else None)

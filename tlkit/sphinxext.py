@@ -26,7 +26,10 @@ __all__ = ["unique_scripts", "alt_text", "describe_figures", "add_figure_data", 
 
 #: The longest alternative text, in characters (a screen reader reads all of it).
 ALT_MAX = 300
-_SENTENCE = re.compile(r"^(.+?[.!?])(?:\s|$)")
+#: The end of a sentence: a full stop, question or exclamation mark before a capital or the end.
+_END = re.compile(r"[.!?](?=\s+[A-Z(]|\s*$)")
+#: Words whose full stop ends no sentence.
+_ABBREVIATIONS = ("Fig", "e.g", "i.e", "al", "cf", "vs", "approx")
 
 
 def unique_scripts(scripts: list[Any]) -> list[Any]:
@@ -50,8 +53,12 @@ def alt_text(caption: str) -> str:
     """The first sentence of ``caption`` (whitespace collapsed), at most :data:`ALT_MAX`
     characters."""
     text = " ".join(caption.split())
-    match = _SENTENCE.match(text)
-    first = match.group(1) if match else text
+    first = text
+    for match in _END.finditer(text):
+        word = text[:match.start()].rsplit(" ", 1)[-1]
+        if word not in _ABBREVIATIONS:
+            first = text[:match.end()]
+            break
     return first if len(first) <= ALT_MAX else first[:ALT_MAX - 1].rstrip() + "\u2026"
 
 

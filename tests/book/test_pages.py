@@ -140,3 +140,27 @@ def test_an_untested_claim_glues_every_value_its_page_quotes(monkeypatch) -> Non
     claim = "|".join(sorted(names, key=len, reverse=True))
     quoted = set(re.findall(rf"`(lt_(?:{claim})(?:_(?:low|high|verdict|seeds))?)[:`]", prose))
     assert quoted and quoted <= set(glued), sorted(quoted - set(glued))
+
+
+def test_a_figure_is_described_by_its_caption_and_opens_full_size() -> None:
+    from docutils import nodes
+
+    from tlkit.sphinxext import alt_text, describe_figures
+
+    assert alt_text("Gains, as Fig. 3 shows (e.g. at 1). The rest.") == (
+        "Gains, as Fig. 3 shows (e.g. at 1).")
+    assert len(alt_text("word " * 200)) <= 300
+    doctree = nodes.section()
+    fig = nodes.figure()
+    fig += nodes.image(uri="build/abc.svg", alt="build/abc.svg")
+    fig += nodes.caption(text="Test accuracy against size. Each point is a mean.")
+    doctree += fig
+    kept = nodes.figure()
+    kept += nodes.image(uri="x.svg", alt="A map of the taxonomy.", width="80%")
+    kept += nodes.caption(text="Another caption.")
+    doctree += kept
+    assert describe_figures(doctree) == 1
+    image = next(iter(fig.findall(nodes.image)))
+    assert image["alt"] == "Test accuracy against size." and image["width"] == "100%"
+    other = next(iter(kept.findall(nodes.image)))
+    assert other["alt"] == "A map of the taxonomy." and other["width"] == "80%"
