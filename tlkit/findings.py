@@ -61,12 +61,12 @@ def findings_markdown(rows: Sequence[dict[str, Any]], folder: str = "../notebook
     counts = {k: sum(r["verdict_key"] == k for r in rows) for k in _KEYS}
     told = ", ".join(f"**{n} {k}**" for k, n in counts.items() if n)
     pages = len({r["notebook"] for r in rows})
-    lines = [f"The {pages} experiment pages test {len(rows)} claims of the survey: {told}. "
+    lines = [f"The {pages} experiment pages state {len(rows)} claims of the survey: {told}. "
              "Each effect is an accuracy difference (a rank correlation for the "
              "transferability scores) with the Holm-adjusted interval its verdict was decided "
              "on, by the rules of {doc}`evidence`. Each page opens with its own lines of this "
              "table.", "",
-             "```{table} Every claim the book tests, its verdict and its effect, by page",
+             "```{table} Every claim the book states, its verdict and its effect, by page",
              "| claim | verdict | effect [adjusted interval] | page |",
              "| --- | --- | --- | --- |"]
     for r in rows:
