@@ -68,15 +68,16 @@ def agreement_plot(summary: pd.DataFrame, reference: Mapping[str, float] | None 
             (right, ("top1", "top1_low", "top1_high"), (-0.05, 1.05), "top-1 rate")):
         m = summary[mid].to_numpy(dtype=float)
         err = [m - summary[lo].to_numpy(dtype=float), summary[hi].to_numpy(dtype=float) - m]
-        ax.errorbar(m, y, xerr=err, fmt="o", color="#1f77b4", capsize=3, label="this page")
+        ax.errorbar(m, y, xerr=err, fmt="o", color=OKABE_ITO["blue"], capsize=3,
+                    label="this page")
         ax.set_xlim(*xlim)
         ax.set_xlabel(label)
         ax.grid(axis="x", color="0.9")
     left.axvline(0, color="black", linewidth=0.9)
     ref = [(y[i], reference[s]) for i, s in enumerate(summary["score"]) if s in reference]
     if ref:
-        left.scatter([v for _, v in ref], [p for p, _ in ref], marker="D", color="#ff7f0e",
-                     zorder=3, label="TLlib benchmark")
+        left.scatter([v for _, v in ref], [p for p, _ in ref], marker="D",
+                     color=OKABE_ITO["orange"], zorder=3, label="TLlib benchmark")
     left.set_yticks(y, summary["score"])
     bottom_legend(fig, [left, right], ncol=2)
     return fig

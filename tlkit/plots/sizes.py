@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from ..stats import summarize
 from .base import ci_note, errorbars, label_axes, legend_below, record
-from .style import COLUMN, METHOD_COLOURS
+from .style import COLUMN, METHOD_COLOURS, OKABE_ITO
 
 __all__ = ["METHOD_STYLES", "learning_curves_plot", "gain_curves_plot"]
 
@@ -110,7 +110,7 @@ def gain_curves_plot(
     columns ``gain``, ``ci_low``, ``ci_high`` and ``verdict`` (e.g.
     :func:`tlkit.experiments.small_targets.gain_tests`). A marker is filled when the interval
     excludes 0 (``verdict`` positive or negative) and hollow otherwise; negative cells are
-    ringed in red."""
+    ringed in vermillion."""
     styles = METHOD_STYLES if styles is None else styles
     if ax is None:
         _, ax = plt.subplots(figsize=(COLUMN, 3.8), layout="constrained")
@@ -133,12 +133,12 @@ def gain_curves_plot(
         ax.scatter(xs[~sig], means[~sig], marker=marker, facecolor="white", edgecolor=colour,
                    s=28, zorder=3)
         neg = (part["verdict"] == "negative").to_numpy()
-        ax.scatter(xs[neg], means[neg], marker="o", facecolor="none", edgecolor="red", s=110,
-                   linewidth=1.2, zorder=4)
+        ax.scatter(xs[neg], means[neg], marker="o", facecolor="none",
+                   edgecolor=OKABE_ITO["vermillion"], s=110, linewidth=1.2, zorder=4)
     _size_axis(ax, *_size_labels(tests, x, label))
     label_axes(ax, xlabel, ylabel, title)
     legend_below(ax, ncol=len(groups))
     if note:
         ci_note(ax, tests["seeds"] if "seeds" in tests else [], 0.95, paired=True,
-                extra="filled: CI excludes 0; red ring: negative")
+                extra="filled: CI excludes 0; ring: negative")
     return fig
