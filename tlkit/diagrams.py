@@ -159,6 +159,23 @@ def _draw_quadrant(ax: Axes, q: Quadrant) -> None:
     )
 
 
+def _canvas(size: tuple[float, float], rect: tuple[float, float, float, float]
+            ) -> tuple[Figure, Axes]:
+    """A figure of ``size`` inches with one axes at ``rect`` spanning 0 to 1 on both axes."""
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes(rect)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.0)
+    return fig, ax
+
+
+def _save(fig: Figure, path: Path) -> None:
+    """Write ``fig`` to ``path`` (its folders created), without a date in SVG metadata."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, metadata=_SVG_METADATA if path.suffix == ".svg" else None)
+
+
 def taxonomy_diagram(path: str | Path) -> Path:
     """Draw the survey's taxonomy of source-target relationships and save it to ``path``.
 
@@ -174,13 +191,8 @@ def taxonomy_diagram(path: str | Path) -> Path:
         The path written, as a :class:`~pathlib.Path`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with mpl.rc_context(_RC):
-        fig = Figure(figsize=(9.0, 6.0))
-        FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.08, 0.09, 0.9, 0.86))
-        ax.set_xlim(0.0, 1.0)
-        ax.set_ylim(0.0, 1.0)
+        fig, ax = _canvas((9.0, 6.0), (0.08, 0.09, 0.9, 0.86))
         ax.set_xticks([0.25, 0.75], ["small", "large"])
         ax.set_yticks([0.25, 0.75], ["dissimilar", "similar"], rotation=90, va="center")
         ax.tick_params(length=0, labelsize=10)
@@ -195,7 +207,7 @@ def taxonomy_diagram(path: str | Path) -> Path:
         ax.set_ylabel("Similarity of target to source (input domain, labels)  \u2192", fontsize=11)
         for quadrant in TAXONOMY:
             _draw_quadrant(ax, quadrant)
-        fig.savefig(path, metadata=_SVG_METADATA if path.suffix == ".svg" else None)
+        _save(fig, path)
     return path
 
 
@@ -242,13 +254,8 @@ def transfer_diagram(path: str | Path, n: int = 5) -> Path:
     if not 1 <= n < len(LAYERS):
         raise ValueError(f"n must be 1 to {len(LAYERS) - 1}, got {n!r}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with mpl.rc_context(_RC):
-        fig = Figure(figsize=(9.0, 4.6))
-        FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-        ax.set_xlim(0.0, 1.0)
-        ax.set_ylim(0.0, 1.0)
+        fig, ax = _canvas((9.0, 4.6), (0.0, 0.0, 1.0, 1.0))
         ax.axis("off")
         x0, step, w = 0.085, 0.108, 0.098
         rows = [(0.74, "source network, trained on the source", ["source"] * len(LAYERS)),
@@ -281,7 +288,7 @@ def transfer_diagram(path: str | Path, n: int = 5) -> Path:
             lx = 0.015 + k * 0.235
             _layer(ax, lx, 0.015, "", kind, w=0.035, h=0.055)
             ax.text(lx + 0.045, 0.0425, text, va="center", fontsize=9.5, color="#222222")
-        fig.savefig(path, metadata=_SVG_METADATA if path.suffix == ".svg" else None)
+        _save(fig, path)
     return path
 
 
