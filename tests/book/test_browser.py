@@ -206,23 +206,33 @@ def test_every_page_reads_in_a_real_browser(smoke_book: Path) -> None:
         f"{page}: {bad}" for page, bad in problems.items())
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(300)
-def test_the_search_page_finds_a_word_of_the_book(smoke_book: Path) -> None:
+def _search(html: Path, query: str, least: int = 1) -> dict[str, list[str]]:
+    """Search the book for ``query``; wait for at least ``least`` quoted results and return
+    the results' links (``hits``), their quotes and the page's JavaScript errors."""
     driver = _driver()
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        with _served(smoke_book) as base:
-            driver.get(f"{base}/search.html?q=yosinski")
+        with _served(html) as base:
+            driver.get(f"{base}/search.html?q={query}")
             WebDriverWait(driver, 30).until(
-                lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results li"))
-            hits = [e.get_attribute("href") or "" for e in
-                    driver.find_elements(By.CSS_SELECTOR, "#search-results li a")]
-            errors = _errors(driver)
+                lambda d: len(d.find_elements(By.CSS_SELECTOR, "#search-results p.context"))
+                >= least)
+            return {"hits": [e.get_attribute("href") or "" for e in
+                             driver.find_elements(By.CSS_SELECTOR, "#search-results li a")],
+                    "quotes": [e.text for e in driver.find_elements(
+                        By.CSS_SELECTOR, "#search-results p.context")],
+                    "errors": _errors(driver)}
     finally:
         driver.quit()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_search_page_finds_a_word_of_the_book(smoke_book: Path) -> None:
+    found = _search(smoke_book, "yosinski")
+    hits, errors = found["hits"], found["errors"]
     assert any("01_layer_transfer" in h for h in hits), f"search for yosinski found {hits}"
     assert not errors, f"JavaScript errors on the search page: {errors}"
 
@@ -230,19 +240,6 @@ def test_the_search_page_finds_a_word_of_the_book(smoke_book: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_search_results_quote_sentences_not_code_or_tex(smoke_book: Path) -> None:
-    driver = _driver()
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    try:
-        with _served(smoke_book) as base:
-            driver.get(f"{base}/search.html?q=seeds")
-            WebDriverWait(driver, 30).until(
-                lambda d: len(d.find_elements(By.CSS_SELECTOR, "#search-results p.context"))
-                >= 3)
-            quotes = [e.text for e in
-                      driver.find_elements(By.CSS_SELECTOR, "#search-results p.context")]
-    finally:
-        driver.quit()
+    quotes = _search(smoke_book, "seeds", least=3)["quotes"]
     plumbing = [q for q in quotes if "\\(" in q or "= None" in q or "import " in q]
     assert not plumbing, plumbing
