@@ -14,7 +14,10 @@ Listed in ``_config.yml`` under ``sphinx.extra_extensions``, it does two things:
   (:func:`describe_figures`);
 * under the caption of every figure whose numbers the build wrote out
   (:func:`tlkit.figure_data.write_figure_data`), a line with a link to their CSV file and the
-  command that redraws the figure from the run cache (:func:`add_figure_data`).
+  command that redraws the figure from the run cache (:func:`add_figure_data`);
+* the sections that ``book/terms.yml`` lists for a term become main entries of the book's index,
+  so that searching for a method's name finds its definition and its chapter first
+  (:func:`tlkit.terms.add_index_entries`); a listed section that a page lacks is a warning.
 """
 
 from __future__ import annotations
@@ -122,6 +125,33 @@ def _doctree_resolved(app: Any, doctree: Any, docname: str) -> None:
     add_figure_data(doctree, docname, app._tlkit_figure_data)
 
 
+def _index_terms_transform() -> type:
+    """The transform that applies :func:`tlkit.terms.add_index_entries` to each page as it is
+    read, before Sphinx's domains collect the page's index entries (their transform runs at
+    850), so that both the search index and the generated index see them."""
+    from pathlib import Path
+
+    from sphinx.transforms import SphinxTransform
+    from sphinx.util import logging
+
+    from .terms import TERMS_FILE, add_index_entries, read_terms
+
+    class IndexTerms(SphinxTransform):
+        default_priority = 800
+
+        def apply(self, **kwargs: Any) -> None:
+            app = self.app
+            if not hasattr(app, "_tlkit_terms"):
+                app._tlkit_terms = read_terms(Path(app.srcdir) / TERMS_FILE)
+            docname = self.env.docname
+            for title in add_index_entries(self.document, docname, app._tlkit_terms):
+                logging.getLogger(__name__).warning(
+                    "%s lists the section %r of %s, which the page does not have",
+                    TERMS_FILE, title, docname, location=docname)
+
+    return IndexTerms
+
+
 def _page_context(app: Any, pagename: str, templatename: str, context: dict[str, Any],
                   doctree: Any) -> None:
     if "script_files" in context:
@@ -132,4 +162,5 @@ def setup(app: Any) -> dict[str, Any]:
     """Register the extension with Sphinx."""
     app.connect("html-page-context", _page_context, priority=900)
     app.connect("doctree-resolved", _doctree_resolved)
+    app.add_transform(_index_terms_transform())
     return {"parallel_read_safe": True, "parallel_write_safe": True}

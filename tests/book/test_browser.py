@@ -7,7 +7,8 @@ Each page must load without JavaScript errors and without fetching anything from
 render its math (MathJax served from the book itself), load every image, keep every figure,
 table and formula inside the main text column, show no plumbing (bare Python output, "(s)"
 plurals) and give every figure a description and a link to its full size; the search page must
-find a word the book uses.
+find a word the book uses, quote sentences, not code, and list a term's definition and its
+chapters (``book/terms.yml``) first.
 A screenshot of every page is saved under ``_build/screenshots/`` for review.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and the ``selenium`` package; skips, saying
@@ -209,23 +210,32 @@ def test_every_page_reads_in_a_real_browser(smoke_book: Path) -> None:
 def _search(html: Path, query: str, least: int = 1) -> dict[str, list[str]]:
     """Search the book for ``query``; wait for at least ``least`` quoted results and return
     the results' links (``hits``), their quotes and the page's JavaScript errors."""
+    return _searches(html, [query], least)[query]
+
+
+def _searches(html: Path, queries: list[str], least: int = 1) -> dict[str, dict[str, list[str]]]:
+    """:func:`_search` for each of ``queries``, in one browser."""
     driver = _driver()
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    found = {}
     try:
         with _served(html) as base:
-            driver.get(f"{base}/search.html?q={query}")
-            WebDriverWait(driver, 30).until(
-                lambda d: len(d.find_elements(By.CSS_SELECTOR, "#search-results p.context"))
-                >= least)
-            return {"hits": [e.get_attribute("href") or "" for e in
+            for query in queries:
+                driver.get(f"{base}/search.html?q={query}")
+                WebDriverWait(driver, 30).until(
+                    lambda d: len(d.find_elements(By.CSS_SELECTOR, "#search-results p.context"))
+                    >= least)
+                found[query] = {
+                    "hits": [e.get_attribute("href") or "" for e in
                              driver.find_elements(By.CSS_SELECTOR, "#search-results li a")],
                     "quotes": [e.text for e in driver.find_elements(
                         By.CSS_SELECTOR, "#search-results p.context")],
                     "errors": _errors(driver)}
     finally:
         driver.quit()
+    return found
 
 
 @pytest.mark.slow
@@ -243,3 +253,18 @@ def test_search_results_quote_sentences_not_code_or_tex(smoke_book: Path) -> Non
     quotes = _search(smoke_book, "seeds", least=3)["quotes"]
     plumbing = [q for q in quotes if "\\(" in q or "= None" in q or "import " in q]
     assert not plumbing, plumbing
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_term_finds_where_the_book_defines_and_measures_it_first(smoke_book: Path) -> None:
+    # book/terms.yml: searching for a method's name lists the section that defines it and the
+    # chapters that measure it before any page that only mentions it
+    from tlkit.terms import TERMS_FILE, read_terms
+
+    terms = read_terms(REPO / TERMS_FILE)
+    found = _searches(smoke_book, list(terms))
+    for term, places in terms.items():
+        first = [h.split("/_build/")[-1].split("#")[0] for h in found[term]["hits"][:len(places)]]
+        pages = sorted(h.rsplit("/", 1)[-1].removesuffix(".html") for h in first)
+        assert pages == sorted(p.rsplit("/", 1)[-1] for p, _ in places), (term, first)
