@@ -9,7 +9,9 @@
    run cache ``results/`` and a rebuild only re-executes the notebooks, not the runs. The
    notebooks that have runs to train execute first, one at a time (each sweep uses every core);
    those whose known runs are all cached then execute together, one per core;
-3. copy ``_config.yml``, ``_toc.yml`` and ``book/`` into ``<build>/src/`` and render the
+3. copy ``_config.yml``, ``_toc.yml`` and ``book/`` into ``<build>/src/``, fill in the
+   landing page's findings and the guidelines' recommendations from the executed pages
+   (:mod:`tlkit.findings`, :mod:`tlkit.guidance`), and render the
    diagrams (:func:`tlkit.diagrams.render_all`) into ``<build>/src/book/_generated``;
 4. run ``jupyter-book build <build>/src -n -W --keep-going --all``: any Sphinx warning (a broken
    reference, a missing image, a bad citation) fails the build.
@@ -33,7 +35,8 @@ from typing import Any
 from .execution import write_page
 from .experiments import PROFILE_NAMES
 from .figure_data import write_figure_data
-from .findings import write_findings
+from .findings import findings_rows, write_findings
+from .guidance import write_guidance
 from .notebooks import (
     NOTEBOOK_DIR,
     check_notebooks,
@@ -327,6 +330,8 @@ def build_book(
     _stage_sources(root, build / "src")
     write_page(build / "src", [staged / p.name for p in notebooks])
     write_findings(build / "src", [staged / p.name for p in notebooks])
+    write_guidance(build / "src", findings_rows(
+        [staged / p.name for p in notebooks if (staged / p.name).is_file()]))
     write_figure_data(build / "src", [staged / p.name for p in notebooks])
     echo(f"building HTML with jupyter-book (strict) into {build / 'html'} ...")
     index = _run_jupyter_book(build)

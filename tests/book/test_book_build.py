@@ -263,3 +263,26 @@ def test_the_real_book_builds_in_smoke_profile(smoke_book: Path) -> None:
     assert not any(remote.values()), f"assets loaded from other sites: {remote}"
     assert any("_static/mathjax/" in p.read_text(encoding="utf-8") for p in _pages(html)), (
         "MathJax is served from the book")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_guidelines_recommend_from_the_built_verdicts(smoke_book: Path) -> None:
+    # the build filled the guidelines' table from the executed pages' verdicts: one row per
+    # recommendation of book/guidance.yml, made exactly where every claim it rests on held
+    from tlkit.findings import findings_rows
+    from tlkit.guidance import END, GUIDANCE_FILE, START, read_guidance
+
+    src = smoke_book.parent / "src"
+    page = (src / "book" / "guidelines.md").read_text(encoding="utf-8")
+    block = page[page.index(START):page.index(END)]
+    recs = read_guidance(REPO / GUIDANCE_FILE)
+    rows = {f"{r['notebook']}:{r['id']}": r["verdict_key"]
+            for r in findings_rows(sorted((src / "notebooks").glob("*.ipynb")))}
+    assert all(c in rows for rec in recs for c in rec["rests_on"]), "every claim is stated"
+    made = [rec for rec in recs if rec["rests_on"]
+            and all(rows[c] == "held" for c in rec["rests_on"])]
+    assert block.count("\n| ") == len(recs) + 2  # the header, its rule and one row each
+    assert f"this build makes **{len(made)}**" in " ".join(block.split())
+    for rec in made:
+        assert f"**{' '.join(rec['advice'].split())}**" in " ".join(block.split())

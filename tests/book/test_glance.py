@@ -152,3 +152,48 @@ def test_the_landing_page_lists_every_claim_of_the_executed_pages(tmp_path) -> N
     assert (src / "book" / "index.md").read_text() == "# Title\n"
     book = Path("book/index.md").read_text(encoding="utf-8")
     assert book.index(START) < book.index(END), "the book's landing page has the block"
+
+
+def test_a_guideline_recommends_only_what_every_claim_it_rests_on_held(tmp_path) -> None:
+    from tlkit import guidance
+
+    found = _found()
+    rows = glance.glance(_judged(found), found, {"barred": "why"}).to_dict("records")
+    nb = _executed(tmp_path / "02_small_targets.ipynb", rows)
+    read = findings_rows([nb])
+    verdict = {r["id"]: r["verdict_key"] for r in read}
+    assert verdict["up"] == "held" and verdict["noisy"] == "inconclusive"
+    recs = [{"guideline": 1, "advice": "Use A.", "rests_on": ["02_small_targets:up"]},
+            {"guideline": 2, "advice": "Use E.", "rests_on": ["02_small_targets:up",
+                                                            "02_small_targets:noisy"]},
+            {"guideline": 3, "advice": "Avoid C.", "rests_on": ["02_small_targets:down"]},
+            {"guideline": 4, "advice": "Use I.", "rests_on": ["03_pretrained:x"]},
+            {"guideline": 5, "advice": "Train well.", "rests_on": []}]
+    text = guidance.guidance_markdown(recs, read)
+    assert "| {ref}`1 <guideline-1>` | **Use A.** |" in text
+    assert ("| {ref}`2 <guideline-2>` | *Not made: not every claim held.* The survey: Use E. |"
+            in text)
+    assert "*inconclusive*" in text.split("<guideline-2>` |")[1].split("\n")[0]
+    assert "| {ref}`3 <guideline-3>` | *Not made: the effect went the other way.*" in text
+    assert "| {ref}`4 <guideline-4>` | *Not made: not every claim held.*" in text
+    assert "not executed" in text
+    assert "(a rule of this book's method, not a finding)" in text
+    assert "could make from a measured claim, this build makes **1**" in " ".join(text.split())
+    with pytest.raises(ValueError, match="02_small_targets:gone"):
+        guidance.guidance_markdown(
+            [{"guideline": 9, "advice": "x", "rests_on": ["02_small_targets:gone"]}], read)
+    bad = tmp_path / "bad.yml"
+    bad.write_text("- guideline: one\n  advice: x\n")
+    with pytest.raises(ValueError, match="entry 1"):
+        guidance.read_guidance(bad)
+
+
+def test_every_recommendation_of_the_book_rests_on_claims_its_pages_state() -> None:
+    from tlkit import guidance
+
+    recs = guidance.read_guidance(guidance.GUIDANCE_FILE)
+    # that each claim is stated is checked on the built book (test_book_build)
+    assert all(c.split(":")[0] in EXPERIMENTS for rec in recs for c in rec["rests_on"])
+    page = Path(guidance.PAGE).read_text(encoding="utf-8")
+    assert page.index(guidance.START) < page.index(guidance.END)
+    assert {r["guideline"] for r in recs} == set(range(1, 11))
