@@ -134,19 +134,59 @@ def _grey(rgb: tuple[float, ...]) -> bool:
     return max(rgb[:3]) - min(rgb[:3]) < 1e-6
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_every_line_is_drawn_in_the_colour_blind_safe_palette(figures, name: str) -> None:
+def _colours(fig: plt.Figure) -> list[tuple[str, tuple[float, ...]]]:
+    """Every colour that marks data in ``fig``: lines and their markers, scatter points and
+    bars or patches (edges and faces; transparent and white ones left out), with what drew it."""
+    from matplotlib.collections import Collection
+    from matplotlib.colors import to_rgba, to_rgba_array
+    from matplotlib.patches import Patch
+
+    found = []
+    for line in fig.findobj(matplotlib.lines.Line2D):
+        if line.get_visible() and len(line.get_xdata()):
+            found += [("line", to_rgba(line.get_color()))]
+            if line.get_marker() not in ("None", "", None):
+                found += [("marker", to_rgba(line.get_markerfacecolor())),
+                          ("marker", to_rgba(line.get_markeredgecolor()))]
+    for ax in fig.axes:
+        for coll in ax.collections:
+            if isinstance(coll, Collection) and coll.get_visible() and coll.get_array() is None:
+                for rgba in [*to_rgba_array(coll.get_facecolor()),
+                             *to_rgba_array(coll.get_edgecolor())]:
+                    found.append((type(coll).__name__, tuple(rgba)))
+        for patch in ax.patches:
+            if isinstance(patch, Patch) and patch.get_visible():
+                found += [("patch", to_rgba(patch.get_facecolor())),
+                          ("patch", to_rgba(patch.get_edgecolor()))]
+    return [(what, rgba) for what, rgba in found if rgba[3] > 0 and min(rgba[:3]) < 1]
+
+
+def _off_palette(fig: plt.Figure) -> list[tuple[str, tuple[float, ...]]]:
+    """The colours of :func:`_colours` outside Okabe and Ito's palette (greys are free)."""
     from matplotlib.colors import to_rgb
 
-    palette = {to_rgb(c) for c in style.OKABE_ITO.values()}
-    odd = set()
-    for line in figures[name].findobj(matplotlib.lines.Line2D):
-        if not line.get_visible() or len(line.get_xdata()) == 0:
-            continue
-        rgb = to_rgb(line.get_color())
-        if rgb not in palette and not _grey(rgb):
-            odd.add(line.get_color())
+    palette = {tuple(round(v, 3) for v in to_rgb(c)) for c in style.OKABE_ITO.values()}
+    return sorted({(what, tuple(round(v, 3) for v in rgba[:3])) for what, rgba in _colours(fig)
+                   if tuple(round(v, 3) for v in rgba[:3]) not in palette and not _grey(rgba)})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_series_is_drawn_in_the_colour_blind_safe_palette(figures, name: str) -> None:
+    # lines, markers, scatter points and bars; greys (and white) are free, a colour map is not
+    # a series (its values are read from its colour bar)
+    odd = _off_palette(figures[name])
     assert not odd, f"{name}: colours outside Okabe and Ito's palette: {odd}"
+
+
+def test_the_palette_check_sees_scatter_points_and_bars() -> None:
+    style.use()
+    fig, ax = style.figure(2.0)
+    ax.scatter([0, 1], [0, 1], color="red")
+    ax.bar([0], [1], color="pink")
+    ax.plot([0, 1], [1, 0], color=style.OKABE_ITO["blue"])
+    kinds = {what for what, _ in _off_palette(fig)}
+    plt.close(fig)
+    assert kinds == {"PathCollection", "patch"}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -226,6 +266,7 @@ def test_agreement_plot_draws_each_score_and_the_reference_where_it_lies():
     assert [t.get_text() for t in left.get_yticklabels()] == ["LEEP", "LogME", "OTDD"]
     [markers] = [c for c in left.collections if len(c.get_offsets()) == 2]
     assert sorted(markers.get_offsets()[:, 0].tolist()) == [0.29, 0.67]  # no marker for OTDD
+    assert not _off_palette(fig)
     plt.close(fig)
 
 
@@ -251,6 +292,7 @@ def test_source_accuracy_plot_writes_each_mean_and_boxes_the_best_source_of_each
     boxes = [(p.get_x() + 0.5, p.get_y() + 0.5) for p in ax.patches if isinstance(p, Rectangle)
              and not p.get_fill()]
     assert sorted(boxes) == [(0.0, 1.0), (1.0, 2.0)]
+    assert not _off_palette(fig)
     plt.close(fig)
 
 
@@ -273,6 +315,7 @@ def test_recipe_curves_of_templates_of_different_lengths_are_drawn_on_shares_of_
     assert two.get_xlabel() == "share of its epochs" and one.get_xlabel() == "epoch"
     x, y = two.lines[0].get_data()
     assert x.max() == 1.0 and np.allclose(y, x)  # both templates at the same share agree
+    assert not _off_palette(fig)
     plt.close(fig)
 
 
