@@ -357,3 +357,19 @@ def test_a_grid_of_images_has_no_numbers_to_give(figures) -> None:
     from tlkit.plots.base import figure_data
 
     assert figure_data(figures["samples"]) is None
+
+
+def test_mean_ci_plot_can_name_its_lines_at_their_ends_instead_of_a_legend() -> None:
+    style.use()
+    df = _sizes()
+    fig, ax = style.figure(3.0)
+    mean_ci_plot(df, "per_class", hue="method", logx=True, labels="direct", dodge=0.01, ax=ax)
+    assert ax.get_legend() is None
+    names = {t.get_text(): t for t in ax.texts}
+    assert set(names) == {"scratch", "fine-tune", "L2-SP"}
+    xs = {round(float(c.lines[0].get_xdata()[0]), 4) for c in ax.containers
+          if c.get_label() in names}
+    assert len(xs) == 3, "the groups are drawn apart sideways"
+    with pytest.raises(ValueError, match="labels"):
+        mean_ci_plot(df, "per_class", hue="method", labels="margin")
+    plt.close("all")

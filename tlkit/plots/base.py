@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -132,13 +133,20 @@ def mean_ci_plot(
     dodge: float = 0.0,
     colours: dict[str, str] | None = None,
     note: bool = False,
+    labels: str = "legend",
 ) -> Figure:
     """Mean of ``y`` per ``x`` (and ``hue``) over seeds, with Student-t intervals as bars.
 
-    ``x`` may be numeric (lines) or categorical (points at integer positions, ``order``). The
-    legend goes below the axes; ``note`` adds the in-figure note on seeds and intervals (a
-    caption says the same on the book's pages).
+    ``x`` may be numeric (lines) or categorical (points at integer positions, ``order``);
+    ``dodge`` moves each group sideways by that much (a fraction of a decade on a log axis) so
+    that bars at one ``x`` do not hide each other. ``labels="legend"`` puts the legend below
+    the axes; ``labels="direct"`` names each line at its last point in the right margin
+    instead (:func:`direct_labels`), for lines that cross or lie on top of each other.
+    ``note`` adds the in-figure note on seeds and intervals (a caption says the same on the
+    book's pages).
     """
+    if labels not in ("legend", "direct"):
+        raise ValueError(f"labels must be 'legend' or 'direct', not {labels!r}")
     by = [x] + ([hue] if hue else [])
     table = summarize(df, by, y, level=level)
     if ax is None:
@@ -148,21 +156,27 @@ def mean_ci_plot(
     numeric = pd.api.types.is_numeric_dtype(df[x]) and order is None
     categories = list(order) if order is not None else sorted(table[x].unique(), key=str)
     groups = [None] if hue is None else list(hue_order or sorted(table[hue].unique(), key=str))
+    ends = []
     for i, group in enumerate(groups):
         part = table if group is None else table[table[hue] == group]
+        shift = (i - (len(groups) - 1) / 2) * dodge
         if numeric:
             part = part.sort_values(x)
             xs = part[x].to_numpy(dtype=float)
+            xs = xs * 10 ** shift if logx else xs + shift
         else:
             pos = {c: k for k, c in enumerate(categories)}
             part = part[part[x].isin(pos)]
             part = part.assign(_pos=part[x].map(pos)).sort_values("_pos")
-            xs = part["_pos"].to_numpy(dtype=float) + (i - (len(groups) - 1) / 2) * dodge
+            xs = part["_pos"].to_numpy(dtype=float) + shift
         means, err = errorbars(part)
-        ax.errorbar(xs, means, yerr=err, marker=MARKERS[i % len(MARKERS)], capsize=3,
-                    linestyle="-" if numeric else "none",
-                    label=None if group is None else str(group),
-                    color=(colours or {}).get(str(group)))
+        drawn = ax.errorbar(xs, means, yerr=err, marker=MARKERS[i % len(MARKERS)], capsize=3,
+                            linestyle="-" if numeric else "none",
+                            label=None if group is None else str(group),
+                            color=(colours or {}).get(str(group)))
+        if group is not None and len(xs):
+            ends.append((str(group), xs[-1], float(np.asarray(means)[-1]),
+                         drawn.lines[0].get_color()))
     if not numeric:
         ax.set_xticks(range(len(categories)), [str(c) for c in categories])
     if logx:
@@ -171,9 +185,11 @@ def mean_ci_plot(
     ax.set_ylabel(ylabel or y)
     if title:
         ax.set_title(title)
-    if hue:
-        legend_below(ax, ncol=len(groups))
     ax.grid(alpha=0.3)
+    if hue and labels == "direct":
+        direct_labels(ax, ends)
+    elif hue:
+        legend_below(ax, ncol=len(groups))
     if note:
         ci_note(ax, table["n"], level)
     return fig
