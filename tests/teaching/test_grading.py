@@ -186,7 +186,7 @@ def test_the_package_holds_every_run_so_grading_trains_nothing(smoke_assignments
         zf.extractall(tmp_path)
     values = about["settings"].values()
     assert values["profile"] == "smoke" and values["device"] == "cpu"
-    todo = plan(specs(stem, values), Store(tmp_path / "files" / "results"))
+    todo = plan(specs(stem, values, pinned_only=False), Store(tmp_path / "files" / "results"))
     assert todo == [], "every run of the grading run is in the package"
 
 

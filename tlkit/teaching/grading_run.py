@@ -78,7 +78,8 @@ def grading_run(path: Path, root: Path, run: Path, parameters: Mapping[str, str]
 
 def record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dict[str, bytes]:
     """The grading run's files in the run cache, ``{runs/ab/abc....json: bytes, ...}``: the
-    record of every run (a diverged run's failure note instead), and the record and checkpoint
+    record of every run known in advance (the pinned stages' and the checks of the page's
+    preconditions; a diverged run's failure note instead), and the record and checkpoint
     of every source (a sweep retrains a source whose checkpoint is missing).
 
     Raises:
@@ -90,7 +91,7 @@ def record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dic
     store = Store(results)
     values = parameter_values(parameters)
     try:
-        found = records(stem, values, store, sources=True)
+        found = records(stem, values, store, sources=True, pinned_only=False)
     except MissingRunError as exc:
         raise AssignmentError(stem, str(exc)) from None
     out = {}
@@ -98,11 +99,12 @@ def record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dic
         path = store.record_path(record.key)
         out[path.relative_to(store.root).as_posix()] = path.read_bytes()
     have = {record.key for record in found}
-    for spec in specs(stem, values):  # a diverged run's note stands for its record
+    every = specs(stem, values, pinned_only=False)  # the preconditions' checks too
+    for spec in every:  # a diverged run's note stands for its record
         if spec.key() not in have and store.diverged(spec) is not None:
             note = store.failure_path(spec.key())
             out[note.relative_to(store.root).as_posix()] = note.read_bytes()
-    sources = {src.key() for spec in specs(stem, values) for src in spec.sources()}
+    sources = {src.key() for spec in every for src in spec.sources()}
     for key in sorted(sources):
         path = store.checkpoint_path(key)
         if not path.is_file():

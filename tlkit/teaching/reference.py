@@ -32,10 +32,12 @@ class MissingRunError(LookupError):
     """A run of the grading run is not in the run cache."""
 
 
-def specs(notebook: str, params: Mapping[str, Any], stage: str | None = None) -> list[Any]:
+def specs(notebook: str, params: Mapping[str, Any], stage: str | None = None, *,
+          pinned_only: bool = True) -> list[Any]:
     """Every run the notebook ``notebook`` (a file stem) executes with ``params`` (of one
-    ``stage``, or of every pinned stage), on the compute that ``params["device"]`` resolves
-    to, as its sweep does."""
+    ``stage``, or of every pinned stage, or with ``pinned_only=False`` of every stage whose
+    runs are known in advance, such as the checks of a page's preconditions), on the compute
+    that ``params["device"]`` resolves to, as its sweep does."""
     from ..experiments import experiment
     from ..sweep import placed
 
@@ -43,7 +45,7 @@ def specs(notebook: str, params: Mapping[str, Any], stage: str | None = None) ->
     if not declared.tables:
         raise ValueError(f"no reference runs are defined for notebook {notebook!r}")
     if stage is None:
-        found = declared.listing(params)
+        found = declared.listing(params, pinned_only=pinned_only)
     else:
         listing = declared.stage(stage).listing
         if listing is None:
@@ -54,7 +56,8 @@ def specs(notebook: str, params: Mapping[str, Any], stage: str | None = None) ->
 
 
 def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, *,
-            sources: bool = False, stage: str | None = None) -> list[Any]:
+            sources: bool = False, stage: str | None = None,
+            pinned_only: bool = True) -> list[Any]:
     """The stored records of :func:`specs` (with their sources' where ``sources``), in order;
     a run noted as diverged (:meth:`~tlkit.store.Store.diverged`) has no record and is not
     missing: its divergence is its result.
@@ -65,7 +68,7 @@ def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, 
     from ..store import Store
 
     store = store if store is not None else Store()
-    wanted = specs(notebook, params, stage)
+    wanted = specs(notebook, params, stage, pinned_only=pinned_only)
     out, missing = [], 0
     for spec in wanted:
         record = store.get(spec)
