@@ -8,6 +8,7 @@
     tlkit results export|import ARCHIVE [--results DIR]
     tlkit assignments [--only NAME ...] [--profile P] [--out DIR] [--no-run-tests] [--root DIR]
     tlkit grade NOTEBOOK SUBMISSIONS [--out DIR] [--timeout S] [--jobs N] [--assignments DIR]
+    tlkit gradebook OUT
     tlkit --version
 
 Mistakes a user can make (an unknown notebook or parameter, a bad value, an unknown dataset)
@@ -198,10 +199,25 @@ def _grade(args: argparse.Namespace) -> int:
                      echo=_echo)
     except TeachingToolsMissingError as exc:
         return _error(str(exc))
-    failed = [g for g in book.grades if g.status != "graded"]
+    failed = [g for g in book.grades if g.status not in ("graded", "flagged")]
     if failed:
         _echo(f"{len(failed)} of {len(book.grades)} submissions not graded: "
               + ", ".join(f"{g.student} ({g.status})" for g in failed))
+    flagged = [g.student for g in book.grades if g.status == "flagged"]
+    if flagged:
+        _echo(f"{len(flagged)} flagged (questions set to zero, the reasons in the gradebook): "
+              + ", ".join(flagged))
+    return 0
+
+
+def _gradebook(args: argparse.Namespace) -> int:
+    from .teaching.gradebook import collect
+
+    try:
+        path = collect(args.out)
+    except (FileNotFoundError, ValueError) as exc:
+        return _error(str(exc))
+    _echo(f"gradebook: {path}")
     return 0
 
 
@@ -323,6 +339,14 @@ def parser() -> argparse.ArgumentParser:
                          help="where `tlkit assignments` wrote (default: _build/assignments "
                               "in the book's root)")
     grading.set_defaults(run=_grade)
+
+    gradebook = commands.add_parser(
+        "gradebook", help="add the hand-graded scores to a graded class's gradebook",
+        description="Rewrite OUT/gradebook.csv from the grades of `tlkit grade` and the scores "
+                    "filled in after `score:` in OUT/manual/<question>.md, with the totals "
+                    "including them; nothing is graded again.")
+    gradebook.add_argument("out", metavar="OUT", help="the output folder of `tlkit grade`")
+    gradebook.set_defaults(run=_gradebook)
     return top
 
 

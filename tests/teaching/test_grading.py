@@ -69,6 +69,36 @@ def class_folder(smoke_assignments: Path, tmp_path_factory: pytest.TempPathFacto
                                                           'profile = "nonsense"')))
     _edit(solutions, folder / "sleeps.ipynb", 'prediction = "fine-tuned"',
           lambda c: setattr(c, "source", "import time\ntime.sleep(10**6)\n" + c.source))
+    # right types, wrong values: the public tests pass, and carry no points
+    _edit(solutions, folder / "wrong_values.ipynb", 'prediction = "fine-tuned"',
+          lambda c: setattr(c, "source", 'prediction = "fine-tuned"\n'
+                            'gaps = {"fine-tuned": 0.5, "frozen features": 0.9}\n'
+                            'ahead = "frozen features"\n'))
+    # a wrong q2 made to pass by patching what the tests compare with: costs every question
+    _edit(solutions, folder / "patches_torch.ipynb", "def copy_and_freeze",
+          lambda c: setattr(c, "source", (
+              "import torch as t\nt.equal = lambda a, b: True\n\n"
+              "def copy_and_freeze(source, target, n):\n"
+              "    for i, block in enumerate(target.layers):\n"
+              "        block.requires_grad_(i >= n)\n")))
+    _edit(solutions, folder / "reloads.ipynb", "def copy_and_freeze",
+          lambda c: setattr(c, "source", (
+              "import importlib\nimport tlkit.transfer\nimportlib.reload(tlkit.transfer)\n\n"
+              "def copy_and_freeze(source, target, n):\n"
+              "    tlkit.transfer.copy_layers(source, target, n)\n"
+              "    tlkit.transfer.freeze_layers(target, n)\n")))
+    # the library kept in a list by a book cell: no name to read, the profiler sees the calls
+    nb = nbformat.read(str(solutions), as_version=4)
+    [setup] = [c for c in nb.cells if c.source.startswith("import torch")
+               and "penalised_weights" in c.source]
+    setup.source += ("\nfrom tlkit.transfer import copy_layers, freeze_layers\n\n"
+                     "tools = [copy_layers, freeze_layers]\n")
+    [answer] = [c for c in nb.cells if "def copy_and_freeze" in c.source]
+    answer.source = ("def copy_and_freeze(source, target, n):\n"
+                     "    tools[0](source, target, n)\n    tools[1](target, n)\n")
+    nbformat.write(nb, str(folder / "library_in_a_list.ipynb"))
+    _edit(solutions, folder / "profile_in_an_answer.ipynb", 'prediction = "fine-tuned"',
+          lambda c: setattr(c, "source", 'profile = "smoke"\n' + c.source))
     (folder / "truncated.ipynb").write_text('{"cells": [', encoding="utf-8")
     return folder
 
@@ -90,22 +120,42 @@ def test_every_submission_is_a_row_with_its_reason(graded: Path, class_folder: P
     for student in ("correct", "exported"):
         assert {q: book[student][q] for q in full} == full, student
         assert book[student]["total"] == book[student]["possible"] == "8"
+        assert book[student]["possible with hand-graded"] == "10"
+        assert book[student]["total with hand-graded"] == "", "until the teacher's score"
     assert book["blank"]["status"] == "graded" and book["blank"]["total"] == "0"
-    assert float(book["wrong"]["q3_l2sp"]) < 3 and book["wrong"]["q1_predict"] == "2"
     assert book["sleeps"]["status"] == "timeout" and "40 s" in book["sleeps"]["reason"]
+    assert "time.sleep" in book["sleeps"]["reason"] or "import time" in book["sleeps"]["reason"], (
+        "a time-out names the cell that hung")
     assert book["truncated"]["status"] == "unreadable" and "JSON" in book["truncated"]["reason"]
     assert book["correct"]["q4_interpret (by hand)"] == "", "hand-graded columns stay empty"
 
 
-def test_the_library_answer_and_an_overwritten_table_lose_points(graded: Path) -> None:
+def test_points_only_where_the_answer_is_checked(graded: Path) -> None:
+    # the public tests (types and shapes) pass for these answers and carry no points
     book = _gradebook(graded / "gradebook.csv")
-    assert float(book["calls_the_library"]["q2_copy_freeze"]) < 3, (
-        "calling tlkit's copy_layers and freeze_layers is not an answer")
-    assert float(book["overwrites_the_table"]["q1_predict"]) < 2, (
+    assert book["wrong"]["q3_l2sp"] == "0" and book["wrong"]["q1_predict"] == "2"
+    assert book["wrong_values"]["q1_predict"] == "0" and book["wrong_values"]["total"] == "6"
+    assert book["overwrites_the_table"]["q1_predict"] == "0", (
         "the hidden test reads the runs from the cache, not the student's df")
-    results = json.loads((graded / "calls_the_library" / "results.json").read_text())
-    output = next(t["output"] for t in results["tests"] if t["name"] == "q2_copy_freeze")
-    assert "library's own solution" in output
+
+
+@pytest.mark.parametrize("student, zero, kept, why", [
+    ("calls_the_library", ["q2_copy_freeze"], ["q1_predict", "q3_l2sp"],
+     "tlkit.transfer.copy_layers"),
+    ("reloads", ["q2_copy_freeze"], ["q1_predict", "q3_l2sp"], "importlib"),
+    ("library_in_a_list", ["q2_copy_freeze"], ["q1_predict", "q3_l2sp"],
+     "calls tlkit.transfer.copy_layers"),
+    ("patches_torch", ["q1_predict", "q2_copy_freeze", "q3_l2sp"], [], "changes t.equal"),
+])
+def test_a_cheat_costs_its_question_and_shows_in_the_gradebook(graded: Path, student: str,
+                                                               zero: list[str], kept: list[str],
+                                                               why: str) -> None:
+    row = _gradebook(graded / "gradebook.csv")[student]
+    assert row["status"] == "flagged" and why in row["reason"], row
+    assert all(row[q] == "0" for q in zero), row
+    assert all(float(row[q]) > 0 for q in kept), row
+    results = json.loads((graded / student / "results.json").read_text())
+    assert "FLAGGED" in results.get("output", ""), "Gradescope shows the reason too"
 
 
 def test_the_assignments_settings_override_the_students(graded: Path) -> None:
@@ -113,6 +163,9 @@ def test_the_assignments_settings_override_the_students(graded: Path) -> None:
     assert book["cheaper_profile"]["status"] == "graded"
     assert book["cheaper_profile"]["total"] == "8", (
         "an unknown profile in the student's parameters cell is replaced by the assignment's")
+    row = book["profile_in_an_answer"]
+    assert row["status"] == "graded" and row["total"] == "8", row
+    assert "NOTE" in row["reason"] and "sets profile" in row["reason"], "said, not charged"
 
 
 def test_hand_graded_answers_are_collected_per_question(graded: Path,
@@ -120,10 +173,14 @@ def test_hand_graded_answers_are_collected_per_question(graded: Path,
     text = (graded / "manual" / "q4_interpret.md").read_text(encoding="utf-8")
     for student in ("correct", "blank", "wrong"):
         assert f"## {student}" in text
+    assert "## Rubric" in text and "2 points" in text, "the rubric, with its example answers"
     correct = text.split("## correct", 1)[1].split("\n## ", 1)[0]
     assert "A model answer" in correct, "the solutions' written answer is collected"
+    assert "score:" in correct
     blank = text.split("## blank", 1)[1].split("\n## ", 1)[0]
     assert "(no answer)" in blank
+    truncated = text.split("## truncated", 1)[1].split("\n## ", 1)[0]
+    assert "could not be read" in truncated
 
 
 def test_grading_stops_before_any_work_on_bad_input(smoke_assignments: Path,
@@ -184,6 +241,11 @@ def test_the_package_holds_every_run_so_grading_trains_nothing(smoke_assignments
     assert all("+" not in r for r in about["requirements"]), "no local version labels"
     with zipfile.ZipFile(package) as zf:
         zf.extractall(tmp_path)
+    config = json.loads((tmp_path / "otter_config.json").read_text())
+    assert config["show_hidden"] is True, "hidden results shown once grades are published"
+    lock = (tmp_path / "requirements-lock.txt").read_text().split()
+    assert {"torch", "otter-grader", "numpy", "ipykernel"} <= {r.split("==")[0] for r in lock}
+    assert "download.pytorch.org/whl/cpu" in (tmp_path / "environment.yml").read_text()
     values = about["settings"].values()
     assert values["profile"] == "smoke" and values["device"] == "cpu"
     todo = plan(specs(stem, values, pinned_only=False), Store(tmp_path / "files" / "results"))

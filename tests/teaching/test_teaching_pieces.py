@@ -1,6 +1,7 @@
 """The pieces of the coursework tools that need no notebook run: values written into prose,
-settings enforced on a submission, library solutions made uncallable, tables read from the run
-cache, pinned requirements."""
+settings enforced on a submission, tables read from the run cache in a fresh interpreter,
+pinned requirements, citations as text, the student notebook's order and the gradebook's
+hand-graded scores."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 
 from tlkit.teaching import reference, settings, values
@@ -111,27 +111,6 @@ def test_set_parameter_keeps_the_comment() -> None:
 # --- reference --------------------------------------------------------------------------------
 
 
-def test_forbidden_catches_every_alias_and_restores() -> None:
-    from tlkit.measures import domain_similarity
-    from tlkit.regularizers.l2sp import L2SP
-    from tlkit.stats import paired_difference
-
-    alias = domain_similarity
-    x, y = np.arange(12.0).reshape(6, 2), np.array([0, 0, 0, 1, 1, 1])
-    before = alias(x, y, x, y, gamma=0.5)
-    with reference.forbidden(domain_similarity, paired_difference, L2SP):
-        for call in (lambda: alias(x, y, x, y, gamma=0.5),
-                     lambda: paired_difference([1.0, 2.0], [0.0, 1.5]),
-                     lambda: L2SP(None, 1, 0.1, 0.1)):
-            with pytest.raises(reference.ForbiddenCallError, match="library's own solution"):
-                call()
-    assert alias(x, y, x, y, gamma=0.5) == before
-    assert paired_difference([1.0, 2.0], [0.0, 1.5]).mean_diff == pytest.approx(0.75)
-    with pytest.raises(TypeError, match="not a function or a class"):
-        with reference.forbidden(42):
-            pass
-
-
 def test_reference_tables_come_from_the_cache_and_the_assignments_settings(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tlkit import sweep
@@ -197,3 +176,81 @@ def test_the_wheel_holds_the_package_and_leaves_the_source_tree_alone(tmp_path: 
         names = zf.namelist()
     assert "tlkit/teaching/settings.py" in names and "tlkit/models/efficientnet.py" in names
     assert any(n.startswith("tlkit/experiments/profiles/") for n in names), "package data"
+
+
+# --- the student notebook, citations and the gradebook ------------------------------------------
+
+
+def test_citations_read_as_text_from_the_books_bibliography() -> None:
+    from tlkit.teaching.myst import jupyter_markdown, read_references
+
+    refs = read_references(Path(__file__).resolve().parents[2] / "book" / "references.bib")
+    assert refs["yosinski2014transferable"] == ("Yosinski et al.", "2014")
+    text = "{cite:t}`li2018explicit` and {cite}`plested2022survey,he2019rethinking`, {cite}`zz`"
+    assert jupyter_markdown(text, refs) == (
+        "Li et al. (2018) and (Plested et al., 2022; He et al., 2019), [zz]")
+
+
+def test_the_student_notebook_installs_before_otter_and_keeps_its_parameters() -> None:
+    from tlkit.teaching.master import arrange_student
+
+    otter = nbformat.v4.new_code_cell('import otter\ngrader = otter.Notebook("x.ipynb")')
+    install = nbformat.v4.new_code_cell(
+        'import importlib.util\nif importlib.util.find_spec("tlkit") is None:\n'
+        '    pip("tlkit[book] @ git+https://example.org/tlkit")')
+    params = nbformat.v4.new_code_cell('profile = "quick"')
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[otter, nbformat.v4.new_markdown_cell("# T"), install,
+                                         params])
+    arrange_student(nb)
+    sources = [c.source for c in nb.cells]
+    assert sources.index(install.source) < sources.index(otter.source), "install, then Otter"
+    assert '"otter"' in install.source and "tlkit[book,teach] @" in install.source
+    assert params.source.startswith("# Do not edit") and params.metadata["editable"] is False
+    arrange_student(nb)
+    assert params.source.count("# Do not edit") == 1, "arranging twice changes nothing"
+
+
+def test_hand_graded_scores_are_kept_and_added_to_the_totals(tmp_path: Path) -> None:
+    from tlkit.teaching.gradebook import collect, manual_scores, write_gradebook
+    from tlkit.teaching.grading import Grade
+    from tlkit.teaching.master import Question
+
+    questions = [Question("q1", 2.0), Question("q2", 2.0, manual=True)]
+    grades = [Grade("ada", "graded", {"q1": 2.0}, {"q1": 2.0}, 1.0),
+              Grade("bob", "flagged", {"q1": 0.0}, {"q1": 2.0}, 1.0, "FLAGGED: q1: x",
+                    {"q1": "FLAGGED: q1: x"}),
+              Grade("cy", "unreadable", reason="not a notebook")]
+    answer = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("<!-- BEGIN QUESTION -->\n\nPrompt"),
+        nbformat.v4.new_markdown_cell("My answer."),
+        nbformat.v4.new_markdown_cell("<!-- END QUESTION -->")])
+    answer.cells[0].metadata["editable"] = False
+    _, manual = write_gradebook(tmp_path, questions, grades, {"ada": answer, "bob": answer,
+                                                              "cy": None},
+                                {"q2": "Two points: a reading with its uncertainty."})
+    text = manual["q2"].read_text()
+    assert "## Rubric" in text and "a reading with its uncertainty" in text
+    assert "My answer." in text and "(the submission could not be read)" in text
+    assert manual_scores(manual["q2"]) == {"ada": None, "bob": None, "cy": None}
+    manual["q2"].write_text(text.replace("## ada\n\nscore: ", "## ada\n\nscore: 1.5")
+                            .replace("## bob\n\nscore: ", "## bob\n\nscore: 2"))
+    import csv
+
+    rows = {r["student"]: r for r in
+            csv.DictReader(collect(tmp_path).read_text().splitlines())}
+    assert rows["ada"]["q2 (by hand)"] == "1.5" and rows["ada"]["total"] == "2"
+    assert rows["ada"]["total with hand-graded"] == "3.5"
+    assert rows["ada"]["possible with hand-graded"] == "4"
+    assert rows["bob"]["status"] == "flagged" and rows["bob"]["total with hand-graded"] == "2"
+    assert rows["cy"]["total with hand-graded"] == "", "a missing hand-graded score: no total"
+    write_gradebook(tmp_path, questions, grades, {"ada": answer, "bob": answer, "cy": None})
+    assert manual_scores(manual["q2"])["ada"] == 1.5, "grading again keeps the teacher's marks"
+    manual["q2"].write_text(manual["q2"].read_text().replace("score: 1.5", "score: 5"))
+    with pytest.raises(ValueError, match="ada has 5 points of 2"):
+        collect(tmp_path)
+    manual["q2"].write_text(manual["q2"].read_text().replace("score: 5", "score: good"))
+    with pytest.raises(ValueError, match="score of ada is 'good'"):
+        collect(tmp_path)
+    with pytest.raises(FileNotFoundError, match="grade the class first"):
+        collect(tmp_path / "nothing")

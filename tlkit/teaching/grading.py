@@ -4,19 +4,23 @@
 each in its own process group with a time limit, with the assignment's settings enforced by the
 package's plugin (:mod:`tlkit.teaching.settings`). It writes, under the output folder::
 
-    gradebook.csv                one row per student: a column per question, the total
+    gradebook.csv                one row per student: a column per question, the totals
     <student>/results.json       Otter's results of that submission (tests and their output)
-    manual/<question>.md         every student's answer to a question graded by hand
+    manual/<question>.md         every student's answer to a question graded by hand, with a
+                                 ``score:`` line for each, which the teacher fills in
 
 A submission that crashes, runs out of time or cannot be read is a row with its status and the
-reason, never the end of the class's grading. ``jobs`` submissions are graded at once (each in
-its own process; the gradebook keeps the submissions' order whatever order they finish in).
-Questions graded by hand have empty columns in the gradebook, to be filled in from ``manual/``.
+reason, never the end of the class's grading. A submission whose answer called the library's
+own solution or changed what grading relies on (:mod:`tlkit.teaching.guard`) has each such
+question at zero, the status ``flagged`` and the reasons in its row. The gradebook gives the
+automatic total and, once every hand-graded score of a student is filled in, the total with
+them; grading again (or ``tlkit gradebook OUT``) keeps the scores already written
+(:mod:`tlkit.teaching.gradebook`). ``jobs`` submissions are graded at once (each in its own
+process; the gradebook keeps the submissions' order whatever order they finish in).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -24,12 +28,13 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .gradebook import Grade, write_gradebook
 from .master import Question
 
 __all__ = ["GradingError", "Grade", "Gradebook", "find_package", "read_submission",
@@ -40,31 +45,6 @@ SUBMISSION_SUFFIXES = (".ipynb", ".zip")
 
 class GradingError(ValueError):
     """Grading cannot start: no package, no submissions, an unusable output folder."""
-
-
-@dataclass
-class Grade:
-    """The grade of one submission.
-
-    Attributes:
-        student: The submission's file name without its suffix.
-        status: ``graded``, ``timeout``, ``crashed`` or ``unreadable``.
-        scores: Points per automatically graded question.
-        possible: Points possible per automatically graded question.
-        seconds: Time taken.
-        reason: Why a submission was not graded (empty when it was).
-    """
-
-    student: str
-    status: str
-    scores: dict[str, float] = field(default_factory=dict)
-    possible: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    reason: str = ""
-
-    @property
-    def total(self) -> float:
-        return float(sum(self.scores.values()))
 
 
 @dataclass
@@ -163,7 +143,11 @@ def grade_submission(package: str | os.PathLike[str], submission: str | os.PathL
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.json"
     results.unlink(missing_ok=True)
-    env = {**os.environ, "TLKIT_PROGRESS": "0"}
+    from .settings import CELL_LOG
+
+    running = out / "running-cell.txt"
+    running.unlink(missing_ok=True)
+    env = {**os.environ, "TLKIT_PROGRESS": "0", CELL_LOG: str(running.resolve())}
     env.pop("TLKIT_RESULTS", None)  # the package's plugin points the cache at its records
     command = [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(package.resolve()),
                "-o", str(out.resolve()), str(submission.resolve())]
@@ -177,7 +161,8 @@ def grade_submission(package: str | os.PathLike[str], submission: str | os.PathL
         except subprocess.TimeoutExpired:
             _kill(process)
             return Grade(student, "timeout", seconds=time.perf_counter() - start,
-                         reason=f"not finished after {timeout:g} s (the time limit)")
+                         reason=f"not finished after {timeout:g} s (the time limit)"
+                                + _hung(submission, running))
         finally:
             _LIVE.discard(process)
     seconds = time.perf_counter() - start
@@ -197,7 +182,41 @@ def grade_submission(package: str | os.PathLike[str], submission: str | os.PathL
               if "max_score" in t and t.get("name") != "Public Tests"}
     possible = {t["name"]: float(t["max_score"]) for t in data.get("tests", [])
                 if "max_score" in t and t.get("name") != "Public Tests"}
-    return Grade(student, "graded", scores, possible, seconds)
+    output = str(data.get("output") or "")
+    flags = _flags(output)
+    notes = [line for line in output.splitlines() if line.startswith("NOTE: ")]
+    reason = "; ".join([*flags.values(), *notes])[:500]
+    return Grade(student, "flagged" if flags else "graded", scores, possible, seconds, reason,
+                 flags)
+
+
+def _flags(output: str) -> dict[str, str]:
+    """The flagged questions of a results' output (:class:`~tlkit.teaching.settings.
+    EnforceSettings` writes one line each, ``FLAGGED: <question>: <why>``)."""
+    from .guard import FLAG
+
+    flags: dict[str, str] = {}
+    for line in output.splitlines():
+        if line.startswith(f"{FLAG}: "):
+            question = line[len(FLAG) + 2:].split(":", 1)[0].split(" ", 1)[0]
+            flags.setdefault(question, line)
+    return flags
+
+
+def _hung(submission: Path, running: Path) -> str:
+    """Where a submission out of time was: the cell its kernel was running (its number among
+    the submission's cells, counted from 1, and its first line)."""
+    if not running.is_file():
+        return ""
+    text = running.read_text(encoding="utf-8", errors="replace").strip()
+    first = next((line for line in text.splitlines() if line.strip()), "")[:60]
+    try:
+        cells = read_submission(submission).cells
+    except ValueError:
+        cells = []
+    number = next((i + 1 for i, c in enumerate(cells) if c.source.strip() == text), None)
+    where = f"cell {number}" if number else "a cell"
+    return f"; it was running {where}, which starts `{first}`"
 
 
 def _submissions(folder: Path) -> list[Path]:
@@ -213,71 +232,6 @@ def _submissions(folder: Path) -> list[Path]:
         raise GradingError(f"two submissions with the same name: {', '.join(twice)} "
                            f"(keep one file per student)")
     return found
-
-
-def _write_manual(out: Path, questions: Iterable[Question], submissions: list[Path],
-                  grades: list[Grade]) -> dict[str, Path]:
-    manual = [q for q in questions if q.manual]
-    paths: dict[str, Path] = {}
-    if not manual:
-        return paths
-    folder = out / "manual"
-    folder.mkdir(parents=True, exist_ok=True)
-    notebooks: dict[str, Any] = {}
-    for path in submissions:
-        try:
-            notebooks[path.stem] = read_submission(path)
-        except ValueError:
-            notebooks[path.stem] = None
-    for number, q in enumerate(manual):
-        lines = [f"# {q.name} ({q.points:g} points, graded by hand)", ""]
-        for g in grades:
-            nb = notebooks.get(g.student)
-            answer = _answer(nb, number) if nb is not None else ""
-            lines += [f"## {g.student}", "", answer or "*(no answer)*", ""]
-        paths[q.name] = folder / f"{q.name}.md"
-        paths[q.name].write_text("\n".join(lines), encoding="utf-8")
-    return paths
-
-
-_PLACEHOLDER = "_Type your answer here, replacing this text._"
-
-
-def _answer(notebook: Any, number: int) -> str:
-    """The answer to the ``number``-th question graded by hand: the Markdown a student wrote in
-    Otter's ``<!-- BEGIN QUESTION -->`` ... ``<!-- END QUESTION -->`` block (every cell but the
-    prompt, which Otter makes read-only, and the untouched placeholder)."""
-    blocks: list[list[str]] = []
-    inside = False
-    for cell in notebook.cells:
-        text = cell.source.strip()
-        if cell.cell_type == "markdown" and text.startswith("<!-- BEGIN QUESTION -->"):
-            blocks.append([])
-            inside = True
-            continue
-        if cell.cell_type == "markdown" and text.startswith("<!-- END QUESTION -->"):
-            inside = False
-            continue
-        if inside and cell.cell_type == "markdown" and text and text != _PLACEHOLDER \
-                and cell.get("metadata", {}).get("editable", True) is not False:
-            blocks[-1].append(text)
-    return "\n\n".join(blocks[number]) if number < len(blocks) else ""
-
-
-def _write_csv(path: Path, questions: tuple[Question, ...], grades: list[Grade]) -> None:
-    auto = [q for q in questions if not q.manual]
-    manual = [q for q in questions if q.manual]
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "status", *(q.name for q in auto),
-                         *(f"{q.name} (by hand)" for q in manual), "total", "possible",
-                         "seconds", "reason"])
-        possible = sum(q.points for q in auto)
-        for g in grades:
-            scores = [f"{g.scores[q.name]:g}" if q.name in g.scores else "" for q in auto]
-            total = f"{g.total:g}" if g.status == "graded" else "0"
-            writer.writerow([g.student, g.status, *scores, *([""] * len(manual)), total,
-                             f"{possible:g}", f"{g.seconds:.1f}", g.reason])
 
 
 def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
@@ -346,8 +300,8 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
             shown = (f"{g.total:g}/{sum(g.possible.values()):g}" if g.status == "graded"
                      else f"{g.status}: {g.reason}")
             echo(f"[{len(done)}/{len(found)}] {g.student}: {shown} ({g.seconds:.1f} s)")
-            _write_csv(out / "gradebook.csv", questions,  # kept current after each one
-                       [done[i] for i in sorted(done)])
+            write_gradebook(out, questions,  # kept current after each one
+                            [done[i] for i in sorted(done)])
     except BaseException:  # Ctrl-C: end the running submissions; the gradebook so far stays
         pool.shutdown(wait=False, cancel_futures=True)
         for process in list(_LIVE):
@@ -355,8 +309,14 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
         raise
     pool.shutdown()
     grades = [done[i] for i in range(len(found))]
-    manual = _write_manual(out, questions, found, grades)
-    _write_csv(out / "gradebook.csv", questions, grades)
+    notebooks: dict[str, Any] = {}
+    for path in found:
+        try:
+            notebooks[path.stem] = read_submission(path)
+        except ValueError:
+            notebooks[path.stem] = None
+    rubrics = {str(q["name"]): str(q.get("rubric", "")) for q in settings.questions}
+    _, manual = write_gradebook(out, questions, grades, notebooks, rubrics)
     echo(f"gradebook: {out / 'gradebook.csv'}")
     for name, path in manual.items():
         echo(f"answers to grade by hand ({name}): {path}")

@@ -1,31 +1,35 @@
-"""What hidden tests compare a submission with: tables rebuilt from the run cache, and the
-library's own solutions made uncallable while a student's function runs.
+"""What hidden tests compare a submission with: tables rebuilt from the run cache, in an
+interpreter of their own.
 
 A test that recomputes the expected answer from the student's table ``df`` can be fooled by a
 submission that overwrites ``df``; :func:`table` rebuilds the table from the records on disk (the
 grading run's records, shipped in the grading package), with the parameters the assignment is
-graded with (:mod:`tlkit.teaching.settings`), never from the notebook's variables. Outside
-grading (the book's build runs the same tests) there are no settings, and the notebook's own
-parameters are used.
+graded with (:mod:`tlkit.teaching.settings`), never from the notebook's variables. It does so
+in a fresh Python process (``python -m tlkit.teaching.reference``), so that nothing the
+submission changed in the notebook's interpreter (a patched function of tlkit, pandas or
+torch) enters the expected answer. Outside grading (the book's build runs the same tests)
+there are no settings, and the notebook's own parameters are used.
 
-An exercise that asks students to write a function the library already has can be answered by
-calling the library; :func:`forbidden` makes such functions raise :class:`ForbiddenCallError`
-for as long as it is active, whatever name the submission imported them under.
+An answer that calls the library's own solution of its exercise is caught by
+:mod:`tlkit.teaching.guard`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import types
-from collections.abc import Callable, Iterator, Mapping
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["ForbiddenCallError", "MissingRunError", "forbidden", "specs", "records",
-           "parameters", "table"]
+__all__ = ["MissingRunError", "specs", "records", "parameters", "table"]
 
-
-class ForbiddenCallError(RuntimeError):
-    """A submission called the library's own solution of the exercise it answers."""
+#: Set in the fresh interpreter that :func:`table` starts: build the table there.
+_CHILD = "TLKIT_REFERENCE_CHILD"
+#: Exit status of the fresh interpreter for a run missing from the cache.
+_MISSING = 3
 
 
 class MissingRunError(LookupError):
@@ -124,7 +128,7 @@ def parameters(params: Mapping[str, Any] | None = None) -> dict[str, Any]:
 
 
 def table(notebook: str, name: str, params: Mapping[str, Any] | None = None) -> Any:
-    """The table ``name`` of ``notebook`` rebuilt from the run cache.
+    """The table ``name`` of ``notebook`` rebuilt from the run cache, in a fresh interpreter.
 
     The parameters are the assignment's (``tlkit-assignment.json`` in the working folder, as
     when a submission is graded); only where there is none are ``params`` (the notebook's own)
@@ -134,68 +138,42 @@ def table(notebook: str, name: str, params: Mapping[str, Any] | None = None) -> 
         ValueError: no such table, or no parameters at all.
         MissingRunError: a run of the table is not in the cache.
     """
+    import pandas as pd
+
+    if (notebook, name) not in _tables():
+        raise ValueError(f"no reference table {name!r} for notebook {notebook!r}")
+    values = parameters(params)
+    if os.environ.get(_CHILD) == "1":
+        return _tables()[notebook, name](values)
+    with tempfile.TemporaryDirectory(prefix="tlkit-reference-") as tmp:
+        out = Path(tmp) / "table.pkl"
+        done = subprocess.run(
+            [sys.executable, "-m", "tlkit.teaching.reference", notebook, name, repr(values),
+             str(out)], capture_output=True, text=True, check=False,
+            env={**os.environ, _CHILD: "1"})
+        said = [line for line in done.stderr.splitlines() if line.strip()]
+        if done.returncode == _MISSING:
+            raise MissingRunError(said[-1] if said else "a run is not in the run cache")
+        if done.returncode != 0 or not out.is_file():
+            raise RuntimeError(f"rebuilding the table {name!r} of {notebook} failed: "
+                               f"{said[-1] if said else done.returncode}")
+        return pd.read_pickle(out)
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m tlkit.teaching.reference NOTEBOOK NAME PARAMETERS OUT``: write the table,
+    pickled, to ``OUT`` (``PARAMETERS`` as a Python literal)."""
+    import ast
+
+    notebook, name, values, out = argv
     try:
-        build = _tables()[notebook, name]
-    except KeyError:
-        raise ValueError(f"no reference table {name!r} for notebook {notebook!r}") from None
-    return build(parameters(params))
+        built = _tables()[notebook, name](ast.literal_eval(values))
+    except MissingRunError as exc:
+        print(exc, file=sys.stderr)
+        return _MISSING
+    built.to_pickle(out)
+    return 0
 
 
-def _raiser(qualname: str) -> Callable[..., Any]:
-    def call(*args: Any, **kwargs: Any) -> Any:
-        raise ForbiddenCallError(
-            f"the answer calls {qualname}, the library's own solution of this exercise; "
-            f"write it without it")
-
-    return call
-
-
-@contextlib.contextmanager
-def forbidden(*objects: Any) -> Iterator[None]:
-    """Within the block, calling any of ``objects`` (functions or classes) raises
-    :class:`ForbiddenCallError`, through every name and alias bound to them.
-
-    A function's code object is swapped (so ``from tlkit.x import f as g`` is caught too); a
-    class's ``__init__`` and ``__call__`` are replaced. Everything is restored on exit.
-    """
-    undo: list[Callable[[], None]] = []
-    try:
-        for obj in objects:
-            name = f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
-            if isinstance(obj, types.FunctionType):
-                if obj.__code__.co_freevars:
-                    raise TypeError(f"cannot forbid {name}: it is a closure")
-                saved = (obj.__code__, obj.__defaults__, obj.__kwdefaults__)
-                obj.__code__, obj.__defaults__, obj.__kwdefaults__ = (_code_raising(name),
-                                                                      None, None)
-                undo.append(lambda obj=obj, saved=saved: _restore(obj, saved))
-            elif isinstance(obj, type):
-                for attribute in ("__init__", "__call__"):
-                    had = attribute in vars(obj)
-                    old = vars(obj).get(attribute)
-                    setattr(obj, attribute, _raiser(name))
-                    undo.append(lambda obj=obj, a=attribute, had=had, old=old:
-                                setattr(obj, a, old) if had else delattr(obj, a))
-            else:
-                raise TypeError(f"cannot forbid {obj!r}: not a function or a class")
-        yield
-    finally:
-        for step in reversed(undo):
-            step()
-
-
-def _code_raising(qualname: str) -> types.CodeType:
-    """A code object without free variables that raises :class:`ForbiddenCallError`."""
-    message = (f"the answer calls {qualname}, the library's own solution of this exercise; "
-               f"write it without it")
-    # the code runs with the globals of the function it replaces: reach the error class by import
-    source = ("def call(*args, **kwargs):\n"
-              "    raise __import__('tlkit.teaching.reference', fromlist=['_']"
-              f").ForbiddenCallError({message!r})\n")
-    namespace: dict[str, Any] = {}
-    exec(source, namespace)
-    return namespace["call"].__code__
-
-
-def _restore(obj: types.FunctionType, saved: tuple[Any, Any, Any]) -> None:
-    obj.__code__, obj.__defaults__, obj.__kwdefaults__ = saved
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

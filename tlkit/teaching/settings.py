@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["SETTINGS_FILE", "RESULTS_FOLDER", "AssignmentSettings", "parameter_values",
-           "set_parameter",
-           "enforce", "read_settings", "EnforceSettings", "PLUGIN"]
+           "set_parameter", "enforce", "read_settings", "EnforceSettings", "flagged_questions",
+           "PLUGIN"]
 
 #: The settings' file name, in the grading package and in the folder a submission runs in.
 SETTINGS_FILE = "tlkit-assignment.json"
@@ -29,6 +29,17 @@ SETTINGS_FILE = "tlkit-assignment.json"
 RESULTS_FOLDER = "results"
 #: The importable name of the plugin, as listed in ``otter_config.json``.
 PLUGIN = "tlkit.teaching.settings.EnforceSettings"
+#: Set by ``tlkit grade``: the file in which the submission's kernel notes the cell it runs.
+CELL_LOG = "TLKIT_CELL_LOG"
+_NOTE_CELL = """\
+def _tlkit_note(info, path={path!r}):
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(info.raw_cell)
+
+
+get_ipython().events.register("pre_run_cell", _tlkit_note)
+del _tlkit_note
+"""
 _MARK = "# parameters set by the grader (tlkit grade); the submission's values are ignored\n"
 
 
@@ -45,6 +56,8 @@ class AssignmentSettings:
         questions: The exercises: ``{"name", "points", "manual"}`` each, in order.
         fingerprint: The fingerprint of the code that computed the shipped records
             (:func:`tlkit.fingerprint.code_fingerprint`); other code would not find them.
+        book_cells: Fingerprints of the student notebook's own code cells
+            (:func:`tlkit.teaching.guard.book_cells`), not read for tampering when unchanged.
     """
 
     notebook: str
@@ -54,6 +67,7 @@ class AssignmentSettings:
     seconds: float = 0.0
     questions: list[dict[str, Any]] = field(default_factory=list)
     fingerprint: str = ""
+    book_cells: list[str] = field(default_factory=list)
 
     def values(self) -> dict[str, Any]:
         """The parameters as Python values."""
@@ -67,7 +81,8 @@ class AssignmentSettings:
         data = json.loads(text)
         return cls(data["notebook"], dict(data["parameters"]), float(data["timeout"]),
                    dict(data.get("versions", {})), float(data.get("seconds", 0.0)),
-                   list(data.get("questions", [])), str(data.get("fingerprint", "")))
+                   list(data.get("questions", [])), str(data.get("fingerprint", "")),
+                   list(data.get("book_cells", [])))
 
 
 def parameter_values(parameters: Mapping[str, str]) -> dict[str, Any]:
@@ -145,9 +160,12 @@ except ImportError:  # the teaching tools are not installed: the plugin is not n
 
 
 class EnforceSettings(_Plugin):  # type: ignore[misc,valid-type]
-    """Otter plugin: before a submission runs, enforce the assignment's settings
+    """Otter plugin: before a submission runs, read it for the library's own solutions and for
+    tampering (:func:`tlkit.teaching.guard.scan`), enforce the assignment's settings
     (:func:`enforce`) and use the grading run's records in ``results/`` beside it as the run
-    cache, with progress bars off."""
+    cache, with progress bars off; after its tests ran, set every flagged question to zero
+    (found by the scan, or by a hidden test's :class:`~tlkit.teaching.guard.Flagged`) and write
+    the reasons, one line each opening with ``FLAGGED``, in the results' output."""
 
     def _folder(self) -> Path:
         return Path(self.submission_path).resolve().parent
@@ -165,4 +183,63 @@ class EnforceSettings(_Plugin):  # type: ignore[misc,valid-type]
         import nbformat
 
         nb = nbformat.from_dict(submission) if isinstance(submission, dict) else submission
-        return enforce(nb, settings)
+        self._findings = _scan(nb, settings)
+        from .guard import parameter_notes
+
+        self._notes = parameter_notes(nb, settings.parameters)
+        enforce(nb, settings)
+        log = os.environ.get(CELL_LOG)
+        if log:  # note which cell runs, so that a submission out of time can name it
+            nb.cells.insert(0, nbformat.v4.new_code_cell(_NOTE_CELL.format(path=log)))
+        return nb
+
+    def after_grading(self, results: Any) -> None:
+        settings = read_settings(self._folder())
+        if settings is None:
+            return
+        findings = getattr(self, "_findings", None)
+        if findings is None:  # not scanned before it ran: read the submission now
+            import nbformat
+
+            findings = _scan(nbformat.read(self.submission_path, as_version=4), settings)
+        flagged = flagged_questions(findings, results, settings)
+        for question in flagged:
+            if question in results.results:
+                results.update_score(question, 0)
+        notes = list(getattr(self, "_notes", []))
+        if flagged or notes:
+            results.set_output("\n".join([*flagged.values(), *notes]))
+        results.set_plugin_data(PLUGIN, {"flagged": flagged, "notes": notes})
+
+
+def _scan(nb: Any, settings: AssignmentSettings) -> list[Any]:
+    from .guard import MAY_CALL, scan
+
+    allowances = MAY_CALL.get(settings.notebook, {})
+    questions = {str(q["name"]): tuple(allowances.get(str(q["name"]), ()))
+                 for q in settings.questions if not q.get("manual")}
+    return scan(nb, questions, settings.book_cells)
+
+
+def flagged_questions(findings: list[Any], results: Any, settings: AssignmentSettings
+                      ) -> dict[str, str]:
+    """Each flagged question and why: the first finding of the scan that concerns it (a
+    finding outside every answer concerns them all), else the first message of a hidden test
+    of it that raised :class:`~tlkit.teaching.guard.Flagged`."""
+    from .guard import FLAG
+
+    autograded = [str(q["name"]) for q in settings.questions if not q.get("manual")]
+    flagged: dict[str, str] = {}
+    for finding in findings:
+        for question in [finding.question] if finding.question else autograded:
+            flagged.setdefault(question, str(finding).replace(
+                "every question", question, 1) + ("" if finding.question
+                                                   else " (this costs every question)"))
+    for name, test_file in getattr(results, "results", {}).items():
+        for case in getattr(test_file, "test_case_results", []):
+            lines = [line.strip() for line in str(case.message or "").splitlines()
+                     if line.strip().startswith(f"{FLAG}:")
+                     or f"Flagged: {FLAG}:" in line]
+            if lines:
+                flagged.setdefault(name, lines[0][lines[0].index(f"{FLAG}:"):])
+    return flagged
