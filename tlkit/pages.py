@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 __all__ = ["CLAIM_COLUMNS", "glue_values", "glue_claims", "glue_glance", "glue_runs",
+           "glue_exercise_effects",
            "claims_table", "unadjusted", "quote", "setup", "figure", "table", "samples"]
 
 
@@ -272,6 +273,20 @@ def glue_runs(prefix: str) -> dict[str, int]:
     glue_values(prefix, {"runs": seen["runs"], "runs_trained": seen["trained"],
                          "runs_cached": seen["cached"]})
     return seen
+
+
+def glue_exercise_effects(prefix: str, run: Any) -> list[Any]:
+    """Glue ``<prefix>_exercise_effect`` (the estimate with its 95% interval over seeds),
+    ``_exercise_effect_what`` (what is measured) and ``_exercise_effect_seeds`` of the effect the
+    page's *predict, then run* exercise turns on (:meth:`tlkit.experiments.experiment.Run.
+    effects`): the numbers the teaching chapter quotes. Returns the effects."""
+    effects = run.effects()
+    if effects:
+        e = effects[0]
+        glue_values(prefix, {
+            "exercise_effect": f"{e.estimate:+.3f} [{e.low:+.3f}, {e.high:+.3f}]",
+            "exercise_effect_what": e.effect, "exercise_effect_seeds": e.seeds})
+    return effects
 
 
 def setup() -> None:

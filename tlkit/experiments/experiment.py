@@ -193,6 +193,18 @@ class Run:
             columns=["key", "error"])
         return records
 
+    def table(self, name: str) -> Any:
+        """The experiment's table ``name`` (:attr:`Experiment.tables`) of this run's records."""
+        return self.experiment.tables[name](self.params, self.done)
+
+    def effects(self) -> list[Any]:
+        """The effects the page's *predict, then run* exercises turn on
+        (:attr:`Experiment.effects`), measured on this run's tables: what a grading run of the
+        same parameters reports."""
+        if self.experiment.effects is None:
+            return []
+        return self.experiment.effects(self.table, self.params)
+
     def stage(self, name: str) -> list[Any]:
         """Run stage ``name`` (cached like any sweep) and return its records, in the order of
         its specs. A stage that tolerates failures keeps the finished records and lists the

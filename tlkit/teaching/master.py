@@ -19,7 +19,7 @@ from typing import Any
 from .myst import jupyter_markdown
 
 __all__ = ["STUDENT_PROFILE", "BOOK_TAGS", "Question", "read_notebook", "read_questions",
-           "has_exercises", "set_profile", "prepare_master"]
+           "has_exercises", "set_profile", "prepare_master", "model_answers", "arrange_student"]
 
 #: The profile the student and autograder notebooks run with.
 STUDENT_PROFILE = "quick"
@@ -103,11 +103,14 @@ def set_profile(notebook: Any, profile: str) -> None:
 
 
 def prepare_master(path: str | os.PathLike[str], profile: str = STUDENT_PROFILE,
-                   values: Mapping[str, str] | None = None) -> Any:
+                   values: Mapping[str, str] | None = None,
+                   references: Mapping[str, tuple[str, str]] | None = None) -> Any:
     """The notebook at ``path`` made ready for Otter Assign: profile set, Markdown for Jupyter,
     the book's tags and myst-nb cell settings removed. With ``values`` (the glued values of a
     run, :func:`tlkit.teaching.values.glued_values`), every glue reference in the prose shows its
-    value (:func:`tlkit.teaching.values.fill`). The file itself is not changed.
+    value (:func:`tlkit.teaching.values.fill`); with ``references``
+    (:func:`tlkit.teaching.myst.read_references`), citations read as text. The file itself is
+    not changed.
 
     Raises:
         ValueError: no parameters cell or no ``profile`` in it.
@@ -128,5 +131,59 @@ def prepare_master(path: str | os.PathLike[str], profile: str = STUDENT_PROFILE,
         metadata.pop("mystnb", None)
         if cell.cell_type == "markdown":
             text = fill(cell.source, values, figures) if values is not None else cell.source
-            cell.source = jupyter_markdown(text)
+            cell.source = jupyter_markdown(text, dict(references or {}))
     return nb
+
+
+def model_answers(notebook: Any) -> dict[str, str]:
+    """The written solution of each question (the Markdown of its ``# BEGIN SOLUTION`` block):
+    question name -> text, for the questions graded by hand that have one."""
+    import yaml
+
+    out: dict[str, str] = {}
+    name, inside = None, False
+    for cell in read_notebook(notebook).cells:
+        text = cell.source.strip()
+        if cell.cell_type == "raw" and _QUESTION.match(text):
+            body = text.split("\n", 1)[1] if "\n" in text else ""
+            config = yaml.safe_load(body) or {}
+            name = str(config.get("name")) if config.get("manual") else None
+        elif cell.cell_type == "raw" and re.match(r"#\s+begin\s+solution\b", text, re.I):
+            inside = True
+        elif cell.cell_type == "raw" and re.match(r"#\s+end\s+solution\b", text, re.I):
+            inside = False
+        elif inside and name and cell.cell_type == "markdown":
+            out[name] = (out.get(name, "") + "\n\n" + text).strip()
+    return out
+
+
+_INSTALL_TEST = 'if importlib.util.find_spec("tlkit") is None:'
+_INSTALL_TEST_STUDENT = ('if any(importlib.util.find_spec(name) is None '
+                         'for name in ("tlkit", "otter")):')
+_DO_NOT_EDIT = ("# Do not edit this cell: grading runs every submission with these values, "
+                "whatever it says here.\n")
+
+
+def arrange_student(notebook: Any) -> Any:
+    """The student notebook made ready to hand out, in place: the book's install cell (for
+    Colab and Binder) also installs the teaching tools and comes before Otter's first cell,
+    which needs them; the parameters cell says it is not to be edited and cannot be. Returns
+    the notebook."""
+    cells = notebook.cells
+    install = next((i for i, c in enumerate(cells)
+                    if c.cell_type == "code" and _INSTALL_TEST in c.source), None)
+    otter = next((i for i, c in enumerate(cells)
+                  if c.cell_type == "code" and "otter.Notebook(" in c.source), None)
+    if install is not None:
+        cell = cells[install]
+        cell.source = (cell.source.replace(_INSTALL_TEST, _INSTALL_TEST_STUDENT)
+                       .replace("tlkit[book] @", "tlkit[book,teach] @"))
+        if otter is not None and otter < install:
+            cells.insert(install, cells.pop(otter))  # Otter's cell right after the install
+    for cell in cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            if not cell.source.startswith(_DO_NOT_EDIT):
+                cell.source = _DO_NOT_EDIT + cell.source
+            cell.metadata["editable"] = False
+            cell.metadata["deletable"] = False
+    return notebook

@@ -9,14 +9,20 @@ it installs and grades anywhere, offline once installed:
 ``requirements.txt`` and ``environment.yml``
     the wheel, Otter and every direct dependency pinned to the versions the assignment was
     generated with (:func:`pinned_requirements`); ``environment.yml`` is what Gradescope's setup
-    installs, with the wheel's path in its autograder folder;
+    installs, with the wheel's path in its autograder folder, and torch's CPU-only builds (the
+    grader has no GPU; the default build adds gigabytes of CUDA libraries);
+``requirements-lock.txt``
+    every distribution of the environment that generated the assignment, at its version
+    (:func:`locked_requirements`): what to install to grade exactly as it was made;
 ``files/tlkit-assignment.json``
     the settings every submission is graded with (:mod:`tlkit.teaching.settings`);
 ``files/results/``
     the grading run's records, so that a submission trains nothing and hidden tests read the
     expected tables from them (:mod:`tlkit.teaching.reference`);
 ``otter_config.json``
-    Otter's configuration with the plugin that enforces the settings.
+    Otter's configuration with the plugin that enforces the settings, and ``show_hidden``: on
+    Gradescope the hidden tests' results (and the reason a question was flagged) show once the
+    grades are published, after the deadline.
 """
 
 from __future__ import annotations
@@ -35,14 +41,17 @@ from typing import Any
 
 from .settings import PLUGIN, RESULTS_FOLDER, SETTINGS_FILE, AssignmentSettings
 
-__all__ = ["GRADING_REQUIREMENTS", "GRADESCOPE_SOURCE", "PackageError", "build_wheel",
-           "installed_version", "pinned_requirements", "complete_package", "package_contents"]
+__all__ = ["GRADING_REQUIREMENTS", "GRADESCOPE_SOURCE", "CPU_TORCH_INDEX", "PackageError",
+           "build_wheel", "installed_version", "pinned_requirements", "locked_requirements",
+           "complete_package", "package_contents"]
 
 #: Distributions a grading environment needs besides tlkit's own dependencies: Otter, the
 #: kernel, and myst-nb (the notebooks glue their numbers for the book).
 GRADING_REQUIREMENTS = ("otter-grader[grading,plugins]", "ipykernel", "nbformat", "myst-nb")
 #: Where Gradescope unpacks the grading package.
 GRADESCOPE_SOURCE = "/autograder/source"
+#: Where pip finds torch's CPU-only builds.
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?")
 
 
@@ -95,6 +104,17 @@ def pinned_requirements(extra: Iterable[str] = GRADING_REQUIREMENTS,
     return out
 
 
+def locked_requirements() -> list[str]:
+    """``name==version`` of every distribution installed here but tlkit (local version labels
+    dropped), sorted: the whole environment the assignment was generated and checked in."""
+    found = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata.get("Name")
+        if name and name.lower() != "tlkit":
+            found[name.lower()] = f"{name}=={dist.version.split('+', 1)[0]}"
+    return [found[k] for k in sorted(found)]
+
+
 def build_wheel(root: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
     """Build tlkit's wheel from the source tree ``root`` into ``out``; return its path.
 
@@ -138,7 +158,8 @@ def _environment(wheel: str, requirements: list[str]) -> str:
         "name": "otter-env",
         "channels": ["conda-forge"],
         "dependencies": [f"python={python}", "pip", "jupyter_server",
-                         {"pip": [*requirements, f"{GRADESCOPE_SOURCE}/{wheel}"]}],
+                         {"pip": [f"--extra-index-url {CPU_TORCH_INDEX}", *requirements,
+                                  f"{GRADESCOPE_SOURCE}/{wheel}"]}],
     }
     return yaml.safe_dump(environment, sort_keys=False)
 
@@ -163,10 +184,12 @@ def complete_package(package: str | os.PathLike[str], *, wheel: str | os.PathLik
     config = json.loads(entries.get("otter_config.json", b"{}"))
     plugins = [p for p in config.get("plugins", []) if p != PLUGIN]
     config["plugins"] = [*plugins, PLUGIN]
+    config["show_hidden"] = True
     entries["otter_config.json"] = json.dumps(config, indent=2).encode()
     entries["requirements.txt"] = "".join(
         f"{r}\n" for r in [*requirements, f"./{wheel.name}"]).encode()
     entries["environment.yml"] = _environment(wheel.name, requirements).encode()
+    entries["requirements-lock.txt"] = "".join(f"{r}\n" for r in locked_requirements()).encode()
     entries[wheel.name] = wheel.read_bytes()
     entries[f"files/{SETTINGS_FILE}"] = settings.to_json().encode()
     for path, data in records.items():
