@@ -97,6 +97,12 @@ def class_folder(smoke_assignments: Path, tmp_path_factory: pytest.TempPathFacto
     answer.source = ("def copy_and_freeze(source, target, n):\n"
                      "    tools[0](source, target, n)\n    tools[1](target, n)\n")
     nbformat.write(nb, str(folder / "library_in_a_list.ipynb"))
+    # half an implementation (it freezes, it does not copy): one hidden test of two passes
+    _edit(solutions, folder / "freezes_only.ipynb", "def copy_and_freeze",
+          lambda c: setattr(c, "source", (
+              "def copy_and_freeze(source, target, n):\n"
+              "    for i, block in enumerate(target.layers):\n"
+              "        block.requires_grad_(i >= n)\n")))
     _edit(solutions, folder / "profile_in_an_answer.ipynb", 'prediction = "fine-tuned"',
           lambda c: setattr(c, "source", 'profile = "smoke"\n' + c.source))
     (folder / "truncated.ipynb").write_text('{"cells": [', encoding="utf-8")
@@ -137,6 +143,8 @@ def test_points_only_where_the_answer_is_checked(graded: Path) -> None:
     assert book["wrong_values"]["q1_predict"] == "0" and book["wrong_values"]["total"] == "6"
     assert book["overwrites_the_table"]["q1_predict"] == "0", (
         "the hidden test reads the runs from the cache, not the student's df")
+    assert book["freezes_only"]["q2_copy_freeze"] == "0", "an implementation: all or nothing"
+    assert book["freezes_only"]["total"] == "5"
 
 
 @pytest.mark.parametrize("student, zero, kept, why", [
