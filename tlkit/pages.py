@@ -275,18 +275,17 @@ def glue_runs(prefix: str) -> dict[str, int]:
     return seen
 
 
-def glue_exercise_effects(prefix: str, run: Any) -> list[Any]:
+def glue_exercise_effects(prefix: str, run: Any) -> None:
     """Glue ``<prefix>_exercise_effect`` (the estimate with its 95% interval over seeds),
     ``_exercise_effect_what`` (what is measured) and ``_exercise_effect_seeds`` of the effect the
     page's *predict, then run* exercise turns on (:meth:`tlkit.experiments.experiment.Run.
-    effects`): the numbers the teaching chapter quotes. Returns the effects."""
+    effects`): the numbers the teaching chapter quotes. Shows nothing on the page."""
     effects = run.effects()
     if effects:
         e = effects[0]
         glue_values(prefix, {
             "exercise_effect": f"{e.estimate:+.3f} [{e.low:+.3f}, {e.high:+.3f}]",
             "exercise_effect_what": e.effect, "exercise_effect_seeds": e.seeds})
-    return effects
 
 
 def setup() -> None:
