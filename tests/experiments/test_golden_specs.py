@@ -67,3 +67,51 @@ def test_a_pilot_runs_the_same_design_on_seeds_no_page_reports(notebook):
     assert min(s.seed for s in pilot) >= PILOT_SEEDS_FROM > max(s.seed for s in book)
     with pytest.raises(ValueError, match="first_seed"):
         check_params(notebook, {"profile": "smoke", "first_seed": 1500})
+
+
+@pytest.mark.parametrize("notebook", [n for n in sorted(NOTEBOOKS) if n != "90_recipes"])
+def test_replicates_run_the_same_design_on_the_listed_seeds(notebook):
+    """A coursework variant's ``replicates`` replace seed k of every condition by the k-th seed
+    listed, in the listed order: the same runs with the same tags, none of the book's, and
+    the paired conditions still paired (a condition with fewer seeds runs a prefix)."""
+    from collections import Counter
+
+    from tlkit.experiments.profile import COURSEWORK_SEEDS_FROM
+
+    book = experiment(notebook).listing({"profile": "smoke"})
+    seeds = sorted({s.seed for s in book})
+    listed = [COURSEWORK_SEEDS_FROM + 7 * (len(seeds) - k) for k in range(len(seeds))]
+    variant = experiment(notebook).listing({"profile": "smoke", "replicates": listed})
+
+    def shape(specs, seed_of):
+        return Counter((tuple(sorted(s.tag_dict.items())), seed_of(s.seed), s.data.n_per_class)
+                       for s in specs)
+
+    assert shape(variant, lambda x: x) == shape(book, lambda x: listed[seeds.index(x)])
+    assert not {s.key() for s in variant} & {s.key() for s in book}
+
+
+@pytest.mark.parametrize(("replicates", "message"), [
+    ([10_000, 10_000], "twice"), ([10_000, 1_500], "searches"), ([], "non-empty"),
+    ([True, 10_001], "whole seeds"), ("10000", "non-empty list"), ([-1, 3], "searches")])
+def test_bad_replicates_are_refused_in_one_line(replicates, message):
+    from tlkit.experiments import check_params
+
+    with pytest.raises(ValueError, match=message):
+        check_params("00_quickstart", {"profile": "smoke", "replicates": replicates})
+
+
+def test_too_few_replicates_for_the_design_are_refused():
+    from tlkit.experiments.profile import replicate_seeds
+
+    assert list(replicate_seeds({"seeds": 2, "replicates": [5, 3, 9]})) == [5, 3]
+    with pytest.raises(ValueError, match="lists 1 seed, but the design runs 2"):
+        replicate_seeds({"seeds": 2, "replicates": [5]})
+    from tlkit.experiments import check_params
+
+    for notebook in ("00_quickstart", "01_layer_transfer", "02_small_targets"):
+        with pytest.raises(ValueError, match="lists 1 seed, but"):  # before anything runs
+            check_params(notebook, {"profile": "smoke", "replicates": [10_000]})
+    with pytest.raises(ValueError, match="not both"):
+        check_params("00_quickstart", {"profile": "smoke", "replicates": [10_000, 10_001],
+                                        "first_seed": 2000})

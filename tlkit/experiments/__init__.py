@@ -93,11 +93,17 @@ def start(notebook: str, params: Mapping[str, Any], *, device: str = "auto",
     return experiment(notebook).start(params, device=device, executor=executor)
 
 
+#: Settings of every notebook's replicates that no profile sets, accepted in ``overrides``: the
+#: first seed of a pilot and a coursework variant's list of seeds
+#: (:func:`~tlkit.experiments.profile.replicate_seeds`).
+SEED_SETTINGS = ("first_seed", "replicates")
+
+
 def with_overrides(notebook: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` with its ``overrides`` (a mapping of the profile's own settings, e.g.
-    ``{"validation": 2, "sizes": [1]}``) merged in, as the notebook merges them. A key of
-    :data:`LINKED` (``layer_transfer``) holds overrides of the linked notebook's profile,
-    checked the same way.
+    ``{"validation": 2, "sizes": [1]}``, or of :data:`SEED_SETTINGS`) merged in, as the
+    notebook merges them. A key of :data:`LINKED` (``layer_transfer``) holds overrides of the
+    linked notebook's profile, checked the same way.
 
     Raises:
         ValueError: ``overrides`` is not a mapping, or names a setting the profile lacks.
@@ -115,11 +121,12 @@ def with_overrides(notebook: str, params: Mapping[str, Any]) -> dict[str, Any]:
     for key, other in linked.items():
         if key in overrides:  # checked as that notebook's own overrides
             with_overrides(other, {"profile": profile, "overrides": overrides[key]})
-    unknown = [k for k in overrides if k not in known and k not in linked]
+    unknown = [k for k in overrides
+               if k not in known and k not in linked and k not in SEED_SETTINGS]
     if unknown:
         raise ValueError(f"overrides names {', '.join(map(str, unknown))}, not a setting of the "
                          f"{profile} profile of {notebook}; valid: "
-                         f"{', '.join([*known, *linked])}")
+                         f"{', '.join([*known, *linked, *SEED_SETTINGS])}")
     twice = [k for k in overrides if out.get(k) is not None]
     if twice:
         raise ValueError(f"{', '.join(twice)} given both as a parameter and in overrides; "

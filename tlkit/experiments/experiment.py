@@ -131,6 +131,8 @@ class Experiment:
 
         merged = with_overrides(self.notebook, params)
         _check_all(self.module, merged)
+        if merged.get("replicates") is not None:  # as many as the design runs of a condition
+            _check_listed(self.notebook, merged)
         return merged
 
     def listing(self, params: Params, *, pinned_only: bool = True) -> list[Any]:
@@ -232,6 +234,17 @@ def checked_once(check: Callable[..., None]) -> Callable[..., None]:
             passed.add(key)
 
     return once
+
+
+@checked_once
+def _check_listed(notebook: str, params: Params) -> None:
+    """List the runs of the pinned stages, which raises where ``replicates`` lists fewer seeds
+    than the design runs of some condition."""
+    from . import experiment
+
+    for s in experiment(notebook).stages:
+        if s.listing is not None and s.pinned:
+            s.listing(params)
 
 
 @checked_once

@@ -20,7 +20,7 @@ settings of every profile side by side.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ import pandas as pd
 from ..checks import positive_int
 
 __all__ = ["PROFILE_DIR", "PROFILE_NAMES", "SEARCH_SEEDS_FROM", "PILOT_SEEDS_FROM",
-           "load_profiles", "resolve_classes", "search_seeds", "at_seed", "at_source_seed",
+           "COURSEWORK_SEEDS_FROM", "seed_params", "load_profiles", "resolve_classes",
+           "search_seeds", "at_seed", "at_source_seed",
            "replicate_seeds", "settings", "profile_table", "check_common"]
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
@@ -42,13 +43,36 @@ SEARCH_SEEDS_FROM = 1000
 #: The first seed of a pilot run (``first_seed``): the runs a design's spreads are measured on
 #: before it is planned, never reported.
 PILOT_SEEDS_FROM = 2000
+#: The first seed of coursework variants (``replicates``, :mod:`tlkit.teaching.variants`): a
+#: student's replicates, never the book's, so that the book's numbers answer no variant.
+COURSEWORK_SEEDS_FROM = 10_000
 
 
-def replicate_seeds(s: Mapping[str, Any], n: int | None = None) -> range:
+def replicate_seeds(s: Mapping[str, Any], n: int | None = None) -> Sequence[int]:
     """The seeds of ``n`` replicates (default ``s["seeds"]``) of settings ``s``: 0, 1, ... for
-    the book, or from ``first_seed`` on (a pilot, :data:`PILOT_SEEDS_FROM`)."""
+    the book, from ``first_seed`` on (a pilot, :data:`PILOT_SEEDS_FROM`), or the first ``n`` of
+    the list ``replicates`` (a coursework variant, :data:`COURSEWORK_SEEDS_FROM`). A design
+    that runs k seeds of one condition and more of another runs the first k of the same list
+    for both, so that every paired comparison pairs the same seeds.
+
+    Raises:
+        ValueError: ``replicates`` lists fewer than ``n`` seeds.
+    """
+    count = int(s["seeds"] if n is None else n)
+    listed = s.get("replicates")
+    if listed is not None:
+        if count > len(listed):
+            raise ValueError(f"replicates lists {len(listed)} seed{'s' * (len(listed) != 1)}, "
+                             f"but the design runs {count} replicates of a condition")
+        return tuple(int(seed) for seed in listed[:count])
     first = int(s.get("first_seed") or 0)
-    return range(first, first + int(s["seeds"] if n is None else n))
+    return range(first, first + count)
+
+
+def seed_params(s: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters that place a design's replicates (``first_seed`` or ``replicates``, when
+    set), for a chapter that shares another's runs on the same seeds."""
+    return {k: s[k] for k in ("first_seed", "replicates") if s.get(k)}
 
 
 def search_seeds(n: int) -> range:
@@ -188,8 +212,8 @@ PROFILE_NAMES = ("smoke", "quick", "full")
 
 
 def check_common(params: Mapping[str, Any]) -> None:
-    """Checks shared by every notebook: ``profile``, ``seeds``, ``first_seed``, ``device``,
-    ``executor``."""
+    """Checks shared by every notebook: ``profile``, ``seeds``, ``first_seed``, ``replicates``,
+    ``device``, ``executor``."""
     if "profile" in params and params["profile"] not in PROFILE_NAMES:
         raise ValueError(f"profile must be one of {', '.join(PROFILE_NAMES)}, "
                          f"got {params['profile']!r}")
@@ -206,6 +230,9 @@ def check_common(params: Mapping[str, Any]) -> None:
             raise ValueError(f"first_seed must be 0 (the book's replicates) or at least "
                              f"{PILOT_SEEDS_FROM} (a pilot's); seeds {SEARCH_SEEDS_FROM} to "
                              f"{PILOT_SEEDS_FROM - 1} are the searches', got {first}")
+    listed = params.get("replicates")
+    if listed is not None:
+        _check_replicates(listed, first)
     device = params.get("device")
     if device is not None:
         ok = isinstance(device, str) and (
@@ -218,3 +245,19 @@ def check_common(params: Mapping[str, Any]) -> None:
 
         if executor not in EXECUTORS:
             raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+
+
+def _check_replicates(listed: Any, first: Any) -> None:
+    if first:
+        raise ValueError("give first_seed or replicates, not both")
+    ok = (isinstance(listed, list | tuple) and len(listed) > 0
+          and all(isinstance(x, int) and not isinstance(x, bool) for x in listed))
+    if not ok:
+        raise ValueError(f"replicates must be a non-empty list of whole seeds, got {listed!r}")
+    if len(set(listed)) != len(listed):
+        twice = sorted({x for x in listed if list(listed).count(x) > 1})
+        raise ValueError(f"replicates lists a seed twice: {twice}")
+    bad = [x for x in listed if x < 0 or SEARCH_SEEDS_FROM <= x < PILOT_SEEDS_FROM]
+    if bad:
+        raise ValueError(f"replicates must be seeds >= 0 outside the searches' "
+                         f"{SEARCH_SEEDS_FROM}-{PILOT_SEEDS_FROM - 1}, got {bad}")

@@ -15,15 +15,16 @@ from typing import Any
 from .. import data
 from ..spec import DataSpec, ModelSpec, RunSpec
 from . import layer_transfer as lt
+from .profile import seed_params
 
 __all__ = ["layer_params", "cnn_model", "trained_run", "check_trained"]
 
 
 def layer_params(s: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters of the layer-transfer experiment whose networks a chapter shares (the same
-    profile and ``first_seed``, with the ``layer_transfer`` overrides of its own, if any)."""
-    pilot = {"first_seed": s["first_seed"]} if s.get("first_seed") else {}
-    return {"profile": s["profile"], **pilot, **(s.get("layer_transfer") or {})}
+    profile and seeds, :func:`~tlkit.experiments.profile.seed_params`, with the
+    ``layer_transfer`` overrides of its own, if any)."""
+    return {"profile": s["profile"], **seed_params(s), **(s.get("layer_transfer") or {})}
 
 
 def cnn_model(s: Mapping[str, Any]) -> ModelSpec:

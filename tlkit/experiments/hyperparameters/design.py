@@ -34,7 +34,7 @@ from ...checks import is_int, number, positive_int
 from ...spec import RunSpec
 from ..experiment import checked_once
 from ..pretrained import design as pt
-from ..profile import load_profiles, replicate_seeds, settings
+from ..profile import load_profiles, replicate_seeds, seed_params, settings
 from ..small_targets.taxonomy import REGIONS
 
 __all__ = ["PROFILES", "KNOBS", "KNOB_LABELS", "REGULARIZATIONS", "Setting", "Cell",
@@ -123,9 +123,9 @@ class Cell:
 
 def pretrained_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """Parameters of the pretrained chapter whose sources, targets and recipe this page
-    tunes (the same profile and ``first_seed``, with the ``pretrained`` overrides of this
-    page's profile and then of its parameters, if any)."""
-    pilot = {"first_seed": params["first_seed"]} if params.get("first_seed") else {}
+    tunes (the same profile and seeds, :func:`~tlkit.experiments.profile.seed_params`, with the
+    ``pretrained`` overrides of this page's profile and then of its parameters, if any)."""
+    pilot = seed_params(params)
     profile = params.get("profile", "quick")
     own = PROFILES[profile].get("pretrained") if profile in PROFILES else None
     return {"profile": profile, **pilot, **(own or {}), **(params.get("pretrained") or {})}
