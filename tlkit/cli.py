@@ -7,6 +7,7 @@
     tlkit datasets [--root DIR]
     tlkit results export|import ARCHIVE [--results DIR]
     tlkit assignments [--only NAME ...] [--profile P] [--out DIR] [--no-run-tests] [--root DIR]
+                      [--variants N] [--roster FILE] [--seed S] [--pool P]
     tlkit grade NOTEBOOK SUBMISSIONS [--out DIR] [--timeout S] [--jobs N] [--assignments DIR]
     tlkit gradebook OUT
     tlkit --version
@@ -175,11 +176,14 @@ def _results(args: argparse.Namespace) -> int:
 
 def _assignments(args: argparse.Namespace) -> int:
     from .teaching.assignments import AssignmentError, TeachingToolsMissingError, generate
+    from .teaching.variants import read_roster
 
     root = _root(args.root)
+    roster = read_roster(args.roster) if args.roster else None
     try:
         generate(root, args.out, only=args.only, profile=args.profile,
-                 run_tests=not args.no_run_tests, timeout=args.timeout, echo=_echo)
+                 run_tests=not args.no_run_tests, timeout=args.timeout, echo=_echo,
+                 variants=args.variants, roster=roster, seed=args.seed, pool=args.pool)
     except TeachingToolsMissingError as exc:
         return _error(str(exc))
     except AssignmentError as exc:
@@ -316,6 +320,17 @@ def parser() -> argparse.ArgumentParser:
                              help="do not execute the solutions against every test")
     assignments.add_argument("--root", metavar="DIR",
                              help="the book's root, holding _toc.yml (default: found from here up)")
+    assignments.add_argument("--variants", type=_positive, metavar="N",
+                             help="N variants, each on replicate seeds of its own (default: one "
+                                  "per student of --roster, else none)")
+    assignments.add_argument("--roster", metavar="FILE",
+                             help="the students (a CSV with a 'student' column, or one name per "
+                                  "line): a notebook each, of the variant dealt to them")
+    assignments.add_argument("--seed", type=int, default=0, metavar="S",
+                             help="seed of the variants' draw and dealing (default: 0)")
+    assignments.add_argument("--pool", type=_positive, metavar="P",
+                             help="seeds the variants draw from (default: twice the replicates "
+                                  "a notebook runs)")
     assignments.set_defaults(run=_assignments)
 
     grading = commands.add_parser(

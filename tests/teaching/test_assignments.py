@@ -150,8 +150,10 @@ def test_exercises_render_as_exercises_with_hidden_solutions(path: Path) -> None
         tags = cell.metadata.get("tags", [])
         if block == "question" and cell.cell_type == "markdown":
             assert "{admonition} Exercise" in cell.source, "the prompt is an exercise admonition"
+        elif block == "solution" and cell.cell_type == "code" and "def " in cell.source:
+            assert "remove-input" in tags, "an implementation's solution is not published"
         elif block == "solution" and cell.cell_type == "code":
-            assert "hide-input" in tags, "a code solution is folded behind a toggle"
+            assert "hide-input" in tags, "a prediction's solution is folded behind a toggle"
         elif block == "solution":
             assert ":class: dropdown" in cell.source, "a written solution is a dropdown"
         elif block == "tests":

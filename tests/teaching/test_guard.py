@@ -128,7 +128,7 @@ def _solution(stem: str, name: str):
     nb = json.loads((REPO / "notebooks" / f"{stem}.ipynb").read_text(encoding="utf-8"))
     source = next("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
                   and f"def {name}(" in "".join(c["source"])
-                  and "hide-input" in c.get("metadata", {}).get("tags", []))
+                  and "remove-input" in c.get("metadata", {}).get("tags", []))
     setup = "\n".join(line for c in nb["cells"] if c["cell_type"] == "code"
                       and not c.get("metadata", {}).get("tags")
                       for line in "".join(c["source"]).splitlines()

@@ -43,11 +43,14 @@ class Grade:
     Attributes:
         student: The submission's file name without its suffix.
         status: ``graded``, ``flagged`` (graded, with questions set to zero for the reasons
-            given), ``timeout``, ``crashed`` or ``unreadable``.
+            given), ``timeout``, ``crashed``, ``unreadable`` or ``missing`` (on the roster,
+            with no submission).
         scores: Points per automatically graded question.
         possible: Points possible per automatically graded question.
         seconds: Time taken.
         reason: Why a submission was not graded (empty when it was).
+        flags: The flagged questions and why.
+        variant: The variant it was graded as (:mod:`tlkit.teaching.variants`), if any.
     """
 
     student: str
@@ -57,6 +60,7 @@ class Grade:
     seconds: float = 0.0
     reason: str = ""
     flags: dict[str, str] = field(default_factory=dict)
+    variant: str = ""
 
     @property
     def total(self) -> float:
@@ -128,6 +132,8 @@ def _write_manual(out: Path, questions: Sequence[Question], notebooks: Mapping[s
         if rubrics.get(q.name):
             lines += ["## Rubric", "", rubrics[q.name].strip(), ""]
         for g in grades:
+            if g.status == "missing":
+                continue
             nb = notebooks.get(g.student)
             if nb is None:
                 text = "*(the submission could not be read)*"
@@ -135,7 +141,7 @@ def _write_manual(out: Path, questions: Sequence[Question], notebooks: Mapping[s
                 text = answer(nb, number) or "*(no answer)*"
             score = kept.get(g.student)
             lines += [f"## {g.student}", "", f"score: {'' if score is None else f'{score:g}'}",
-                      "", text, ""]
+                      *([f"variant: {g.variant}"] if g.variant else []), "", text, ""]
         path.write_text("\n".join(lines), encoding="utf-8")
         paths[q.name] = path
     return paths
@@ -149,7 +155,7 @@ def _write_csv(path: Path, questions: Sequence[Question], grades: Sequence[Any],
     possible_all = possible + sum(q.points for q in manual)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", "status", *(q.name for q in auto),
+        writer.writerow(["student", "status", "variant", *(q.name for q in auto),
                          *(f"{q.name} (by hand)" for q in manual), "total", "possible",
                          "total with hand-graded", "possible with hand-graded", "seconds",
                          "reason"])
@@ -158,7 +164,7 @@ def _write_csv(path: Path, questions: Sequence[Question], grades: Sequence[Any],
             total = g.total if g.status in ("graded", "flagged") else 0.0
             hand = [by_hand.get(q.name, {}).get(g.student) for q in manual]
             complete = all(v is not None for v in hand)
-            writer.writerow([g.student, g.status, *scores,
+            writer.writerow([g.student, g.status, g.variant, *scores,
                              *("" if v is None else f"{v:g}" for v in hand), f"{total:g}",
                              f"{possible:g}",
                              f"{total + sum(v or 0.0 for v in hand):g}" if complete else "",

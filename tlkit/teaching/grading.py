@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,7 +147,10 @@ def grade_submission(package: str | os.PathLike[str], submission: str | os.PathL
 
     running = out / "running-cell.txt"
     running.unlink(missing_ok=True)
-    env = {**os.environ, "TLKIT_PROGRESS": "0", CELL_LOG: str(running.resolve())}
+    from .assigned import STUDENT
+
+    env = {**os.environ, "TLKIT_PROGRESS": "0", CELL_LOG: str(running.resolve()),
+           STUDENT: student}
     env.pop("TLKIT_RESULTS", None)  # the package's plugin points the cache at its records
     command = [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(package.resolve()),
                "-o", str(out.resolve()), str(submission.resolve())]
@@ -186,8 +189,12 @@ def grade_submission(package: str | os.PathLike[str], submission: str | os.PathL
     flags = _flags(output)
     notes = [line for line in output.splitlines() if line.startswith("NOTE: ")]
     reason = "; ".join([*flags.values(), *notes])[:500]
+    from .settings import VARIANT
+
+    variant = next((line.split(":", 1)[1].strip() for line in output.splitlines()
+                    if line.startswith(f"{VARIANT}: ")), "")
     return Grade(student, "flagged" if flags else "graded", scores, possible, seconds, reason,
-                 flags)
+                 flags, variant)
 
 
 def _flags(output: str) -> dict[str, str]:
@@ -219,19 +226,33 @@ def _hung(submission: Path, running: Path) -> str:
     return f"; it was running {where}, which starts `{first}`"
 
 
-def _submissions(folder: Path) -> list[Path]:
+def _submissions(folder: Path, roster: Mapping[str, str] | None = None
+                 ) -> dict[str, Path]:
+    """The submissions in ``folder`` by student: the file's name, or, where that is not on the
+    ``roster`` and the notebook names a student who is (:func:`tlkit.teaching.assigned.mark`),
+    that student."""
     if not folder.is_dir():
         raise GradingError(f"no folder of submissions at {folder}")
     found = sorted(p for p in folder.iterdir() if p.is_file()
                    and p.suffix in SUBMISSION_SUFFIXES and not p.name.startswith("."))
     if not found:
         raise GradingError(f"no submissions (.ipynb or .zip files) in {folder}")
-    names = [p.stem for p in found]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise GradingError(f"two submissions with the same name: {', '.join(twice)} "
-                           f"(keep one file per student)")
-    return found
+    from .assigned import marked
+
+    out: dict[str, Path] = {}
+    for path in found:
+        who = path.stem
+        if roster and who not in roster:
+            try:
+                named = marked(read_submission(path)).get("student")
+            except ValueError:
+                named = None
+            who = named if named in roster else who
+        if who in out:
+            raise GradingError(f"two submissions of {who}: {out[who].name} and {path.name} "
+                               f"(keep one file per student)")
+        out[who] = path
+    return out
 
 
 def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
@@ -281,7 +302,7 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
         raise GradingError(f"the time limit must be positive, got {limit:g} s")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise GradingError(f"jobs must be a whole number of at least 1, got {jobs!r}")
-    found = _submissions(folder)
+    found = _submissions(folder, settings.roster)
     questions = _questions(settings)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -292,8 +313,8 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
         raise GradingError(f"cannot write to the output folder {out}: {exc}") from None
     done: dict[int, Grade] = {}
     pool = ThreadPoolExecutor(max_workers=jobs)  # each job waits on its own process
-    futures = {pool.submit(grade_submission, package, path, out / path.stem,
-                           timeout=limit): i for i, path in enumerate(found)}
+    futures = {pool.submit(grade_submission, package, path, out / who, timeout=limit,
+                           student=who): i for i, (who, path) in enumerate(found.items())}
     try:
         for future in as_completed(futures):
             g = done[futures[future]] = future.result()
@@ -309,12 +330,17 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
         raise
     pool.shutdown()
     grades = [done[i] for i in range(len(found))]
+    for g in grades:
+        if settings.roster and g.student not in settings.roster:
+            g.reason = "; ".join(filter(None, [g.reason, "not on the roster"]))
+    grades += [Grade(who, "missing", variant=variant, reason=f"no submission in {folder}")
+               for who, variant in settings.roster.items() if who not in found]
     notebooks: dict[str, Any] = {}
-    for path in found:
+    for who, path in found.items():
         try:
-            notebooks[path.stem] = read_submission(path)
+            notebooks[who] = read_submission(path)
         except ValueError:
-            notebooks[path.stem] = None
+            notebooks[who] = None
     rubrics = {str(q["name"]): str(q.get("rubric", "")) for q in settings.questions}
     _, manual = write_gradebook(out, questions, grades, notebooks, rubrics)
     echo(f"gradebook: {out / 'gradebook.csv'}")

@@ -82,7 +82,7 @@ class Flagged(AssertionError):
 class Finding:
     """Something :func:`scan` found: which question it costs (``None``: every question, for a
     change to what grading relies on, or anything outside the answers), where (cell index and
-    line, counted from 1) and why."""
+    line, counted from 1; cell 0 for the submission as a whole) and why."""
 
     question: str | None
     cell: int
@@ -91,7 +91,8 @@ class Finding:
 
     def __str__(self) -> str:
         where = self.question or "every question"
-        return f"{FLAG}: {where}: cell {self.cell}, line {self.line}: {self.reason}"
+        place = f"cell {self.cell}, line {self.line}: " if self.cell else ""
+        return f"{FLAG}: {where}: {place}{self.reason}"
 
 
 def allowed(name: str, may_call: Sequence[str] = ()) -> bool:

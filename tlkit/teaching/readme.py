@@ -18,9 +18,11 @@ def readme(assignments: Iterable[Any], profile: str) -> str:
         graded = f"{a.grade_seconds:.0f} s" if a.grade_seconds is not None else "not measured"
         rows.append(f"| {a.notebook} | {a.points:g} | {a.manual_points:g} | {names} | "
                     f"{graded} |")
-        effects += [f"| {a.notebook} | {e.exercise} | {e.effect} | {e.estimate:+.3f} "
-                    f"[{e.low:+.3f}, {e.high:+.3f}] | {e.seeds} | "
-                    f"{'yes' if e.clear else 'no: the answer is noise'} |" for e in a.effects]
+        measured = a.variant_effects or tuple(("", e) for e in a.effects)
+        effects += [f"| {a.notebook} | {e.exercise}{f' ({name})' if name else ''} | {e.effect} "
+                    f"| {e.estimate:+.3f} [{e.low:+.3f}, {e.high:+.3f}] | {e.seeds} | "
+                    f"{'yes' if e.clear else 'no: the answer is noise'} |"
+                    for name, e in measured]
     table = "\n".join(rows)
     measured = "\n".join(effects) or "| (not measured) | | | | | |"
     return f"""# Assignments

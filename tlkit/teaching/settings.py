@@ -21,12 +21,14 @@ from typing import Any
 
 __all__ = ["SETTINGS_FILE", "RESULTS_FOLDER", "AssignmentSettings", "parameter_values",
            "set_parameter", "enforce", "read_settings", "EnforceSettings", "flagged_questions",
-           "PLUGIN"]
+           "PLUGIN", "VARIANT"]
 
 #: The settings' file name, in the grading package and in the folder a submission runs in.
 SETTINGS_FILE = "tlkit-assignment.json"
 #: The folder of the grading run's records, next to the submission while it is graded.
 RESULTS_FOLDER = "results"
+#: The word that opens the output line naming the variant a submission was graded as.
+VARIANT = "VARIANT"
 #: The importable name of the plugin, as listed in ``otter_config.json``.
 PLUGIN = "tlkit.teaching.settings.EnforceSettings"
 #: Set by ``tlkit grade``: the file in which the submission's kernel notes the cell it runs.
@@ -58,6 +60,12 @@ class AssignmentSettings:
             (:func:`tlkit.fingerprint.code_fingerprint`); other code would not find them.
         book_cells: Fingerprints of the student notebook's own code cells
             (:func:`tlkit.teaching.guard.book_cells`), not read for tampering when unchanged.
+        variants: Per variant (:mod:`tlkit.teaching.variants`), the parameters in which it
+            differs from ``parameters`` (Python source); empty when every student has the same
+            notebook.
+        roster: Each student's variant, where the assignment was made for a roster.
+        variant: The variant these settings are, once resolved for one submission
+            (:meth:`for_variant`).
     """
 
     notebook: str
@@ -68,6 +76,20 @@ class AssignmentSettings:
     questions: list[dict[str, Any]] = field(default_factory=list)
     fingerprint: str = ""
     book_cells: list[str] = field(default_factory=list)
+    variants: dict[str, dict[str, str]] = field(default_factory=dict)
+    roster: dict[str, str] = field(default_factory=dict)
+    variant: str = ""
+
+    def for_variant(self, name: str) -> AssignmentSettings:
+        """These settings for one submission of variant ``name``: its parameters enforced.
+
+        Raises:
+            KeyError: no such variant.
+        """
+        from dataclasses import replace
+
+        return replace(self, parameters={**self.parameters, **self.variants[name]},
+                       variant=name)
 
     def values(self) -> dict[str, Any]:
         """The parameters as Python values."""
@@ -82,7 +104,10 @@ class AssignmentSettings:
         return cls(data["notebook"], dict(data["parameters"]), float(data["timeout"]),
                    dict(data.get("versions", {})), float(data.get("seconds", 0.0)),
                    list(data.get("questions", [])), str(data.get("fingerprint", "")),
-                   list(data.get("book_cells", [])))
+                   list(data.get("book_cells", [])),
+                   {str(k): dict(v) for k, v in data.get("variants", {}).items()},
+                   {str(k): str(v) for k, v in data.get("roster", {}).items()},
+                   str(data.get("variant", "")))
 
 
 def parameter_values(parameters: Mapping[str, str]) -> dict[str, Any]:
@@ -186,7 +211,16 @@ class EnforceSettings(_Plugin):  # type: ignore[misc,valid-type]
         self._findings = _scan(nb, settings)
         from .guard import parameter_notes
 
-        self._notes = parameter_notes(nb, settings.parameters)
+        self._notes = []
+        if settings.variants:  # grade against the submission's own variant
+            from .assigned import resolve
+
+            name, why = resolve(nb, settings)
+            settings = settings.for_variant(name)
+            (self._folder() / SETTINGS_FILE).write_text(settings.to_json(), encoding="utf-8")
+            self._findings += why
+            self._notes.append(f"{VARIANT}: {name}")
+        self._notes += parameter_notes(nb, settings.parameters)
         enforce(nb, settings)
         log = os.environ.get(CELL_LOG)
         if log:  # note which cell runs, so that a submission out of time can name it
