@@ -142,3 +142,6 @@ def test_a_classmates_notebook_is_flagged_and_graded_as_the_rosters_variant(grad
     assert f"but the roster gives grace variant {dealt['grace'][0]}" in grace["reason"]
     manual = (graded / "manual" / "q4_interpret.md").read_text(encoding="utf-8")
     assert f"variant: {dealt['grace'][0]}" in manual and "## mo" not in manual
+    written = sorted(p.name for p in (graded / "written").iterdir())
+    assert written == ["ada.pdf", "alan.pdf", "grace.pdf", "lin.pdf", "visitor.pdf"], (
+        "a PDF of the written answers for every submission, none for the missing")

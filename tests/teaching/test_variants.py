@@ -138,3 +138,43 @@ def test_gradescope_submitters_are_found_on_the_roster(monkeypatch, tmp_path):
     assert submitter({"s123": "v01"}, meta) == "s123"
     assert submitter({"ada": "v01"}, meta) is None
     assert submitter({"ada": "v01"}, tmp_path / "absent.json") is None
+
+
+def _pdf_text(path) -> tuple[int, str]:
+    """Pages and text of a PDF written by matplotlib: its drawn strings, joined (its ASCII
+    characters are literal strings, one or more per kerned group)."""
+    import re
+    import zlib
+
+    data = path.read_bytes()
+    text = ""
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.DOTALL):
+        try:
+            stream = zlib.decompress(stream)
+        except zlib.error:
+            pass
+        for part in re.findall(rb"\(((?:\\.|[^\\()])*)\)", stream):
+            text += re.sub(rb"\\(.)", rb"\1", part).decode("latin-1")
+    return len(re.findall(rb"/Type\s*/Page\b", data)), text
+
+
+def test_written_answers_are_a_pdf_a_page_per_question(tmp_path):
+    from tlkit.teaching.master import Question
+    from tlkit.teaching.written import write_pdf
+
+    nb = nbformat.v4.new_notebook()
+    for prompt_text, said in (("Interpret the figure.", "Fine-tuning helps at 5 per class."),
+                              ("Say why.", "word " * 1500)):
+        head = nbformat.v4.new_markdown_cell(f"<!-- BEGIN QUESTION -->\n\n{prompt_text}")
+        head.metadata["editable"] = False
+        nb.cells += [head, nbformat.v4.new_markdown_cell(said),
+                     nbformat.v4.new_markdown_cell("<!-- END QUESTION -->")]
+    questions = [Question("q1", 2.0), Question("q4", 2.0, True), Question("q5", 1.0, True)]
+    path = write_pdf(tmp_path / "ada.pdf", nb, questions, "ada", "v02")
+    pages, text = _pdf_text(path)
+    assert path.read_bytes().startswith(b"%PDF")
+    assert pages == 3, "one page for the short answer, two for the long one"
+    for expected in ("ada (variant v02): q4", "Interpret the figure.",
+                     "Fine-tuning helps at 5 per class.", "q5, 1 points"):
+        assert expected in text
+    assert write_pdf(tmp_path / "none.pdf", nb, questions[:1], "ada") is None

@@ -8,6 +8,8 @@ package's plugin (:mod:`tlkit.teaching.settings`). It writes, under the output f
     <student>/results.json       Otter's results of that submission (tests and their output)
     manual/<question>.md         every student's answer to a question graded by hand, with a
                                  ``score:`` line for each, which the teacher fills in
+    written/<student>.pdf        the same answers, a PDF per student, for grading by hand
+                                 elsewhere (Gradescope's manual grading)
 
 A submission that crashes, runs out of time or cannot be read is a row with its status and the
 reason, never the end of the class's grading. A submission whose answer called the library's
@@ -346,4 +348,13 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
     echo(f"gradebook: {out / 'gradebook.csv'}")
     for name, path in manual.items():
         echo(f"answers to grade by hand ({name}): {path}")
+    if manual:
+        from .written import write_pdf
+
+        for g in grades:
+            if notebooks.get(g.student) is not None:
+                write_pdf(out / "written" / f"{g.student}.pdf", notebooks[g.student], questions,
+                          g.student, g.variant)
+        echo(f"the same answers, a PDF per student (to upload for grading by hand): "
+             f"{out / 'written'}")
     return Gradebook(grades, questions, out / "gradebook.csv", manual)
