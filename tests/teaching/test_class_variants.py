@@ -125,7 +125,8 @@ def test_each_submission_is_graded_against_its_own_variant(graded, dealt):
     assert rows["ada"]["variant"] == dealt["ada"][0]
     assert (rows["lin"]["status"], rows["lin"]["total"]) == ("graded", "8"), "matched by metadata"
     assert rows["mo"]["status"] == "missing" and rows["mo"]["variant"] == dealt["mo"][0]
-    assert rows["visitor"]["status"] == "graded" and "not on the roster" in rows["visitor"]["reason"]
+    visitor = rows["visitor"]
+    assert visitor["status"] == "graded" and "not on the roster" in visitor["reason"]
     assert rows["visitor"]["variant"] == "v01", "graded as the variant its notebook names"
 
 
