@@ -41,10 +41,14 @@ an exercise whose interval includes zero asks students to read noise):
 | --- | --- | --- | --- | --- | --- |
 {measured}
 
-- `student/`: hand these notebooks out. Students need the book's environment and Otter-Grader
+- `student/`: hand these notebooks out: `student/NN_name.ipynb`, or, for an assignment made with
+  variants, `student/NN_name/<student>.ipynb` (`<variant>.ipynb` without a roster), each on
+  replicate seeds of its own. Students need the book's environment and Otter-Grader
   (`pip install -e '.[book,teach]'` in a clone of the book). `grader.check("q...")` runs the
   public tests; the last cell exports a zip file to hand in.
-- `autograder/NN_name.ipynb`: the notebook with its solutions (keep it from students).
+- `autograder/NN_name.ipynb` (with variants, `autograder/NN_name/<variant>.ipynb`): the notebook
+  with its solutions (keep it from students); `autograder/NN_name-variants.csv`: who has which
+  variant.
 - `autograder/NN_name-autograder.zip`: the grading package: hidden tests, tlkit's wheel,
   `requirements.txt` and `environment.yml` pinned to the versions used here, the grading run's
   records and the settings every submission is graded with. Grade a class (one notebook or
@@ -55,10 +59,13 @@ an exercise whose interval includes zero asks students to read noise):
   which writes `graded/NN_name/gradebook.csv` and, for questions graded by hand,
   `graded/NN_name/manual/<question>.md` (the rubric, then each student's answer under a
   `score:` line to fill in; `tlkit gradebook graded/NN_name` then adds those scores and the
-  totals with them to the gradebook). Public tests carry no points; a question whose answer
-  calls the library's own code for it, or a submission that changes the library or the grader,
-  scores zero there and its row says `flagged`, with the reason. The same zip is a Gradescope
-  autograder.
+  totals with them to the gradebook), and `graded/NN_name/written/<student>.pdf`, the same
+  answers as a PDF per student. Public tests carry no points; a question whose answer calls the
+  library's own code for it, or a submission that changes the library or the grader, scores
+  zero there and its row says `flagged`, with the reason; a submission of another variant than
+  the roster gives its student is graded as the roster's and flagged. The same zip is a
+  Gradescope autograder: set the assignment's autograder timeout there to the package's limit,
+  and upload the PDFs to a Gradescope assignment for the written answers.
 
 See the chapter "Teaching with this book" for the lecture plan and the time each exercise takes.
 """
