@@ -30,11 +30,13 @@ pytest.importorskip("otter", reason="otter-grader is not installed (pip install 
 QS = "00_quickstart"
 
 
-def _edit(src: Path, dst: Path, find: str, change) -> None:
+def _rewrite(src: Path, dst: Path, find: str, new) -> None:
+    """``src`` written to ``dst`` with the one cell holding ``find`` replaced by ``new`` (its
+    source, or a function of the old source)."""
     nb = nbformat.read(str(src), as_version=4)
     cells = [c for c in nb.cells if find in c.source]
     assert len(cells) == 1, f"one cell holds {find!r}"
-    change(cells[0])
+    cells[0].source = new(cells[0].source) if callable(new) else new
     nbformat.write(nb, str(dst))
 
 
@@ -52,41 +54,36 @@ def class_folder(smoke_assignments: Path, tmp_path_factory: pytest.TempPathFacto
     with zipfile.ZipFile(folder / "exported.zip", "w") as zf:  # what grader.export() hands in
         zf.write(solutions, f"{QS}.ipynb")
     shutil.copy2(smoke_assignments / "student" / f"{QS}.ipynb", folder / "blank.ipynb")
-    _edit(solutions, folder / "wrong.ipynb", "alpha / 2 * kept + beta / 2 * new",
-          lambda c: setattr(c, "source", c.source.replace("alpha / 2 * kept + beta / 2 * new",
-                                                          "alpha * kept + beta * new")))
-    _edit(solutions, folder / "calls_the_library.ipynb", "def copy_and_freeze",
-          lambda c: setattr(c, "source", (
-              "from tlkit.transfer import copy_layers as cp, freeze_layers as fr\n\n"
-              "def copy_and_freeze(source, target, n):\n"
-              "    cp(source, target, n)\n    fr(target, n)\n")))
-    _edit(solutions, folder / "overwrites_the_table.ipynb", 'prediction = "fine-tuned"',
-          lambda c: setattr(c, "source", (
-              'df = df.assign(test_acc=(df["condition"] == "frozen features") * 1.0)\n'
-              + c.source)))
-    _edit(solutions, folder / "cheaper_profile.ipynb", 'profile = "smoke"',
-          lambda c: setattr(c, "source", c.source.replace('profile = "smoke"',
-                                                          'profile = "nonsense"')))
-    _edit(solutions, folder / "sleeps.ipynb", 'prediction = "fine-tuned"',
-          lambda c: setattr(c, "source", "import time\ntime.sleep(10**6)\n" + c.source))
+    _rewrite(solutions, folder / "wrong.ipynb", "alpha / 2 * kept + beta / 2 * new",
+             lambda old: old.replace("alpha / 2 * kept + beta / 2 * new",
+                                     "alpha * kept + beta * new"))
+    _rewrite(solutions, folder / "calls_the_library.ipynb", "def copy_and_freeze",
+             "from tlkit.transfer import copy_layers as cp, freeze_layers as fr\n\n"
+             "def copy_and_freeze(source, target, n):\n"
+             "    cp(source, target, n)\n    fr(target, n)\n")
+    _rewrite(solutions, folder / "overwrites_the_table.ipynb", 'prediction = "fine-tuned"',
+             lambda old: 'df = df.assign(test_acc=(df["condition"] == "frozen features") * 1.0)'
+                         "\n" + old)
+    _rewrite(solutions, folder / "cheaper_profile.ipynb", 'profile = "smoke"',
+             lambda old: old.replace('profile = "smoke"', 'profile = "nonsense"'))
+    _rewrite(solutions, folder / "sleeps.ipynb", 'prediction = "fine-tuned"',
+             lambda old: "import time\ntime.sleep(10**6)\n" + old)
     # right types, wrong values: the public tests pass, and carry no points
-    _edit(solutions, folder / "wrong_values.ipynb", 'prediction = "fine-tuned"',
-          lambda c: setattr(c, "source", 'prediction = "fine-tuned"\n'
-                            'gaps = {"fine-tuned": 0.5, "frozen features": 0.9}\n'
-                            'ahead = "frozen features"\n'))
+    _rewrite(solutions, folder / "wrong_values.ipynb", 'prediction = "fine-tuned"',
+             'prediction = "fine-tuned"\n'
+             'gaps = {"fine-tuned": 0.5, "frozen features": 0.9}\n'
+             'ahead = "frozen features"\n')
     # a wrong q2 made to pass by patching what the tests compare with: costs every question
-    _edit(solutions, folder / "patches_torch.ipynb", "def copy_and_freeze",
-          lambda c: setattr(c, "source", (
-              "import torch as t\nt.equal = lambda a, b: True\n\n"
-              "def copy_and_freeze(source, target, n):\n"
-              "    for i, block in enumerate(target.layers):\n"
-              "        block.requires_grad_(i >= n)\n")))
-    _edit(solutions, folder / "reloads.ipynb", "def copy_and_freeze",
-          lambda c: setattr(c, "source", (
-              "import importlib\nimport tlkit.transfer\nimportlib.reload(tlkit.transfer)\n\n"
-              "def copy_and_freeze(source, target, n):\n"
-              "    tlkit.transfer.copy_layers(source, target, n)\n"
-              "    tlkit.transfer.freeze_layers(target, n)\n")))
+    _rewrite(solutions, folder / "patches_torch.ipynb", "def copy_and_freeze",
+             "import torch as t\nt.equal = lambda a, b: True\n\n"
+             "def copy_and_freeze(source, target, n):\n"
+             "    for i, block in enumerate(target.layers):\n"
+             "        block.requires_grad_(i >= n)\n")
+    _rewrite(solutions, folder / "reloads.ipynb", "def copy_and_freeze",
+             "import importlib\nimport tlkit.transfer\nimportlib.reload(tlkit.transfer)\n\n"
+             "def copy_and_freeze(source, target, n):\n"
+             "    tlkit.transfer.copy_layers(source, target, n)\n"
+             "    tlkit.transfer.freeze_layers(target, n)\n")
     # the library kept in a list by a book cell: no name to read, the profiler sees the calls
     nb = nbformat.read(str(solutions), as_version=4)
     [setup] = [c for c in nb.cells if c.source.startswith("import torch")
@@ -98,13 +95,12 @@ def class_folder(smoke_assignments: Path, tmp_path_factory: pytest.TempPathFacto
                      "    tools[0](source, target, n)\n    tools[1](target, n)\n")
     nbformat.write(nb, str(folder / "library_in_a_list.ipynb"))
     # half an implementation (it freezes, it does not copy): one hidden test of two passes
-    _edit(solutions, folder / "freezes_only.ipynb", "def copy_and_freeze",
-          lambda c: setattr(c, "source", (
-              "def copy_and_freeze(source, target, n):\n"
-              "    for i, block in enumerate(target.layers):\n"
-              "        block.requires_grad_(i >= n)\n")))
-    _edit(solutions, folder / "profile_in_an_answer.ipynb", 'prediction = "fine-tuned"',
-          lambda c: setattr(c, "source", 'profile = "smoke"\n' + c.source))
+    _rewrite(solutions, folder / "freezes_only.ipynb", "def copy_and_freeze",
+             "def copy_and_freeze(source, target, n):\n"
+             "    for i, block in enumerate(target.layers):\n"
+             "        block.requires_grad_(i >= n)\n")
+    _rewrite(solutions, folder / "profile_in_an_answer.ipynb", 'prediction = "fine-tuned"',
+             lambda old: 'profile = "smoke"\n' + old)
     (folder / "truncated.ipynb").write_text('{"cells": [', encoding="utf-8")
     return folder
 
@@ -205,7 +201,7 @@ def test_grading_stops_before_any_work_on_bad_input(smoke_assignments: Path,
     (tmp_path / "twice").mkdir()
     for name in ("ada.ipynb", "ada.zip"):
         (tmp_path / "twice" / name).write_text("{}")
-    with pytest.raises(GradingError, match="same name: ada"):
+    with pytest.raises(GradingError, match="two submissions of ada: ada.ipynb and ada.zip"):
         grade(package, tmp_path / "twice", tmp_path / "out")
     fake = tmp_path / "plain.zip"
     with zipfile.ZipFile(fake, "w") as zf:

@@ -235,6 +235,10 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
             records.update(record_files(path.stem, params, results))
         first = next(iter(done.values()))
         rubrics = model_answers(first["master"])
+        if variants:  # the model answer quotes numbers, which differ between variants
+            rubrics = {q: f"*The model answer quotes the numbers of variant {variants[0].name}; "
+                          f"each variant's are in its solutions, `autograder/{path.stem}/"
+                          f"<variant>.ipynb`.*\n\n{text}" for q, text in rubrics.items()}
         cells = {f for d in done.values() for nb in d["made"].values() for f in book_cells(nb)}
         differ = {name: {k: v for k, v in params.items() if parameters.get(k) != v}
                   for name, params in runs.items() if name}

@@ -115,30 +115,22 @@ def _check_name(cell: Any) -> str | None:
 def answer_cells(notebook: Any) -> dict[int, str]:
     """The code cells of a student notebook that answer a question: cell index -> question.
     A question's answer is every code cell between its prompt (the read-only Markdown cell
-    before it) and its ``grader.check("<question>")`` cell, cells the student added included."""
+    before it) and its ``grader.check("<question>")`` cell, cells the student added included;
+    the cells of the page before the exercises, and between a check and the next prompt, are
+    no answer."""
     out: dict[int, str] = {}
     pending: list[int] = []
+    inside = False  # after a prompt, before its check
     for i, cell in enumerate(notebook.cells):
         name = _check_name(cell)
         if name is not None:
             out.update({j: name for j in pending})
-            pending = []
+            pending, inside = [], False
         elif cell.cell_type == "markdown" and cell.get("metadata", {}).get("editable") is False:
-            pending = []  # a prompt (or another read-only cell) starts a new answer
-        elif cell.cell_type == "code" and _is_answer_region(notebook, i):
+            pending, inside = [], True  # a prompt (or another read-only cell) starts an answer
+        elif cell.cell_type == "code" and inside:
             pending.append(i)
     return out
-
-
-def _is_answer_region(notebook: Any, index: int) -> bool:
-    """Whether the code cell ``index`` follows an exercise's prompt (a read-only Markdown
-    cell) with no check cell in between: the cells of the page before the exercises do not."""
-    for cell in reversed(notebook.cells[:index]):
-        if _check_name(cell) is not None:
-            return False
-        if cell.cell_type == "markdown" and cell.get("metadata", {}).get("editable") is False:
-            return True
-    return False
 
 
 def _digest(source: str) -> str:

@@ -140,11 +140,12 @@ def table(notebook: str, name: str, params: Mapping[str, Any] | None = None) -> 
     """
     import pandas as pd
 
-    if (notebook, name) not in _tables():
+    tables = _tables()
+    if (notebook, name) not in tables:
         raise ValueError(f"no reference table {name!r} for notebook {notebook!r}")
     values = parameters(params)
     if os.environ.get(_CHILD) == "1":
-        return _tables()[notebook, name](values)
+        return tables[notebook, name](values)
     with tempfile.TemporaryDirectory(prefix="tlkit-reference-") as tmp:
         out = Path(tmp) / "table.pkl"
         done = subprocess.run(
