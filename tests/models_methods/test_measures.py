@@ -371,6 +371,16 @@ def test_logme_is_the_maximum_evidence(n_per_class, d):
     assert logme(good, y, tol=1e-10) == pytest.approx(np.mean(best), abs=1e-6)
 
 
+@pytest.mark.parametrize("scale", [1e3, 1e8, 1e12])
+def test_logme_does_not_break_on_large_features_that_fit_the_labels(scale):
+    """Features that fit every one-hot target exactly, at a scale where ``n - gamma`` computed
+    by subtraction rounds to zero (its noise precision would become 0 and divide by zero):
+    the evidence is the one at scale 1, since LogME's maximum does not depend on the scale."""
+    for n in (2, 10):
+        f, y = np.eye(n), np.arange(n) % 2
+        assert logme(f * scale, y) == pytest.approx(logme(f, y), rel=1e-9)
+
+
 def test_logme_prefers_informative_features():
     good, noise, y = informative_and_random_features()
     assert logme(good, y) > logme(noise, y)

@@ -163,12 +163,12 @@ def agreement(selection: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFram
 
     Columns ``experiment, role, declared, chosen, val_mean`` (the choice's), ``declared_val``
     (the declared grid point's mean validation accuracy, NaN when it is not a grid point),
-    ``agrees`` (the same settings) and ``tied``: the declared recipe is one the one-SE rule
-    could have chosen on this search's noise: a grid point eligible for the choice, within one
-    standard error of the best, with no more epochs than the choice. Where two recipes are that
-    close, which one wins depends on the machine's floating point (the same seeds give other
-    validation accuracies on another processor), so a declared recipe that is tied is not
-    contradicted by its search; one that is not tied is (:func:`contradicted`).
+    ``agrees`` (the same settings) and ``tied``: the declared recipe is one this search cannot
+    tell apart from its best (:func:`_tied`: an eligible grid point within twice the standard
+    error of the difference). Where two recipes are that close, which one wins depends on the
+    machine's floating point (the same seeds give validation accuracies a point or two apart
+    on another processor), so a declared recipe that is tied is not contradicted by its search;
+    one that is not tied is (:func:`contradicted`).
     """
     chosen = selection[selection["chosen"]].set_index(["experiment", "role"])
     rows = []
@@ -189,22 +189,23 @@ def agreement(selection: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFram
                          val_mean=float(pick["val_mean"]),
                          declared_val=(float(match["val_mean"].iloc[0]) if len(match)
                                        else math.nan),
-                         agrees=same, tied=same or _tied(points, match, pick)))
+                         agrees=same, tied=same or _tied(points, match)))
     return pd.DataFrame(rows)
 
 
-def _tied(points: pd.DataFrame, match: pd.DataFrame, pick: pd.Series) -> bool:
-    """Whether the declared grid point ``match`` is one the one-SE rule ties with ``pick``."""
+def _tied(points: pd.DataFrame, match: pd.DataFrame) -> bool:
+    r"""Whether the declared grid point ``match`` is tied with the search's best: eligible, and
+    its mean validation accuracy below the best eligible one's by no more than twice the
+    standard error of their difference, :math:`2\sqrt{s_b^2 + s_d^2}` (each the standard error
+    of a mean over the search's seeds). Within that band the search cannot tell the two apart,
+    and which one the one-SE rule picks turns on the processor's floating point."""
     if len(match) != 1 or not bool(match["eligible"].iloc[0]):
         return False
     eligible = points[points["eligible"]]
     best = eligible.loc[eligible["val_mean"].idxmax()]
-    bar = best["val_mean"] - (0.0 if math.isnan(best["val_sem"]) else best["val_sem"])
-    if float(match["val_mean"].iloc[0]) < bar:
-        return False
-    if "epochs" in points and not pd.isna(pick.get("epochs", math.nan)):
-        return float(match["epochs"].iloc[0]) <= float(pick["epochs"])
-    return True
+    declared = match.iloc[0]
+    sems = [0.0 if math.isnan(x) else float(x) for x in (best["val_sem"], declared["val_sem"])]
+    return float(best["val_mean"]) - float(declared["val_mean"]) <= 2 * math.hypot(*sems)
 
 
 def contradicted(table: pd.DataFrame) -> list[str]:

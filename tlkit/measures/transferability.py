@@ -122,11 +122,14 @@ def _log_evidence_max(
     alpha, beta = 1.0, 1.0
     for _ in range(max_iter):
         gamma = float(np.sum(beta * s2 / (alpha + beta * s2)))
+        # n - gamma summed from its own terms: n - gamma by subtraction rounds to zero where
+        # beta * s2 dwarfs alpha (large features that fit y), and beta would become 0
+        slack = (n - len(s2)) + float(np.sum(alpha / (alpha + beta * s2)))
         m = vt.T @ (beta * np.sqrt(s2) * uty / (alpha + beta * s2))
         mm = float(m @ m)
         res = float(np.sum((y - f @ m) ** 2))
         new_alpha = gamma / max(mm, 1e-300)
-        new_beta = (n - gamma) / max(res, 1e-300)
+        new_beta = slack / max(res, 1e-300)
         done = abs(new_alpha / new_beta - alpha / beta) <= tol * (alpha / beta)
         alpha, beta = new_alpha, new_beta
         if done:
