@@ -146,3 +146,13 @@ def test_a_classmates_notebook_is_flagged_and_graded_as_the_rosters_variant(grad
     written = sorted(p.name for p in (graded / "written").iterdir())
     assert written == ["ada.pdf", "alan.pdf", "grace.pdf", "lin.pdf", "visitor.pdf"], (
         "a PDF of the written answers for every submission, none for the missing")
+
+
+@pytest.mark.parametrize("stem", ["01_layer_transfer", "02_small_targets"])
+def test_every_exercised_notebook_runs_on_a_variants_seeds(smoke_results, tmp_path, stem):
+    """Nothing on the page assumes the book's seed 0 (a run read from the cache by hand)."""
+    with results_folder(smoke_results):
+        code = main(["notebook", stem, "--profile", "smoke", "-p", "executor", "serial",
+                     "-p", "overrides", json.dumps({"replicates": [10_005, 10_002]}),
+                     "--output", str(tmp_path / f"{stem}.ipynb")])
+    assert code == 0

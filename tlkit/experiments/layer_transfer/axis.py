@@ -6,7 +6,8 @@ Distances are measured between training pools in two fixed feature spaces, state
 * ``pixels``: :func:`tlkit.measures.pixel_features`, grey area-averaged pixels
   (``feature_size`` squared of them) of the images at the model's input size;
 * ``network``: the 16w-dimensional fc7 activations of the source network itself (baseA of the
-  axis's split, seed 0), read from its checkpoint in the run cache.
+  axis's split, of the first replicate seed: 0 in the book), read from its checkpoint in the
+  run cache.
 
 In each: OTDD (Alvarez-Melis & Fusi, 2020) and the domain similarity of Cui et al. (2018),
 :math:`\exp(-\gamma\,\mathrm{EMD})`, with :data:`SIMILARITY_GAMMA` per space
@@ -25,8 +26,16 @@ from ...analysis import choose_on_validation, with_baseline
 from ...measures.pairs import DistancePair, FeatureSpace
 from ...measures.pairs import pair_distances as _distances
 from ...spec import RunSpec
-from ..profile import settings
-from .design import PROFILES, axes, model_spec, source_spec, splits, target_spec
+from ..profile import replicate_seeds, settings
+from .design import (
+    PROFILES,
+    axes,
+    design_settings,
+    model_spec,
+    source_spec,
+    splits,
+    target_spec,
+)
 
 __all__ = [
     "SIMILARITY_GAMMA",
@@ -123,7 +132,8 @@ def pixel_space(feature_size: int) -> FeatureSpace:
 def distance_table(params: Mapping[str, Any], *, store: Any = None,
                    network: bool = True) -> pd.DataFrame:
     """Measured distances from each axis's source (half A of its split) to each of its targets,
-    in the pixel space and (if ``network``: needs baseA's checkpoint) the network space.
+    in the pixel space and (if ``network``: needs the checkpoint of baseA of the first replicate
+    seed) the network space.
 
     Rows: ``axis, target, family, dataset, classes`` and the columns of
     :func:`tlkit.measures.pairs.pair_distances`, nearest first by ``otdd_pixels``.
@@ -134,8 +144,9 @@ def distance_table(params: Mapping[str, Any], *, store: Any = None,
     by_name = {x.name: x for x in splits(params)}
     device = params.get("device", "auto")  # where the sweep stored the source
     pairs = []
+    first = replicate_seeds(design_settings(params), 1)[0]  # 0 but in a coursework variant
     for ax in axes(params):
-        source = placed([source_spec(params, by_name[ax.source], "a", 0)], device)[0]
+        source = placed([source_spec(params, by_name[ax.source], "a", first)], device)[0]
         spaces = [pixel_space(s["feature_size"])]
         if network:
             spaces.append(FeatureSpace(
