@@ -111,6 +111,8 @@ def read_submission(path: Path) -> Any:
         raise ValueError(f"not a readable notebook ({type(exc).__name__}: {exc})") from None
 
 
+#: The environment variables that set the threads of numpy's BLAS, OpenMP and torch.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 #: The ``otter run`` processes being waited on (each in its own session, out of reach of the
 #: terminal's Ctrl-C): :func:`grade` ends them when it is interrupted.
 _LIVE: set[subprocess.Popen[Any]] = set()
@@ -132,9 +134,11 @@ def _kill(process: subprocess.Popen[Any]) -> None:
 
 def grade_submission(package: str | os.PathLike[str], submission: str | os.PathLike[str],
                      out: str | os.PathLike[str], *, timeout: float,
-                     student: str | None = None) -> Grade:
+                     student: str | None = None, threads: int | None = None) -> Grade:
     """Grade one submission with ``otter run`` in its own process group, within ``timeout``
-    seconds; Otter's ``results.json`` goes to ``out``. Never raises for a bad submission."""
+    seconds; Otter's ``results.json`` goes to ``out``. ``threads``: the threads its numerical
+    libraries (BLAS, OpenMP, torch) may use, where several submissions share the cores. Never
+    raises for a bad submission."""
     package, submission, out = Path(package), Path(submission), Path(out)
     student = student or submission.stem
     start = time.perf_counter()
@@ -153,6 +157,8 @@ def grade_submission(package: str | os.PathLike[str], submission: str | os.PathL
 
     env = {**os.environ, "TLKIT_PROGRESS": "0", CELL_LOG: str(running.resolve()),
            STUDENT: student}
+    if threads is not None:  # side by side, each library's default of one thread per core
+        env.update({name: str(threads) for name in _THREAD_VARIABLES})  # would thrash
     env.pop("TLKIT_RESULTS", None)  # the package's plugin points the cache at its records
     command = [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(package.resolve()),
                "-o", str(out.resolve()), str(submission.resolve())]
@@ -315,8 +321,10 @@ def grade(package: str | os.PathLike[str], submissions: str | os.PathLike[str],
         raise GradingError(f"cannot write to the output folder {out}: {exc}") from None
     done: dict[int, Grade] = {}
     pool = ThreadPoolExecutor(max_workers=jobs)  # each job waits on its own process
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     futures = {pool.submit(grade_submission, package, path, out / who, timeout=limit,
-                           student=who): i for i, (who, path) in enumerate(found.items())}
+                           student=who, threads=threads): i
+               for i, (who, path) in enumerate(found.items())}
     try:
         for future in as_completed(futures):
             g = done[futures[future]] = future.result()
