@@ -157,8 +157,8 @@ def grade_submission(package: str | os.PathLike[str], submission: str | os.PathL
 
     env = {**os.environ, "TLKIT_PROGRESS": "0", CELL_LOG: str(running.resolve()),
            STUDENT: student}
-    if threads is not None:  # side by side, each library's default of one thread per core
-        env.update({name: str(threads) for name in _THREAD_VARIABLES})  # would thrash
+    if threads is not None:  # side by side, a thread per core in each would thrash
+        env.update({name: str(threads) for name in _THREAD_VARIABLES})
     env.pop("TLKIT_RESULTS", None)  # the package's plugin points the cache at its records
     command = [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(package.resolve()),
                "-o", str(out.resolve()), str(submission.resolve())]
