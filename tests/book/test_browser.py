@@ -63,10 +63,23 @@ return {width: Math.round(box.width), wide, images, maths: maths.length, raw, re
         plumbing, figures, height: document.documentElement.scrollHeight};
 """
 
+# MathJax loads after the page itself: the page may hold only its configuration
+# (``window.MathJax = {...}``) when the driver returns, so wait for the library to start
+# (up to 60 s) before waiting for its typesetting; a page that loads no MathJax fails at once.
 _MATHJAX_DONE = """
 const done = arguments[arguments.length - 1];
-if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { done(false); return; }
-MathJax.startup.promise.then(() => done(true), () => done(false));
+const start = Date.now();
+const loads = [...document.scripts].some(s => /mathjax/i.test(s.src || ''));
+if (!loads && !window.MathJax) { done(false); return; }
+(function wait() {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    MathJax.startup.promise.then(() => done(true), () => done(false));
+  } else if (Date.now() - start > 60000) {
+    done(false);
+  } else {
+    setTimeout(wait, 100);
+  }
+})();
 """
 
 
