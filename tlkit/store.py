@@ -12,15 +12,20 @@ Every file is written to a temporary name in the same folder and moved into plac
 :func:`os.replace`, which is atomic on POSIX and Windows: a process killed at any moment
 leaves either the old file, the complete new file, or a stray ``.tmp`` file that is ignored.
 
-**A cache that heals.** A record that is not valid JSON, is empty, has the wrong shape or
-names another key, and a checkpoint that torch cannot load (a disk that filled up, a file
-truncated or edited by hand), is moved under ``damaged/``, named in one warning line on
-standard error, and treated as missing: the sweep recomputes that run and nothing else.
+**Files that vouch for themselves.** Every record and checkpoint is written with the SHA-256
+of its content and verified on every read (:mod:`tlkit.seal`).
+
+**A cache that heals.** A record that is not valid JSON, is empty, has the wrong shape, names
+another key, fails its digest or is a folder, and a checkpoint that torch cannot load or that
+fails its digest (a disk that filled up, a file truncated or edited by hand), is moved under
+``damaged/``, named in one warning line on standard error, and treated as missing: the sweep
+recomputes that run and nothing else.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sys
@@ -33,6 +38,7 @@ from typing import Any, BinaryIO
 import torch
 
 from .record import Record
+from .seal import SealError, check_record_shape, open_state, seal_record, seal_state, verify_record
 from .spec import RunSpec
 
 __all__ = ["Store", "results_root", "atomic_write_bytes", "atomic_writer", "DAMAGED",
@@ -40,6 +46,8 @@ __all__ = ["Store", "results_root", "atomic_write_bytes", "atomic_writer", "DAMA
 
 #: The folder (under the results folder) where damaged files are kept.
 DAMAGED = "damaged"
+#: The bytes :meth:`Store.check_writable` writes: as much as a record with its history.
+WRITE_CHECK_BYTES = 64 * 1024
 
 
 def results_root() -> Path:
@@ -98,15 +106,22 @@ class Store:
     def check_writable(self) -> None:
         """Raise :class:`CacheNotWritableError`, naming the folder, unless records can be
         written under it: checked before a sweep trains anything, so that no finished run is
-        thrown away for want of a place to keep it."""
+        thrown away for want of a place to keep it. The check writes (and syncs, and removes)
+        :data:`WRITE_CHECK_BYTES` bytes, so a disk with no room left fails it."""
+        probe = self.root / ".tlkit-write-check"
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self.root / ".tlkit-write-check", b"")
-            (self.root / ".tlkit-write-check").unlink()
+            atomic_write_bytes(probe, bytes(WRITE_CHECK_BYTES))
+            probe.unlink()
         except OSError as exc:
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
             raise CacheNotWritableError(
-                f"the results folder {self.root} is not writable ({exc.strerror or exc}); "
-                "set TLKIT_RESULTS to a folder you can write to") from exc
+                f"the results folder {self.root} is "
+                + ("on a disk with no room left" if full else "not writable")
+                + f" ({exc.strerror or exc}); "
+                + ("free space on that disk, or set TLKIT_RESULTS to a folder on a disk with "
+                   "room" if full else "set TLKIT_RESULTS to a folder you can write to")
+            ) from exc
 
     # --- damage ---------------------------------------------------------------------------
     def quarantine(self, path: Path, why: str) -> Path | None:
@@ -127,17 +142,22 @@ class Store:
               "recomputed", file=sys.stderr)
         return dest
 
-    def _read_record(self, path: Path, key: str | None = None) -> Record | None:
+    def read_record(self, path: Path, key: str | None = None) -> Record | None:
         """The record stored at ``path``, ``None`` if there is none; a damaged one is moved
         aside (:meth:`quarantine`) and counts as none."""
         try:
             raw = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except IsADirectoryError:
+            self.quarantine(path, "a folder, not a record file")
+            return None
         try:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict):
                 raise ValueError(f"a JSON {type(data).__name__}, not an object")
+            check_record_shape(data)
+            verify_record(data)
             record = Record.from_dict(data)
             expected = key if key is not None else path.stem
             if record.key != expected:
@@ -151,12 +171,12 @@ class Store:
     def has(self, spec: RunSpec) -> bool:
         """Whether a readable record of ``spec`` is stored (a damaged one is moved aside)."""
         key = spec.key()
-        return self._read_record(self.record_path(key), key) is not None
+        return self.read_record(self.record_path(key), key) is not None
 
     def get(self, spec: RunSpec) -> Record | None:
         """The stored record of ``spec`` (with ``spec``'s tags), or ``None``."""
         key = spec.key()
-        record = self._read_record(self.record_path(key), key)
+        record = self.read_record(self.record_path(key), key)
         if record is not None:
             record.spec = spec
         return record
@@ -164,7 +184,7 @@ class Store:
     def put(self, record: Record) -> Path:
         """Save a finished run atomically; a successful run clears its failure note."""
         path = self.record_path(record.key)
-        atomic_write_bytes(path, json.dumps(record.to_dict(), indent=1).encode())
+        atomic_write_bytes(path, json.dumps(seal_record(record.to_dict()), indent=1).encode())
         with contextlib.suppress(FileNotFoundError):
             self.failure_path(record.key).unlink()
         return path
@@ -203,7 +223,7 @@ class Store:
         """Every readable stored record (with the tags it was first run with); damaged ones
         are moved aside."""
         for path in sorted((self.root / "runs").glob("*/*.json")):
-            record = self._read_record(path)
+            record = self.read_record(path)
             if record is not None:
                 yield record
 
@@ -217,29 +237,32 @@ class Store:
         import io
 
         buf = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in state.items()}, buf)
+        torch.save(seal_state(state), buf)
         path = self.checkpoint_path(spec.key())
         atomic_write_bytes(path, buf.getvalue())
         return path
 
     def load_checkpoint(self, spec: RunSpec) -> dict[str, torch.Tensor] | None:
         """The stored weights of ``spec``, ``None`` if there are none; a checkpoint that cannot
-        be loaded is moved aside (:meth:`quarantine`) and counts as none."""
-        path = self.checkpoint_path(spec.key())
+        be loaded or fails its digest is moved aside (:meth:`quarantine`) and counts as none."""
+        return self.read_checkpoint(self.checkpoint_path(spec.key()))
+
+    def read_checkpoint(self, path: Path) -> dict[str, torch.Tensor] | None:
+        """The weights stored at ``path`` (see :meth:`load_checkpoint`)."""
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            return open_state(torch.load(path, map_location="cpu", weights_only=True))
         except (FileNotFoundError, NotADirectoryError):
+            return None
+        except IsADirectoryError:
+            self.quarantine(path, "a folder, not a checkpoint file")
             return None
         except Exception as exc:  # truncated, zeroed, not a checkpoint: torch raises many kinds
             self.quarantine(path, _reason(exc))
             return None
-        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
-                                                  for v in state.values()):
-            self.quarantine(path, "not a dict of tensors")
-            return None
-        return state
 
 
 def _reason(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
+    if isinstance(exc, SealError):
+        return text
     return f"{type(exc).__name__}: {text}"[:160] if text else type(exc).__name__

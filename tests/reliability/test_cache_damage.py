@@ -35,6 +35,39 @@ def _binary(path):
     path.write_bytes(b"\xff\xfe\x00garbage")
 
 
+def _edited(field, value):
+    """Valid JSON of the right shape, one field edited by hand (the digest left as it was)."""
+    def edit(path):
+        data = json.loads(path.read_text())
+        data["metrics"][field] = value
+        path.write_text(json.dumps(data, indent=1))
+    edit.__name__ = f"_edited_{field}"
+    return edit
+
+
+def _metrics_not_an_object(path):
+    data = json.loads(path.read_text())
+    data["metrics"] = "oops"
+    path.write_text(json.dumps(data))
+
+
+def _metrics_empty(path):
+    data = json.loads(path.read_text())
+    data["metrics"] = {}
+    path.write_text(json.dumps(data))
+
+
+def _no_digest(path):
+    data = json.loads(path.read_text())
+    del data["sha256"]
+    path.write_text(json.dumps(data))
+
+
+def _a_folder(path):
+    path.unlink()
+    (path / "inside").mkdir(parents=True)
+
+
 def _another_runs_record(path):
     other = tiny(7)
     sweep.run([other])
@@ -42,7 +75,10 @@ def _another_runs_record(path):
 
 
 @pytest.mark.parametrize("damage", [_truncate, _not_json, _empty, _wrong_shape, _a_list,
-                                    _binary, _another_runs_record])
+                                    _binary, _another_runs_record, _edited("test_acc", 0.99),
+                                    _edited("n_train", 10**6), _metrics_not_an_object,
+                                    _metrics_empty, _no_digest, _a_folder],
+                         ids=lambda f: f.__name__.strip("_"))
 def test_a_damaged_record_is_moved_aside_named_and_recomputed_alone(damage, count_fits,
                                                                      capsys):
     specs = [tiny(s) for s in range(3)]
@@ -73,7 +109,25 @@ def test_records_skips_and_moves_a_damaged_record(capsys):
     assert not store.has(specs[0]) and store.get(specs[0]) is None
 
 
-@pytest.mark.parametrize("damage", [_truncate, _empty, _not_json])
+def _other_weights(path):
+    """A loadable checkpoint whose weights were changed after it was written."""
+    import torch
+
+    obj = torch.load(path, weights_only=True)
+    name = next(iter(obj["state"]))
+    obj["state"][name] = obj["state"][name] + 1
+    torch.save(obj, path)
+
+
+def _plain_state(path):
+    """A bare state dict, without the digest a checkpoint carries."""
+    import torch
+
+    torch.save(torch.load(path, weights_only=True)["state"], path)
+
+
+@pytest.mark.parametrize("damage", [_truncate, _empty, _not_json, _other_weights, _plain_state,
+                                    _a_folder], ids=lambda f: f.__name__.strip("_"))
 def test_a_damaged_checkpoint_is_retrained_bit_identically(damage, count_fits, capsys):
     specs = [transfer(2), transfer(3)]
     first = sweep.run(specs)
