@@ -5,7 +5,8 @@
     tlkit book [--profile smoke|quick|full] [--only NAME] [--build-dir DIR] [--root DIR] [--jobs N]
     tlkit notebook NAME [-p KEY VALUE ...] [--profile P] [--output PATH] [--root DIR]
     tlkit datasets [--root DIR]
-    tlkit results export|import ARCHIVE [--results DIR]
+    tlkit results export|import|verify ARCHIVE [--results DIR] [--sign KEY] [--trust KEY.pub]
+    tlkit results keygen KEY
     tlkit assignments [--only NAME ...] [--profile P] [--out DIR] [--no-run-tests] [--root DIR]
                       [--variants N] [--roster FILE] [--seed S] [--pool P]
     tlkit grade NOTEBOOK SUBMISSIONS [--out DIR] [--timeout S] [--jobs N] [--assignments DIR]
@@ -152,26 +153,9 @@ def _datasets(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> int:
-    from .archive import ArchiveError, export_results, import_results
-    from .store import CacheNotWritableError, Store
+    from .results_command import results
 
-    store = Store(args.results) if args.results else Store()
-    try:
-        if args.action == "export":
-            done = export_results(args.archive, store)
-            _echo(f"exported {done.records} records and {done.checkpoints} checkpoints from "
-                  f"{store.root} to {done.path} ({done.bytes / 1e6:.1f} MB)"
-                  + (f"; left out {done.skipped} records of other code" if done.skipped else ""))
-        else:
-            got = import_results(args.archive, store)
-            _echo(f"imported {got.records} records and {got.checkpoints} checkpoints into "
-                  f"{store.root}" + (f"; kept {got.kept} already there" if got.kept else ""))
-            if got.computes and got.computes != ("cpu-fp32",):
-                _echo(f"they computed as {', '.join(got.computes)}: on a machine without a "
-                      f"GPU, build from them with TLKIT_COMPUTE={got.computes[-1]}")
-    except (ArchiveError, CacheNotWritableError) as exc:
-        return _error(str(exc))
-    return 0
+    return results(args)
 
 
 def _assignments(args: argparse.Namespace) -> int:
@@ -287,16 +271,23 @@ def parser() -> argparse.ArgumentParser:
     datasets.set_defaults(run=_datasets)
 
     results = commands.add_parser(
-        "results", help="export the run cache to an archive, or import one",
+        "results", help="export the run cache to an archive, import or verify one",
         description="`export` writes the records of this code in the run cache, and the "
                     "checkpoints of source runs, to one archive with checksums and the "
-                    "provenance of this machine; `import` verifies an archive and merges it, "
-                    "so the book builds without training. An archive of another format "
-                    "version, altered or truncated, or made by other code is refused whole.")
-    results.add_argument("action", choices=("export", "import"))
-    results.add_argument("archive", metavar="ARCHIVE", help="the archive (.tar.gz)")
+                    "provenance of this machine (signed with --sign KEY); `import` verifies an "
+                    "archive and merges it, so the book builds without training; `verify` "
+                    "checks one and writes nothing; `keygen KEY` makes a signing key (KEY) and "
+                    "its public key to publish (KEY.pub). An archive of another format "
+                    "version, altered or truncated, made by other code, or (with --trust) not "
+                    "signed by the trusted key is refused whole.")
+    results.add_argument("action", choices=("export", "import", "verify", "keygen"))
+    results.add_argument("archive", metavar="ARCHIVE",
+                         help="the archive (.tar.gz); for keygen, the private key's file")
     results.add_argument("--results", metavar="DIR",
                          help="the run cache (default: $TLKIT_RESULTS or ./results)")
+    results.add_argument("--sign", metavar="KEY", help="export: sign with this private key")
+    results.add_argument("--trust", metavar="KEY.pub",
+                         help="import, verify: require a signature by this public key")
     results.set_defaults(run=_results)
 
     assignments = commands.add_parser(

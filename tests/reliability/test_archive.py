@@ -59,7 +59,9 @@ def _record(name):
 
 
 @pytest.mark.parametrize("damage, message", [
-    (lambda n, d: (n, d[:-10]) if _record(n) else (n, d), "does not match its checksum"),
+    (lambda n, d: (n, d[:-10]) if _record(n) else (n, d), "its manifest says"),
+    (lambda n, d: (n, d.replace(b"test_acc", b"test_acd")) if _record(n) else (n, d),
+     "does not match its checksum"),
     (lambda n, d: None if _record(n) else (n, d), "lacks"),
     (lambda n, d: ("../evil.json", d) if _record(n) else (n, d), "not a record or checkpoint"),
     (lambda n, d: (n, json.dumps(dict(json.loads(d), version=99)).encode())
@@ -88,8 +90,12 @@ def test_records_of_other_code_are_refused(tmp_path, exported, monkeypatch):
 
     done, _ = exported
     monkeypatch.setattr(tlkit.fingerprint, "run_fingerprint", lambda spec: "f" * 16)
-    with pytest.raises(ArchiveError, match="made by a different computation"):
+    monkeypatch.setattr(tlkit.fingerprint, "code_fingerprint", lambda: "e" * 16)
+    with pytest.raises(ArchiveError, match="made by a different computation") as caught:
         import_results(done.path, Store(tmp_path / "there"))
+    manifest = read_manifest(done.path)
+    assert f"code {manifest['code']}" in str(caught.value)  # which against which
+    assert f"computes code {'e' * 16}" in str(caught.value)
 
 
 def test_export_leaves_out_records_of_other_code(tmp_path, exported, monkeypatch):
