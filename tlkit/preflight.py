@@ -4,7 +4,9 @@
 collects every problem before raising, so a user fixes them in one go rather than one per
 attempt:
 
-* the results folder takes new records (:meth:`tlkit.store.Store.check_writable`);
+* the results folder takes new records (:meth:`tlkit.store.Store.check_writable`, a real
+  write) and its disk has room for the records and checkpoints the sweep will write
+  (:func:`tlkit.space.space_problem`);
 * the files of every real dataset (both splits) are on disk, downloaded first where that is
   allowed (not under ``$TLKIT_OFFLINE``), and match their published md5 (a file that passed is
   not hashed again in the same process, so training reads it without a second check);
@@ -84,19 +86,26 @@ def _dataset_problems(name: str, verify: bool) -> list[str]:
     return found
 
 
-def problems(specs: Sequence[RunSpec], store: Any | None = None) -> list[str]:
+def problems(specs: Sequence[RunSpec], store: Any | None = None,
+             checkpoints: Sequence[RunSpec] = ()) -> list[str]:
     """Every problem that would stop ``specs`` (and their sources) from training and being
-    stored in ``store`` (``None``: do not check a results folder); downloads what it may."""
+    stored in ``store`` (``None``: do not check a results folder), with the checkpoints of
+    ``checkpoints``; downloads what it may."""
     from .models import WeightsUnavailableError, prepare_weights
 
     found: list[str] = []
     if store is not None:
+        from .space import bytes_needed, space_problem
         from .store import CacheNotWritableError
 
         try:
             store.check_writable()
         except CacheNotWritableError as exc:
             found.append(str(exc))
+        else:
+            full = space_problem(store.root, bytes_needed(specs, checkpoints), len(specs))
+            if full is not None:
+                found.append(full)
     every = _with_sources(specs)
     datasets: dict[str, bool] = {}
     for spec in every:
@@ -113,9 +122,10 @@ def problems(specs: Sequence[RunSpec], store: Any | None = None) -> list[str]:
     return found
 
 
-def check(specs: Sequence[RunSpec], store: Any | None = None) -> None:
+def check(specs: Sequence[RunSpec], store: Any | None = None,
+          checkpoints: Sequence[RunSpec] = ()) -> None:
     """Raise :class:`PreflightError` listing :func:`problems` when there is any."""
-    found = problems(specs, store)
+    found = problems(specs, store, checkpoints)
     if found:
         unavailable = _unavailable_datasets(specs)
         raise PreflightError(found, [DATASET_HINT] if unavailable else [])

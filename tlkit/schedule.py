@@ -105,5 +105,12 @@ class ReadyQueue:
         for spec, ckpt in self._waiting.pop(key, []):
             self.push(spec, ckpt)
 
+    def drain(self) -> list[tuple[RunSpec, bool]]:
+        """Every run not yet popped, ready or waiting, taken out of the queue."""
+        left = [(spec, ckpt) for _, _, spec, ckpt in self.ready]
+        left += [run for runs in self._waiting.values() for run in runs]
+        self.ready, self._waiting = [], {}
+        return left
+
     def __bool__(self) -> bool:
         return bool(self.ready) or bool(self._waiting)

@@ -53,8 +53,10 @@ from .progress import LARGE_SWEEP, SweepProgress, bar_enabled
 from .record import Record
 from .runner import validate
 from .schedule import ReadyQueue, workers_of
+from .space import DiskFullError, is_disk_full
 from .spec import RunSpec, compute_for
 from .store import Store
+from .sweep_end import GUARD_HINT, SweepError, bootstrapping, disk_full
 from .train import resolve_device
 from .worker import execute_many, execute_one
 
@@ -70,34 +72,6 @@ def run_lock(store: Store, key: str) -> FileLock:
     path = store.root / "locks" / key[:2] / f"{key}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     return FileLock(path)
-
-
-class SweepError(RuntimeError):
-    """Some runs raised; ``records`` holds the finished ones, ``failures`` key -> traceback."""
-
-    def __init__(self, failures: dict[str, str], records: list[Record],
-                 message: str | None = None) -> None:
-        self.failures, self.records = failures, records
-        if message is None:
-            first = next(iter(failures.values())).strip().splitlines()[-1]
-            message = (f"{len(failures)} run(s) failed (finished runs are saved); "
-                       f"first error: {first}")
-        super().__init__(message)
-
-
-#: What to do when the worker processes die: usually a script without a main guard.
-GUARD_HINT = ("a worker process died (killed, out of memory, or started by a script without "
-              "a main guard); in a script, call tlkit.sweep.run(..., executor=\"process\") "
-              "under `if __name__ == \"__main__\":`, since each worker re-imports the "
-              "script")
-
-
-def _bootstrapping() -> bool:
-    """Whether this process is a spawned worker still importing its parent's main script (the
-    state in which :mod:`multiprocessing` refuses to start processes)."""
-    import multiprocessing.process
-
-    return bool(getattr(multiprocessing.process.current_process(), "_inheriting", False))
 
 
 def _forced() -> str | None:
@@ -195,11 +169,8 @@ def run(
         KeyboardInterrupt: Ctrl-C; the finished runs are stored and the workers of a
             process pool the sweep started are ended.
     """
-    if _bootstrapping():  # a worker importing a script that has no main guard
-        print("tlkit: error: a worker process, importing the script, reached "
-              "tlkit.sweep.run: put that call under `if __name__ == \"__main__\":`",
-              file=sys.stderr)
-        raise SystemExit(1)
+    if bootstrapping():  # a worker importing a script that has no main guard: the sweep
+        raise SystemExit(1)  # that started it says what to do, once
     if len(specs) >= LARGE_SWEEP:
         print(f"tlkit: planning a sweep of {len(specs):,} runs (checking each one's spec and "
               "looking it up in the run cache) ...", file=sys.stderr, flush=True)
@@ -217,7 +188,8 @@ def run(
             "the results that hold them (tlkit results import), or unset TLKIT_COMPUTE to "
             "compute them here"])
     if levels:  # the folder, the datasets and the weights, all checked before any training
-        preflight.check([spec for level in levels for spec, _ in level], store)
+        preflight.check([spec for level in levels for spec, _ in level], store,
+                        [spec for level in levels for spec, ckpt in level if ckpt])
     if not levels:
         executor = SerialExecutor()  # everything is cached: start no workers
     with contextlib.ExitStack() as stack:
@@ -228,7 +200,7 @@ def run(
                 stack.callback(executor.shutdown)
         try:
             return _execute(specs, levels, store, executor, device, progress)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, DiskFullError):
             if owned:  # workers ignore Ctrl-C: end them rather than wait for their runs
                 stop_now(executor)
             raise
@@ -250,6 +222,8 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
             if error is not None:
                 failures[key] = error
     broken: list[str] = []  # runs lost with a broken process pool (no failure note)
+    full: list[OSError] = []  # the disk of the results folder filled up
+    unstored: list[tuple[RunSpec, bool]] = []  # runs finished, or not run, for want of room
     elsewhere: deque[tuple[RunSpec, bool]] = deque()  # locked by another process
 
     def finish(future: Future, batch: list[tuple[RunSpec, FileLock]]) -> None:
@@ -262,10 +236,14 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
             error = traceback.format_exc()
             outs = [{"key": spec.key(), "error": error} for spec, _ in batch]
         for (spec, lock), out in zip(batch, outs, strict=True):
+            stored = "record" in out
             try:
                 if "broken" in out:
                     failures[spec.key()] = out["error"]
                     broken.append(spec.key())
+                elif full:
+                    unstored.append((spec, "state" in out))
+                    stored = False
                 elif "record" in out:
                     if "state" in out:  # a source: its checkpoint first, so a record implies it
                         store.save_checkpoint(spec, out["state"])
@@ -273,11 +251,17 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
                 else:
                     failures[spec.key()] = out["error"]
                     store.put_failure(spec, out["error"], diverged=out.get("diverged", False))
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise
+                full.append(exc)  # stop submitting; what is stored stays stored
+                unstored.append((spec, "state" in out))
+                stored = False
             finally:
                 lock.release()
             seconds = (out["record"]["provenance"].get("wall_seconds", 0.0)
-                       if "record" in out else 0.0)
-            bar.advance(spec.key(), "trained" if "record" in out else "failed", seconds)
+                       if stored else 0.0)
+            bar.advance(spec.key(), "trained" if stored else "failed", seconds)
 
     def stored(spec: RunSpec, ckpt: bool) -> bool:
         return store.has(spec) and (not ckpt or store.has_checkpoint(spec))
@@ -321,8 +305,8 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
             queue.finished(spec.key())
 
     try:
-        while queue or pending or elsewhere:
-            while (queue.ready and sum(map(len, pending.values())) < WINDOW
+        while (queue or pending or elsewhere) and not full:
+            while (queue.ready and not full and sum(map(len, pending.values())) < WINDOW
                    and (ahead is None or len(pending) < ahead)):
                 spec, ckpt, sig = queue.pop()
                 runs = [(spec, ckpt)]
@@ -352,6 +336,8 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
                 pending[future] = batch
                 if future.done():  # run at submit (serial): stored before the next trains
                     collect(future)
+            if full:  # the disk filled up: submit nothing more
+                break
             if pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -381,10 +367,14 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
 
             logging.getLogger("asyncio").disabled = True
         raise
+    if full:
+        disk_full(full[0], store, bar, pending, queue, unstored, elsewhere,
+                  [spec for level in levels for spec, _ in level])
     bar.close()
     records = [r for r in (store.get(s) for s in specs) if r is not None]
     if broken:
-        raise SweepError(failures, records, f"{len(broken)} run(s) not run: {GUARD_HINT}")
+        lost = sum(not store.has(spec) for level in levels for spec, _ in level)
+        raise SweepError(failures, records, f"{lost} of {total} runs not run: {GUARD_HINT}")
     if failures:
         raise SweepError(failures, records)
     return records
