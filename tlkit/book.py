@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +44,7 @@ from .notebooks import (
     resolve_parameters,
     short_name,
 )
+from .processes import run_group
 
 __all__ = [
     "BookBuildError",
@@ -167,15 +167,15 @@ def _run_jupyter_book(build: Path) -> Path:
 
     Jupyter Book writes into ``<path-output>/_build/html``: for a build folder named ``_build``
     that is ``<build>/html`` directly; otherwise the HTML is built under ``<build>/_jb`` and
-    moved into place.
+    moved into place. Jupyter Book runs in a process group of its own, which SIGTERM or Ctrl-C
+    of this process ends too (:func:`tlkit.processes.run_group`).
     """
     src, html = build / "src", build / "html"
     output = build.parent if build.name == "_build" else build / "_jb"
     built = output / "_build" / "html"
     command = [*jupyter_book_command(), "build", str(src), "--path-output", str(output),
                "-n", "-W", "--keep-going", "--all"]
-    done = subprocess.run(command, cwd=src, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, check=False, env={**os.environ, "NO_COLOR": "1"})
+    done = run_group(command, cwd=src, env={**os.environ, "NO_COLOR": "1"})
     log = _ANSI.sub("", done.stdout)
     if done.returncode != 0:
         problems = [line.replace(f"{src}{os.sep}", "") for line in log.splitlines()

@@ -14,6 +14,7 @@ profile in its metadata.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import time
@@ -34,6 +35,7 @@ __all__ = [
     "Parameter",
     "NotebookNotFoundError",
     "NotebookExecutionError",
+    "KernelDiedError",
     "find_root",
     "list_notebooks",
     "short_name",
@@ -92,6 +94,33 @@ class NotebookExecutionError(RuntimeError):
         """Pickled by its fields, so that it crosses from a process that executed a notebook."""
         return (type(self), (self.notebook, self.cell_index, self.execution_count, self.ename,
                              self.evalue, self.traceback, self.output))
+
+
+class KernelDiedError(NotebookExecutionError):
+    """The kernel of a notebook died while a cell ran: killed (``kill -9``), or by the system
+    when out of memory. Its message is one line; :attr:`traceback` is empty (the kernel left
+    none), :attr:`cell_index` is ``None`` when no cell had started, and :attr:`first_line` is
+    the first line of the cell's source."""
+
+    def __init__(self, notebook: str, cell_index: int | None, execution_count: int | None,
+                 first_line: str, output: Path) -> None:
+        self.notebook, self.cell_index, self.execution_count = notebook, cell_index, execution_count
+        self.first_line, self.output = first_line, output
+        self.ename, self.evalue, self.traceback = "DeadKernelError", "the kernel died", ""
+        where = "before any cell ran"
+        if cell_index is not None:
+            where = f"in cell {cell_index}" + (f" (In [{execution_count}])"
+                                               if execution_count else "")
+            where += f" `{first_line}`" if first_line else ""
+        RuntimeError.__init__(
+            self, f"notebook {notebook}: its kernel died {where}; it was killed (kill -9, or by "
+                  "the system when out of memory); the runs it finished are kept in the run "
+                  f"cache, and the partially executed copy at {output}")
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        """Pickled by its fields, so that it crosses from a process that executed a notebook."""
+        return (type(self), (self.notebook, self.cell_index, self.execution_count,
+                             self.first_line, self.output))
 
 
 def find_root(start: str | os.PathLike[str] | None = None) -> Path:
@@ -186,6 +215,37 @@ def _relative(path: str, start: Path) -> str:
         return Path(path).name
 
 
+def _kernel_died(path: Path, output: Path, injected: bool) -> KernelDiedError:
+    """The error for a kernel that died: the cell that ran is the last one papermill started in
+    the kept copy, where it is marked failed with an error output saying so."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(output), as_version=4)
+    except (OSError, ValueError):
+        return KernelDiedError(path.stem, None, None, "", output)
+    started = [i for i, cell in enumerate(nb.cells)
+               if cell.get("metadata", {}).get("papermill", {}).get("start_time")]
+    if not started:
+        return KernelDiedError(path.stem, None, None, "", output)
+    cell = nb.cells[started[-1]]
+    first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+    cell.metadata["papermill"].update(status="failed", exception=True)
+    cell.setdefault("outputs", []).append(nbformat.v4.new_output(
+        "error", ename="DeadKernelError", traceback=[],
+        evalue="the kernel died while this cell ran (killed, or out of memory)"))
+    with contextlib.suppress(OSError):
+        nbformat.write(nb, str(output))
+    return KernelDiedError(path.stem, _source_index(path, started[-1], injected),
+                           cell.get("execution_count"),
+                           first if len(first) <= 60 else f"{first[:57]}...", output)
+
+
+def _not_kernel_died(record: logging.LogRecord) -> bool:
+    """A logging filter: papermill's notice of a dead kernel is left to :class:`KernelDiedError`."""
+    return not record.getMessage().startswith("Kernel died")
+
+
 def environment_summary() -> dict[str, Any]:
     """The library versions and the machine of this interpreter (the kernels run on it)."""
     import datetime
@@ -262,8 +322,10 @@ def execute(
 
     Raises:
         NotebookExecutionError: a cell raised; the partially executed copy stays at ``output``.
+        KernelDiedError: the kernel died (killed, out of memory); the copy stays likewise.
     """
     import papermill
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     path, output = Path(path), Path(output)
@@ -275,6 +337,8 @@ def execute(
 
             monitor = stack.enter_context(ProgressMonitor(sweep_progress))
             stack.enter_context(environment({**EXECUTION_ENV, **monitor.env}))
+            logging.getLogger("papermill").addFilter(_not_kernel_died)
+            stack.callback(logging.getLogger("papermill").removeFilter, _not_kernel_died)
             papermill.execute_notebook(
                 str(path), str(output), parameters=dict(parameters), kernel_name=KERNEL,
                 cwd=None if cwd is None else str(cwd), progress_bar=progress_bar,
@@ -285,6 +349,8 @@ def execute(
             notebook=path.stem, cell_index=_source_index(path, exc.cell_index, bool(parameters)),
             execution_count=exc.exec_count, ename=exc.ename, evalue=exc.evalue,
             traceback=traceback, output=output) from None
+    except DeadKernelError:
+        raise _kernel_died(path, output, bool(parameters)) from None
     seconds = time.perf_counter() - start
     profile = parameters.get("profile")
     if "profile" not in parameters:
@@ -320,9 +386,10 @@ def check_notebooks(notebooks: Sequence[tuple[str, Mapping[str, Any]]],
         listed = placed(known_specs(stem, params), params.get("device", "auto"))
         if echo is not None and len(listed) >= LARGE_SWEEP:
             echo(f"planning {len(listed):,} runs of {stem} ...")
-        lacking = [spec for level in plan(listed, store) for spec, _ in level]
+        lacking = [run for level in plan(listed, store) for run in level]
         counts[stem] = len(lacking)
         missing += lacking
     if missing:
-        preflight.check(missing, store)
+        preflight.check([spec for spec, _ in missing], store,
+                        [spec for spec, ckpt in missing if ckpt])
     return counts

@@ -1,8 +1,9 @@
 """The progress of sweeps: a bar in the terminal, and a report that crosses into notebooks.
 
 A sweep counts its runs (:class:`SweepProgress`): the distinct runs it needs, how many the run
-cache already holds, and how many are done so far (from the cache, stored by another process, or
-trained). Run from a terminal or a script, it draws a ``tqdm`` bar (off with
+cache already holds, and how many are done so far, each counted apart: trained here, taken from
+the cache (held before, or stored meanwhile by another process), or failed
+(:func:`outcomes`). Run from a terminal or a script, it draws a ``tqdm`` bar (off with
 ``TLKIT_PROGRESS=0``). Inside a notebook kernel started by ``tlkit notebook`` or ``tlkit book``
 the bar is off (it would end up on the page), and the sweep writes its counts instead to the
 file named by ``$TLKIT_PROGRESS_FILE``, a small JSON document replaced atomically after each
@@ -12,7 +13,7 @@ appends its counts to a log beside that file (:func:`sweeps_log`), which the com
 the executed notebook's metadata (:meth:`ProgressMonitor.summary`) for the book's page of
 execution statistics. The process keeps the same counts as it goes (:func:`runs_seen`), so that
 a page states the number of runs the execution statistics give for it, counted the same way:
-distinct runs over every sweep, each trained or taken from the cache.
+distinct runs over every sweep, each trained, taken from the cache or failed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 __all__ = ["ENV_FILE", "LARGE_SWEEP", "SweepProgress", "ProgressMonitor", "bar_enabled",
-           "describe", "sweeps_log", "runs_seen"]
+           "describe", "outcomes", "sweeps_log", "runs_seen"]
 
 #: The environment variable that names the file a sweep reports its counts to.
 ENV_FILE = "TLKIT_PROGRESS_FILE"
@@ -45,11 +46,11 @@ _FAILED: dict[str, None] = {}
 def runs_seen() -> dict[str, int]:
     """The runs the sweeps of this process have needed so far, counted as
     :meth:`ProgressMonitor.summary` counts a notebook's: ``runs`` (distinct keys over every
-    sweep), ``trained`` (trained by these sweeps) and ``cached`` (the others but those that
-    failed)."""
+    sweep), ``trained`` (trained by these sweeps), ``failed`` (failed, and never trained) and
+    ``cached`` (the others: from the cache, or stored meanwhile by another process)."""
     trained = set(_TRAINED)
-    failed = set(_FAILED)
-    return {"runs": len(_NEEDED), "trained": len(trained),
+    failed = set(_FAILED) - trained
+    return {"runs": len(_NEEDED), "trained": len(trained), "failed": len(failed),
             "cached": len(set(_NEEDED) - trained - failed)}
 
 
@@ -94,6 +95,7 @@ class SweepProgress:
         self.trained: list[str] = []  # keys trained and stored by this sweep
         self.failed: list[str] = []
         self.done = 0  # of the runs to do
+        self.outcomes = {"trained": 0, "stored": 0, "failed": 0}  # of those done
         self.started = time.time()
         self.id = f"{os.getpid()}-{next(_SWEEPS)}"
         file = os.environ.get(ENV_FILE)
@@ -102,31 +104,39 @@ class SweepProgress:
         if bar and to_do:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=to_do, unit="run",
-                             desc=f"runs ({self.cached} of {runs} from the cache)")
+            self._bar = tqdm(total=to_do, unit="run", desc="runs")
+            self._bar.set_postfix_str(outcomes(self._state(False)), refresh=False)
         self._report(finished=False)
+
+    def _state(self, finished: bool) -> dict[str, Any]:
+        return {"id": self.id, "runs": self.runs, "cached": self.cached, "to_do": self.to_do,
+                "done": self.done, "outcomes": dict(self.outcomes), "started": self.started,
+                "finished": finished}
 
     def _report(self, finished: bool) -> None:
         if self._file is not None and self.to_do:  # a cached sweep has nothing to show
-            _write(self._file, {"id": self.id, "runs": self.runs, "cached": self.cached,
-                                "to_do": self.to_do, "done": self.done,
-                                "started": self.started, "finished": finished})
+            _write(self._file, self._state(finished))
 
     def advance(self, key: str | None = None, outcome: str = "trained",
                 seconds: float = 0.0) -> None:
         """One more run of the sweep is done: ``"trained"`` here (in ``seconds`` of a
         worker's time), ``"stored"`` meanwhile by another process, or ``"failed"`` (``key`` is
-        kept for the log)."""
+        kept for the log). Each outcome is counted apart (:func:`outcomes`)."""
+        if outcome not in self.outcomes:
+            raise ValueError(f"outcome must be trained, stored or failed, got {outcome!r}")
         self.done += 1
+        self.outcomes[outcome] += 1
         self.run_seconds += seconds
         if key is not None and outcome in ("trained", "failed"):
             (self.trained if outcome == "trained" else self.failed).append(key)
             (_TRAINED if outcome == "trained" else _FAILED)[key] = None
         if self._bar is not None:
+            self._bar.set_postfix_str(outcomes(self._state(False)), refresh=False)
             self._bar.update()
         self._report(finished=False)
 
     def close(self) -> None:
+        """End the sweep: close its bar, report it finished and append its line to the log."""
         if self._bar is not None:
             self._bar.close()
         self._report(finished=True)
@@ -143,11 +153,23 @@ class SweepProgress:
                 pass
 
 
+def outcomes(state: dict[str, Any]) -> str:
+    """``"10 trained, 81 from the cache, 1 failed"``: the runs of a sweep's report
+    (:class:`SweepProgress`) trained here so far, taken from the cache (held when the sweep
+    planned, or stored meanwhile by another process) and failed."""
+    done = state.get("outcomes", {})
+    return (f"{done.get('trained', 0)} trained, "
+            f"{state.get('cached', 0) + done.get('stored', 0)} from the cache, "
+            f"{done.get('failed', 0)} failed")
+
+
 def describe(state: dict[str, Any]) -> str:
-    """``"12 of 40 runs trained (80 more from the cache), 0:35 elapsed"``."""
+    """``"runs: 10 trained, 81 from the cache, 1 failed; 28 to go, 0:35 elapsed"`` (no
+    ``to go`` once every run is done)."""
     seconds = int(time.time() - float(state.get("started", time.time())))
-    return (f"{state['done']} of {state['to_do']} runs trained ({state['cached']} more from "
-            f"the cache), {seconds // 60}:{seconds % 60:02d} elapsed")
+    left = state["to_do"] - state["done"]
+    return (f"runs: {outcomes(state)}; {f'{left} to go, ' if left else ''}"
+            f"{seconds // 60}:{seconds % 60:02d} elapsed")
 
 
 class ProgressMonitor:
@@ -211,18 +233,18 @@ class ProgressMonitor:
         return out
 
     def summary(self) -> dict[str, Any]:
-        """The sweeps seen: ``{"sweeps", "runs", "runs_trained", "runs_cached", "computes"}``
-        and, where runs were trained, ``"busy"``: the fraction of the workers' time (sweep
-        seconds times workers) spent in runs
-        over distinct runs: ``runs`` needed, ``runs_trained`` trained by these sweeps, and
-        ``runs_cached`` the others (from the cache, or stored meanwhile by another process;
-        a run that failed counts in neither)."""
+        """The sweeps seen: ``{"sweeps", "runs", "runs_trained", "runs_cached", "runs_failed",
+        "computes"}`` over distinct runs: ``runs`` needed, ``runs_trained`` trained by these
+        sweeps, ``runs_failed`` failed (and never trained), and ``runs_cached`` the others
+        (from the cache, or stored meanwhile by another process); and, where runs were
+        trained, ``"busy"``: the fraction of the workers' time (sweep seconds times workers)
+        spent in runs."""
         sweeps = self._summary if self._summary is not None else self._read_log()
         needed = {k for s in sweeps for k in s.get("keys", ())}
         trained = {k for s in sweeps for k in s.get("trained", ())}
-        failed = {k for s in sweeps for k in s.get("failed", ())}
+        failed = {k for s in sweeps for k in s.get("failed", ())} - trained
         out = {"sweeps": len(sweeps), "runs": len(needed), "runs_trained": len(trained),
-               "runs_cached": len(needed - trained - failed),
+               "runs_cached": len(needed - trained - failed), "runs_failed": len(failed),
                "computes": sorted({s["compute"] for s in sweeps if s.get("compute")})}
         training = [s for s in sweeps if s.get("trained") and s.get("workers")]
         if training:  # how much of the workers' time went into runs
@@ -252,7 +274,7 @@ class ProgressMonitor:
         finished = bool(state.get("finished"))
         if self._bar is not None:
             self._bar.n = state["done"]
-            self._bar.set_postfix_str(f"{state['cached']} more from the cache", refresh=False)
+            self._bar.set_postfix_str(outcomes(state), refresh=False)
             self._bar.refresh()
             if finished:
                 self._bar.close()
@@ -272,5 +294,5 @@ class ProgressMonitor:
         if self.tty:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=state["to_do"], file=self.stream, desc="      runs trained",
+            self._bar = tqdm(total=state["to_do"], file=self.stream, desc="      runs",
                              unit="run", leave=True, dynamic_ncols=True)

@@ -35,7 +35,7 @@ def test_an_executed_notebook_counts_distinct_runs_trained_and_cached(tmp_path):
     # 4 distinct runs (source, two targets, one more); the shared one trained once
     busy = sweeps.pop("busy")
     assert sweeps == {"sweeps": 2, "runs": 4, "runs_trained": 4, "runs_cached": 0,
-                      "computes": ["cpu-fp32"]}
+                      "runs_failed": 0, "computes": ["cpu-fp32"]}
     assert 0 < busy <= 1, "the serial sweep's one worker spent part of its time in runs"
     second = tmp_path / "second.ipynb"
     execute(path, second, {}, cwd=REPO)

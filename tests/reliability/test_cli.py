@@ -139,3 +139,31 @@ def test_failing_notebook_exits_1_naming_the_cell(tmp_path: Path,
     assert "tlkit: error: notebook 01_demo failed in cell 2" in err
     assert "KeyError: 'missing-key'" in err
     assert 'File "' not in err  # the cell's traceback only, none from tlkit itself
+
+
+def test_a_killed_kernel_gives_one_line_naming_the_notebook_and_the_cell(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    import pickle
+
+    from tlkit.notebooks import KernelDiedError, NotebookExecutionError
+
+    root = make_project(tmp_path, cells=(
+        "print('before')", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+        "print('never')"))
+    output = tmp_path / "out.ipynb"
+    assert main(["notebook", "01_demo", "--root", str(root), "-p", "seeds", "2",
+                 "--output", str(output)]) == 1  # parameters injected: a cell inserted
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("tlkit: error: notebook 01_demo: its kernel died in cell 2")
+    assert "`import os, signal`" in lines[0] and "out of memory" in lines[0]
+    assert str(output) in lines[0] and "Kernel died" not in caplog.text
+    kept = nbformat.read(str(output), as_version=4).cells
+    assert "before" in "".join(o.get("text", "") for o in kept[2].outputs)  # what ran, kept
+    assert kept[3].metadata.papermill["status"] == "failed"
+    assert kept[3].outputs[-1]["ename"] == "DeadKernelError"
+    error = KernelDiedError("01_demo", 2, 3, "import os, signal", output)
+    again = pickle.loads(pickle.dumps(error))  # as from the processes of `tlkit book`
+    assert isinstance(again, NotebookExecutionError) and str(again) == str(error)
+    assert again.traceback == "" and "\n" not in str(again)

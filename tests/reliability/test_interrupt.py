@@ -111,5 +111,88 @@ def test_ctrl_c_of_tlkit_notebook_prints_one_line(tmp_path):
     err, _ = _ctrl_c(proc, family)
     assert proc.returncode == 130
     lines = [line for line in err.splitlines() if line.strip()]
-    lines = [line for line in lines if "runs trained" not in line]  # the sweep's progress
+    lines = [line for line in lines if not line.strip().startswith("runs:")]  # the progress
     assert len(lines) == 1 and lines[0].startswith("tlkit: error: interrupted"), err
+
+
+#: A stand-in for ``jupyter-book build``: it starts a child, writes both pids, and sleeps; with
+#: ``stubborn`` both ignore SIGTERM, so that only SIGKILL ends them.
+_FAKE_BUILD = """
+import os, signal, subprocess, sys, time
+stubborn = sys.argv[2] == "1"
+if stubborn:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+open(sys.argv[1] + ".tmp", "w").write(f"{os.getpid()} {child.pid}")
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+print("building ...", flush=True)
+time.sleep(60)
+"""
+
+#: ``tlkit book`` whose build_book goes straight to the HTML step, run by the fake above.
+_BOOK_HTML_STEP = """
+import sys
+from pathlib import Path
+import tlkit.book, tlkit.processes
+from tlkit.cli import main
+
+tlkit.processes.STOP_SECONDS = 1.0
+pids, stubborn, root = sys.argv[1:4]
+tlkit.book.jupyter_book_command = lambda: [sys.executable, "-c", FAKE, pids, stubborn]
+(Path(root) / "_build" / "src").mkdir(parents=True)
+tlkit.book.build_book = lambda root, **_: tlkit.book._run_jupyter_book(Path(root) / "_build")
+sys.exit(main(["book", "--root", root]))
+"""
+
+
+def _stop_html_step(tmp_path, signum, stubborn):
+    """Start ``tlkit book`` at its HTML step, send ``signum`` once the fake build and its child
+    run; ``(return code, stderr, seconds to stop)``, after checking that neither is left."""
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n")
+    script = tmp_path / "book_html.py"
+    script.write_text(f"FAKE = {_FAKE_BUILD!r}\n" + _BOOK_HTML_STEP)
+    pids = tmp_path / "pids"
+    proc = _start([sys.executable, str(script), str(pids), "1" if stubborn else "0",
+                   str(tmp_path)], tmp_path)
+    deadline = time.monotonic() + 15
+    while not pids.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the fake build did not start: {proc.communicate()[1]}")
+        time.sleep(0.1)
+    group = [psutil.Process(int(pid)) for pid in pids.read_text().split()]
+    start = time.monotonic()
+    os.kill(proc.pid, signum)  # to tlkit only, as `kill` sends it
+    _, err = proc.communicate(timeout=20)
+    stopped = time.monotonic() - start
+    left = [p for p in group if _alive(p)]
+    for process in left:  # not to leave them behind when the test fails
+        process.kill()
+    assert not left, f"processes of jupyter-book's group outlived tlkit: {left}"
+    return proc.returncode, err, stopped
+
+
+def test_sigterm_during_the_html_step_ends_jupyter_book_and_its_children(tmp_path):
+    code, err, stopped = _stop_html_step(tmp_path, signal.SIGTERM, stubborn=True)
+    assert code == -signal.SIGTERM, err  # status 143 in a shell, as before
+    assert stopped < 8, "SIGKILL follows SIGTERM after STOP_SECONDS"
+
+
+def test_ctrl_c_during_the_html_step_ends_jupyter_book_and_prints_one_line(tmp_path):
+    code, err, stopped = _stop_html_step(tmp_path, signal.SIGINT, stubborn=False)
+    assert code == 130
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("tlkit: error: interrupted"), err
+    assert stopped < 8
+
+
+def test_the_html_step_still_reads_jupyter_books_output_and_status(tmp_path, monkeypatch):
+    import tlkit.book
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(tlkit.book, "jupyter_book_command", lambda: [
+        sys.executable, "-c", "print('a.md:1: WARNING: a broken reference'); raise SystemExit(1)"])
+    (tmp_path / "_build" / "src").mkdir(parents=True)
+    with pytest.raises(tlkit.book.BookBuildError, match="(?s)exit code 1.*a broken reference"):
+        tlkit.book._run_jupyter_book(tmp_path / "_build")
+    assert signal.getsignal(signal.SIGTERM) is before, "SIGTERM's handler is given back"
