@@ -242,6 +242,7 @@ def import_results(path: str | os.PathLike[str], store: Store | None = None, *,
 def _intact(store: Store, target: Path) -> bool:
     """Whether the cache's file at ``target`` passes its checks (a damaged one is moved
     aside, :meth:`tlkit.store.Store.quarantine`, and the archive's takes its place)."""
+    then = "the archive's copy takes its place"
     if target.suffix == ".json":
-        return store.read_record(target) is not None
-    return store.read_checkpoint(target) is not None
+        return store.read_record(target, then=then) is not None
+    return store.read_checkpoint(target, then=then) is not None

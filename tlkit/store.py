@@ -124,7 +124,8 @@ class Store:
             ) from exc
 
     # --- damage ---------------------------------------------------------------------------
-    def quarantine(self, path: Path, why: str) -> Path | None:
+    def quarantine(self, path: Path, why: str,
+                   then: str = "the run will be recomputed") -> Path | None:
         """Move a damaged file under ``damaged/`` (same relative path, a time suffix), say so
         in one line on standard error, and return where it went (``None`` if another process
         moved it first)."""
@@ -138,11 +139,12 @@ class Store:
             os.replace(path, dest)
         except FileNotFoundError:
             return None
-        print(f"tlkit: warning: {path} is damaged ({why}); moved to {dest}, the run will be "
-              "recomputed", file=sys.stderr)
+        print(f"tlkit: warning: {path} is damaged ({why}); moved to {dest}, {then}",
+              file=sys.stderr)
         return dest
 
-    def read_record(self, path: Path, key: str | None = None) -> Record | None:
+    def read_record(self, path: Path, key: str | None = None,
+                    then: str = "the run will be recomputed") -> Record | None:
         """The record stored at ``path``, ``None`` if there is none; a damaged one is moved
         aside (:meth:`quarantine`) and counts as none."""
         try:
@@ -150,7 +152,7 @@ class Store:
         except (FileNotFoundError, NotADirectoryError):
             return None
         except IsADirectoryError:
-            self.quarantine(path, "a folder, not a record file")
+            self.quarantine(path, "a folder, not a record file", then)
             return None
         try:
             data = json.loads(raw.decode("utf-8"))
@@ -163,7 +165,7 @@ class Store:
             if record.key != expected:
                 raise ValueError(f"it holds the record of run {record.key}")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            self.quarantine(path, _reason(exc))
+            self.quarantine(path, _reason(exc), then)
             return None
         return record
 
@@ -247,17 +249,18 @@ class Store:
         be loaded or fails its digest is moved aside (:meth:`quarantine`) and counts as none."""
         return self.read_checkpoint(self.checkpoint_path(spec.key()))
 
-    def read_checkpoint(self, path: Path) -> dict[str, torch.Tensor] | None:
+    def read_checkpoint(self, path: Path,
+                        then: str = "the run will be recomputed") -> dict[str, torch.Tensor] | None:
         """The weights stored at ``path`` (see :meth:`load_checkpoint`)."""
         try:
             return open_state(torch.load(path, map_location="cpu", weights_only=True))
         except (FileNotFoundError, NotADirectoryError):
             return None
         except IsADirectoryError:
-            self.quarantine(path, "a folder, not a checkpoint file")
+            self.quarantine(path, "a folder, not a checkpoint file", then)
             return None
         except Exception as exc:  # truncated, zeroed, not a checkpoint: torch raises many kinds
-            self.quarantine(path, _reason(exc))
+            self.quarantine(path, _reason(exc), then)
             return None
 
 
