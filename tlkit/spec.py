@@ -37,8 +37,8 @@ from .config import TrainConfig
 __all__ = ["DataSpec", "ModelSpec", "TransferSpec", "RunSpec", "CACHE_VERSION",
            "BN_STATS", "COMPUTES", "CPU_PRECISIONS", "compute_for"]
 
-#: Bumped when the meaning of a spec changes; with the code fingerprint it invalidates records.
-CACHE_VERSION = 2
+#: Bumped when a spec's meaning or its record's format changes (3: records carry digests).
+CACHE_VERSION = 3
 
 #: Batch-norm statistics of frozen copied layers: the source's, or recomputed on the target.
 BN_STATS = ("source", "target")
