@@ -13,9 +13,11 @@
     tlkit gradebook OUT
     tlkit --version
 
-Mistakes a user can make (an unknown notebook or parameter, a bad value, an unknown dataset)
-print ``tlkit: error: <message>`` and exit with status 2, before anything runs; a notebook or a
-Jupyter Book build that fails exits with status 1.
+Mistakes a user can make (an unknown notebook, parameter or setting, a bad value at any depth of
+``overrides``, an unknown dataset, a device this machine lacks, a bad ``$TLKIT_THREADS``, a plan
+of more runs than ``$TLKIT_MAX_RUNS`` allows) print ``tlkit: error: <message>`` and exit with
+status 2, before any kernel starts; a notebook or a Jupyter Book build that fails exits with
+status 1.
 """
 
 from __future__ import annotations

@@ -110,8 +110,14 @@ def make_executor(kind: str = "serial", workers: int | None = None,
                   address: str | None = None) -> Any:
     """An executor by name (see the module docstring); ``workers`` defaults to the CPU count.
 
-    ``address`` (or ``$TLKIT_DASK_ADDRESS``) is the Dask scheduler to connect to.
+    ``address`` (or ``$TLKIT_DASK_ADDRESS``) is the Dask scheduler to connect to. A sweep
+    makes its executor before its first run trains, so ``$TLKIT_THREADS`` is checked here
+    (:func:`tlkit.prechecks.check_threads`): a bad count is one ``ValueError``, not one error
+    per run.
     """
+    from .prechecks import check_threads
+
+    check_threads()
     if kind == "serial":
         return SerialExecutor()
     if kind == "process":

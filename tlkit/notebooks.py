@@ -365,15 +365,16 @@ def check_notebooks(notebooks: Sequence[tuple[str, Mapping[str, Any]]],
                     cwd: str | os.PathLike[str],
                     echo: Callable[[str], Any] | None = None) -> dict[str, int]:
     """Check, before any kernel starts, what the runs of ``notebooks`` (``(stem, parameters)``
-    pairs, to be executed in ``cwd``) need and the run cache there lacks: the results folder,
-    the datasets and the pretrained weights (:func:`tlkit.preflight.check`, every problem of
-    every notebook in one message). ``echo`` hears of a large sweep being planned. Returns how
-    many of each notebook's known runs (:func:`tlkit.experiments.known_specs`) are missing.
+    pairs, to be executed in ``cwd``) need and the run cache there lacks: the device, threads
+    and runs that can start (:mod:`tlkit.prechecks`, a ``ValueError``), the results folder, the
+    datasets and the pretrained weights (:func:`tlkit.preflight.check`, every problem of every
+    notebook in one message). ``echo`` hears of a large sweep being planned. Returns how many
+    of each notebook's known runs (:func:`tlkit.experiments.known_specs`) are missing.
 
     Raises:
         tlkit.preflight.PreflightError: the problems found.
     """
-    from . import preflight
+    from . import prechecks, preflight
     from .experiments import known_specs
     from .progress import LARGE_SWEEP
     from .store import Store, results_root
@@ -382,14 +383,17 @@ def check_notebooks(notebooks: Sequence[tuple[str, Mapping[str, Any]]],
     store = Store(Path(cwd) / results_root())
     missing: list[Any] = []
     counts: dict[str, int] = {}
+    prechecks.check_threads()
     for stem, params in notebooks:
-        listed = placed(known_specs(stem, params), params.get("device", "auto"))
+        prechecks.check_device(params.get("device"))
+        listed = placed(known_specs(stem, params), params.get("device") or "auto")
         if echo is not None and len(listed) >= LARGE_SWEEP:
             echo(f"planning {len(listed):,} runs of {stem} ...")
         lacking = [run for level in plan(listed, store) for run in level]
         counts[stem] = len(lacking)
         missing += lacking
     if missing:
+        prechecks.check_specs(spec for spec, _ in missing)
         preflight.check([spec for spec, _ in missing], store,
                         [spec for spec, ckpt in missing if ckpt])
     return counts

@@ -67,13 +67,15 @@ def _dataset_problems(name: str, verify: bool) -> list[str]:
         return []
     dataset, root = REAL_DATASETS[name], data_root()
     absent = [split for split in ("train", "test") if not dataset.present(root, split)]
-    if absent and offline():  # one line for the dataset, not one per split
-        files = [f for split in absent for f in dataset.required(split)]
-        return [f"dataset {name!r} ({' and '.join(absent)} split{'s' * (len(absent) > 1)}) "
-                f"is not in {dataset.folder(root)} (looked for {', '.join(dict.fromkeys(files))})"
-                " and downloads are off (TLKIT_OFFLINE is set)"]
     found: list[str] = []
+    if absent and offline():  # one line for the absent splits, not one per split
+        files = [*dict.fromkeys(f for split in absent for f in dataset.missing(root, split))]
+        found.append(f"dataset {name!r} ({' and '.join(absent)} split{'s' * (len(absent) > 1)})"
+                     f" is not in {dataset.folder(root)} (missing: {', '.join(files)})"
+                     " and downloads are off (TLKIT_OFFLINE is set)")
     for split in ("train", "test"):
+        if split in absent and offline():
+            continue
         try:
             ensure(dataset, root, split, download=None)
             if verify and checksums_on():

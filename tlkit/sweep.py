@@ -49,6 +49,7 @@ from filelock import FileLock, Timeout
 from . import batched, preflight
 from .batched import K_MAX
 from .executors import SerialExecutor, make_executor, stop_now
+from .prechecks import check_threads
 from .progress import LARGE_SWEEP, SweepProgress, bar_enabled
 from .record import Record
 from .runner import validate
@@ -187,7 +188,8 @@ def run(
             f"not in the run cache {store.root}, and this machine computes on {here}: import "
             "the results that hold them (tlkit results import), or unset TLKIT_COMPUTE to "
             "compute them here"])
-    if levels:  # the folder, the datasets and the weights, all checked before any training
+    if levels:  # the threads, the folder, the datasets and the weights, before any training
+        check_threads()
         preflight.check([spec for level in levels for spec, _ in level], store,
                         [spec for level in levels for spec, ckpt in level if ckpt])
     if not levels:

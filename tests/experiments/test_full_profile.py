@@ -69,7 +69,7 @@ QS_ROLES = ("source", "scratch", "frozen features", "frozen features, target BN"
 #: two seeds, a tiny network, one epoch per run.
 QUICKSTART = {
     "seeds": 2, "sizes": [1], "width": 4, "size": 16, "validation": 1,
-    "recipes": _recipes(QS_ROLES, epochs=1, batch_size=32, lr=0.02),
+    "recipes": _recipes(QS_ROLES, epochs=1, batch_size=32, lr=0.02, warmup_epochs=0),
     "recipe_search": {"seeds": 2, "size": 1,
                       "grid": {role: {"lr": [0.02], "epochs": [1]} for role in QS_ROLES}},
 }
@@ -78,10 +78,12 @@ QUICKSTART = {
 LAYERS = {
     "width": 8, "size": 16, "validation": 1, "target_per_class": 2, "axis_per_class": 2,
     "distance_samples": 100,
-    "recipes": _recipes(("scratch", "transfer"), epochs=4, batch_size=16, lr=0.03),
+    "recipes": _recipes(("scratch", "transfer"), epochs=4, batch_size=16, lr=0.03,
+                        warmup_epochs=0),
     "recipe_search": {"seeds": 2, "transfer_depths": [1, 7],
-                      "grid": {"scratch": {"lr": [0.05], "epochs": [2]},
-                               "transfer": {"lr": [0.02], "epochs": [2]}}},
+                      "grid": {"scratch": {"lr": [0.05], "epochs": [2], "warmup_epochs": [0]},
+                               "transfer": {"lr": [0.02], "epochs": [2],
+                                            "warmup_epochs": [0]}}},
 }
 LAYER_RUNS = {**LAYERS, "seeds": 2, "axis_seeds": 2, "depths": [1, 7], "middle": [3],
               "axis_depths": [1, 7]}

@@ -150,7 +150,7 @@ def test_rates_are_chosen_on_validation_never_on_test():
 
 @pytest.mark.parametrize("bad", [
     {"sizes": [1, 1]}, {"seeds": 1}, {"steps": 0}, {"imagenet_size": 16},
-    {"search": {"size": 5, "seeds": 2, "grid": {"fine-tune": [0.1]}}},
+    {"search": {"size": 5, "seeds": 2, "grid": {"fine-tune": []}}},
     {"sizes": [500]},
 ])
 def test_bad_parameters_are_rejected_before_any_work(bad):

@@ -148,9 +148,10 @@ REAL_DATASETS: Mapping[str, RealDataset] = {
 
 def _unavailable(dataset: RealDataset, root: Path, split: str, reason: str) -> str:
     folder = dataset.folder(root)
+    missing = dataset.missing(root, split) or dataset.required(split)
     return (
-        f"dataset {dataset.name!r} ({split} split) is not available: its files are not in "
-        f"{folder} (looked for {', '.join(dataset.required(split))}) and {reason}. "
+        f"dataset {dataset.name!r} ({split} split) is not available: {', '.join(missing)} "
+        f"{'is' if len(missing) == 1 else 'are'} not in {folder} and {reason}. "
         f"To get it, either run once with network access: "
         f"tlkit.data.load({dataset.name!r}, split={split!r}, download=True); "
         f"or copy the files into {folder}; "

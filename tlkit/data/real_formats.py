@@ -20,7 +20,7 @@ from urllib.error import HTTPError, URLError
 import torch
 
 from .base import DatasetIntegrityError
-from .integrity import verify_md5
+from .integrity import verify_files, verify_md5
 from .source import validate_split
 
 __all__ = ["RealDataset", "IdxDataset", "EmnistLetters", "Cifar", "Svhn", "unchecked",
@@ -101,10 +101,14 @@ class RealDataset:
         """File names needed to read ``split``."""
         raise NotImplementedError
 
+    def missing(self, root: Path, split: str) -> list[str]:
+        """The files of ``split`` that are not in the folder (every one, in order)."""
+        folder = self.folder(root)
+        return [f for f in self.required(split) if not (folder / f).is_file()]
+
     def present(self, root: Path, split: str) -> bool:
         """Whether the files of ``split`` are all in the folder (unchecked)."""
-        folder = self.folder(root)
-        return all((folder / f).is_file() for f in self.required(split))
+        return not self.missing(root, split)
 
     def verify(self, root: Path, split: str) -> None:
         """Check the md5 of the files of ``split``; :class:`DatasetIntegrityError` if wrong."""
@@ -143,24 +147,24 @@ class IdxDataset(RealDataset):
     def required(self, split: str) -> list[str]:
         return [f"{stem}.gz" for stem in self._stems(split)]
 
-    def present(self, root: Path, split: str) -> bool:
+    def missing(self, root: Path, split: str) -> list[str]:
         folder = self.folder(root)
-        return all(
-            (folder / f"{s}.gz").is_file() or (folder / s).is_file() for s in self._stems(split)
-        )
+        return [f"{s}.gz" for s in self._stems(split)
+                if not (folder / f"{s}.gz").is_file() and not (folder / s).is_file()]
 
     def verify(self, root: Path, split: str) -> None:
         folder = self.folder(root)
         md5 = self._md5()
-        for name in self.required(split):
-            path = folder / name
-            if not path.is_file():
-                raise DatasetIntegrityError(
-                    f"cannot check dataset {self.name!r}: its md5 is published for {name}, "
-                    f"which is not in {folder} (only the decompressed file is). Put {name} "
-                    f"there (expected md5 {md5[name]}), or pass verify=False to skip the check."
-                )
-            verify_md5(path, md5[name], self.name)
+        names = self.required(split)
+        unpacked = [n for n in names if not (folder / n).is_file()]
+        if unpacked:
+            raise DatasetIntegrityError(
+                f"cannot check dataset {self.name!r}: its md5 is published for "
+                f"{', '.join(unpacked)}, not in {folder} (only the decompressed files are). "
+                f"Put them there (expected md5 {', '.join(md5[n] for n in unpacked)}), or "
+                "pass verify=False to skip the check."
+            )
+        verify_files(folder, [(n, md5[n]) for n in names], self.name, split)
 
     def download(self, root: Path, split: str) -> None:
         folder = self.folder(root)
@@ -203,11 +207,10 @@ class EmnistLetters(RealDataset):
     def required(self, split: str) -> list[str]:
         return self._stems(split)
 
-    def present(self, root: Path, split: str) -> bool:
+    def missing(self, root: Path, split: str) -> list[str]:
         folder = self.folder(root)
-        return all(
-            (folder / s).is_file() or (folder / f"{s}.gz").is_file() for s in self._stems(split)
-        )
+        return [s for s in self._stems(split)
+                if not (folder / s).is_file() and not (folder / f"{s}.gz").is_file()]
 
     def verify(self, root: Path, split: str) -> None:
         archive = self.folder(root) / "gzip.zip"
@@ -278,9 +281,7 @@ class Cifar(RealDataset):
         return [name for name, _ in self._listed(split)]
 
     def verify(self, root: Path, split: str) -> None:
-        folder = self.folder(root)
-        for name, md5 in self._listed(split):
-            verify_md5(folder / name, md5, self.name)
+        verify_files(self.folder(root), self._listed(split), self.name, split)
 
     def download(self, root: Path, split: str) -> None:
         cls = self.torchvision_class

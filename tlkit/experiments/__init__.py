@@ -13,11 +13,14 @@ stages, its linked notebooks, the tables its exercises grade), with
 The registry (:data:`EXPERIMENTS`) is found from the modules of this package: adding a chapter
 is its notebook, its line in ``_toc.yml``, its experiment module and its profile file.
 :func:`start` begins a notebook's run; :func:`check_params` adds the checks common to every
-notebook (:func:`~tlkit.experiments.profile.check_common`).
+notebook (:func:`~tlkit.experiments.profile.check_common`; the names, types and ranges of the
+settings given, against the profiles, :mod:`~tlkit.experiments.setting_checks`; and the count of
+the runs they plan, :mod:`~tlkit.experiments.plan_size`).
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import pkgutil
@@ -102,8 +105,11 @@ SEED_SETTINGS = ("first_seed", "replicates")
 def with_overrides(notebook: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` with its ``overrides`` (a mapping of the profile's own settings, e.g.
     ``{"validation": 2, "sizes": [1]}``, or of :data:`SEED_SETTINGS`) merged in, as the
-    notebook merges them. A key of :data:`LINKED` (``layer_transfer``) holds overrides of the
-    linked notebook's profile, checked the same way.
+    notebook merges them; a mapping given for a mapping of the profile is merged into it key
+    by key (``{"recipes": {"scratch": {"lr": 0.1}}}`` changes one rate,
+    :func:`~tlkit.experiments.profile.merged`). A key of :data:`LINKED` (``layer_transfer``)
+    holds overrides of the linked notebook's profile, checked the same way; the values are
+    checked by :func:`~tlkit.experiments.setting_checks.check_settings`.
 
     Raises:
         ValueError: ``overrides`` is not a mapping, or names a setting the profile lacks.
@@ -124,9 +130,11 @@ def with_overrides(notebook: str, params: Mapping[str, Any]) -> dict[str, Any]:
     unknown = [k for k in overrides
                if k not in known and k not in linked and k not in SEED_SETTINGS]
     if unknown:
+        valid = [*known, *linked, *SEED_SETTINGS]
+        close = difflib.get_close_matches(str(unknown[0]), valid, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
         raise ValueError(f"overrides names {', '.join(map(str, unknown))}, not a setting of the "
-                         f"{profile} profile of {notebook}; valid: "
-                         f"{', '.join([*known, *linked, *SEED_SETTINGS])}")
+                         f"{profile} profile of {notebook}{hint}; valid: {', '.join(valid)}")
     twice = [k for k in overrides if out.get(k) is not None]
     if twice:
         raise ValueError(f"{', '.join(twice)} given both as a parameter and in overrides; "
@@ -135,7 +143,8 @@ def with_overrides(notebook: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def check_params(notebook: str, params: Mapping[str, Any]) -> None:
-    """Common checks, then the notebook's own ``check_params`` (on ``params`` with its
+    """Common checks and those of the settings given against the profiles (the plan's count of
+    runs included), then the notebook's own ``check_params`` (on ``params`` with its
     ``overrides`` merged in, :func:`with_overrides`); once for equal parameters."""
     experiment(notebook).check(params)
 

@@ -23,14 +23,13 @@ execution statistics ask the same object. Nothing slices records by position.
 
 from __future__ import annotations
 
-import functools
 import importlib
-import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
+
+from .once import checked_once
 
 __all__ = ["Effect", "Stage", "Experiment", "Run", "listed", "checked_once"]
 
@@ -130,24 +129,33 @@ class Experiment:
         from . import with_overrides
 
         merged = with_overrides(self.notebook, params)
-        _check_all(self.module, merged)
+        _check_all(self.notebook, self.module, merged)
         if merged.get("replicates") is not None:  # as many as the design runs of a condition
             _check_listed(self.notebook, merged)
         return merged
 
     def listing(self, params: Params, *, pinned_only: bool = True) -> list[Any]:
         """The runs known from the parameters alone, stage by stage (the pinned stages', or
-        every listed stage's with ``pinned_only=False``)."""
+        every listed stage's with ``pinned_only=False``); refused when they are more than
+        :func:`~tlkit.experiments.plan_size.max_runs`."""
+        from .plan_size import check_count
+
         merged = self.check(params)
         out: list[Any] = []
         for s in self.stages:
             if s.listing is not None and (s.pinned or not pinned_only):
                 out += s.listing(merged)
+        check_count(self.notebook, len(out))
         return out
 
     def start(self, params: Params, *, device: str = "auto", executor: Any = None) -> Run:
-        """A run of the experiment with ``params``, checked once."""
-        return Run(self, self.check(params), device, executor)
+        """A run of the experiment with ``params``, checked once (and ``device``: CUDA asked
+        for where there is none is a ``ValueError``)."""
+        from ..prechecks import check_device
+
+        checked = self.check(params)
+        check_device(device)
+        return Run(self, checked, device, executor)
 
 
 class Run:
@@ -216,26 +224,6 @@ class Run:
 
 
 
-def _frozen(args: Any) -> str:
-    """A key for equal parameters (and the data folder, which some checks read)."""
-    return json.dumps([args, os.environ.get("TLKIT_DATA")], sort_keys=True, default=repr)
-
-
-def checked_once(check: Callable[..., None]) -> Callable[..., None]:
-    """``check`` run once for equal arguments (parameters) in a process: a notebook's listings
-    each check their parameters (they can be called alone), and a build calls them many times."""
-    passed: set[str] = set()
-
-    @functools.wraps(check)
-    def once(*args: Any) -> None:
-        key = _frozen(list(args))
-        if key not in passed:
-            check(*args)
-            passed.add(key)
-
-    return once
-
-
 @checked_once
 def _check_listed(notebook: str, params: Params) -> None:
     """List the runs of the pinned stages, which raises where ``replicates`` lists fewer seeds
@@ -248,11 +236,13 @@ def _check_listed(notebook: str, params: Params) -> None:
 
 
 @checked_once
-def _check_all(module: str, params: Params) -> None:
-    """The common checks and those of the experiment ``module`` (once for equal ones)."""
-    from . import check_common
+def _check_all(notebook: str, module: str, params: Params) -> None:
+    """The common checks, the settings' against the profiles
+    (:func:`~tlkit.experiments.setting_checks.check_settings`) and those of the experiment
+    ``module`` (once for equal ones)."""
+    from .setting_checks import check_settings
 
-    check_common(params)
+    check_settings(notebook, params)
     own = getattr(importlib.import_module(module), "check_params", None)
     if own is not None:
         own(params)

@@ -13,14 +13,17 @@ YAML, except class lists, which may be written as expressions resolved when the 
   :func:`tlkit.data.semantic_split`.
 
 Any mapping key named ``a``, ``b`` or ``classes`` is resolved this way. :func:`settings` reads
-one profile overridden by a notebook's parameters; :func:`profile_table` shows the scalar
-settings of every profile side by side.
+one profile overridden by a notebook's parameters (a mapping given is merged into the
+profile's key by key, :func:`merged`; what a notebook may be given is checked by
+:mod:`tlkit.experiments.setting_checks`, and how many runs it may plan by
+:mod:`tlkit.experiments.plan_size`); :func:`profile_table` shows the scalar settings of every
+profile side by side.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,8 @@ from ..checks import positive_int
 __all__ = ["PROFILE_DIR", "PROFILE_NAMES", "SEARCH_SEEDS_FROM", "PILOT_SEEDS_FROM",
            "COURSEWORK_SEEDS_FROM", "seed_params", "load_profiles", "resolve_classes",
            "search_seeds", "at_seed", "at_source_seed",
-           "replicate_seeds", "settings", "profile_table", "check_common"]
+           "replicate_seeds", "merged", "settings", "profile_table", "check_common",
+           "GRID_KEYS", "SettingPath", "setting_name", "seed_counts"]
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 #: The first seed of every search (recipes, learning rates). An experiment's replicates are
@@ -179,14 +183,34 @@ def load_profiles(name: str) -> dict[str, dict[str, Any]]:
     return copy.deepcopy(_read(name))
 
 
+def merged(base: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``given`` merged in: a mapping given where ``base`` has a mapping is merged
+    into it key by key (at every depth), so that ``{recipes: {scratch: {lr: 0.1}}}`` changes
+    one learning rate and keeps the rest of the recipes; any other value replaces the one in
+    ``base`` (a list is replaced whole). Neither argument is changed."""
+    out = dict(base)
+    for key, value in given.items():
+        old = out.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            out[key] = merged(old, value)
+        else:
+            out[key] = value
+    return out
+
+
 def settings(profiles: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]
              ) -> dict[str, Any]:
-    """The profile's settings, overridden by any parameter that is not ``None``."""
+    """The profile's settings, overridden by any parameter that is not ``None`` and then by
+    the mapping ``overrides``, if given (each merged into the profile's mappings,
+    :func:`merged`)."""
     profile = params.get("profile", "quick")
     if profile not in profiles:
         raise ValueError(f"profile must be one of {', '.join(profiles)}, got {profile!r}")
-    out = dict(profiles[profile])
-    out.update({k: v for k, v in params.items() if v is not None and k != "profile"})
+    given = {k: v for k, v in params.items()
+             if v is not None and k not in ("profile", "overrides")}
+    out = merged(profiles[profile], given)
+    if isinstance(params.get("overrides"), Mapping):
+        out = merged(out, params["overrides"])
     out["profile"] = profile
     return out
 
@@ -205,6 +229,45 @@ def profile_table(profiles: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         keys += [k for k, v in profiles[p].items() if k not in keys and shown(v)]
     rows = {k: [profiles[p].get(k, "") for p in names] for k in keys}
     return pd.DataFrame.from_dict(rows, orient="index", columns=names).rename_axis("setting")
+
+
+#: A setting's place in the settings: its keys (and list positions), outermost first.
+SettingPath = tuple[Any, ...]
+#: The recipe settings a grid may vary: the optimisation's, and the strength ``alpha`` of a
+#: method's regulariser (``TransferSpec.alpha``: DELTA's, BSS's).
+GRID_KEYS = ("lr", "epochs", "warmup_epochs", "batch_size", "weight_decay", "alpha")
+
+
+def setting_name(path: SettingPath) -> str:
+    """A setting's path as written: ``recipes.scratch.epochs``, ``grid['fine-tune']``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).isidentifier():
+            out += f".{part}" if out else str(part)
+        else:
+            out += f"[{str(part)!r}]"
+    return out
+
+
+def seed_counts(params: Mapping[str, Any], path: SettingPath = ()
+                ) -> Iterator[tuple[SettingPath, Any]]:
+    """Every count of seeds in ``params``, at any depth, with its path: a value of a key
+    ending in ``seeds``, of ``condition_seeds``, and the counts of ``seed_schedule``."""
+    for key, value in params.items():
+        here = (*path, key)
+        if isinstance(value, Mapping):
+            if key == "condition_seeds":
+                yield from (((*here, k), v) for k, v in value.items())
+            else:
+                yield from seed_counts(value, here)
+        elif key == "seed_schedule" and isinstance(value, list | tuple):
+            for i, rule in enumerate(value):
+                if isinstance(rule, list | tuple) and len(rule) == 2:
+                    yield (*here, i, 1), rule[1]
+        elif str(key).endswith("seeds") and value is not None:
+            yield here, value
 
 
 #: The profiles every notebook takes.

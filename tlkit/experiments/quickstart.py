@@ -28,6 +28,7 @@ from .experiment import Experiment, Stage, checked_once, listed
 from .layer_transfer.preconditions import untestable
 from .profile import at_seed, load_profiles, replicate_seeds, search_seeds, settings
 from .recipe_plateau import PLATEAU_GAIN, experiment_specs, plateau
+from .setting_checks import check_settings, train_recipe
 
 __all__ = ["EXPERIMENT", "PROFILES", "CONDITIONS", "METHOD_OF", "SHORT", "check_params",
            "specs", "recipe_tasks", "gain_tests", "claims", "claim_values", "bn_effect",
@@ -62,13 +63,14 @@ def _source_classes(name: str) -> tuple[str, ...] | None:
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for an unknown dataset, a repeated or impossible target size, or a
     bad recipe."""
+    check_settings("00_quickstart", params)
     s = settings(PROFILES, params)
     data.check(s["source"], classes=_source_classes(s["source"]), **s["source_options"])
     positive_int("validation", s["validation"], 0)
     for n in int_list("sizes", s["sizes"]):
         data.check(s["target"], n_per_class=n + s["validation"])
     for role in ("source", *CONDITIONS):
-        TrainConfig(**s["recipes"][role])
+        train_recipe(s["recipes"], role)
 
 
 def _source(s: Mapping[str, Any], model: ModelSpec, seed: int = 0) -> RunSpec:

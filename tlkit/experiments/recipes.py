@@ -35,18 +35,15 @@ import pandas as pd
 from ..spec import RunSpec
 from ..train import TrainConfig
 from .experiment import Experiment, Stage
-from .profile import at_seed, search_seeds, settings
+from .profile import GRID_KEYS, at_seed, search_seeds, settings
 from .recipe_plateau import specs as recipe_plateau_specs
 from .searched import experiment_params, searched_experiments
 
-__all__ = ["EXPERIMENT", "GRID_KEYS", "grid_points", "search_specs", "specs",
+__all__ = ["EXPERIMENT", "GRID_KEYS", "grid_points", "check_params", "search_specs", "specs",
            "budgets", "select",
            "declared", "agreement", "contradicted", "validation_curves", "RATE_SEARCHES",
            "rate_search_params", "rate_search_specs", "rate_select", "plateau_specs"]
 
-#: The recipe settings a grid may vary: the optimisation's, and the strength ``alpha`` of a
-#: method's regulariser (``TransferSpec.alpha``: DELTA's, BSS's).
-GRID_KEYS = ("lr", "epochs", "warmup_epochs", "batch_size", "weight_decay", "alpha")
 _TRANSFER_KEYS = ("alpha",)
 
 
@@ -229,6 +226,19 @@ def validation_curves(records: Any) -> pd.DataFrame:
                              point=tags["point"], template=tags.get("template", 0),
                              seed=r.spec.seed, epoch=epoch, val_acc=acc))
     return pd.DataFrame(rows)
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Check the overrides given for each chapter (under its name) as that chapter checks its
+    own parameters, before any work; a ``ValueError`` names the chapter."""
+    from . import experiment
+
+    for notebook in EXPERIMENT.links:
+        if params.get(notebook) is not None:
+            try:
+                experiment(notebook).check(experiment_params(params, notebook))
+            except ValueError as err:
+                raise ValueError(f"{notebook}: {err}") from None
 
 
 def specs(params: Mapping[str, Any]) -> list[RunSpec]:

@@ -34,7 +34,8 @@ from ...checks import is_int, number, positive_int
 from ...spec import RunSpec
 from ..experiment import checked_once
 from ..pretrained import design as pt
-from ..profile import load_profiles, replicate_seeds, seed_params, settings
+from ..profile import load_profiles, merged, replicate_seeds, seed_params, settings
+from ..setting_checks import check_settings
 from ..small_targets.taxonomy import REGIONS
 
 __all__ = ["PROFILES", "KNOBS", "KNOB_LABELS", "REGULARIZATIONS", "Setting", "Cell",
@@ -128,7 +129,7 @@ def pretrained_params(params: Mapping[str, Any]) -> dict[str, Any]:
     pilot = seed_params(params)
     profile = params.get("profile", "quick")
     own = PROFILES[profile].get("pretrained") if profile in PROFILES else None
-    return {"profile": profile, **pilot, **(own or {}), **(params.get("pretrained") or {})}
+    return {"profile": profile, **pilot, **merged(own or {}, params.get("pretrained") or {})}
 
 
 def cells(params: Mapping[str, Any]) -> list[Cell]:
@@ -184,6 +185,7 @@ def grid_settings(s: Mapping[str, Any], arch: str) -> list[Setting]:
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for a bad seed count, size, cell, grid or strength, before any
     work; the pretrained chapter's own checks run too."""
+    check_settings("04_hyperparameters", params)
     s = settings(PROFILES, params)
     pp = pretrained_params(params)
     pt.check_params(pp)

@@ -18,6 +18,7 @@ from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from ...train import TrainConfig
 from ..experiment import checked_once
 from ..profile import load_profiles, replicate_seeds, settings
+from ..setting_checks import check_settings, train_recipe
 
 __all__ = [
     "PROFILES",
@@ -138,8 +139,7 @@ def axes(params: Mapping[str, Any]) -> list[Axis]:
 def recipe(params: Mapping[str, Any], role: str) -> TrainConfig:
     """The training recipe of ``role`` (``"scratch"`` or ``"transfer"``) in the profile, as
     chosen on validation (:mod:`tlkit.experiments.recipes`)."""
-    s = design_settings(params)
-    return TrainConfig(**s["recipes"][role])
+    return train_recipe(design_settings(params)["recipes"], role)
 
 
 def seeds_of(params: Mapping[str, Any], condition: str) -> int:
@@ -212,6 +212,7 @@ def target_spec(params: Mapping[str, Any], target: Split | Target, seed: int,
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for fewer than 2 seeds, bad depths, an unknown dataset,
     class or option, or a target size that a class cannot supply."""
+    check_settings("01_layer_transfer", params)
     s = design_settings(params)
     positive_int("seeds", s["seeds"], 2, why="intervals and paired tests need two")
     positive_int("axis_seeds", s["axis_seeds"], 2, why="intervals and paired tests need two")

@@ -35,6 +35,7 @@ from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from .. import layer_transfer as lt
 from ..experiment import checked_once
 from ..profile import load_profiles, replicate_seeds, search_seeds, settings
+from ..setting_checks import check_settings
 from ..small_targets.design import pool_per_class, train_config
 from .sources import (
     CNN_KINDS,
@@ -165,6 +166,7 @@ def imagenet_model(s: Mapping[str, Any], weights: str | None = "imagenet") -> Mo
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for a bad size list, seed count, step count, learning-rate grid or
     strength, an unknown dataset, class or split, or a size a target class cannot supply."""
+    check_settings("03_pretrained", params)
     s = settings(PROFILES, params)
     int_list("sizes", s["sizes"], allow=(None, "all"))
     positive_int("seeds", s["seeds"], 2, why="paired tests need two")

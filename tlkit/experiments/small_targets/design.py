@@ -20,6 +20,7 @@ from ...spec import DataSpec, ModelSpec, RunSpec, TransferSpec
 from .. import layer_transfer as lt
 from ..experiment import checked_once
 from ..profile import load_profiles, replicate_seeds, settings
+from ..setting_checks import check_settings
 from ..source_networks import cnn_model, layer_params
 from .recipe import LENGTH_KEYS, bucket, length_of, lr_of, recipe_of, train_config
 from .sources import Source, own_recipe, runs_from, source_of, source_run
@@ -171,6 +172,7 @@ def methods_for(source: Source) -> tuple[str, ...]:
 def check_params(params: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for a bad size list, seed schedule, step count, regulariser
     strength, an unknown dataset, class or split, or a size a target class cannot supply."""
+    check_settings("02_small_targets", params)
     s = settings(PROFILES, params)
     int_list("sizes", s["sizes"], allow=(None, "all"))
     if s.get("seeds") is not None:
