@@ -27,6 +27,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 
@@ -211,13 +212,21 @@ def _gradebook(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line, like every other ``tlkit`` error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"tlkit: error: {self.prog}: {message} (see `{self.prog} "
+                              "--help`)\n")
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tlkit`` command."""
     from .executors import EXECUTORS
     from .experiments import PROFILE_NAMES
     from .teaching.assignments import DEFAULT_TIMEOUT, STUDENT_PROFILE
 
-    top = argparse.ArgumentParser(
+    top = _Parser(
         prog="tlkit",
         description="Build the transfer learning companion book, run its notebooks, "
                     "list its datasets.")

@@ -167,3 +167,13 @@ def test_a_killed_kernel_gives_one_line_naming_the_notebook_and_the_cell(
     again = pickle.loads(pickle.dumps(error))  # as from the processes of `tlkit book`
     assert isinstance(again, NotebookExecutionError) and str(again) == str(error)
     assert again.traceback == "" and "\n" not in str(again)
+
+
+@pytest.mark.parametrize("argv", [["book", "--jobs", "0"], ["bogus"], ["assignments",
+                                  "--variants", "0"], ["notebook"], ["results", "send", "x"]])
+def test_a_mistake_argparse_finds_is_one_line_too(argv, capsys):
+    from tlkit.cli import main
+
+    assert main(argv) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("tlkit: error: ") and "--help" in err[0], err
