@@ -19,11 +19,22 @@ imports neither torch nor numpy.
 from __future__ import annotations
 
 import numbers
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["is_int", "is_number", "check_type", "check_int", "check_number", "positive_int",
-           "number", "int_list", "option_int", "option_float", "option_bool"]
+__all__ = ["shown", "is_int", "is_number", "check_type", "check_int", "check_number",
+           "positive_int", "number", "int_list", "option_int", "option_float", "option_bool"]
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 8
+_SHORT.maxstring = _SHORT.maxother = 60
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut short (at most 8 items of a list, 60 characters of a string), so a
+    message about a huge value stays one readable line."""
+    return _SHORT.repr(value)
 
 
 def is_int(value: Any, *, exact: bool = True) -> bool:
@@ -73,7 +84,7 @@ def positive_int(name: str, value: Any, low: int = 1, why: str = "") -> int:
     if not is_int(value) or value < low:
         reason = f" ({why})" if why else ""
         bound = "a positive integer" if low == 1 else f"an integer >= {low}"
-        raise ValueError(f"{name} must be {bound}{reason}, got {value!r}")
+        raise ValueError(f"{name} must be {bound}{reason}, got {shown(value)}")
     return value
 
 
@@ -83,7 +94,7 @@ def number(name: str, value: Any, *, positive: bool = False) -> float:
         value > 0 if positive else value >= 0)
     if not ok:
         what = "a positive" if positive else "a non-negative"
-        raise ValueError(f"{name} must be {what} number, got {value!r}")
+        raise ValueError(f"{name} must be {what} number, got {shown(value)}")
     return float(value)
 
 
@@ -95,16 +106,18 @@ def int_list(name: str, values: Any, *, low: int = 1, high: int | None = None,
     extra = f" (or {', '.join(map(repr, allow))})" if allow else ""
     if not isinstance(values, list | tuple) or not values:
         raise ValueError(f"{name} must be a non-empty list of integers {span}{extra}, "
-                         f"got {values!r}")
+                         f"got {shown(values)}")
     for v in values:
         if v in allow and not isinstance(v, bool):
             continue
         if not is_int(v) or v < low or (high is not None and v > high):
             raise ValueError(f"{name} must be a non-empty list of integers {span}{extra}, "
-                             f"got {values!r}")
+                             f"got {shown(values)}")
     canonical = [None if v in allow else v for v in values]
     if len(set(canonical)) != len(canonical):
-        raise ValueError(f"{name} repeats a value: {values!r}")
+        seen: set[Any] = set()
+        twice = next(v for v in canonical if v in seen or seen.add(v))
+        raise ValueError(f"{name} repeats a value ({twice!r}): {shown(values)}")
     return list(values)
 
 

@@ -188,3 +188,12 @@ def test_every_bad_file_of_a_split_is_listed(tmp_path, monkeypatch):
     with pytest.raises(DatasetIntegrityError) as err:
         verify_files(tmp_path, [("wrong", "0" * 32), ("gone", "1" * 32)], "cifar10", "test")
     assert "wrong has md5" in str(err.value) and "gone is missing" in str(err.value)
+
+
+@pytest.mark.parametrize("sizes", [[5] * 100_000, list(range(-3, 100_000)), "x" * 10_000])
+def test_a_huge_bad_value_is_shown_short(sizes):
+    from tlkit.experiments import quickstart
+
+    with pytest.raises(ValueError, match="sizes") as caught:
+        quickstart.specs({"profile": "smoke", "sizes": sizes})
+    assert len(str(caught.value)) < 200 and "\n" not in str(caught.value)

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..checks import positive_int
+from ..checks import positive_int, shown
 
 __all__ = ["PROFILE_DIR", "PROFILE_NAMES", "SEARCH_SEEDS_FROM", "PILOT_SEEDS_FROM",
            "COURSEWORK_SEEDS_FROM", "seed_params", "load_profiles", "resolve_classes",
@@ -132,7 +132,7 @@ def resolve_classes(expr: Any) -> list[str] | None:
         return None
     if isinstance(expr, str):
         if expr not in ("letters", "digits"):
-            raise ValueError(f"unknown class set {expr!r}; use letters, digits, a list or a "
+            raise ValueError(f"unknown class set {shown(expr)}; use letters, digits, a list or a "
                              "{random_half: ...} / {semantic_half: ...} mapping")
         return list(_pool(expr))
     if isinstance(expr, list | tuple):
@@ -145,11 +145,12 @@ def resolve_classes(expr: Any) -> list[str] | None:
             half = data.semantic_split(expr["dataset"], expr["split"])
             out = list(half[int(expr["semantic_half"])])
         else:
-            raise ValueError(f"a class expression needs random_half or semantic_half: {expr!r}")
+            raise ValueError("a class expression needs random_half or semantic_half: "
+                             f"{shown(expr)}")
         if "take" in expr:
             out = out[: int(expr["take"])]
         return sorted(out) if expr.get("sort") else out
-    raise ValueError(f"cannot read a class list from {expr!r}")
+    raise ValueError(f"cannot read a class list from {shown(expr)}")
 
 
 def _resolve(node: Any) -> Any:
@@ -167,7 +168,7 @@ def _read(name: str) -> dict[str, Any]:
 
     path = PROFILE_DIR / f"{name}.yaml"
     if not path.is_file():
-        raise ValueError(f"no profiles for experiment {name!r} in {PROFILE_DIR}")
+        raise ValueError(f"no profiles for experiment {shown(name)} in {PROFILE_DIR}")
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     return {profile: _resolve(values) for profile, values in raw.items()
             if not str(profile).startswith("_")}
@@ -205,7 +206,7 @@ def settings(profiles: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any
     :func:`merged`)."""
     profile = params.get("profile", "quick")
     if profile not in profiles:
-        raise ValueError(f"profile must be one of {', '.join(profiles)}, got {profile!r}")
+        raise ValueError(f"profile must be one of {', '.join(profiles)}, got {shown(profile)}")
     given = {k: v for k, v in params.items()
              if v is not None and k not in ("profile", "overrides")}
     out = merged(profiles[profile], given)
@@ -301,13 +302,15 @@ def check_common(params: Mapping[str, Any]) -> None:
         ok = isinstance(device, str) and (
             device in ("auto", "cpu", "cuda") or device.startswith("cuda:"))
         if not ok:
-            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+            raise ValueError("device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got "
+                             f"{shown(device)}")
     executor = params.get("executor")
     if executor is not None:
         from ..executors import EXECUTORS
 
         if executor not in EXECUTORS:
-            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got "
+                             f"{shown(executor)}")
 
 
 def _check_replicates(listed: Any, first: Any) -> None:
@@ -316,7 +319,7 @@ def _check_replicates(listed: Any, first: Any) -> None:
     ok = (isinstance(listed, list | tuple) and len(listed) > 0
           and all(isinstance(x, int) and not isinstance(x, bool) for x in listed))
     if not ok:
-        raise ValueError(f"replicates must be a non-empty list of whole seeds, got {listed!r}")
+        raise ValueError(f"replicates must be a non-empty list of whole seeds, got {shown(listed)}")
     if len(set(listed)) != len(listed):
         twice = sorted({x for x in listed if list(listed).count(x) > 1})
         raise ValueError(f"replicates lists a seed twice: {twice}")

@@ -33,6 +33,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..checks import shown
 from .once import checked_once
 from .profile import (
     SEARCH_SEEDS_FROM,
@@ -107,16 +108,16 @@ def _check_number(path: SettingPath, value: Any, kinds: set[str]) -> None:
     name = setting_name(path)
     if isinstance(value, float) and "float" not in kinds:
         low = _low(path)
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+        raise ValueError(f"{name} must be a whole number >= {low}, got {shown(value)}")
     if isinstance(value, int) and "float" not in kinds:
         low = _low(path)
         if value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+            raise ValueError(f"{name} must be a whole number >= {low}, got {shown(value)}")
         return
     positive = str(path[-1]) == "lr"
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a number {bound}, got {value!r}")
+        raise ValueError(f"{name} must be a number {bound}, got {shown(value)}")
 
 
 def _check_list(path: SettingPath, value: Sequence[Any], refs: Sequence[Any]) -> None:
@@ -138,8 +139,8 @@ def _check_list(path: SettingPath, value: Sequence[Any], refs: Sequence[Any]) ->
         if not ok:
             what = f"whole numbers >= {low}" if whole else (
                 "numbers > 0" if positive else "numbers >= 0")
-            raise ValueError(f"{setting_name(path)} must list {what}, got {x!r} at position {i} of "
-                             f"{list(value)!r}")
+            raise ValueError(f"{setting_name(path)} must list {what}, got {shown(x)} at "
+                             f"position {i} of {shown(list(value))}")
 
 
 def _more_keys(path: SettingPath, keys: set[str]) -> set[str]:
@@ -197,7 +198,7 @@ def check_value(path: SettingPath, value: Any, refs: Sequence[Any]) -> None:
     if not ok:
         words = " or ".join(f"{_WORDS[k]} >= {_low(path)}" if k == "int" else _WORDS[k]
                             for k in sorted(kinds))
-        raise ValueError(f"{setting_name(path)} must be {words}, got {value!r}")
+        raise ValueError(f"{setting_name(path)} must be {words}, got {shown(value)}")
     if isinstance(value, int | float) and not isinstance(value, bool):
         _check_number(path, value, kinds | ({"float"} if _fractional(path) else set()))
     elif isinstance(value, list | tuple):
@@ -224,7 +225,7 @@ def _check_seed_counts(params: Mapping[str, Any]) -> None:
     for path, value in seed_counts(params):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{setting_name(path)} must be a whole number of seeds >= 1, "
-                             f"got {value!r}")
+                             f"got {shown(value)}")
         if value > SEARCH_SEEDS_FROM:
             raise ValueError(f"{setting_name(path)} must be at most {SEARCH_SEEDS_FROM} seeds (the "
                              f"seeds from {SEARCH_SEEDS_FROM} on are the searches', from "
@@ -261,7 +262,7 @@ def check_settings(notebook: str, params: Mapping[str, Any]) -> None:
         if key in linked:
             if not isinstance(value, Mapping):
                 raise ValueError(f"{key} must be a mapping of settings of {linked[key]}, "
-                                 f"such as {{seeds: 2}}, got {value!r}")
+                                 f"such as {{seeds: 2}}, got {shown(value)}")
             try:
                 check_settings(linked[key], {"profile": profile, **value})
             except ValueError as err:
