@@ -63,21 +63,25 @@ return {width: Math.round(box.width), wide, images, maths: maths.length, raw, re
         plumbing, figures, height: document.documentElement.scrollHeight};
 """
 
-# MathJax loads after the page itself: the page may hold only its configuration
-# (``window.MathJax = {...}``) when the driver returns, so wait for the library to start
-# (up to 60 s) before waiting for its typesetting; a page that loads no MathJax fails at once.
+# MathJax loads after the page itself and typesets in the background: wait (up to 80 s, on a
+# loaded 2-core machine) until every formula of the article holds MathJax's output; a page
+# that loads no MathJax fails at once. (Its startup promise is not waited on: it can settle
+# either way once the formulas are typeset, which made the check fail on pages that read well.)
 _MATHJAX_DONE = """
 const done = arguments[arguments.length - 1];
 const start = Date.now();
 const loads = [...document.scripts].some(s => /mathjax/i.test(s.src || ''));
 if (!loads && !window.MathJax) { done(false); return; }
+const article = document.querySelector('article.bd-article') || document.querySelector('main')
+  || document.body;
 (function wait() {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    MathJax.startup.promise.then(() => done(true), () => done(false));
-  } else if (Date.now() - start > 60000) {
+  const maths = [...article.querySelectorAll('.math')];
+  if (maths.every(m => m.querySelector('mjx-container'))) {
+    done(true);
+  } else if (Date.now() - start > 80000) {
     done(false);
   } else {
-    setTimeout(wait, 100);
+    setTimeout(wait, 200);
   }
 })();
 """
@@ -120,7 +124,7 @@ def _driver():
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    driver.set_script_timeout(90)  # MathJax on a loaded 2-core machine can take long
+    driver.set_script_timeout(100)  # MathJax on a loaded 2-core machine can take long
     return driver
 
 
