@@ -238,14 +238,14 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
             error = traceback.format_exc()
             outs = [{"key": spec.key(), "error": error} for spec, _ in batch]
         for (spec, lock), out in zip(batch, outs, strict=True):
-            stored = "record" in out
+            saved = "record" in out
             try:
                 if "broken" in out:
                     failures[spec.key()] = out["error"]
                     broken.append(spec.key())
                 elif full:
                     unstored.append((spec, "state" in out))
-                    stored = False
+                    saved = False
                 elif "record" in out:
                     if "state" in out:  # a source: its checkpoint first, so a record implies it
                         store.save_checkpoint(spec, out["state"])
@@ -258,12 +258,12 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
                     raise
                 full.append(exc)  # stop submitting; what is stored stays stored
                 unstored.append((spec, "state" in out))
-                stored = False
+                saved = False
             finally:
                 lock.release()
             seconds = (out["record"]["provenance"].get("wall_seconds", 0.0)
-                       if stored else 0.0)
-            bar.advance(spec.key(), "trained" if stored else "failed", seconds)
+                       if saved else 0.0)
+            bar.advance(spec.key(), "trained" if saved else "failed", seconds)
 
     def stored(spec: RunSpec, ckpt: bool) -> bool:
         return store.has(spec) and (not ckpt or store.has_checkpoint(spec))
