@@ -88,6 +88,26 @@ def _dataset_problems(name: str, verify: bool) -> list[str]:
     return found
 
 
+def _folder_problems(specs: Sequence[RunSpec]) -> list[str]:
+    """An image folder that is not there, cannot be read or no longer holds the content its
+    runs were planned on (:mod:`tlkit.data.folder`), once per folder."""
+    from .data.folder import FolderError, scan
+
+    found: list[str] = []
+    seen = {(s.data.option_dict.get("path"), s.data.option_dict.get("content"))
+            for s in specs if s.data.name == "folder"}
+    for path, content in sorted(seen, key=str):
+        try:
+            now = scan(path, min_per_class=1).digest
+        except FolderError as exc:
+            found.append(str(exc))
+            continue
+        if now != content:
+            found.append(f"the folder {path} changed since its runs were planned (content "
+                         f"{content} now {now}): run the report again")
+    return found
+
+
 def problems(specs: Sequence[RunSpec], store: Any | None = None,
              checkpoints: Sequence[RunSpec] = ()) -> list[str]:
     """Every problem that would stop ``specs`` (and their sources) from training and being
@@ -114,7 +134,8 @@ def problems(specs: Sequence[RunSpec], store: Any | None = None,
         verify = bool(spec.data.option_dict.get("verify", True))
         datasets[spec.data.name] = datasets.get(spec.data.name, False) or verify
     for name, verify in datasets.items():
-        found += _dataset_problems(name, verify)
+        found += [] if name == "folder" else _dataset_problems(name, verify)
+    found += _folder_problems(every)
     weights = {(s.model.arch, s.model.weights) for s in every if s.model.weights is not None}
     for arch, name in sorted(weights):
         try:
@@ -138,4 +159,4 @@ def _unavailable_datasets(specs: Sequence[RunSpec]) -> list[str]:
     from .data import availability
 
     names = dict.fromkeys(s.data.name for s in _with_sources(specs))
-    return [n for n in names if availability(n) == "needs download"]
+    return [n for n in names if n != "folder" and availability(n) == "needs download"]

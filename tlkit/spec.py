@@ -33,6 +33,7 @@ from .checks import check_number as _check_number
 from .checks import check_type as _check_type
 from .checks import is_int as _is_int
 from .config import TrainConfig
+from .data.registry import drop_locations
 
 __all__ = ["DataSpec", "ModelSpec", "TransferSpec", "RunSpec", "CACHE_VERSION",
            "BN_STATS", "COMPUTES", "CPU_PRECISIONS", "compute_for"]
@@ -278,6 +279,7 @@ class RunSpec:
         d = self.to_dict()
         _strip_tags(d)
         _drop_unset(d)
+        drop_locations(d)
         return d
 
     def key(self) -> str:
@@ -372,8 +374,7 @@ class RunSpec:
 
 def _without_compute(d: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in d.items() if k != "compute"}
-    src = out.get("transfer", {}).get("source")
-    if isinstance(src, dict):
+    if isinstance(src := out.get("transfer", {}).get("source"), dict):
         out["transfer"] = dict(out["transfer"], source=_without_compute(src))
     return out
 
@@ -394,7 +395,6 @@ def _drop_unset(d: dict[str, Any]) -> None:
 
 def _strip_tags(d: dict[str, Any]) -> None:
     d.pop("tags", None)
-    src = d.get("transfer", {}).get("source")
-    if isinstance(src, dict):
+    if isinstance(src := d.get("transfer", {}).get("source"), dict):
         _strip_tags(src)
 

@@ -80,10 +80,10 @@ def test_a_new_dataset_or_architecture_leaves_existing_keys_alone(package, monke
     monkeypatch.setattr(fingerprint, "all_plugins",
                         lambda: {k: v | {added[k]} for k, v in known.items()})
     (package / "data" / "newset.py").write_text("SOURCE = None\n")
-    _edit(package / "data" / "registry.py", "from . import digits, glyphs, real, shapes",
-          "from . import digits, glyphs, newset, real, shapes")
-    _edit(package / "data" / "registry.py", "_PLUGINS = (glyphs, digits, shapes, real)",
-          "_PLUGINS = (glyphs, digits, shapes, real, newset)")
+    _edit(package / "data" / "registry.py", "from . import digits, folder, glyphs, real, shapes",
+          "from . import digits, folder, glyphs, newset, real, shapes")
+    _edit(package / "data" / "registry.py", "_PLUGINS = (glyphs, digits, shapes, real, folder)",
+          "_PLUGINS = (glyphs, digits, shapes, real, folder, newset)")
     (package / "models" / "newnet.py").write_text("from .base import register\n")
     _edit(package / "models" / "__init__.py", "from . import cnn, efficientnet, resnet",
           "from . import cnn, efficientnet, newnet, resnet")

@@ -30,7 +30,7 @@ from tlkit.data.splits import CIFAR100_SUPERCLASSES
 
 EXPECTED_NAMES = [
     "glyphs", "digits", "shapes", "mnist", "fashion-mnist", "kmnist", "emnist-letters",
-    "cifar10", "cifar100", "svhn",
+    "cifar10", "cifar100", "svhn", "folder",
 ]  # fmt: skip
 
 

@@ -5,6 +5,8 @@ Embedded datasets, always available offline and generated deterministically:
 (scikit-learn's handwritten digits) and ``shapes`` (procedural shapes and textures).
 Real datasets, read through torchvision and downloaded once, hash-checked: ``mnist``,
 ``fashion-mnist``, ``kmnist``, ``emnist-letters``, ``cifar10``, ``cifar100``, ``svhn``.
+A reader's own images, one subfolder per class: ``folder`` (:mod:`tlkit.data.folder`; read
+once by :func:`scan`, named in a run by :func:`spec_options`).
 
 >>> from tlkit.data import load, semantic_split, select_classes, subsample_per_class
 >>> train = load("glyphs", "train", size=32, channels=1)
@@ -19,6 +21,7 @@ from .base import (
     UnknownDatasetError,
     data_root,
 )
+from .folder import FolderError, FolderScan, max_folds, scan, spec_options
 from .loading import clear_cache, load
 from .preprocess import to_format
 from .registry import availability, check, info, names
@@ -48,4 +51,9 @@ __all__ = [
     "UnknownDatasetError",
     "DatasetUnavailableError",
     "DatasetIntegrityError",
+    "FolderError",
+    "FolderScan",
+    "scan",
+    "spec_options",
+    "max_folds",
 ]

@@ -8,16 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import is_int
-from . import digits, glyphs, real, shapes
+from . import digits, folder, glyphs, real, shapes
 from .base import UnknownDatasetError, data_root
 from .source import DatasetInfo, DatasetSource, validate_split
 
-__all__ = ["SOURCES", "MODULES", "source", "names", "info", "availability", "check", "resolve_root"]
+__all__ = ["SOURCES", "MODULES", "drop_locations", "source", "names", "info", "availability",
+           "check", "resolve_root"]
 
 #: The module of every dataset: a run's code fingerprint includes the modules of the datasets
 #: it uses and of no other (:mod:`tlkit.fingerprint`). Adding a dataset is a module with a
 #: ``SOURCE`` (or ``SOURCES``) and its line here.
-_PLUGINS = (glyphs, digits, shapes, real)
+_PLUGINS = (glyphs, digits, shapes, real, folder)
 
 SOURCES: Mapping[str, DatasetSource] = {
     s.name: s for m in _PLUGINS for s in getattr(m, "SOURCES", (getattr(m, "SOURCE", None),))
@@ -142,3 +143,17 @@ def check(
             f"asked for {n_per_class} examples per class but class {smallest!r} of {name} "
             f"has only {by_class[smallest]} in the {split} split"
         )
+
+
+def drop_locations(d: dict[str, Any]) -> None:
+    """Leave out of ``d`` (a spec's dict) the data options that only say where the files are
+    (:attr:`~tlkit.data.source.DatasetSource.location`; a run's identity,
+    :meth:`tlkit.spec.RunSpec.identity`), in it and in its sources."""
+    data = d.get("data", {})
+    src = SOURCES.get(data.get("name"))
+    if src is not None and src.location:
+        data["options"] = [pair for pair in data.get("options", [])
+                           if pair[0] not in src.location]
+    inner = d.get("transfer", {}).get("source")
+    if isinstance(inner, dict):
+        drop_locations(inner)

@@ -87,6 +87,9 @@ class DatasetSource:
         build: ``(split, options, root, download) -> TensorData``; the expensive part.
         availability: ``(root, split) -> "embedded" | "on disk" | "needs download"``.
         folder: ``root -> folder`` where the files of a real dataset are looked for.
+        location: options that say where the files are, not what they hold (an image
+            folder's ``path``): left out of a run's identity (:meth:`tlkit.spec.RunSpec.key`),
+            so that moving or renaming the files recomputes nothing.
     """
 
     name: str
@@ -101,6 +104,7 @@ class DatasetSource:
         default=lambda root, split=None: "embedded"
     )
     folder: Callable[[Path], Path] | None = None
+    location: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))

@@ -25,6 +25,8 @@ def _here(name: str, root: Path) -> str:
     src = SOURCES[name]
     if src.kind == "embedded":
         return "embedded"
+    if src.kind == "folder":
+        return "your folder (path=...)"
     present = [s for s in ("train", "test") if src.availability(root, s) == "on disk"]
     if len(present) == 2:
         return "on disk"
