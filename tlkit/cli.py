@@ -4,6 +4,8 @@
 
     tlkit book [--profile smoke|quick|full] [--only NAME] [--build-dir DIR] [--root DIR] [--jobs N]
     tlkit notebook NAME [-p KEY VALUE ...] [--profile P] [--output PATH] [--root DIR]
+    tlkit report FOLDER [--budget MINUTES] [--profile P] [--seeds N] [-p KEY VALUE ...]
+                        [--output HTML] [--root DIR]
     tlkit datasets [--root DIR]
     tlkit results export|import|verify ARCHIVE [--results DIR] [--sign KEY] [--trust KEY.pub]
     tlkit results keygen KEY
@@ -35,8 +37,9 @@ __all__ = ["main", "parser"]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-#: Modules of the ``book`` extra that ``tlkit book`` and ``tlkit notebook`` need.
-_BOOK_MODULES = {"papermill", "nbformat", "nbclient", "jupyter_book", "yaml", "ipykernel"}
+#: Modules of the ``book`` extra that ``tlkit book``, ``notebook`` and ``report`` need.
+_BOOK_MODULES = {"papermill", "nbformat", "nbclient", "nbconvert", "jupyter_book", "yaml",
+                 "ipykernel"}
 
 
 def _error(message: str, code: int = EXIT_USAGE) -> int:
@@ -224,12 +227,13 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tlkit`` command."""
     from .executors import EXECUTORS
     from .experiments import PROFILE_NAMES
+    from .report_command import add_parser as add_report
     from .teaching.assignments import DEFAULT_TIMEOUT, STUDENT_PROFILE
 
     top = _Parser(
         prog="tlkit",
         description="Build the transfer learning companion book, run its notebooks, "
-                    "list its datasets.")
+                    "report on a folder of images, list its datasets.")
     top.add_argument("--version", action="version", version=f"tlkit {__version__}")
     commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -274,6 +278,7 @@ def parser() -> argparse.ArgumentParser:
     notebook.add_argument("--dask-address", metavar="ADDRESS",
                           help="Dask scheduler for -p executor dask (else $TLKIT_DASK_ADDRESS)")
     notebook.set_defaults(run=_notebook)
+    add_report(commands, PROFILE_NAMES)
 
     datasets = commands.add_parser("datasets", help="list the datasets and where they are",
                                    description="List every dataset tlkit can load.")
