@@ -126,8 +126,10 @@ def _unique(specs: Iterable[RunSpec]) -> dict[str, RunSpec]:
     return out
 
 
-def plan(specs: Sequence[RunSpec], store: Store) -> list[list[tuple[RunSpec, bool]]]:
-    """The missing runs, grouped in levels (sources first), each with its checkpoint flag.
+def plan(specs: Sequence[RunSpec], store: Store, keep: bool = False
+         ) -> list[list[tuple[RunSpec, bool]]]:
+    """The missing runs, grouped in levels (sources first), each with its checkpoint flag
+    (a source's, or with ``keep`` every run's: a run another computation reads the network of).
 
     A run noted as diverged (:meth:`~tlkit.store.Store.diverged`) is not missing: training it
     again would diverge again. :func:`run` reports it as failed without training it."""
@@ -135,7 +137,7 @@ def plan(specs: Sequence[RunSpec], store: Store) -> list[list[tuple[RunSpec, boo
     everything = _unique([*sources.values(), *specs])
     levels: dict[int, list[tuple[RunSpec, bool]]] = {}
     for key, spec in everything.items():
-        needs_ckpt = key in sources
+        needs_ckpt = key in sources or keep
         done = store.has(spec) and (not needs_ckpt or store.has_checkpoint(spec))
         if not done and store.diverged(spec) is None:
             levels.setdefault(len(spec.sources()), []).append((spec, needs_ckpt))
@@ -149,8 +151,10 @@ def run(
     executor: Any | None = None,
     device: str = "auto",
     progress: bool | None = None,
+    keep: bool = False,
 ) -> list[Record]:
-    """Records for ``specs`` (in order, with each spec's tags), executing only missing runs.
+    """Records for ``specs`` (in order, with each spec's tags), executing only missing runs;
+    with ``keep``, each run's checkpoint is stored too (a source's always is).
 
     ``executor`` is an object with ``submit`` (e.g. a process pool or a Dask client's
     executor) or a name for :func:`tlkit.executors.make_executor` (``"serial"``,
@@ -179,7 +183,7 @@ def run(
     for spec in _unique(specs).values():
         validate(spec)
     store = store if store is not None else Store()
-    levels = plan(specs, store)
+    levels = plan(specs, store, keep)
     here = resolve_device(device).type
     elsewhere = [s for level in levels for s, _ in level if s.compute.split("-")[0] != here]
     if elsewhere:

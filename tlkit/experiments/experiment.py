@@ -15,6 +15,10 @@ Each experiment module declares one :class:`Experiment` as ``EXPERIMENT``:
 * the effects its *predict, then run* exercises turn on (``effects(table, params)``: a list
   of :class:`Effect` computed from its tables, ``table(name)``), which
   ``tlkit assignments`` reports as signal or noise.
+* the files its coursework ships beside the student's notebook (``coursework_files(folder,
+  params)``: writes them into the empty ``folder`` and returns the parameters that point the
+  notebook at them, as paths relative to that folder), which ``tlkit assignments`` copies
+  beside the notebooks it writes and into the grading package.
 
 A notebook starts its experiment once (:func:`start`, which checks the parameters once) and
 runs its stages by name; the preflight, the golden listings, the teaching tools and the
@@ -26,6 +30,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -77,6 +82,7 @@ class Stage:
             a search that other stages choose from is listed but not pinned.
         failures: whether runs of the stage may fail (a diverged search point is a result,
             not an error).
+        keep: whether the stage stores every run's checkpoint (networks a page reads).
     """
 
     name: str
@@ -84,6 +90,7 @@ class Stage:
     listing: Callable[[Params], list[Any]] | None = None
     pinned: bool = True
     failures: bool = False
+    keep: bool = False
 
 
 def listed(function: Callable[[Params], list[Any]]) -> Stage:
@@ -104,6 +111,7 @@ class Experiment:
     links: Mapping[str, str] = field(default_factory=dict)
     tables: Mapping[str, Callable[[Params, Done], Any]] = field(default_factory=dict)
     effects: Callable[[Callable[[str], Any], Params], list[Any]] | None = None
+    coursework_files: Callable[[Path, Params], Mapping[str, str]] | None = None
 
     @property
     def code(self) -> ModuleType:
@@ -192,7 +200,8 @@ class Run:
         from .. import sweep
 
         try:
-            records = sweep.run(specs, device=self.device, executor=self.executor)
+            records = sweep.run(specs, device=self.device, executor=self.executor,
+                                keep=self.experiment.stage(name).keep)
             failures: dict[str, str] = {}
         except sweep.SweepError as err:
             if not self.experiment.stage(name).failures:

@@ -52,7 +52,7 @@ COUNTS = ("epochs", "batch_size", "width", "size", "steps", "min_epochs", "dista
           "feature_size", "imagenet_size")
 #: Settings that may be fractions wherever the profiles happen to write whole numbers.
 FRACTIONAL = ("lr", "momentum", "weight_decay", "warmup_epochs", "alpha", "beta", "lr_ratio",
-              "shift", "size_boundary", "distance_boundary")
+              "shift", "size_boundary", "distance_boundary", "budget_minutes")
 #: Mappings whose keys are not fixed by the profiles: dataset options (the dataset checks
 #: them), seeds per condition and spreads per claim (the experiment checks them), lengths per
 #: architecture or method.
