@@ -15,6 +15,8 @@ shows, without the code:
   those of a cell tagged ``remove-cell`` or ``remove-output``, nor the ``parameters`` cell and
   the cell papermill injects, nor text written to stderr (warnings), nor values glued without
   being displayed (they appear where the prose pastes them);
+* nothing of the page's coursework: its ``## Exercises`` section and every cell after it are
+  left out;
 * above it all, a short header: what the report is, when it was made, the folder it reports on
   (the injected parameter ``data_dir``) and the other parameters it was run with.
 
@@ -219,6 +221,8 @@ def standalone_html(executed: Path, output: Path, *, title: str | None = None,
 
     cells = []
     for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("## Exercises"):
+            break  # the coursework, not the reader's report
         tags = cell.get("metadata", {}).get("tags", [])
         if any(tag in HIDDEN_TAGS for tag in tags) or cell.cell_type == "raw":
             continue

@@ -165,6 +165,17 @@ def test_the_report_is_one_file_with_the_values_figures_and_tables_and_no_code(
     assert "<title>my photos: Your own images: will transfer help?</title>" in page
 
 
+def test_the_report_leaves_the_pages_exercises_out(tmp_path: Path) -> None:
+    executed = executed_notebook(tmp_path / "executed.ipynb")
+    nb = nbformat.read(str(executed), as_version=4)
+    nb.cells += [nbformat.v4.new_markdown_cell("## Exercises\n\nEXERCISE_INTRO"),
+                 nbformat.v4.new_markdown_cell(":::{admonition} Exercise 1 · EXERCISE_PROMPT\n:::")]
+    nbformat.write(nb, str(executed))
+    page = standalone_html(executed, tmp_path / "r.html", title="Mine").read_text("utf-8")
+    assert "PRINTED_OUT" in page and "3 classes in all." in page
+    assert "EXERCISE_INTRO" not in page and "EXERCISE_PROMPT" not in page
+
+
 def test_without_a_book_citations_show_their_keys_and_links_their_names(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

@@ -6,8 +6,9 @@
 (:func:`otter_assign`), arranges the student notebook
 (:func:`~tlkit.teaching.master.arrange_student`), completes Otter's grading package with tlkit's
 wheel, the settings and the grading runs' records (:mod:`tlkit.teaching.package`) and, by
-default, grades the solutions with it. :func:`tlkit.teaching.assignments.generate` does this for
-every notebook of the book.
+default, grades the solutions with it. A chapter whose exercise needs files of its own ships
+them beside the notebooks and in the package (:mod:`tlkit.teaching.shipped`).
+:func:`tlkit.teaching.assignments.generate` does this for every notebook of the book.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from .master import (
     read_questions,
 )
 from .myst import read_references
+from .shipped import Shipped, ship
 from .signal import Effect
 from .tools import AssignmentError, require_otter
 from .variants import Variant
@@ -72,6 +74,8 @@ class Assignment:
             student has the same notebook. ``student`` and ``solutions`` are then the folder
             of student notebooks and the first variant's solutions.
         variant_effects: The effects measured on each variant's grading run, with its name.
+        shipped: The files and folders shipped beside the student notebooks (and in the
+            grading package), by name; empty for most chapters.
     """
 
     notebook: str
@@ -84,6 +88,7 @@ class Assignment:
     effects: tuple[Effect, ...] = ()
     variants: tuple[str, ...] = ()
     variant_effects: tuple[tuple[str, Effect], ...] = ()
+    shipped: tuple[str, ...] = ()
 
     @property
     def points(self) -> float:
@@ -131,19 +136,29 @@ def otter_assign(master: str | os.PathLike[str], result: str | os.PathLike[str],
 
 
 def _assign_once(path: Path, root: Path, tmp: Path, parameters: Mapping[str, str],
-                 env: Mapping[str, str], profile: str, variant: str = "") -> dict[str, Any]:
-    """One grading run of the notebook and Otter Assign on its result: the glued values,
-    the student and solution notebooks (arranged alike), Otter's zip and the run's seconds."""
+                 env: Mapping[str, str], profile: str, variant: str = "",
+                 shipped: Shipped | None = None) -> dict[str, Any]:
+    """One grading run of the notebook (on the ``shipped`` files) and Otter Assign on its
+    result: the glued values, the student and solution notebooks (arranged alike), Otter's zip
+    and the run's seconds."""
     import nbformat
 
+    from ..glued import glued_data
     from .values import MissingValueError
 
     tmp.mkdir(parents=True, exist_ok=True)
-    values, run_seconds = grading_run(path, root, tmp / "run" / path.name, parameters, env)
+    run = tmp / "run" / path.name
+    values, run_seconds = grading_run(path, root, run,
+                                      shipped.located(parameters) if shipped else parameters, env)
+    pasted = {name: data["text/markdown"]  # glued Markdown, such as a page's written answer
+              for name, data in glued_data(nbformat.read(str(run), as_version=4)).items()
+              if "text/markdown" in data}
     master = tmp / path.name
     try:
         nb = prepare_master(path, profile, values,
-                            read_references(root / "book" / "references.bib"))
+                            read_references(root / "book" / "references.bib"), pasted)
+        if shipped is not None:
+            shipped.set_defaults(nb)
     except MissingValueError as exc:
         raise AssignmentError(path.stem, str(exc)) from None
     except ValueError as exc:
@@ -190,7 +205,9 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
     student to variant name, else one per variant) and ``<out>/autograder/<stem>/<variant>
     .ipynb``; ``<out>/autograder/<stem>-variants.csv`` lists who has which; one grading
     package grades them all, each submission against its own variant
-    (:mod:`tlkit.teaching.assigned`).
+    (:mod:`tlkit.teaching.assigned`). Files the chapter ships (:mod:`tlkit.teaching.shipped`)
+    are written beside the student notebooks and the solutions, and into the package, and the
+    notebooks' parameters point at them.
 
     Raises:
         ValueError: the notebook has no exercises, or no ``profile`` parameter.
@@ -219,20 +236,25 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
         results = root / results
     env["TLKIT_RESULTS"] = str(results)
     parameters = grading_parameters(path, profile)
-    runs: dict[str, dict[str, str]] = {"": parameters}
-    if variants:
-        if "overrides" not in parameters:
-            raise ValueError(f"notebook {path.stem} has no 'overrides' parameter to set a "
-                             f"variant's replicates with")
-        base = parameter_values({"overrides": parameters["overrides"]})["overrides"]
-        runs = {v.name: {**parameters, "overrides": repr(v.overrides(base))} for v in variants}
+    if variants and "overrides" not in parameters:
+        raise ValueError(f"notebook {path.stem} has no 'overrides' parameter to set a "
+                         f"variant's replicates with")
     student_dir, autograder_dir = out / "student", out / "autograder"
     records: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix=f"tlkit-assign-{path.stem}-") as tmp:
+        shipped = ship(path.stem, Path(tmp) / "shipped", parameter_values(parameters))
+        parameters.update(shipped.parameters)  # relative paths, as students and graders see them
+        runs: dict[str, dict[str, str]] = {"": parameters}
+        if variants:
+            base = parameter_values({"overrides": parameters["overrides"]})["overrides"]
+            runs = {v.name: {**parameters, "overrides": repr(v.overrides(base))}
+                    for v in variants}
         done = {name: _assign_once(path, root, Path(tmp) / (name or "book"), params, env,
-                                   profile, name) for name, params in runs.items()}
+                                   profile, name, shipped) for name, params in runs.items()}
         for params in runs.values():
-            records.update(record_files(path.stem, params, results))
+            records.update(record_files(path.stem, shipped.located(params), results))
+        measured = {name: measured_effects(path.stem, shipped.located(params), results)
+                    for name, params in runs.items()}
         first = next(iter(done.values()))
         rubrics = model_answers(first["master"])
         if variants:  # the model answer quotes numbers, which differ between variants
@@ -251,7 +273,8 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
             code_fingerprint(), sorted(cells), differ, dict(roster or {}))
         if wheel is None:
             wheel = build_wheel(root, Path(tmp) / "wheel")
-        complete_package(first["zip"], wheel=wheel, settings=settings, records=records)
+        complete_package(first["zip"], wheel=wheel, settings=settings, records=records,
+                         files=shipped.files())
         package = autograder_dir / f"{path.stem}-autograder.zip"
         solutions = {}
         if not variants:
@@ -272,18 +295,21 @@ def make_assignment(path: str | os.PathLike[str], out: str | os.PathLike[str], *
                 nb = nbformat.from_dict(json.loads(json.dumps(done[name]["made"]["student"])))
                 _write(mark(nb, path.stem, name, who), student / f"{who}.ipynb")
             _write_variants(autograder_dir / f"{path.stem}-variants.csv", variants, roster)
+        beside = {student if variants else student.parent,
+                  solutions[next(iter(solutions))].parent}
+        for folder in beside:  # the shipped files, where the notebooks' relative paths lead
+            shipped.copy_to(folder)
+        ships = shipped.names
         package.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(first["zip"], package)
     grade_seconds = None
     if run_tests:
         grade_seconds = max(check_solutions(package, s, timeout) for s in solutions.values())
-    measured = {name: measured_effects(path.stem, params, results)
-                for name, params in runs.items()}
     return Assignment(path.stem, student, solutions[next(iter(solutions))], package, questions,
                       time.perf_counter() - start, grade_seconds, next(iter(measured.values())),
                       tuple(v.name for v in variants),
                       tuple((name, e) for name, found in measured.items() if name
-                            for e in found))
+                            for e in found), ships)
 
 
 def _write(notebook: Any, target: Path) -> None:

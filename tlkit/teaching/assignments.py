@@ -180,6 +180,8 @@ def generate(
                       if made[-1].grade_seconds is not None else "")
             echo(f"      {len(made[-1].questions)} exercises, {made[-1].points:g} points, "
                  f"{made[-1].seconds:.1f} s{graded}")
+            if made[-1].shipped:
+                echo(f"      ships {', '.join(made[-1].shipped)} beside the notebook")
             for name, e in (made[-1].variant_effects
                             or tuple(("", e) for e in made[-1].effects)):
                 state = "resolved" if e.clear else "NOT resolved: the exercise reads noise"
@@ -200,22 +202,36 @@ def generate(
 def _plan(path: Path, profile: str, count: int | None, seed: int, pool: int | None
           ) -> list[Variant]:
     """The variants of the notebook at ``path`` (none when ``count`` is ``None``); checked
-    before anything runs."""
+    before anything runs, on the files the assignment ships (whose size may set the design)."""
     if count is None:
         return []
     from .settings import parameter_values
+    from .shipped import ship
     from .variants import plan, replicates_needed
 
-    params = parameter_values(grading_parameters(path, profile))
-    params.update(params.pop("overrides", None) or {})
-    try:
-        return plan(count, needed=replicates_needed(path.stem, params), seed=seed, pool=pool)
-    except ValueError as exc:
-        raise ValueError(f"notebook {path.stem}: {exc}") from None
+    parameters = grading_parameters(path, profile)
+    with tempfile.TemporaryDirectory(prefix=f"tlkit-plan-{path.stem}-") as tmp:
+        shipped = ship(path.stem, Path(tmp), parameter_values(parameters))
+        params = parameter_values(shipped.located({**parameters, **shipped.parameters}))
+        params.update(params.pop("overrides", None) or {})
+        try:
+            return plan(count, needed=replicates_needed(path.stem, params), seed=seed,
+                        pool=pool)
+        except ValueError as exc:
+            raise ValueError(f"notebook {path.stem}: {exc}") from None
 
 
 def _existing(path: Path, out: Path) -> Assignment:
     """An assignment generated earlier (for the README when only some are regenerated)."""
+    package = out / "autograder" / f"{path.stem}-autograder.zip"
+    shipped: tuple[str, ...] = ()
+    if package.is_file():
+        from .package import package_contents
+
+        try:
+            shipped = tuple(sorted({name.split("/")[0]
+                                    for name in package_contents(package)["shipped"]}))
+        except (OSError, KeyError, ValueError):  # an older or damaged package
+            shipped = ()
     return Assignment(path.stem, out / "student" / path.name, out / "autograder" / path.name,
-                      out / "autograder" / f"{path.stem}-autograder.zip",
-                      tuple(read_questions(path)))
+                      package, tuple(read_questions(path)), shipped=shipped)

@@ -80,18 +80,38 @@ def record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dic
     """The grading run's files in the run cache, ``{runs/ab/abc....json: bytes, ...}``: the
     record of every run known in advance (the pinned stages' and the checks of the page's
     preconditions; a diverged run's failure note instead), and the record and checkpoint
-    of every source (a sweep retrains a source whose checkpoint is missing).
+    of every source (a sweep retrains a source whose checkpoint is missing). A page without
+    reference tables, whose later runs follow from earlier results (a search's choices, the
+    nearest source), ships the runs its stages made (:func:`~tlkit.teaching.reference.
+    stage_runs`), with the checkpoints of the stages that keep them.
 
     Raises:
         AssignmentError: a run or a source's checkpoint is not in the cache.
     """
+    from ..experiments import experiment
+    from ..notebooks import environment
     from ..store import Store
-    from .reference import MissingRunError, records, specs
+    from .reference import MissingRunError, records, specs, stage_runs
 
     store = Store(results)
     values = parameter_values(parameters)
+    declared = experiment(stem)
+    kept: set[str] = set()
     try:
-        found = records(stem, values, store, sources=True, pinned_only=False)
+        if declared.tables:
+            found = records(stem, values, store, sources=True, pinned_only=False)
+            every = specs(stem, values, pinned_only=False)  # the preconditions' checks too
+        else:
+            with environment({"TLKIT_RESULTS": str(results)}):  # what the stages read
+                walked = stage_runs(stem, values, store)
+            every = [spec for wanted, _ in walked.values() for spec in wanted]
+            found = [record for _, made in walked.values() for record in made]
+            kept = {r.key for name, (_, made) in walked.items() if declared.stage(name).keep
+                    for r in made}
+            made_keys = {r.key for r in found}
+            upstream = {src.key(): src for spec in every for src in spec.sources()}
+            found += [r for key, src in upstream.items() if key not in made_keys
+                      for r in [store.get(src)] if r is not None]
     except MissingRunError as exc:
         raise AssignmentError(stem, str(exc)) from None
     out = {}
@@ -99,12 +119,11 @@ def record_files(stem: str, parameters: Mapping[str, str], results: Path) -> dic
         path = store.record_path(record.key)
         out[path.relative_to(store.root).as_posix()] = path.read_bytes()
     have = {record.key for record in found}
-    every = specs(stem, values, pinned_only=False)  # the preconditions' checks too
     for spec in every:  # a diverged run's note stands for its record
         if spec.key() not in have and store.diverged(spec) is not None:
             note = store.failure_path(spec.key())
             out[note.relative_to(store.root).as_posix()] = note.read_bytes()
-    sources = {src.key() for spec in every for src in spec.sources()}
+    sources = {src.key() for spec in every for src in spec.sources()} | kept
     for key in sorted(sources):
         path = store.checkpoint_path(key)
         if not path.is_file():

@@ -104,13 +104,15 @@ def set_profile(notebook: Any, profile: str) -> None:
 
 def prepare_master(path: str | os.PathLike[str], profile: str = STUDENT_PROFILE,
                    values: Mapping[str, str] | None = None,
-                   references: Mapping[str, tuple[str, str]] | None = None) -> Any:
+                   references: Mapping[str, tuple[str, str]] | None = None,
+                   pasted: Mapping[str, str] | None = None) -> Any:
     """The notebook at ``path`` made ready for Otter Assign: profile set, Markdown for Jupyter,
     the book's tags and myst-nb cell settings removed. With ``values`` (the glued values of a
     run, :func:`tlkit.teaching.values.glued_values`), every glue reference in the prose shows its
-    value (:func:`tlkit.teaching.values.fill`); with ``references``
-    (:func:`tlkit.teaching.myst.read_references`), citations read as text. The file itself is
-    not changed.
+    value (:func:`tlkit.teaching.values.fill`), and with ``pasted`` (the ``text/markdown`` of
+    the run's glued ``Markdown`` objects) every ``{glue:md}`` block its Markdown; with
+    ``references`` (:func:`tlkit.teaching.myst.read_references`), citations read as text. The
+    file itself is not changed.
 
     Raises:
         ValueError: no parameters cell or no ``profile`` in it.
@@ -130,7 +132,8 @@ def prepare_master(path: str | os.PathLike[str], profile: str = STUDENT_PROFILE,
             metadata.pop("tags", None)
         metadata.pop("mystnb", None)
         if cell.cell_type == "markdown":
-            text = fill(cell.source, values, figures) if values is not None else cell.source
+            text = (fill(cell.source, values, figures, pasted=pasted) if values is not None
+                    else cell.source)
             cell.source = jupyter_markdown(text, dict(references or {}))
     return nb
 

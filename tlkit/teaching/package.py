@@ -19,6 +19,9 @@ it installs and grades anywhere, offline once installed:
 ``files/results/``
     the grading run's records, so that a submission trains nothing and hidden tests read the
     expected tables from them (:mod:`tlkit.teaching.reference`);
+``files/<name>``
+    the files the chapter's assignment ships beside the student's notebook, such as an image
+    folder (:mod:`tlkit.teaching.shipped`), which Otter copies beside the submission it grades;
 ``otter_config.json``
     Otter's configuration with the plugin that enforces the settings, and ``show_hidden``: on
     Gradescope the hidden tests' results (and the reason a question was flagged) show once the
@@ -166,7 +169,8 @@ def _environment(wheel: str, requirements: list[str]) -> str:
 
 def complete_package(package: str | os.PathLike[str], *, wheel: str | os.PathLike[str],
                      settings: AssignmentSettings, records: Mapping[str, bytes],
-                     requirements: list[str] | None = None) -> Path:
+                     requirements: list[str] | None = None,
+                     files: Mapping[str, bytes] | None = None) -> Path:
     """Rewrite Otter's grading zip ``package`` in place into one that grades on its own.
 
     Args:
@@ -175,6 +179,11 @@ def complete_package(package: str | os.PathLike[str], *, wheel: str | os.PathLik
         settings: What every submission is graded with.
         records: The grading run's records, ``{path under results/: file contents}``.
         requirements: The pinned requirements (default :func:`pinned_requirements`).
+        files: The files the assignment ships beside the notebook, ``{relative path: file
+            contents}`` (:meth:`tlkit.teaching.shipped.Shipped.files`).
+
+    Raises:
+        PackageError: a shipped file would take the place of the settings or the records.
     """
     package, wheel = Path(package), Path(wheel)
     requirements = pinned_requirements(wheel=wheel) if requirements is None else requirements
@@ -194,8 +203,15 @@ def complete_package(package: str | os.PathLike[str], *, wheel: str | os.PathLik
     entries[f"files/{SETTINGS_FILE}"] = settings.to_json().encode()
     for path, data in records.items():
         entries[f"files/{RESULTS_FOLDER}/{path}"] = data
+    for path, data in (files or {}).items():
+        if path.split("/")[0] in (RESULTS_FOLDER, SETTINGS_FILE):
+            raise PackageError(f"a shipped file cannot be named {path}: the package keeps "
+                               f"its settings and records there")
+        entries[f"files/{path}"] = data
     with tempfile.NamedTemporaryFile(dir=package.parent, suffix=".zip", delete=False) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as out:
+            if not any(name.startswith("tests/") for name in entries):
+                out.writestr("tests/", b"")  # questions all graded by hand: Otter needs the folder
             for name in sorted(entries):
                 out.writestr(name, entries[name])
     os.chmod(tmp.name, 0o644)
@@ -204,7 +220,8 @@ def complete_package(package: str | os.PathLike[str], *, wheel: str | os.PathLik
 
 
 def package_contents(package: str | os.PathLike[str]) -> dict[str, Any]:
-    """What a grading package holds: its settings, requirements, records and tests."""
+    """What a grading package holds: its settings, requirements, records, the files it ships
+    beside the notebook and its tests."""
     with zipfile.ZipFile(package) as zf:
         names = zf.namelist()
         settings = AssignmentSettings.from_json(zf.read(f"files/{SETTINGS_FILE}").decode())
@@ -212,5 +229,7 @@ def package_contents(package: str | os.PathLike[str]) -> dict[str, Any]:
         config = json.loads(zf.read("otter_config.json"))
     return {"settings": settings, "requirements": requirements, "plugins": config["plugins"],
             "records": [n for n in names if n.startswith(f"files/{RESULTS_FOLDER}/")],
-            "tests": [n for n in names if n.startswith("tests/")],
+            "shipped": [n.removeprefix("files/") for n in names if n.startswith("files/")
+                        and n.split("/")[1] not in (RESULTS_FOLDER, SETTINGS_FILE)],
+            "tests": [n for n in names if n.startswith("tests/") and not n.endswith("/")],
             "wheel": next((n for n in names if n.endswith(".whl")), None)}

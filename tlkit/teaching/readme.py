@@ -11,6 +11,7 @@ __all__ = ["readme"]
 def readme(assignments: Iterable[Any], profile: str) -> str:
     """The README of a folder of generated assignments (:class:`~tlkit.teaching.assignments.
     Assignment` each): what each holds, what its exercises turn on, and how to grade."""
+    assignments = list(assignments)
     rows, effects = [], []
     for a in assignments:
         names = ", ".join(f"{q.name} ({q.points:g}{', by hand' if q.manual else ''})"
@@ -24,6 +25,11 @@ def readme(assignments: Iterable[Any], profile: str) -> str:
                     f"{'yes' if e.clear else 'no: the answer is noise'} |"
                     for name, e in measured]
     table = "\n".join(rows)
+    shipped = "".join(
+        f"\n- `student/{a.notebook + '/' if a.variants else ''}{name}`: what {a.notebook} "
+        f"ships; hand it out with the notebook, beside it (the notebook's parameters point at "
+        f"it by a relative path). Its grading package holds the same files."
+        for a in assignments for name in getattr(a, "shipped", ()))
     measured = "\n".join(effects) or "| (not measured) | | | | | |"
     return f"""# Assignments
 
@@ -45,7 +51,7 @@ an exercise whose interval includes zero asks students to read noise):
   variants, `student/NN_name/<student>.ipynb` (`<variant>.ipynb` without a roster), each on
   replicate seeds of its own. Students need the book's environment and Otter-Grader
   (`pip install -e '.[book,teach]'` in a clone of the book). `grader.check("q...")` runs the
-  public tests; the last cell exports a zip file to hand in.
+  public tests; the last cell exports a zip file to hand in.{shipped}
 - `autograder/NN_name.ipynb` (with variants, `autograder/NN_name/<variant>.ipynb`): the notebook
   with its solutions (keep it from students); `autograder/NN_name-variants.csv`: who has which
   variant.

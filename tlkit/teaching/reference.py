@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MissingRunError", "specs", "records", "parameters", "table"]
+__all__ = ["MissingRunError", "specs", "records", "stage_runs", "parameters", "table"]
 
 #: Set in the fresh interpreter that :func:`table` starts: build the table there.
 _CHILD = "TLKIT_REFERENCE_CHILD"
@@ -88,6 +88,40 @@ def records(notebook: str, params: Mapping[str, Any], store: Any | None = None, 
         extra = {src.key(): src for spec in wanted for src in spec.sources()
                  if src.key() not in have}
         out += [r for r in (store.get(s) for s in extra.values()) if r is not None]
+    return out
+
+
+def stage_runs(notebook: str, params: Mapping[str, Any], store: Any | None = None
+               ) -> dict[str, tuple[list[Any], list[Any]]]:
+    """The runs of every stage of the notebook ``notebook`` as its page makes them: each stage's
+    specs from the records of the stages before it (what a search chose, not the listing's
+    stand-ins), on the compute that ``params["device"]`` resolves to. Returns ``{stage: (its
+    specs, their stored records)}``; a run noted as diverged has no record and is not missing.
+    For a page whose later runs follow from earlier results, whose listing cannot name them.
+
+    Raises:
+        MissingRunError: a run is not in the cache.
+    """
+    from ..experiments import experiment
+    from ..store import Store
+    from ..sweep import placed
+
+    store = store if store is not None else Store()
+    declared = experiment(notebook)
+    checked = declared.check(params)
+    done: dict[str, list[Any]] = {}
+    out: dict[str, tuple[list[Any], list[Any]]] = {}
+    for stage in declared.stages:
+        wanted = placed(stage.specs(checked, done), params.get("device", "auto"))
+        found = [r for r in (store.get(spec) for spec in wanted) if r is not None]
+        have = {r.key for r in found}
+        missing = [s for s in wanted if s.key() not in have and store.diverged(s) is None]
+        if missing:
+            raise MissingRunError(f"{len(missing)} of the {len(wanted)} runs of stage "
+                                  f"{stage.name!r} of {notebook} are not in the run cache "
+                                  f"{store.root}")
+        done[stage.name] = found
+        out[stage.name] = (wanted, found)
     return out
 
 
