@@ -21,7 +21,7 @@ def quick() -> dict:
 def test_a_large_budget_runs_everything_the_profile_allows():
     s = quick()
     p = planning.plan(s, [40] * 10, 100, budget_minutes=1000, workers=2)
-    assert (p.seeds, p.folds, p.arms, p.half) == (8, 3, oi.ARMS, True)
+    assert (p.seeds, p.folds, p.arms, p.half) == (8, 3, tuple(s["arms"]), True)
     assert p.fits and p.left_out == ()
 
 
@@ -34,7 +34,7 @@ def test_a_short_budget_gives_things_up_in_the_stated_order():
     assert seconds == sorted(seconds, reverse=True)
     least = steps[-1]
     assert not least.fits and least.seeds == 3 and least.folds == 2 and not least.half
-    assert least.arms == tuple(a for a in oi.ARMS if a not in s["drop_order"])
+    assert least.arms == tuple(a for a in s["arms"] if a not in s["drop_order"])
     assert set(oi.KEPT) <= set(least.arms)
     said = " ".join(least.left_out)
     assert "smaller-size point" in said and "DELTA" in said and "folds beyond 2" in said
@@ -45,13 +45,29 @@ def test_a_short_budget_gives_things_up_in_the_stated_order():
 
 def test_the_estimate_grows_with_the_folder_and_shrinks_with_workers():
     s = quick()
-    p = planning.Plan(5, 3, oi.ARMS, True)
+    arms = tuple(s["arms"])
+    p = planning.Plan(5, 3, arms, True)
     small = planning.estimate(s, [20] * 10, 50, p)
     large = planning.estimate(s, [200] * 10, 500, p)
     assert large > small
-    two = planning.estimate(s, [50] * 10, 100, planning.Plan(5, 3, oi.ARMS, True, workers=2))
+    two = planning.estimate(s, [50] * 10, 100, planning.Plan(5, 3, arms, True, workers=2))
     one = planning.estimate(s, [50] * 10, 100, p)
     assert two < one
+
+
+def test_the_full_profile_offers_imagenet_fine_tuning_and_drops_it_first():
+    s = oi.settings_of({"profile": "full"})
+    assert {f"{oi.IMAGENET}: fine-tune", f"{oi.IMAGENET}: L2-SP"} <= set(s["arms"])
+    roomy = planning.plan(s, [40] * 10, 100, budget_minutes=1000, workers=2)
+    assert f"{oi.IMAGENET}: fine-tune" in roomy.arms and roomy.fits
+    short = planning.plan(s, [40] * 10, 100, budget_minutes=4, workers=2)
+    assert f"{oi.IMAGENET}: fine-tune" not in short.arms
+    assert short.left_out.index("the arm ImageNet: L2-SP") < short.left_out.index(
+        "the arm ImageNet: fine-tune")
+    # an arm costs what its training costs: every layer of EfficientNet-Lite0 ten times the top
+    top = planning._run_seconds(s, f"{oi.IMAGENET}: fine-tune top", 400, 100)
+    whole = planning._run_seconds(s, f"{oi.IMAGENET}: fine-tune", 400, 100)
+    assert whole > 5 * top
 
 
 def test_seeds_given_are_kept_whatever_the_budget():

@@ -80,7 +80,11 @@ def check_params(params: Mapping[str, Any]) -> None:
 
     s = settings_of(params)
     number("budget_minutes", s["budget_minutes"], positive=True)
-    missing = [a for a in ARMS if not s["grid"].get(a)]
+    unknown = [a for a in s["arms"] if a not in ARMS]
+    if unknown or not set(KEPT) <= set(s["arms"]):
+        raise ValueError(f"arms must name arms of {', '.join(ARMS)}, with at least "
+                         f"{', '.join(KEPT)}; got {s['arms']!r}")
+    missing = [a for a in s["arms"] if not s["grid"].get(a)]
     if missing:
         raise ValueError(f"grid has no learning rate for {', '.join(missing)}")
     unknown = [a for a in s["drop_order"] if a not in ARMS]
@@ -138,7 +142,7 @@ def listing_runs(params: Mapping[str, Any]) -> list[Any]:
     s = settings_of(params)
     scan = folder_scan(params)
     p = plan_of(params, scan)
-    rates = {a: float(s["grid"][a][0]) for a in ARMS}
+    rates = {a: float(s["grid"][a][0]) for a in s["arms"]}
     half = ("scratch", p.arms[1]) if p.half else ()
     return design.reported_specs(s, scan, p.arms, p.seeds, rates,
                                  design.book_sources(s)[0], half)

@@ -8,8 +8,9 @@ of each class. Every arm is one way to start and train:
 * from **the nearest book source** (the cnn8 source whose training images lie nearest the
   folder's by measure, :mod:`.placement`): a linear probe, fine-tuning, L2-SP, DELTA and BSS
   (:mod:`tlkit.methods`), the source network of replicate ``k`` trained from seed ``k``;
-* from **ImageNet** (EfficientNet-Lite0's weights): a linear probe and fine-tuning the top
-  (every layer but the last ``top_frozen`` frozen).
+* from **ImageNet** (EfficientNet-Lite0's weights): a linear probe, fine-tuning the top (the
+  first ``top_frozen`` layers frozen) and, where the profile offers them (``arms``), fine-tuning
+  every layer and L2-SP, which cost about ten times as much a run on a CPU.
 
 Each arm's learning rate is chosen by cross-validation within the folder's training images
 (:func:`selection_specs`: one run per rate and fold, on search seeds, the fold read as its test
@@ -43,7 +44,7 @@ BOOK, IMAGENET = "book source", "ImageNet"
 #: Every arm of the page, in page order: ``scratch``, then ``"{start}: {method}"``.
 ARMS = ("scratch", *(f"{BOOK}: {m}" for m in ("linear probe", "fine-tune", "L2-SP", "DELTA",
                                               "BSS")),
-        *(f"{IMAGENET}: {m}" for m in ("linear probe", "fine-tune top")))
+        *(f"{IMAGENET}: {m}" for m in ("linear probe", "fine-tune top", "fine-tune", "L2-SP")))
 #: Arms never left out to fit a budget: the baseline and the cheapest use of each start.
 KEPT = ("scratch", f"{BOOK}: linear probe", f"{IMAGENET}: linear probe")
 
@@ -127,7 +128,11 @@ def _transfer(s: Mapping[str, Any], arm: str, source: Source | None, seed: int
         return transfer("scratch")
     if start_of(arm) == IMAGENET:
         top = 9  # every layer of EfficientNet-Lite0 but its classifier
-        frozen: bool | int = True if method == "linear probe" else int(s["top_frozen"])
+        if method == "L2-SP":
+            return TransferSpec(layers=top, freeze=False, regularizer="l2sp",
+                                alpha=float(s["alpha"]), beta=float(s["beta"]))
+        frozen: bool | int = {"linear probe": True, "fine-tune": False}.get(
+            method, int(s["top_frozen"]))
         return TransferSpec(layers=top, freeze=frozen)
     if source is None:
         raise ValueError(f"arm {arm!r} needs a book source")

@@ -1,8 +1,9 @@
 """What the chapter runs on a folder within a time budget, decided before any run.
 
 The plan starts from the most the profile allows (``seed_range.most`` replicate seeds,
-``folds`` cross-validation folds, every arm, and the smaller-size point of the best arm and of
-scratch) and gives things up in a stated order until its estimate fits the budget:
+``folds`` cross-validation folds, every arm it offers (``arms``), and the smaller-size point of
+the best arm and of scratch) and gives things up in a stated order until its estimate fits the
+budget:
 
 1. replicate seeds, down to 5 (or ``seed_range.least`` if larger);
 2. the smaller-size point (what more data would change is then not measured);
@@ -62,10 +63,12 @@ def _run_seconds(s: Mapping[str, Any], arm: str, images: int, evaluated: int) ->
 
     cost = s["cost"]
     arch = design.model_of(s, arm).arch
-    frozen = design.method_of(arm) == "linear probe"
+    method = design.method_of(arm)
+    frozen = method == "linear probe"
     cfg = train_config(design.length(s, arm), max(1, images), 0.1)
     steps = cfg.epochs * math.ceil(max(1, images) / cfg.batch_size)
-    kind = f"{arch} frozen" if frozen else arch
+    whole = arch != "cnn8" and method in ("fine-tune", "L2-SP")  # every layer trained
+    kind = f"{arch} frozen" if frozen else f"{arch} all" if whole else arch
     out = cost["run"][arch] + steps * cost["step"][kind]
     per_image = cost.get("image", {}).get(arch, 0.0)
     return out + per_image * (evaluated + (images if frozen else 0))
@@ -98,7 +101,8 @@ def plan(s: Mapping[str, Any], sizes: Sequence[int], test: int, budget_minutes: 
     most, least = int(rng["most"]), int(rng["least"])
     if seeds is not None:
         most = least = int(seeds)
-    p = Plan(most, int(s["folds"]), tuple(design.ARMS), True, budget=60.0 * budget_minutes,
+    offered = tuple(a for a in design.ARMS if a in s["arms"])
+    p = Plan(most, int(s["folds"]), offered, True, budget=60.0 * budget_minutes,
              workers=workers)
     left: list[str] = []
 
