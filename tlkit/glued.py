@@ -75,17 +75,8 @@ def glued_data(notebook: Any) -> dict[str, dict[str, str]]:
 
 def glued_values(notebook: Any) -> dict[str, str]:
     """``{name: text/plain}`` of every value glued in an executed ``nbformat`` notebook."""
-    out: dict[str, str] = {}
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            book = output.get("metadata", {}).get("scrapbook")
-            if not book or "name" not in book:
-                continue
-            data = output.get("data", {})
-            text = data.get(GLUE_PREFIX + "text/plain", data.get("text/plain"))
-            if text is not None:
-                out[book["name"]] = _text(text)
-    return out
+    return {name: data["text/plain"] for name, data in glued_data(notebook).items()
+            if "text/plain" in data}
 
 
 def format_value(text: str, spec: str | None) -> str:

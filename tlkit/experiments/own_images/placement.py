@@ -54,12 +54,10 @@ def _distance_draws(s: Mapping[str, Any], scan: Any, source: Source) -> list[flo
     from ... import runner
     from ...measures import otdd, pixel_features
     from ...measures.sampling import stratified_subsample
-
-    run = design.source_settings(s)
-    first = replicate_seeds(s, 1)[0]
     from ..pretrained import design as pt
 
-    pool = runner.load_data(pt.source_run(run, source, first), "train")
+    first = replicate_seeds(s, 1)[0]
+    pool = runner.load_data(pt.source_run(design.source_settings(s), source, first), "train")
     mine = runner.load_data(folder_run(s, scan, design.cnn_model(s)), "train")
     side, m = int(s["feature_size"]), int(s["distance_samples"])
     fa, ya = pixel_features(pool.images, side), pool.labels.numpy()
