@@ -122,20 +122,24 @@ def test_axis_grid_is_complete(profile):
 def test_quick_grid_size_and_distinct_sources():
     specs = lt.specs({"profile": "quick"})
     distinct = {x.key(): x for x in specs}
-    assert len(specs) == 349 and len(distinct) == 333
+    assert len(specs) == 363 and len(distinct) == 345
     sources = {src.key() for x in specs for src in x.sources()}
-    # baseA near for the 5 seeds of AnB, baseA of each far split for its 5 seeds, and baseB
-    # for the 8 seeds of BnB and BnB+ (every seed of baseB is a source here)
-    assert len(sources) == 5 + 2 * 5 + 8
+    # baseA near for the 5 seeds of AnB, baseA of each of the 3 far splits for its 5 seeds, and
+    # baseB for the 6 seeds of BnB and BnB+ (every seed of baseB is a source here)
+    assert len(sources) == 5 + 3 * 5 + 6
 
 
 def test_far_sources_have_as_many_images_as_the_near_source():
     params = {"profile": "quick"}
-    near, far, restyled = lt.splits(params)
+    near, far, restyled, shapes = lt.splits(params)
     sizes = [len(s.a) * lt.source_spec(params, s, "a", 0).data.n_per_class
-             for s in (near, far, restyled)]
-    assert sizes == [2600, 2600, 2600]
+             for s in (near, far, restyled, shapes)]
+    assert sizes == [2600, 2600, 2600, 2600]
     assert dict(lt.source_spec(params, restyled, "a", 0).data.options)["shift"] == 1.0
+    # a source of another domain: half A drawn from its own dataset, half B the letters'
+    a, b = lt.source_spec(params, shapes, "a", 0).data, lt.source_spec(params, shapes, "b", 0).data
+    assert (a.name, b.name) == ("shapes", "glyphs") and "fonts" not in dict(a.options)
+    assert b == lt.source_spec(params, near, "b", 0).data
 
 
 def test_a_seeds_parameter_sets_every_condition():

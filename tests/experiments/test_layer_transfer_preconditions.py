@@ -30,13 +30,16 @@ def test_far_is_far_only_beyond_the_distances_own_noise():
     assert table.loc["drop_2", "low"] < 0 < table.loc["drop_2", "high"]
 
 
-def test_the_quick_profile_far_split_in_the_same_fonts_is_not_far(tmp_path):
+def test_the_quick_profile_compares_only_splits_that_are_far_by_measure(tmp_path):
     """The quick profile's digits in the letters' fonts are closer to B than the near half A,
-    by more than the distance's noise; the restyled digits are far by measure."""
+    by more than the distance's noise, and no pair compares them; the far split of every pair
+    (the restyled digits, the shapes) is far by measure."""
     with results_folder(tmp_path):
         draws = lt.distance_draws({"profile": "quick"}, draws=6)
-    table = lt.far_is_far(draws, lt.design_settings({"profile": "quick"})["pairs"])
-    assert list(table["holds"]) == [False, True]
+    pairs = lt.design_settings({"profile": "quick"})["pairs"]
+    assert all(far != "far" for _, far in pairs)
+    table = lt.far_is_far(draws, [["near", "far"], *pairs])
+    assert list(table["holds"]) == [False, True, True]
     assert table["high"].iloc[0] < 0 and table["draws"].eq(6).all()
 
 

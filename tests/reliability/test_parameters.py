@@ -133,7 +133,7 @@ def test_a_huge_plan_is_refused_by_its_count_before_it_is_built(capsys, no_kerne
 
     tracemalloc.start()
     try:
-        with pytest.raises(PlanTooLargeError, match=r"would plan 45,000 runs \(seeds=1000\), "
+        with pytest.raises(PlanTooLargeError, match=r"would plan 51,000 runs \(seeds=1000\), "
                                                     r"more than the limit of 20,000"):
             experiment("01_layer_transfer").listing({"profile": "smoke", "seeds": 1000})
         with pytest.raises(ValueError, match="seeds must be at most 1000"):
@@ -144,7 +144,7 @@ def test_a_huge_plan_is_refused_by_its_count_before_it_is_built(capsys, no_kerne
     assert peak < 50e6  # two plans of the profile's size, not the plan
     assert MAX_RUNS == 20_000
     err = refused(capsys, "-p", "seeds", "1000", notebook="01_layer_transfer")
-    assert "TLKIT_MAX_RUNS=45000" in err
+    assert "TLKIT_MAX_RUNS=51000" in err
     monkeypatch.setenv("TLKIT_MAX_RUNS", "100")
     with pytest.raises(PlanTooLargeError, match="4,022 runs"):
         experiment("00_quickstart").check({"profile": "smoke", "seeds": 1000})

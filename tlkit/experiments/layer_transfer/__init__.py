@@ -77,6 +77,7 @@ from .preconditions import (
     distance_draws,
     far_is_far,
     preconditions,
+    unpaired_text,
     untestable,
 )
 from .protocol import (
@@ -111,7 +112,7 @@ __all__ = [
     "claims", "CLAIM_CONDITIONS", "pilot", "power_plan", "sanity_check", "sample_specs",
     "trend_text", "HEADROOM_ERROR", "DISTANCE_DRAWS", "distance_draws", "far_is_far",
     "preconditions",
-    "untestable", "TARGET_BN", "batchnorm_both_ways",
+    "untestable", "unpaired_text", "TARGET_BN", "batchnorm_both_ways",
 ]
 
 

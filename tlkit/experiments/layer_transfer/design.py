@@ -75,7 +75,9 @@ TARGET_BN = "AnB, B's statistics"
 @dataclass(frozen=True)
 class Split:
     """Halves A (source) and B (target) of one class pool; ``kind`` is ``near`` or ``far``;
-    ``conditions`` are the protocol's conditions run on it."""
+    ``conditions`` are the protocol's conditions run on it. Half A is drawn from ``dataset``
+    with ``options`` unless the split names its own (``a_dataset``, ``a_options``): a source
+    from another domain, such as drawn shapes for a target of letters."""
 
     name: str
     kind: str
@@ -86,11 +88,20 @@ class Split:
     b: tuple[str, ...]
     a_options: Mapping[str, Any] | None = None
     conditions: tuple[str, ...] = CONDITIONS
+    a_dataset: str | None = None
+
+    @property
+    def source_dataset(self) -> str:
+        """The dataset half A is drawn from (that of B unless the split names another)."""
+        return self.dataset if self.a_dataset is None else self.a_dataset
 
     @property
     def source_options(self) -> Mapping[str, Any]:
-        """Dataset options of half A (those of B unless the split restyles A)."""
-        return self.options if self.a_options is None else self.a_options
+        """Dataset options of half A (those of B unless the split restyles A or draws it
+        from another dataset)."""
+        if self.a_options is not None:
+            return self.a_options
+        return self.options if self.a_dataset is None else {}
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,7 @@ def splits(params: Mapping[str, Any]) -> list[Split]:
     return [Split(d["name"], d["kind"], d["group"], d["dataset"], dict(d["options"]),
                   tuple(d["a"]), tuple(d["b"]),
                   None if d.get("a_options") is None else dict(d["a_options"]),
-                  tuple(d.get("conditions", CONDITIONS)))
+                  tuple(d.get("conditions", CONDITIONS)), d.get("a_dataset"))
             for d in s["splits"]]
 
 
@@ -183,7 +194,7 @@ def source_spec(params: Mapping[str, Any], split: Split, half: str, seed: int) -
         return target_spec(params, split, seed)
     near = [x for x in splits(params) if x.group == split.group and x.kind == "near"]
     k_ref = len(near[0].a) if near else len(split.a)
-    d = DataSpec(split.dataset, split.source_options, classes=split.a,
+    d = DataSpec(split.source_dataset, split.source_options, classes=split.a,
                  n_per_class=_per_class(split, s["source_per_class"], k_ref), subsample_seed=0,
                  validation=s["validation"])
     return RunSpec(d, model_spec(params), recipe(params, "scratch"), seed=seed)

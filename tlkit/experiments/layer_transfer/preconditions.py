@@ -39,7 +39,7 @@ import pandas as pd
 from .protocol import PUBLISHED, YOSINSKI_BASE_B
 
 __all__ = ["DISTANCE_DRAWS", "HEADROOM_ERROR", "distance_draws", "far_is_far", "preconditions",
-           "untestable", "pilot_values"]
+           "untestable", "pilot_values", "unpaired_text"]
 
 #: Subsamples the distances' noise is measured on.
 DISTANCE_DRAWS = 20
@@ -73,6 +73,22 @@ def far_is_far(draws: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> pd.DataFr
                          difference=float(d.mean()), low=float(low), high=float(high),
                          draws=len(d), holds=bool(low > 0)))
     return pd.DataFrame(rows)
+
+
+def unpaired_text(distances: Mapping[str, float], near: str, unpaired: Sequence[str]) -> str:
+    """The page's sentence on the far splits that no (near, far) pair compares: their pixel
+    OTDD from B beside the near split's (``distances``: split name to distance). Empty when
+    every far split is in a pair."""
+    if not unpaired:
+        return ""
+    near_d = f"(the {near} split's: {distances[near]:.2f})"
+    if len(unpaired) == 1:
+        name = unpaired[0]
+        return (f"Far in meaning only, the {name} split's half A lies {distances[name]:.2f} from B "
+                f"{near_d}; it is shown, and no claim rests on it.")
+    listed = ", ".join(f"{name} {distances[name]:.2f}" for name in unpaired)
+    return (f"Far in meaning only, the halves A of the splits {listed} lie that far from B "
+            f"{near_d}; they are shown, and no claim rests on them.")
 
 
 def preconditions(params: Mapping[str, Any], draws: int = DISTANCE_DRAWS) -> pd.DataFrame:
