@@ -142,6 +142,21 @@ def test_far_sources_have_as_many_images_as_the_near_source():
     assert b == lt.source_spec(params, near, "b", 0).data
 
 
+@pytest.mark.parametrize("change, message", [
+    ({"a_dataset": "shapez"}, "unknown dataset 'shapez'"),
+    ({"a": ["circle", "blob"]}, r"unknown class name\(s\) \['blob'\] for dataset 'shapes'"),
+    ({"a_options": {"resolution": 8, "n_train": 5, "n_test": 2}}, "has only 5 in the train"),
+])
+def test_a_half_a_from_another_dataset_is_checked_against_that_dataset(change, message):
+    import copy
+
+    splits = copy.deepcopy(lt.design_settings({"profile": "smoke"})["splits"])
+    shapes = next(d for d in splits if d.get("a_dataset") == "shapes")
+    shapes.update(change)
+    with pytest.raises(ValueError, match=message):
+        lt.check_params({"profile": "smoke", "overrides": {"splits": splits}})
+
+
 def test_a_seeds_parameter_sets_every_condition():
     params = {"profile": "quick", "seeds": 3}
     assert {lt.seeds_of(params, c) for c in (*lt.CONDITIONS, "baseA", "baseB")} == {3}
