@@ -201,7 +201,9 @@ def default_jobs() -> int:
 
 
 def _execute_in_process(path: str, target: str, given: dict[str, Any], root: str,
-                        progress: bool) -> float:
+                        progress: bool, threads: int | None = None) -> float:
+    if threads is not None:  # the kernel's math libraries, unless the environment says
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     return execute(Path(path), Path(target), given, cwd=Path(root),
                    sweep_progress=sys.stderr if progress else None)
 
@@ -210,8 +212,10 @@ def _execute_together(paths: Sequence[Path], staged: Path, given: dict[str, Any]
                       jobs: int, progress: bool) -> Iterator[tuple[Path, float]]:
     """Execute ``paths`` at most ``jobs`` at a time; yield each with its seconds as it finishes.
     Each runs in a process of its own, since a notebook's execution sets environment variables
-    that its kernel inherits. After a failure no other notebook starts; those already running
-    finish (nothing executed is lost) and the failure first in the book's order is raised."""
+    that its kernel inherits; each kernel's math libraries get the cores shared out
+    (``OMP_NUM_THREADS``, unless set), for threads that wait for a core held by another kernel
+    spin on it. After a failure no other notebook starts; those already running finish
+    (nothing executed is lost) and the failure first in the book's order is raised."""
     if jobs <= 1 or len(paths) == 1:
         for path in paths:
             yield path, _execute_in_process(str(path), str(staged / path.name), given,
@@ -222,9 +226,11 @@ def _execute_together(paths: Sequence[Path], staged: Path, given: dict[str, Any]
 
     failed: dict[Path, BaseException] = {}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context) as pool:
+    workers = min(jobs, len(paths))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(_execute_in_process, str(p), str(staged / p.name), given,
-                               str(root), progress): p for p in paths}
+                               str(root), progress, threads): p for p in paths}
         for future in as_completed(futures):
             try:
                 yield futures[future], future.result()

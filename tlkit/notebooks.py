@@ -386,7 +386,8 @@ def check_notebooks(notebooks: Sequence[tuple[str, Mapping[str, Any]]],
     prechecks.check_threads()
     for stem, params in notebooks:
         prechecks.check_device(params.get("device"))
-        listed = placed(known_specs(stem, params), params.get("device") or "auto")
+        device = params.get("device") or "auto"
+        listed = placed(known_specs(stem, params, store, device), device)
         if echo is not None and len(listed) >= LARGE_SWEEP:
             echo(f"planning {len(listed):,} runs of {stem} ...")
         lacking = [run for level in plan(listed, store) for run in level]

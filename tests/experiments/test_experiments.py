@@ -72,6 +72,25 @@ def test_stages_run_by_name_each_from_the_records_before_it(tmp_path, monkeypatc
         run.stage("third")
 
 
+def test_what_a_notebook_will_ask_for_is_known_from_the_run_cache(tmp_path, monkeypatch):
+    """Before the notebook starts: the listings while the cache is empty; once the first
+    stage is cached, the runs the second builds from its records (the ones the notebook will
+    ask for), so that a notebook whose every stage is cached is known to train nothing."""
+    from tlkit.store import Store
+    from tlkit.sweep import plan
+
+    monkeypatch.setenv("TLKIT_RESULTS", str(tmp_path))
+    params, store = {"profile": "smoke", "seeds": 2}, Store(tmp_path)
+    assert FAKE.known(params, store) == [*_first(params, {}), _run(7)]  # no listing: second
+    run = FAKE.start(params)
+    run.stage("first")
+    known = FAKE.known(params, store)
+    (second,) = run.stage("second")
+    assert known == [*_first(params, {}), second.spec, _run(7)] and plan(known, store)
+    run.stage("other")
+    assert FAKE.known(params, store) == known and not plan(known, store)
+
+
 def test_a_notebook_run_lists_what_its_listing_pinned():
     params = {"profile": "smoke"}
     declared = experiments.experiment("02_small_targets")

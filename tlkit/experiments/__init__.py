@@ -149,10 +149,16 @@ def check_params(notebook: str, params: Mapping[str, Any]) -> None:
     experiment(notebook).check(params)
 
 
-def known_specs(notebook: str, params: Mapping[str, Any]) -> list[Any]:
+def known_specs(notebook: str, params: Mapping[str, Any], store: Any = None,
+                device: str = "auto") -> list[Any]:
     """The runs a notebook is known to need before it starts: every listed stage's (rates
     chosen later on validation are their grids' first, which need the same datasets and
-    weights). ``[]`` for a notebook without an experiment."""
+    weights). With the run cache ``store`` (a :class:`~tlkit.store.Store`), a stage whose
+    earlier stages are all cached there lists the very runs the notebook will ask for
+    (:meth:`~tlkit.experiments.experiment.Experiment.known`). ``[]`` for a notebook without
+    an experiment."""
     if notebook not in EXPERIMENTS:
         return []
+    if store is not None:
+        return experiment(notebook).known(params, store, device)
     return experiment(notebook).listing(params, pinned_only=False)

@@ -28,7 +28,7 @@ execution statistics ask the same object. Nothing slices records by position.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -100,6 +100,27 @@ def listed(function: Callable[[Params], list[Any]]) -> Stage:
                  function)
 
 
+class _CachedRecords(Mapping[str, list[Any]]):
+    """Stage name -> its records in the run cache, in the order of its runs, as a sweep returns
+    them; read when a later stage asks for them."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.specs: dict[str, list[Any]] = {}
+        self._read: dict[str, list[Any]] = {}
+
+    def __getitem__(self, name: str) -> list[Any]:
+        if name not in self._read:
+            self._read[name] = [r for r in map(self.store.get, self.specs[name]) if r is not None]
+        return self._read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.specs)
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+
 @dataclass(frozen=True)
 class Experiment:
     """One chapter's experiment (see the module doc)."""
@@ -154,6 +175,30 @@ class Experiment:
             if s.listing is not None and (s.pinned or not pinned_only):
                 out += s.listing(merged)
         check_count(self.notebook, len(out))
+        return out
+
+    def known(self, params: Params, store: Any, device: str = "auto") -> list[Any]:
+        """The runs known before the notebook starts, given the run cache ``store``: stage by
+        stage, the runs a stage asks for given the records of the stages before it, read from
+        the cache as a sweep would return them, while every one of those stages is complete
+        there; from the first stage that is not, the listings (with their stand-ins for what
+        is chosen later). A notebook whose known runs are all cached trains nothing."""
+        from ..sweep import placed, plan
+
+        merged = self.check(params)
+        done = _CachedRecords(store)
+        out: list[Any] = []
+        complete = True
+        for s in self.stages:
+            if complete:
+                specs = placed(s.specs(merged, done), device)
+                complete = not plan(specs, store, s.keep)
+                done.specs[s.name] = specs
+            elif s.listing is not None:
+                specs = s.listing(merged)
+            else:
+                continue
+            out += specs
         return out
 
     def start(self, params: Params, *, device: str = "auto", executor: Any = None) -> Run:
