@@ -1,6 +1,8 @@
 """Wall time and peak memory of building the book, from a cold and from a warm run cache.
 
     python benchmarks/bench_book.py [--profile quick] [--json out.json]
+    python benchmarks/bench_book.py --warm-only 3 --results R --build-dir B
+
 
 Runs ``tlkit book --profile P`` twice in a temporary build folder (``--build-dir`` keeps it)
 with an empty run cache (``TLKIT_RESULTS``; temporary unless ``--results`` names a folder):
@@ -12,7 +14,9 @@ pages of the torch libraries every process maps once per process) and as the sum
 proportional set sizes (each shared page divided among the processes that map it: the
 physical memory the build holds). After the cold build it also prints the stored
 runs' summed wall time by kind of run and, per notebook, the fraction of its workers' time
-that went into runs (``busy`` in the executed notebook's metadata).
+that went into runs (``busy`` in the executed notebook's metadata). With ``--warm-only N`` it
+builds N times warm from the run cache ``--results`` that an earlier run of this benchmark
+filled (into ``--build-dir``), and reports each build and the median.
 """
 
 from __future__ import annotations
@@ -144,16 +148,24 @@ def main() -> None:
                                             "folder, removed afterwards)")
     parser.add_argument("--results", help="an empty folder for the run cache, kept afterwards "
                                           "(default: a temporary one)")
+    parser.add_argument("--warm-only", type=int, metavar="N",
+                        help="only N warm builds, from the filled run cache --results")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         results = Path(args.results) if args.results else Path(tmp) / "results"
-        if results.exists() and any(results.iterdir()):
+        filled = results.exists() and any(results.iterdir())
+        if args.warm_only and not filled:
+            raise SystemExit("--warm-only needs --results: a run cache a cold build filled")
+        if filled and not args.warm_only:
             raise SystemExit(f"{results} is not empty: a cold build needs an empty run cache")
         env = dict(os.environ, TLKIT_RESULTS=str(results))
         out = {"profile": args.profile, "cpus": os.cpu_count()}
         build_dir = Path(args.build_dir) if args.build_dir else Path(tmp) / "_build"
-        for phase in ("cold", "warm"):
+        phases = ["warm"] * args.warm_only if args.warm_only else ["cold", "warm"]
+        for phase in phases:
             out[phase] = build(args.profile, build_dir, env)
+            if args.warm_only:
+                out.setdefault("warm_s", []).append(round(out[phase]["wall_s"], 1))
             r = out[phase]
             per = ", ".join(f"{k} {v:.0f} s" for k, v in r["notebooks_s"].items())
             print(f"{phase}: {r['wall_s']:.0f} s in all ({per}; HTML {r['html_s']:.0f} s); "
@@ -167,6 +179,10 @@ def main() -> None:
                 for kind, v in out["run_seconds"].items():
                     print(f"  {kind}: {v['runs']} runs, {v['seconds']:.0f} run-seconds "
                           f"({v['seconds'] / v['runs']:.2f} s each)")
+    if args.warm_only:
+        walls = sorted(out["warm_s"])
+        print(f"warm builds: {', '.join(f'{w:.1f} s' for w in out['warm_s'])}; median "
+              f"{walls[len(walls) // 2]:.1f} s")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
 

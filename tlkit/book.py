@@ -115,16 +115,32 @@ def toc_notebooks(root: str | os.PathLike[str]) -> list[Path]:
     return out
 
 
-def staged_profile(path: str | os.PathLike[str]) -> str | None:
-    """The profile an executed notebook was run with (``metadata.tlkit.profile``), or ``None``
-    when the file is missing or has no such record."""
+def _staged_record(path: str | os.PathLike[str]) -> dict[str, Any]:
     import nbformat
 
     try:
         nb = nbformat.read(str(path), as_version=4)
     except (OSError, ValueError):
-        return None
-    return nb.metadata.get("tlkit", {}).get("profile")
+        return {}
+    return dict(nb.metadata.get("tlkit", {}))
+
+
+def staged_profile(path: str | os.PathLike[str]) -> str | None:
+    """The profile an executed notebook was run with (``metadata.tlkit.profile``), or ``None``
+    when the file is missing or has no such record."""
+    return _staged_record(path).get("profile")
+
+
+def longest_first(paths: Sequence[Path], staged: Path, profile: str) -> list[Path]:
+    """``paths`` in the order to start them when they share the cores: the longest first, by
+    the seconds their copies executed with ``profile`` took last time (a notebook without
+    one first of all, in the book's order), so that no long one starts last."""
+    def last(path: Path) -> float:
+        record = _staged_record(staged / path.name)
+        seconds = record.get("seconds") if record.get("profile") == profile else None
+        return float("inf") if seconds is None else float(seconds)
+
+    return sorted(paths, key=last, reverse=True)
 
 
 def jupyter_book_command() -> list[str]:
@@ -214,8 +230,9 @@ def _execute_together(paths: Sequence[Path], staged: Path, given: dict[str, Any]
     Each runs in a process of its own, since a notebook's execution sets environment variables
     that its kernel inherits; each kernel's math libraries get the cores shared out
     (``OMP_NUM_THREADS``, unless set), for threads that wait for a core held by another kernel
-    spin on it. After a failure no other notebook starts; those already running finish
-    (nothing executed is lost) and the failure first in the book's order is raised."""
+    spin on it; they start longest first (:func:`longest_first`). After a failure no other
+    notebook starts; those already running finish (nothing executed is lost) and the failure
+    first in the book's order is raised."""
     if jobs <= 1 or len(paths) == 1:
         for path in paths:
             yield path, _execute_in_process(str(path), str(staged / path.name), given,
@@ -230,7 +247,8 @@ def _execute_together(paths: Sequence[Path], staged: Path, given: dict[str, Any]
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(_execute_in_process, str(p), str(staged / p.name), given,
-                               str(root), progress, threads): p for p in paths}
+                               str(root), progress, threads): p
+                   for p in longest_first(paths, staged, given.get("profile", ""))}
         for future in as_completed(futures):
             try:
                 yield futures[future], future.result()

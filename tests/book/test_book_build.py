@@ -98,6 +98,25 @@ def test_notebooks_with_nothing_to_train_execute_together(tmp_path: Path) -> Non
     assert sum("executed in" in line for line in lines) == 2
 
 
+def test_notebooks_that_share_the_cores_start_longest_first(tmp_path: Path) -> None:
+    """By the seconds each copy took last time with the same profile; a notebook with no such
+    copy starts first, since it may be the longest."""
+    from tlkit.book import longest_first
+
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    for name, record in {"01_a": {"profile": "quick", "seconds": 5.0},
+                         "02_b": {"profile": "quick", "seconds": 20.0},
+                         "03_c": {"profile": "smoke", "seconds": 90.0},
+                         "05_e": {"profile": "quick", "seconds": 12.5}}.items():
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["tlkit"] = record
+        nbformat.write(nb, str(staged / f"{name}.ipynb"))
+    paths = [Path(f"{n}.ipynb") for n in ("01_a", "02_b", "03_c", "04_d", "05_e")]
+    assert [p.stem for p in longest_first(paths, staged, "quick")] == [
+        "03_c", "04_d", "02_b", "05_e", "01_a"]
+
+
 def test_a_notebook_failing_beside_others_is_reported_whole(tmp_path: Path) -> None:
     root = make_book(tmp_path / "project", {"01_ok": ("print(profile)",),
                                             "02_fail": ("raise ValueError('boom')",)})
