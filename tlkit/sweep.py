@@ -61,8 +61,8 @@ from .sweep_end import GUARD_HINT, SweepError, bootstrapping, disk_full
 from .train import resolve_device
 from .worker import execute_many, execute_one
 
-__all__ = ["run", "plan", "compute_of", "on_compute", "placed", "SweepError", "execute_one",
-           "execute_many", "run_lock", "WINDOW"]
+__all__ = ["run", "plan", "cached_records", "compute_of", "on_compute", "placed", "SweepError",
+           "execute_one", "execute_many", "run_lock", "WINDOW"]
 
 #: The most runs a sweep has submitted and not yet stored (and so the most locks it holds).
 WINDOW = 128
@@ -142,6 +142,12 @@ def plan(specs: Sequence[RunSpec], store: Store, keep: bool = False
         if not done and store.diverged(spec) is None:
             levels.setdefault(len(spec.sources()), []).append((spec, needs_ckpt))
     return [levels[k] for k in sorted(levels)]
+
+
+def cached_records(specs: Sequence[RunSpec], store: Store) -> list[Record]:
+    """The records of ``specs`` in the run cache, in order (each with its spec's tags), those
+    not there left out: what a sweep of them returns."""
+    return [r for r in map(store.get, specs) if r is not None]
 
 
 def run(
@@ -377,7 +383,7 @@ def _execute(specs: list[RunSpec], levels: list[list[tuple[RunSpec, bool]]], sto
         disk_full(full[0], store, bar, pending, queue, unstored, elsewhere,
                   [spec for level in levels for spec, _ in level])
     bar.close()
-    records = [r for r in (store.get(s) for s in specs) if r is not None]
+    records = cached_records(specs, store)
     if broken:
         lost = sum(not store.has(spec) for level in levels for spec, _ in level)
         raise SweepError(failures, records, f"{lost} of {total} runs not run: {GUARD_HINT}")

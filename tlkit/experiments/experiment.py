@@ -110,8 +110,10 @@ class _CachedRecords(Mapping[str, list[Any]]):
         self._read: dict[str, list[Any]] = {}
 
     def __getitem__(self, name: str) -> list[Any]:
+        from ..sweep import cached_records
+
         if name not in self._read:
-            self._read[name] = [r for r in map(self.store.get, self.specs[name]) if r is not None]
+            self._read[name] = cached_records(self.specs[name], self.store)
         return self._read[name]
 
     def __iter__(self) -> Iterator[str]:
