@@ -94,3 +94,13 @@ def test_the_pilot_reads_its_preconditions_on_validation():
                              seed=seed, val_acc=v, test_acc=0.0))
     values = pilot_values(pd.DataFrame(rows), "near")
     assert values == {"base_b": 0.8, "random_relative": pytest.approx((0.25 + 0.5) / 2)}
+
+
+def test_a_far_split_no_pair_compares_is_named_with_its_distance_and_no_claim():
+    splits = lt.splits({"profile": "quick"})
+    pairs = lt.design_settings({"profile": "quick"})["pairs"]
+    distances = {"near": 1.25, "far": 1.17, "far, restyled": 4.26, "far, shapes": 3.49}
+    text = lt.unpaired_text(distances, splits, pairs)
+    assert text == ("Far in meaning only, the far split's half A lies 1.17 from B (the near "
+                    "split's: 1.25); it is shown, and no claim rests on it.")
+    assert lt.unpaired_text(distances, splits, [*pairs, ["near", "far"]]) == ""

@@ -75,12 +75,17 @@ def far_is_far(draws: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def unpaired_text(distances: Mapping[str, float], near: str, unpaired: Sequence[str]) -> str:
-    """The page's sentence on the far splits that no (near, far) pair compares: their pixel
-    OTDD from B beside the near split's (``distances``: split name to distance). Empty when
-    every far split is in a pair."""
+def unpaired_text(distances: Mapping[str, float], splits: Sequence[Any],
+                  pairs: Sequence[Sequence[str]]) -> str:
+    """The page's sentence on the far splits (of ``splits``, :class:`~.design.Split`) that no
+    (near, far) pair of ``pairs`` compares: their pixel OTDD from B beside the first pair's
+    near split's (``distances``: split name to distance). Empty when every far split is in a
+    pair."""
+    compared = {far for _, far in pairs}
+    unpaired = [x.name for x in splits if x.kind == "far" and x.name not in compared]
     if not unpaired:
         return ""
+    near = pairs[0][0]
     near_d = f"(the {near} split's: {distances[near]:.2f})"
     if len(unpaired) == 1:
         name = unpaired[0]
