@@ -110,6 +110,53 @@ def test_grey_images_of_the_books_sizes_run_through_every_layer() -> None:
         eff.LayerEfficientNetLite(10, 1, "imagenet21k")
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_convolutions_on_one_by_one_maps_agree_with_the_plain_convolution(
+        monkeypatch: pytest.MonkeyPatch, channels_last: bool) -> None:
+    """At 32 pixels the last stages see 1 x 1 maps, where the network computes its pointwise
+    and depthwise convolutions as a product and a scale: outputs and gradients (train mode, so
+    batch norm uses the batch) must be those of F.conv2d on the padded map."""
+    import copy
+    import math
+
+    import torch.nn.functional as F
+
+    def plain(self, x):
+        pads = []
+        for size, k, s in zip(x.shape[-1:-3:-1], self.kernel_size[::-1], self.stride[::-1],
+                              strict=True):
+            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+            pads += [total // 2, total - total // 2]
+        return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, 1, self.groups)
+
+    torch.manual_seed(0)
+    model = build_model("efficientnet_lite0", 13, in_channels=1, input_size=32, weights=None)
+    x, y = torch.rand(16, 1, 32, 32), torch.arange(16) % 13
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    assert model(x, 0, 7).shape[-2:] == (1, 1)  # stages 6 and 7 run on 1 x 1 maps
+    reference = copy.deepcopy(model)
+    outputs = []
+    for net, forward in ((model, None), (reference, plain)):
+        if forward is not None:
+            monkeypatch.setattr(eff._SameConv, "forward", forward)
+        net.eval()
+        with torch.no_grad():
+            evaluated = net(x)
+        net.train()
+        torch.manual_seed(1)
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        outputs.append((evaluated, loss.detach(), [p.grad for p in net.parameters()]))
+    (e1, l1, g1), (e2, l2, g2) = outputs
+    assert torch.allclose(e1, e2, atol=1e-5) and torch.allclose(l1, l2, atol=1e-6)
+    whole1, whole2 = torch.cat([g.flatten() for g in g1]), torch.cat([g.flatten() for g in g2])
+    assert (whole1 - whole2).norm() <= 1e-4 * whole2.norm()
+    for a, b in zip(g1, g2, strict=True):  # gradients that are zero but for rounding: 1e-6
+        assert (a - b).norm() <= 1e-4 * max(b.norm().item(), 1.0)
+
+
 def test_frozen_pretrained_layers_stay_the_checkpoint_after_training() -> None:
     from tlkit.train import TrainConfig, fit
 
