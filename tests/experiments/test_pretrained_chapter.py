@@ -11,7 +11,7 @@ import pytest
 
 from tlkit.experiments import check_params
 from tlkit.experiments import pretrained as pt
-from tlkit.experiments.profile import SEARCH_SEEDS_FROM
+from tlkit.experiments.profile import SEARCH_SEEDS_FROM, settings
 from tlkit.spec import TransferSpec
 from tlkit.verdicts import judge
 
@@ -364,6 +364,41 @@ def test_a_source_still_learning_takes_the_ranking_claims_out_of_the_family():
     assert all("shapes" in why for why in barred.values())
     kept, barred = pt.agreement_family(summary, draws, {})
     assert [c.name for c in kept] == ["wtau_leep", "wtau_otdd"] and barred == {}
+
+
+def test_a_score_claim_the_tasks_cannot_power_leaves_the_family_before_any_result():
+    """The plan (tasks as replicates, the spread from the profile's pilot) keeps a score's
+    claim only where half its published tau is detectable at the family's Holm level; the
+    distances, with no published size, stay; a bad pilot block is one clear error."""
+    from tlkit.power import mde, planning_sd
+
+    params = {"profile": "smoke"}
+    assert pt.tau_plan(params, method_claims=2).empty  # no pilot: every claim tested
+    sd = {"LEEP": 0.5, "NCE": 0.01, "LogME": 0.01, "H-score": 0.01}
+    block = {"pilot": {"first_seed": 2000, "seeds": 2, "tasks": 6}, "sd": sd}
+    plan = pt.tau_plan({**params, "power": block}, method_claims=2).set_index("claim")
+    tasks = len(pt.targets(params)) * len(pt.sizes_of(settings(pt.PROFILES, params)))
+    assert (plan["seeds"] == tasks).all()
+    # LEEP (0.29 published, spread 0.5) cannot reach 0.145; the rest reach their half
+    assert not plan.loc["wtau_leep", "powered"] and plan.loc["wtau_nce", "powered"]
+    family = 3 + 2 + 2  # the three powered scores, the two distances, the method claims
+    assert plan.loc["wtau_nce", "family"] == family
+    assert plan.loc["wtau_nce", "planned_mde"] == pytest.approx(
+        mde(planning_sd(0.01, 6), tasks, family=family))
+    left = pt.unpowered(plan.reset_index())
+    assert list(left) == ["wtau_leep"] and "cannot be powered" in left["wtau_leep"]
+    summary = pd.DataFrame(dict(score=["LEEP", "NCE", "OTDD"], weighted_tau=[0.3, 0.3, 0.4]))
+    draws = {k: np.full(50, 0.3) for k in ("LEEP", "NCE", "OTDD")}
+    kept, barred = pt.agreement_family(summary, draws, {}, left)
+    assert [c.name for c in kept] == ["wtau_nce", "wtau_otdd"] and list(barred) == ["wtau_leep"]
+    shown = pt.plan_shown(plan.reset_index())
+    assert list(shown["claim"]) == ["LogME", "H-score", "NCE", "LEEP"] and "tasks" in shown
+    for bad, match in (({"pilot": {"tasks": 1}, "sd": sd}, "tasks"),
+                       ({"pilot": {"tasks": 6}, "sd": {"LEEP": 0.1}}, "NCE"),
+                       ({"pilot": {"tasks": 6}, "sd": {**sd, "NCE": -1}}, "NCE"),
+                       ({"sd": sd}, "pilot and sd")):
+        with pytest.raises(ValueError, match=match):
+            pt.check_params({**params, "power": bad})
 
 
 def test_the_plateau_check_runs_each_method_at_its_rate_and_at_twice_its_length():

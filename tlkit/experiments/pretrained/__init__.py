@@ -12,6 +12,7 @@ class to the whole split.
   selection seeds);
 - :mod:`.selection`: transferability scores of every (source, target) pair, and how well each
   ranks the sources against the measured fine-tuning accuracy;
+- :mod:`.plan`: whether the scores' claims can be powered, from a pilot's spread;
 - :mod:`.claims`: learning curves, gains and the page's claims.
 """
 
@@ -72,6 +73,7 @@ from .design import (
     specs,
     targets,
 )
+from .plan import check_power, pilot, plan_shown, tau_plan, unpowered
 from .selection import (
     SCORES,
     TLLIB_WEIGHTED_TAU,
@@ -104,6 +106,7 @@ __all__ = [
     "agreement_name", "agreement_statements", "method_statements",
     "SOURCE_CHECK", "unconverged_sources",
     "bootstrap_agreement", "rank_agreement", "score_table", "source_network",
+    "check_power", "pilot", "plan_shown", "tau_plan", "unpowered",
 ]
 
 

@@ -227,6 +227,9 @@ def check_params(params: Mapping[str, Any]) -> None:
             number(f"a learning rate of {method!r}", lr, positive=True)
     lt.check_params(layer_params(s))
     check_sources(s)
+    from .plan import check_power  # plan reads the selection module, which reads this one
+
+    check_power(s.get("power"))
     first = targets(params)[0]
     if min(pool_per_class(first)) - check["validation"] < search["size"]:
         raise ValueError(f"plateau validation {check['validation']} leaves fewer than the "

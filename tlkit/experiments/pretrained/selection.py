@@ -338,13 +338,18 @@ def agreement_claims(summary: pd.DataFrame, draws: Mapping[str, np.ndarray]) -> 
 
 
 def agreement_family(summary: pd.DataFrame, draws: Mapping[str, np.ndarray],
-                     unready: Mapping[str, str]) -> tuple[list[Any], dict[str, str]]:
+                     unready: Mapping[str, str],
+                     unpowered: Mapping[str, str] | None = None
+                     ) -> tuple[list[Any], dict[str, str]]:
     """The claims of :func:`agreement_claims` that enter the family, and those left out with
     why: every one of them when a source is not at its plateau (``unready``, source -> why:
     :func:`~.convergence.unconverged_sources`), since a ranking of half-trained candidates
-    says nothing about the scores."""
+    says nothing about the scores; else those the plan cannot power (``unpowered``, claim ->
+    why: :func:`~.plan.unpowered`, decided from the profile before any result)."""
     claims = agreement_claims(summary, draws)
-    if not unready:
-        return claims, {}
-    why = "a source is not at its plateau: " + "; ".join(unready.values())
-    return [], {c.name: why for c in claims}
+    if unready:
+        why = "a source is not at its plateau: " + "; ".join(unready.values())
+        return [], {c.name: why for c in claims}
+    out = dict(unpowered or {})
+    return [c for c in claims if c.name not in out], {c.name: out[c.name] for c in claims
+                                                       if c.name in out}
