@@ -19,6 +19,12 @@ instead of letting them finish their runs.
 
 Workers only read the run cache (a source's checkpoint, before a run that copies it); records
 and checkpoints are written by the process that calls :func:`tlkit.sweep.run`.
+
+A sweep given the name ``"process"`` trains on :func:`shared_pool`: one pool per process, kept
+between sweeps, so that a notebook's stages do not each start two interpreters that import
+torch (3 to 5 s a worker on 2 cores) and warm their caches again. It is started again when the
+environment or the working folder it was started in has changed (a worker sees both as they were
+when it started), when it broke, or after :func:`discard`; it ends with its process.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["EXECUTORS", "SerialExecutor", "DaskExecutor", "make_executor", "stop_now"]
+__all__ = ["EXECUTORS", "SerialExecutor", "DaskExecutor", "make_executor", "shared_pool",
+           "discard", "stop_now"]
 
 EXECUTORS = ("serial", "process", "dask")
 
@@ -127,6 +134,38 @@ def make_executor(kind: str = "serial", workers: int | None = None,
     if kind == "dask":
         return DaskExecutor(address or os.environ.get("TLKIT_DASK_ADDRESS") or None, workers)
     raise ValueError(f"unknown executor {kind!r}; valid: {', '.join(EXECUTORS)}")
+
+
+_SHARED: dict[str, Any] = {}
+
+
+def _context() -> tuple:
+    """What a worker inherits when it starts and keeps: the environment and the folder."""
+    return (os.getcwd(), tuple(sorted(os.environ.items())))
+
+
+def shared_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """This process's pool of ``workers`` one-thread processes (default: the CPU count), the
+    one the last sweep used when it is still whole and was started with the same workers,
+    environment and working folder; else a new one (the old one is shut down)."""
+    n = workers or os.cpu_count() or 1
+    pool = _SHARED.get("pool")
+    if pool is not None and (getattr(pool, "_broken", False) or _SHARED.get("key") !=
+                             (n, _context())):
+        discard(pool)
+        pool = None
+    if pool is None:
+        pool = make_executor("process", n)
+        _SHARED.update(pool=pool, key=(n, _context()))
+    return pool
+
+
+def discard(pool: Any) -> None:
+    """Shut ``pool`` down without waiting and forget it if it is the shared one."""
+    if _SHARED.get("pool") is pool:
+        _SHARED.clear()
+    if hasattr(pool, "shutdown"):
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _Pool(ProcessPoolExecutor):

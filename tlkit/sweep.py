@@ -48,7 +48,7 @@ from filelock import FileLock, Timeout
 
 from . import batched, preflight
 from .batched import K_MAX
-from .executors import SerialExecutor, make_executor, stop_now
+from .executors import SerialExecutor, discard, make_executor, shared_pool, stop_now
 from .prechecks import check_threads
 from .progress import LARGE_SWEEP, SweepProgress, bar_enabled
 from .record import Record
@@ -206,7 +206,10 @@ def run(
         executor = SerialExecutor()  # everything is cached: start no workers
     with contextlib.ExitStack() as stack:
         owned = executor is None or isinstance(executor, str)
-        if owned:
+        shared = executor == "process"  # kept for the next sweep (executors.shared_pool)
+        if shared:
+            executor = shared_pool()
+        elif owned:
             executor = make_executor(executor or "serial")
             if hasattr(executor, "shutdown"):
                 stack.callback(executor.shutdown)
@@ -215,6 +218,8 @@ def run(
         except (KeyboardInterrupt, DiskFullError):
             if owned:  # workers ignore Ctrl-C: end them rather than wait for their runs
                 stop_now(executor)
+                if shared:
+                    discard(executor)
             raise
 
 

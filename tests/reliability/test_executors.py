@@ -35,6 +35,24 @@ def test_cached_sweep_starts_no_workers(tmp_path, monkeypatch):
     assert len(sweep.run(specs, store=Store(tmp_path), executor="process")) == 1
 
 
+def test_sweeps_of_one_process_share_their_workers_until_the_environment_changes(
+        tmp_path, monkeypatch):
+    from tlkit import executors
+
+    sweep.run([tiny(0)], store=Store(tmp_path / "a"), executor="process")
+    pool = executors._SHARED["pool"]
+    workers = set(pool._processes)
+    assert workers and all(p.is_alive() for p in pool._processes.values())
+    sweep.run([tiny(1)], store=Store(tmp_path / "b"), executor="process")
+    assert executors._SHARED["pool"] is pool and set(pool._processes) == workers
+    monkeypatch.setenv("TLKIT_TEST_MARK", "changed")  # a worker keeps the environment it had
+    sweep.run([tiny(2)], store=Store(tmp_path / "c"), executor="process")
+    assert executors._SHARED["pool"] is not pool
+    assert not set(executors._SHARED["pool"]._processes) & workers
+    executors.discard(executors._SHARED["pool"])
+    assert executors._SHARED == {}
+
+
 def test_runs_use_the_configured_thread_count(monkeypatch):
     seen = []
     real, real_many = tlkit.runner.fit, tlkit.batched.fit_many
