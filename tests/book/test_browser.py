@@ -74,6 +74,7 @@ const loads = [...document.scripts].some(s => /mathjax/i.test(s.src || ''));
 if (!loads && !window.MathJax) { done(false); return; }
 const article = document.querySelector('article.bd-article') || document.querySelector('main')
   || document.body;
+let asked = false;
 (function wait() {
   const maths = [...article.querySelectorAll('.math')];
   if (maths.every(m => m.querySelector('mjx-container'))) {
@@ -81,6 +82,13 @@ const article = document.querySelector('article.bd-article') || document.querySe
   } else if (Date.now() - start > 80000) {
     done(false);
   } else {
+    // once MathJax has started, ask it to typeset what it has not (a page whose maths arrived
+    // after its first pass), then keep polling
+    const mj = window.MathJax;
+    if (!asked && mj && mj.startup && mj.startup.promise && mj.typesetPromise) {
+      asked = true;
+      mj.startup.promise.then(() => mj.typesetPromise()).catch(() => {});
+    }
     setTimeout(wait, 200);
   }
 })();
