@@ -12,6 +12,7 @@ class to the whole split.
   selection seeds);
 - :mod:`.selection`: transferability scores of every (source, target) pair, and how well each
   ranks the sources against the measured fine-tuning accuracy;
+- :mod:`.published`: the sizes published for the scores' claims;
 - :mod:`.plan`: whether the scores' claims can be powered, from a pilot's spread;
 - :mod:`.claims`: learning curves, gains and the page's claims.
 """
@@ -73,7 +74,8 @@ from .design import (
     specs,
     targets,
 )
-from .plan import check_power, pilot, plan_shown, tau_plan, unpowered
+from .plan import pilot, plan_shown, tau_plan, unpowered
+from .published import check_power
 from .selection import (
     SCORES,
     TLLIB_WEIGHTED_TAU,

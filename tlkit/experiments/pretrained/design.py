@@ -37,6 +37,7 @@ from ..experiment import checked_once
 from ..profile import load_profiles, replicate_seeds, search_seeds, settings
 from ..setting_checks import check_settings
 from ..small_targets.design import pool_per_class, train_config
+from .published import check_power
 from .sources import (
     CNN_KINDS,
     IMAGENET,
@@ -227,8 +228,6 @@ def check_params(params: Mapping[str, Any]) -> None:
             number(f"a learning rate of {method!r}", lr, positive=True)
     lt.check_params(layer_params(s))
     check_sources(s)
-    from .plan import check_power  # plan reads the selection module, which reads this one
-
     check_power(s.get("power"))
     first = targets(params)[0]
     if min(pool_per_class(first)) - check["validation"] < search["size"]:

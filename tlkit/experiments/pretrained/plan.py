@@ -2,7 +2,7 @@ r"""Whether the transferability scores' claims can be powered: the plan, from a 
 
 A score's claim (:func:`~.selection.agreement_claims`) is that its mean weighted :math:`\tau`
 over the page's *tasks* (a target at a size) is positive. TLlib's model-selection benchmark
-published a size for four of them (:data:`~.selection.TLLIB_WEIGHTED_TAU`: 0.29 to 0.67). As
+published a size for four of them (:data:`~.published.TLLIB_WEIGHTED_TAU`: 0.29 to 0.67). As
 every claim with a published size (:func:`tlkit.power.plan`), such a claim is tested only when
 the design can detect half that size with 80% power at the first Holm level of the page's
 family; here the replicates are the tasks, not the seeds:
@@ -30,30 +30,10 @@ from typing import Any
 
 import pandas as pd
 
-from .selection import SCORES, TLLIB_WEIGHTED_TAU, agreement_name
+from .published import TLLIB_WEIGHTED_TAU, check_power
+from .selection import SCORES, agreement_name
 
-__all__ = ["check_power", "pilot", "plan_shown", "tau_plan", "unpowered"]
-
-
-def check_power(block: Any) -> None:
-    """Raise ``ValueError`` unless ``block`` (a profile's ``power``) is empty or gives
-    ``pilot`` (``first_seed``, ``seeds``, ``tasks``: at least 2) and ``sd``, a spread >= 0 for
-    each score with a published size."""
-    if block in (None, {}):
-        return
-    if not isinstance(block, Mapping) or sorted(block) != ["pilot", "sd"]:
-        raise ValueError(f"power must be empty or give pilot and sd, got {block!r}")
-    tasks = (block["pilot"] or {}).get("tasks") if isinstance(block["pilot"], Mapping) else None
-    if not isinstance(tasks, int) or tasks < 2:
-        raise ValueError(f"power.pilot must give the pilot's tasks (at least 2), got "
-                         f"{block['pilot']!r}")
-    sd = block["sd"]
-    missing = [s for s in TLLIB_WEIGHTED_TAU if not isinstance(sd, Mapping) or s not in sd]
-    if missing:
-        raise ValueError(f"power.sd needs a spread for {', '.join(missing)}")
-    for name, value in sd.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise ValueError(f"power.sd of {name} must be a number >= 0, got {value!r}")
+__all__ = ["pilot", "plan_shown", "tau_plan", "unpowered"]
 
 
 def pilot(params: Mapping[str, Any], executor: Any = None) -> dict[str, Any]:

@@ -41,6 +41,7 @@ import pandas as pd
 
 from ...spec import RunSpec
 from .design import CNN_KINDS
+from .published import TLLIB_WEIGHTED_TAU
 
 __all__ = ["SCORES", "TLLIB_WEIGHTED_TAU", "source_network", "selection_runs", "score_table",
            "rank_agreement",
@@ -52,12 +53,6 @@ SCORES: Mapping[str, tuple[str, int]] = {
     "LEEP": ("leep", 1), "NCE": ("nce", 1), "LogME": ("logme", 1), "H-score": ("h_score", 1),
     "OTDD": ("otdd", -1), "domain similarity": ("similarity", 1),
 }
-
-#: Mean weighted tau between score and fine-tuned accuracy over TLlib's model-selection
-#: benchmark (10 ImageNet models, 8 datasets; ``examples/model_selection`` of the
-#: Transfer-Learning-Library): the reference the page quotes.
-TLLIB_WEIGHTED_TAU: Mapping[str, float] = {"LogME": 0.67, "H-score": 0.67, "NCE": 0.50,
-                                           "LEEP": 0.29}
 
 #: The penultimate layer (features read by LogME, H-score and the distances) by architecture.
 _FEATURE_LAYER = {"cnn8": 7, "efficientnet_lite0": 9}
