@@ -401,6 +401,20 @@ def test_a_score_claim_the_tasks_cannot_power_leaves_the_family_before_any_resul
             pt.check_params({**params, "power": bad})
 
 
+def test_the_pilot_measures_each_published_scores_spread_over_tasks_on_seeds_no_page_reports():
+    from tlkit.store import Store, results_root
+
+    out = pt.pilot({"profile": "smoke"})
+    assert out["pilot"] == {"first_seed": 2000, "seeds": 2, "tasks": 4}  # 2 targets x 2 sizes
+    assert set(out["sd"]) == set(pt.TLLIB_WEIGHTED_TAU)
+    assert all(v >= 0 for v in out["sd"].values()) and any(v > 0 for v in out["sd"].values())
+    seeds = {r.spec.seed for r in Store(results_root()).records()}
+    assert seeds and not seeds & set(range(SEARCH_SEEDS_FROM))  # no replicate of the page
+    assert {2000, 2001} <= seeds
+    plan = pt.tau_plan({"profile": "smoke", "power": out}, method_claims=3)  # a valid block
+    assert list(plan["seeds"]) == [4] * 4
+
+
 def test_the_plateau_check_runs_each_method_at_its_rate_and_at_twice_its_length():
     params = {"profile": "quick"}
     rates = {k: 0.03 for k in pt.RATE_KEYS}
