@@ -33,19 +33,6 @@ from tlkit.train import _layout
 TOP = 7  # the frozen stem and stages 1-6 of "fine-tune top"
 
 
-def _plain(self: torch.nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """The "same"-padded convolution through ``F.conv2d`` whatever the map's size."""
-    import math
-
-    pads = []
-    for size, k, s in zip(x.shape[-1:-3:-1], self.kernel_size[::-1], self.stride[::-1],
-                          strict=True):
-        total = max((math.ceil(size / s) - 1) * s + k - size, 0)
-        pads += [total // 2, total - total // 2]
-    return torch.nn.functional.conv2d(torch.nn.functional.pad(x, pads), self.weight, self.bias,
-                                      self.stride, 0, self.dilation, self.groups)
-
-
 def _top(model, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
     for layer in model.layers[:TOP]:
         layer.requires_grad_(False)
@@ -111,7 +98,7 @@ def main() -> None:
         for size in args.sizes:
             x = _layout(torch.rand(n, 1, size, size, device=device), device == "cpu")
             y = torch.randint(0, 10, (n,), device=device)
-            for label, forward in (("own", own), ("plain", _plain)):
+            for label, forward in (("own", own), ("plain", efficientnet._SameConv.padded)):
                 efficientnet._SameConv.forward = forward
                 model = build_model("efficientnet_lite0", 10, in_channels=1, input_size=size,
                                     weights="imagenet").to(device)

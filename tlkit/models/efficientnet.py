@@ -58,7 +58,7 @@ class _SameConv(nn.Conv2d):
     kernel's centre on the image, is the per-channel scale :math:`y_{b,c} = W_{c,centre} x_{b,c}`;
     both are computed so, the same arithmetic up to the order of the product's sums, and a
     training step of the top layers runs about twice as fast on the CPU
-    (``benchmarks/bench_levers.py``).
+    (``benchmarks/bench_pretrained.py``); :meth:`padded` computes every map the general way.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,6 +70,10 @@ class _SameConv(nn.Conv2d):
                 kh, kw = self.kernel_size
                 y = x * self.weight[:, 0, (kh - 1) // 2, (kw - 1) // 2].view(1, -1, 1, 1)
                 return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
+        return self.padded(x)
+
+    def padded(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution through ``F.conv2d`` on the "same"-padded map, whatever its size."""
         pads = []
         for size, k, s in zip(x.shape[-1:-3:-1], self.kernel_size[::-1], self.stride[::-1],
                               strict=True):

@@ -90,13 +90,12 @@ def tau_plan(params: Mapping[str, Any], method_claims: int) -> pd.DataFrame:
                                      "seeds", "planned_mde", "seeds_needed", "powered",
                                      "family", "why"])
     tasks = len(targets(params)) * len(sizes_of(s))
-    names = {agreement_name(s): s for s in TLLIB_WEIGHTED_TAU if s in SCORES}
-    out = plan({k: block["sd"][s] for k, s in names.items()},
-               {k: TLLIB_WEIGHTED_TAU[s] for k, s in names.items()},
-               {k: tasks for k in names},
-               others=method_claims + sum(s not in TLLIB_WEIGHTED_TAU for s in SCORES),
-               pilot_n=int(block["pilot"]["tasks"]))
-    return out
+    names = {agreement_name(score): score for score in TLLIB_WEIGHTED_TAU if score in SCORES}
+    return plan({k: block["sd"][score] for k, score in names.items()},
+                {k: TLLIB_WEIGHTED_TAU[score] for k, score in names.items()},
+                {k: tasks for k in names},
+                others=method_claims + sum(score not in TLLIB_WEIGHTED_TAU for score in SCORES),
+                pilot_n=int(block["pilot"]["tasks"]))
 
 
 def plan_shown(plan: pd.DataFrame) -> pd.DataFrame:
