@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .regularizers.base import Regularizer
 
 __all__ = ["TrainConfig", "FitResult", "fit", "resolve_device", "evaluate", "prefix_features",
-           "lr_factor", "validation_epochs", "channels_last"]
+           "lr_factor", "validation_epochs", "VALIDATION_POINTS", "channels_last"]
 
 #: Images per forward pass when evaluating: at 1,024 the activations of EfficientNet-Lite0 at
 #: 32 px (and of 16 cnn8 networks batched) outgrow the CPU's caches and evaluation runs at
@@ -159,8 +159,8 @@ def fit(
         progress: show a tqdm bar over epochs.
         cache_prefix: compute the frozen prefix once (set False only to benchmark the cache).
         x_val, y_val: validation images and labels, evaluated after every epoch of a short
-            run, at 25 evenly spaced epochs of a long one (:func:`validation_epochs`), and
-            always after the last (optional).
+            run, at :data:`VALIDATION_POINTS` evenly spaced epochs of a long one
+            (:func:`validation_epochs`), and always after the last (optional).
 
     Returns:
         :class:`FitResult` with ``train_loss``, ``train_acc`` (running means over the last
@@ -273,7 +273,13 @@ def _forward(model: LayeredModel, x: torch.Tensor, start: int,
     return model(h, at), features
 
 
-def validation_epochs(epochs: int, most: int = 25) -> frozenset[int]:
+#: How many times a run evaluates its validation set at most: enough points for the learning
+#: curves of the recipes appendix. Evaluating changes nothing in training; at the book's sizes,
+#: where a validation set is often larger than the training set, each point costs time.
+VALIDATION_POINTS = 10
+
+
+def validation_epochs(epochs: int, most: int = VALIDATION_POINTS) -> frozenset[int]:
     """The epochs (1-based) after which the validation set is evaluated: all of them for a short
     run, else ``most`` evenly spaced ones; the last epoch always."""
     if epochs <= most:

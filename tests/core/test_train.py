@@ -1,8 +1,9 @@
 import pytest
 import torch
 
+from tlkit import train
 from tlkit.models import LayerCNN
-from tlkit.train import TrainConfig, fit, prefix_features, resolve_device
+from tlkit.train import TrainConfig, fit, prefix_features, resolve_device, validation_epochs
 
 
 def _bars(n_per_class=60, seed=0, size=16):
@@ -48,6 +49,32 @@ def test_cached_prefix_trains_the_same_network_as_recomputing_it():
     assert r1.metrics["test_acc"] == pytest.approx(r2.metrics["test_acc"], abs=0.02)
     for a, b in zip(m1.parameters(), m2.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_validation_points_are_spaced_out_end_at_the_last_epoch_and_change_no_training(
+        monkeypatch):
+    assert validation_epochs(6) == frozenset(range(1, 7))
+    long = validation_epochs(200)
+    assert len(long) == train.VALIDATION_POINTS and max(long) == 200
+    assert sorted(long)[:2] == [20, 40]
+
+    def run():
+        torch.manual_seed(0)
+        model = LayerCNN(2, 1, 16, width=4)
+        x, y = _bars(seed=0)
+        xt, yt = _bars(seed=1)
+        xv, yv = _bars(n_per_class=20, seed=2)
+        return fit(model, x, y, xt, yt, TrainConfig(epochs=12, batch_size=16, lr=0.05),
+                   seed=0, device="cpu", x_val=xv, y_val=yv)
+
+    every = run()
+    monkeypatch.setattr(train, "validation_epochs", lambda epochs: frozenset([epochs]))
+    last = run()
+    assert every.history["val_epoch"][-1] == 12 and len(every.history["val_epoch"]) > 1
+    assert last.history["val_epoch"] == [12]
+    for name in ("train_loss", "train_acc", "val_acc", "test_acc"):  # evaluating trains nothing
+        assert every.metrics[name] == last.metrics[name], name
+    assert every.history["train_loss"] == last.history["train_loss"]
 
 
 def test_prefix_features_use_evaluation_mode():
