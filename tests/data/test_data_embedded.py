@@ -146,6 +146,17 @@ def test_glyph_shift_changes_effect_not_draws():
     assert corr > 0.5
 
 
+def test_glyph_stroke_morphology_is_the_3x3_max_filter():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(5, 1, 7, 9, generator=g)
+    x[0] = 0.0
+    x[1, 0, 0, 0] = 1.0  # a corner: neighbours outside the image do not count
+    pool = torch.nn.functional.max_pool2d
+    assert torch.equal(glyphs_module._dilate(x), pool(x, 3, stride=1, padding=1))
+    assert torch.equal(glyphs_module._erode(x), -pool(-x, 3, stride=1, padding=1))
+    assert glyphs_module._dilate(x)[1, 0, 1, 1] == 1.0 and glyphs_module._erode(x)[1, 0, 0, 0] < 1
+
+
 def test_glyph_option_errors():
     with pytest.raises(ValueError, match="repeats"):
         glyphs_module.generate("train", charset="AA")

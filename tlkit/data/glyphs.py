@@ -260,11 +260,16 @@ def _affine(
 
 
 def _dilate(x: torch.Tensor) -> torch.Tensor:
-    return F.max_pool2d(x, 3, stride=1, padding=1)
+    """Grey-level dilation by the 3x3 square: each pixel the maximum of its neighbourhood
+    (outside the image ignored), taken along rows, then along columns. The same values as
+    ``max_pool2d(x, 3, stride=1, padding=1)``, which is many times slower on one channel."""
+    p = F.pad(x, (1, 1, 1, 1), value=-math.inf)
+    rows = torch.maximum(torch.maximum(p[..., :, :-2], p[..., :, 1:-1]), p[..., :, 2:])
+    return torch.maximum(torch.maximum(rows[..., :-2, :], rows[..., 1:-1, :]), rows[..., 2:, :])
 
 
 def _erode(x: torch.Tensor) -> torch.Tensor:
-    return -F.max_pool2d(-x, 3, stride=1, padding=1)
+    return -_dilate(-x)
 
 
 def _stroke(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
