@@ -20,9 +20,7 @@ input shape train faster as one network of K groups (``benchmarks/bench_levers.p
       w <- w - eta_k m_l f_k(t) (d + mu_k v if Nesterov else v)
 
   with ``m_l`` the layer's learning-rate multiplier and ``f_k(t)`` the network's schedule
-  (:func:`tlkit.train.lr_factor`); the trained tensors are views of two flat tensors (the
-  weights, which decay, and the others) whose gradients land in two flat tensors too, so that
-  the update is a few operations a step rather than a few per tensor, with the same values;
+  (:func:`tlkit.train.lr_factor`);
 * a regulariser that reads features (DELTA, BSS) adds its term for network k on network k's
   own slice of the grouped features (:meth:`tlkit.regularizers.Regularizer.on_features`), so
   its gradient reaches network k's weights alone; its weight part is the decay above.
@@ -120,63 +118,13 @@ class Member:
     regularizer: Regularizer | None = None  # one that reads features (DELTA, BSS)
 
 
-class _Segment:
-    """Trained tensors of the grouped network (its weights, which decay, or the others) made
-    views of one flat tensor, with flat gradients, momentum buffer and one value per element of
-    each network's settings: the SGD update of the module's docstring is then a few operations
-    over all of them, each element computed as in its own tensor."""
-
-    def __init__(self, tensors: Sequence[tuple[int, str, dict[str, Any]]],
-                 members: Sequence[Member], decayed: bool) -> None:
-        k, size = len(members), sum(layer[name].numel() for _, name, layer in tensors)
-        self.w, self.grad, self.buf = torch.empty(size), torch.zeros(size), torch.zeros(size)
-        self.decayed = decayed
-        settings: dict[str, list[torch.Tensor]] = {key: [] for key in _SETTINGS}
-        at = 0
-        for i, name, layer in tensors:
-            t = layer[name]
-            if not (t.is_contiguous() or t.is_contiguous(memory_format=torch.channels_last)):
-                raise ValueError("grouped training needs dense trained tensors")
-            view = torch.as_strided(self.w, t.shape, t.stride(), at)
-            view.copy_(t.detach())
-            view.requires_grad_(True)
-            view.grad = torch.as_strided(self.grad, t.shape, t.stride(), at)
-            layer[name] = view
-            # network j's elements are the j-th of k blocks of dim 0, the outermost in memory
-            for key, per_network in _per_network(i, members).items():
-                settings[key].append(torch.tensor(per_network, dtype=t.dtype)
-                                     .repeat_interleave(t.numel() // k))
-            at += t.numel()
-        flat = {key: torch.cat(v) if v else torch.zeros(0) for key, v in settings.items()}
-        self.lr, self.momentum, self.nesterov = flat["lr"], flat["momentum"], flat["nesterov"]
-        self.decay, self.pull, self.net = flat["decay"], flat["pull"], flat["net"].long()
-        self.start = self.w.clone()  # L2-SP pulls towards the starting weights
-
-    def step(self, fac: torch.Tensor) -> None:
-        """One update with ``fac``, each network's learning-rate factor at this step."""
-        g = self.grad
-        if self.decayed:
-            g = g + self.decay * self.w + self.pull * (self.w - self.start)
-        self.buf.mul_(self.momentum).add_(g)
-        d = torch.where(self.nesterov > 0, g + self.momentum * self.buf, self.buf)
-        self.w.sub_(self.lr * fac[self.net] * d)
-
-
-_SETTINGS = ("lr", "momentum", "nesterov", "decay", "pull", "net")
-
-
-def _per_network(i: int, members: Sequence[Member]) -> dict[str, list[float]]:
-    """Each network's settings for its tensors of layer ``i`` (:data:`_SETTINGS`)."""
-    return {
-        "lr": [m.config.lr * float(m.lr_mult[i]) for m in members],
-        "momentum": [m.config.momentum for m in members],
-        "nesterov": [float(m.config.nesterov and m.config.momentum > 0) for m in members],
-        "decay": [(m.config.weight_decay if m.decay is None else
-                   (0.0 if i < m.decay.depth else m.decay.beta)) for m in members],
-        "pull": [(m.decay.alpha if m.decay is not None and i < m.decay.depth else 0.0)
-                 for m in members],
-        "net": [float(j) for j in range(len(members))],
-    }
+def _per_network(values: Sequence[float], tensor: torch.Tensor, kind: str,
+                 out_channels: int = 0) -> torch.Tensor:
+    """One value per network, shaped to broadcast over a stacked tensor of ``kind``."""
+    v = torch.tensor(values, dtype=tensor.dtype)
+    if kind == "conv":  # rows k*C..(k+1)*C-1 of a concatenated tensor are network k's
+        v = v.repeat_interleave(out_channels)
+    return v.view(-1, *([1] * (tensor.dim() - 1)))
 
 
 def _stack(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -241,9 +189,23 @@ def _fit_group(members: Sequence[Member]) -> list[dict[str, Any]]:
 
     net = Grouped([m.model for m in members], frozen)
     params = net.parameters()
-    segments = [_Segment([(i, name, layer) for i, name, _, layer in params
-                          if (name == "weight") == decayed], members, decayed)
-                for decayed in (True, False)]  # conv and linear weights: L2 or L2-SP act on them
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for i, name, t, layer in params:
+        def coef(values: list[float], t: torch.Tensor = t, layer: dict = layer) -> torch.Tensor:
+            return _per_network(values, t, layer["kind"], layer.get("out", 0))
+
+        s = {"lr": coef([m.config.lr * float(m.lr_mult[i]) for m in members]),
+             "momentum": coef([m.config.momentum for m in members]),
+             "nesterov": coef([float(m.config.nesterov and m.config.momentum > 0)
+                               for m in members]),
+             "buf": torch.zeros_like(t)}
+        if name == "weight":  # conv and linear weights: L2 or L2-SP act on them
+            s["decay"] = coef([(m.config.weight_decay if m.decay is None else
+                                (0.0 if i < m.decay.depth else m.decay.beta)) for m in members])
+            s["pull"] = coef([(m.decay.alpha if m.decay is not None and i < m.decay.depth
+                               else 0.0) for m in members])
+            s["start"] = t.detach().clone()
+        state[id(t)] = s
 
     n = len(first.x_train)
     steps_per_epoch = math.ceil(n / cfg0.batch_size)
@@ -280,13 +242,21 @@ def _fit_group(members: Sequence[Member]) -> list[dict[str, Any]]:
                 if m.regularizer is not None:
                     objective = objective + m.regularizer.on_features(
                         {d: features[d][j] for d in m.regularizer.depths})
-            for segment in segments:
-                segment.grad.zero_()
+            for _, _, t, _ in params:
+                t.grad = None
             objective.backward()
             fac = torch.tensor([f(step) for f in factors])
             with torch.no_grad():
-                for segment in segments:
-                    segment.step(fac)
+                for _, _, t, _ in params:
+                    s = state[id(t)]
+                    g = t.grad
+                    if "decay" in s:
+                        g = g + s["decay"] * t + s["pull"] * (t - s["start"])
+                    buf = s["buf"]
+                    buf.mul_(s["momentum"]).add_(g)
+                    d = torch.where(s["nesterov"] > 0, g + s["momentum"] * buf, buf)
+                    f = fac.repeat_interleave(t.shape[0] // k).view_as(s["lr"])
+                    t.sub_(s["lr"] * f * d)
             step += 1
             loss_sum += losses.detach() * b
             correct += (logits.detach().argmax(2) == yb).sum(1)
