@@ -58,9 +58,17 @@ def start(notebooks: Sequence[tuple[str, Mapping[str, Any]]], root: str | os.Pat
     plan.write_text(json.dumps([[stem, dict(params)] for stem, params in notebooks]))
     with open(log, "w") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "tlkit.ahead", str(plan), str(os.getpid())],
+            [sys.executable, "-c", _BOOT, str(plan), str(os.getpid())],
             cwd=str(root), env={**os.environ, **EXECUTION_ENV}, stdin=subprocess.DEVNULL,
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=out, stderr=subprocess.STDOUT)
+
+
+#: The process's first lines: a process group of its own (stopped as one; the terminal's Ctrl-C
+#: reaches the build, which stops it) in the build's session. A new session would give it a
+#: scheduling group of its own (Linux's autogroups), as large a share of the CPU as the build's
+#: whatever its priority; in the build's session its lowest priority holds against the build.
+_BOOT = ("import os; os.setpgid(0, 0); os.nice(" + str(NICE) + "); "
+         "from tlkit.ahead import main; main()")
 
 
 def stop(process: subprocess.Popen | None, grace: float = 10.0) -> None:
@@ -70,8 +78,8 @@ def stop(process: subprocess.Popen | None, grace: float = 10.0) -> None:
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
         try:
             os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
+        except ProcessLookupError:  # not yet the leader of its group: it has no workers
+            process.send_signal(sig)
         try:
             process.wait(timeout=wait)
             return
@@ -106,13 +114,10 @@ def run_all(notebooks: Sequence[tuple[str, Mapping[str, Any]]], out: TextIO) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m tlkit.ahead PLAN PARENT``: the process :func:`start` launches."""
+    """``main(PLAN, PARENT)``: the process :func:`start` launches, at priority :data:`NICE`
+    (which the pool's workers inherit), reading the notebooks from ``PLAN``."""
     plan, parent = (sys.argv[1:] if argv is None else list(argv))[:2]
-    os.nice(NICE)  # the pool's workers inherit it
     threading.Thread(target=_watch, args=(int(parent),), daemon=True).start()
     notebooks = [(stem, params) for stem, params in json.loads(Path(plan).read_text())]
     run_all(notebooks, sys.stdout)
 
-
-if __name__ == "__main__":
-    main()
