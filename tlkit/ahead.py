@@ -63,11 +63,15 @@ def start(notebooks: Sequence[tuple[str, Mapping[str, Any]]], root: str | os.Pat
             stdout=out, stderr=subprocess.STDOUT)
 
 
-#: The process's first lines: a process group of its own (stopped as one; the terminal's Ctrl-C
-#: reaches the build, which stops it) in the build's session. A new session would give it a
-#: scheduling group of its own (Linux's autogroups), as large a share of the CPU as the build's
-#: whatever its priority; in the build's session its lowest priority holds against the build.
-_BOOT = ("import os; os.setpgid(0, 0); os.nice(" + str(NICE) + "); "
+#: The process's first lines: a session of its own (the terminal's Ctrl-C reaches the build,
+#: which stops it), so that it runs in a scheduling group of its own where Linux groups
+#: processes by session (autogroups, as it does for the notebooks' kernels): the group's
+#: priority is then lowered too, else it would get as large a share of the CPU as a kernel's
+#: group whatever the priority of its processes; then the process's own priority.
+_BOOT = ("import os; os.setsid()\n"
+         "try:\n    open('/proc/self/autogroup', 'w').write('" + str(NICE) + "')\n"
+         "except OSError:\n    pass\n"
+         "os.nice(" + str(NICE) + "); "
          "from tlkit.ahead import main; main()")
 
 

@@ -41,6 +41,10 @@ def test_stop_ends_the_process_and_its_workers(tmp_path: Path) -> None:
             break
         time.sleep(0.2)
     assert os.getpriority(os.PRIO_PROCESS, process.pid) == ahead.NICE
+    group = Path(f"/proc/{process.pid}/autogroup")  # where Linux groups processes by session
+    if group.exists():
+        assert group.read_text().split()[-1] == str(ahead.NICE)
+    assert os.getsid(process.pid) == process.pid != os.getsid(0)
     assert process.poll() is None  # still computing the quick profile's runs
     ahead.stop(process, grace=5)
     assert process.poll() is not None
