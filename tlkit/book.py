@@ -7,10 +7,8 @@
 2. execute each notebook (parameter ``profile``) into the staging folder
    ``<build>/src/notebooks/``; the kernel runs in the book's root, so all notebooks share the
    run cache ``results/`` and a rebuild only re-executes the notebooks, not the runs. The
-   notebooks that have runs to train execute first, one at a time (each sweep uses every core),
-   while a process of lowest priority computes the later ones' runs on the cores left idle
-   (:mod:`tlkit.ahead`); those whose known runs are all cached then execute together, one per
-   core;
+   notebooks that have runs to train execute first, one at a time (each sweep uses every core);
+   those whose known runs are all cached then execute together, one per core;
 3. copy ``_config.yml``, ``_toc.yml`` and ``book/`` into ``<build>/src/``, fill in the
    landing page's findings and the guidelines' recommendations from the executed pages
    (:mod:`tlkit.findings`, :mod:`tlkit.guidance`), and render the
@@ -33,7 +31,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import ahead
 from .execution import write_page
 from .experiments import PROFILE_NAMES
 from .figure_data import write_figure_data
@@ -263,20 +260,6 @@ def _execute_together(paths: Sequence[Path], staged: Path, given: dict[str, Any]
         raise failed[min(failed, key=list(paths).index)]
 
 
-def _ahead(training: Sequence[Path], params: dict[Path, dict[str, Any]]) -> bool:
-    """Whether the runs of later notebooks are computed ahead (:mod:`tlkit.ahead`): where
-    several notebooks train, each on the CPU with its process pool, unless ``$TLKIT_AHEAD`` is
-    ``0``. On a GPU, runs share no idle cores, so they are not."""
-    if len(training) < 2 or os.environ.get("TLKIT_AHEAD", "1") == "0":
-        return False
-    if any(params[p].get("executor") != "process" for p in training):
-        return False
-    from .train import resolve_device
-
-    return all(resolve_device(params[p].get("device") or "auto").type == "cpu"
-               for p in training)
-
-
 def build_book(
     root: str | os.PathLike[str] = ".",
     profile: str = "quick",
@@ -339,20 +322,13 @@ def build_book(
     number = {path: n for n, path in enumerate(selected, start=1)}
     # a notebook that trains runs alone (its sweep uses every core); the others together
     together = [p for p in selected if not lacking.get(p.stem)]
-    training = [p for p in selected if p not in together]
-    # the later notebooks' runs, on the CPU time the one executing leaves idle
-    behind = ahead.start([(p.stem, params[p]) for p in training[1:]], root,
-                         build / "ahead.log") if _ahead(training, params) else None
-    try:
-        for path in training:
-            target = staged / path.name
-            echo(f"[{number[path]}/{len(selected)}] {NOTEBOOK_DIR}/{path.name} "
-                 f"(profile {profile}) ...")
-            times[path.stem] = execute(path, target, given, cwd=root,
-                                       sweep_progress=sweep_progress)
-            echo(f"      executed in {times[path.stem]:.1f} s -> {target}")
-    finally:
-        ahead.stop(behind)
+    for path in (p for p in selected if p not in together):
+        target = staged / path.name
+        echo(f"[{number[path]}/{len(selected)}] {NOTEBOOK_DIR}/{path.name} "
+             f"(profile {profile}) ...")
+        times[path.stem] = execute(path, target, given, cwd=root,
+                                   sweep_progress=sweep_progress)
+        echo(f"      executed in {times[path.stem]:.1f} s -> {target}")
     if together:
         jobs = default_jobs() if jobs is None else jobs
         names = ", ".join(f"[{number[p]}/{len(selected)}] {p.stem}" for p in together)
