@@ -215,8 +215,8 @@ def fit(
 
         bar = tqdm(epochs, desc="epochs", leave=False)
         epochs = bar
+    _set_train_mode(model, frozen)  # once: only evaluating changes the modes, and resets them
     for epoch in epochs:
-        _set_train_mode(model, frozen)
         order = torch.randperm(len(x_train), generator=generator).to(dev)
         loss_sum = torch.zeros((), device=dev)
         correct = torch.zeros((), device=dev, dtype=torch.long)

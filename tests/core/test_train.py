@@ -77,6 +77,30 @@ def test_validation_points_are_spaced_out_end_at_the_last_epoch_and_change_no_tr
     assert every.history["train_loss"] == last.history["train_loss"]
 
 
+def test_frozen_layers_stay_in_evaluation_mode_through_every_step_and_evaluation():
+    """The modes are set once before the first epoch; the validation evaluations between
+    epochs must leave the frozen layers in evaluation mode (their batch-norm statistics are
+    the source's) and the trained layers in training mode."""
+    torch.manual_seed(0)
+    model = LayerCNN(2, 1, 16, width=4)
+    x, y = _bars(seed=0)
+    xv, yv = _bars(n_per_class=10, seed=2)
+    frozen = 3
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    seen: list[tuple[int, bool]] = []
+    for i, layer in enumerate(model.layers):
+        layer.register_forward_hook(
+            lambda m, _i, _o, i=i: seen.append((i, m.training)) if torch.is_grad_enabled()
+            else None)
+    fit(model, x, y, x, y, TrainConfig(epochs=5, batch_size=16, lr=0.05), frozen=frozen,
+        seed=0, device="cpu", cache_prefix=False, x_val=xv, y_val=yv)
+    assert {i for i, _ in seen} == set(range(len(model.layers)))
+    assert all(training == (i >= frozen) for i, training in seen)
+    for k, v in model.state_dict().items():  # frozen statistics and weights are the start's
+        if k.startswith(tuple(f"layers.{i}." for i in range(frozen))):
+            assert torch.equal(v, before[k]), k
+
+
 def test_prefix_features_use_evaluation_mode():
     model = LayerCNN(2, 1, 16, width=4).train()
     x, _ = _bars(8)
