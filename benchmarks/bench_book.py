@@ -9,14 +9,16 @@ with an empty run cache (``TLKIT_RESULTS``; temporary unless ``--results`` names
 the first build is cold (every run trains), the second warm (every run is a cache hit and the
 notebooks only re-plot). Per-notebook times come from the build's own log; peak memory is the
 largest total memory of the whole process tree (the build, the notebook kernels and their
-worker processes), sampled every 0.25 s, both as the sum of resident sets (which counts the
+worker processes), sampled every second, both as the sum of resident sets (which counts the
 pages of the torch libraries every process maps once per process) and as the sum of
 proportional set sizes (each shared page divided among the processes that map it: the
-physical memory the build holds). After the cold build it also prints the stored
-runs' summed wall time by kind of run and, per notebook, the fraction of its workers' time
-that went into runs (``busy`` in the executed notebook's metadata). With ``--warm-only N`` it
-builds N times warm from the run cache ``--results`` that an earlier run of this benchmark
-filled (into ``--build-dir``), and reports each build and the median.
+physical memory the build holds). Reading the proportional sizes costs the kernel a walk of
+every process's page tables: the sampler's own CPU time is reported beside the wall time
+(about 20% of a core when it sampled four times a second). After the cold build it also
+prints the stored runs' summed wall time by kind of run and, per notebook, the fraction of its
+workers' time that went into runs (``busy`` in the executed notebook's metadata). With
+``--warm-only N`` it builds N times warm from the run cache ``--results`` that an earlier run
+of this benchmark filled (into ``--build-dir``), and reports each build and the median.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Seconds between two samples of the build's memory.
+SAMPLE_S = 1.0
 
 
 def _pss(pid: int) -> int:
@@ -75,12 +79,12 @@ def build(profile: str, build_dir: Path, env: dict[str, str]) -> dict:
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
-    peak, peak_pss, at_peak, peak_at = 0, 0, [], 0.0
+    peak, peak_pss, at_peak, peak_at, sampler_cpu = 0, 0, [], 0.0, 0.0
     watched = psutil.Process(proc.pid)
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak, peak_pss, at_peak, peak_at
+        nonlocal peak, peak_pss, at_peak, peak_at, sampler_cpu
         while not done.is_set():
             try:
                 rss, pss, each = tree_memory(watched)
@@ -89,7 +93,8 @@ def build(profile: str, build_dir: Path, env: dict[str, str]) -> dict:
                     peak, at_peak, peak_at = rss, each, time.perf_counter() - start
             except psutil.Error:
                 pass
-            time.sleep(0.25)
+            sampler_cpu = time.thread_time()
+            time.sleep(SAMPLE_S)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -113,6 +118,7 @@ def build(profile: str, build_dir: Path, env: dict[str, str]) -> dict:
     return {"wall_s": wall, "notebooks_s": notebooks, "busy": busy,
             "html_s": float(html.group(1)) if html else None, "peak_rss_gb": peak / 2**30,
             "peak_pss_gb": peak_pss / 2**30, "peak_at_s": round(peak_at, 1),
+            "sampler_cpu_s": round(sampler_cpu, 1),
             "at_peak_gb": [(name, round(rss / 2**30, 2), round(pss / 2**30, 2))
                            for rss, pss, name in at_peak]}
 
@@ -173,7 +179,8 @@ def main() -> None:
                   + ", ".join(f"{k} {v:.0%}" for k, v in r["busy"].items()))
             print(f"  peak proportional memory {r['peak_pss_gb']:.2f} GB; at the resident peak "
                   f"({r['peak_at_s']:.0f} s in), resident/proportional: "
-                  + ", ".join(f"{n} {g:.2f}/{q:.2f} GB" for n, g, q in r["at_peak_gb"]))
+                  + ", ".join(f"{n} {g:.2f}/{q:.2f} GB" for n, g, q in r["at_peak_gb"])
+                  + f"; the memory sampler used {r['sampler_cpu_s']:.0f} s of CPU")
             if phase == "cold":
                 out["run_seconds"] = run_seconds(results)
                 for kind, v in out["run_seconds"].items():
